@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one list of Debian 12 packages cstatsd needs to build, test and benchmark.
+# Quick when everything is present: it only calls apt-get when a package is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
+  # libraries
+  libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  libxxhash-dev zlib1g-dev liblz4-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
+  libprotobuf-dev protobuf-compiler libre2-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

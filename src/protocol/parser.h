@@ -1,0 +1,67 @@
+// The statsd/DogStatsD line parser (spec §1.3–§1.8 and the cstatsd decisions): bytes in,
+// ParsedMetric or Event out. Pure: no I/O, no allocation per line in the steady state, never
+// throws. One Parser per worker thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/metric.h"
+
+namespace cstatsd::protocol {
+
+enum class LineKind : uint8_t { kMetric, kEvent, kBad };
+
+// Why a line was bad (gostatsd's lexer error names in the comments).
+enum class ParseError : uint8_t {
+  kNone,
+  kInvalidType,             // "invalid type": unknown type, '_' not followed by 'e', bad suffix
+  kMissingKeySeparator,     // "missing key separator": no ':' after the name
+  kKeyZeroLen,              // "key zero len": name empty after sanitising
+  kMissingValueSeparator,   // "missing value separator": no '|' after the value
+  kInvalidValue,            // a value that is not a float
+  kInvalidValueNaN,         // "invalid value NaN"
+  kNoValue,                 // gauge without any value (`x:|g`): cstatsd decision 1
+  kInvalidSampleRate,       // '@' text not a finite float > 0 (decision 1)
+  kInvalidFormat,           // event: "invalid format"
+  kNotEnoughData,           // event: "not enough data"
+  kOverflow,                // event: "overflow"
+  kInvalidEventAttributes,  // event: "invalid event attributes"
+};
+
+std::string_view ParseErrorName(ParseError e);  // gostatsd's message text, e.g. "invalid type"
+
+class Parser {
+ public:
+  // namespace_prefix: the `namespace` option; when non-empty every metric name becomes
+  // "<namespace>.<name>".
+  explicit Parser(std::string_view namespace_prefix = {});
+
+  // Parses one line. The line has no '\n'; a trailing '\r' has already been removed (see
+  // ForEachLine). On kMetric `metric` is filled (views valid until the next call); on kEvent
+  // `event` is filled (event.source = the h: attribute, if any); on kBad `error` says why.
+  LineKind Parse(std::string_view line, ParsedMetric& metric, Event& event, ParseError& error);
+
+ private:
+  std::string namespace_prefix_;
+  std::string name_scratch_;  // sanitised name when it differs from the input bytes
+};
+
+// Calls fn(std::string_view line) for each line of a datagram: split on '\n', a trailing '\r'
+// removed, empty lines skipped (cstatsd decision 3).
+template <typename Fn>
+inline void ForEachLine(std::string_view datagram, Fn&& fn) {
+  size_t start = 0;
+  const size_t n = datagram.size();
+  while (start < n) {
+    size_t end = datagram.find('\n', start);
+    if (end == std::string_view::npos) end = n;
+    size_t len = end - start;
+    if (len > 0 && datagram[start + len - 1] == '\r') --len;
+    if (len > 0) fn(datagram.substr(start, len));
+    start = end + 1;
+  }
+}
+
+}  // namespace cstatsd::protocol
