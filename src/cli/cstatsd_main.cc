@@ -1,1 +1,53 @@
-int main() { return 0; }
+// main() of the cstatsd binary: load the configuration, start the server, and on SIGTERM or
+// SIGINT stop receiving, flush once more and exit 0 (decision 10).
+#include <signal.h>
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "server/logging.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  using namespace cstatsd;
+
+  // Signals are taken synchronously by this thread only; every other thread has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto loaded = config::Load(argc, argv, config::ProcessEnvironment());
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "cstatsd: invalid configuration:\n%s\n", loaded.error().c_str());
+    return 2;
+  }
+  if (loaded->exit_now) {
+    std::fputs(loaded->message.c_str(), stdout);
+    return 0;
+  }
+  config::Config& cfg = loaded->config;
+  server::SetupLogging(cfg.options.json_logs, cfg.options.verbose);
+  for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
+
+  auto srv = server::Server::Create(std::move(cfg));
+  if (!srv.ok()) {
+    spdlog::error("cannot start: {}", srv.error());
+    return 2;
+  }
+  Status started = (*srv)->Start();
+  if (!started.ok()) {
+    spdlog::error("cannot start: {}", started.message());
+    return 1;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal received, flushing and stopping signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*srv)->Stop();
+  return 0;
+}

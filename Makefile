@@ -1,0 +1,38 @@
+# The two commands of the README, and a few more. Every target installs what is missing first.
+PRESET ?= release
+BUILD_DIR := build
+WERROR ?= OFF
+CTEST_ARGS ?=
+
+.PHONY: deps configure build run test unit bench fuzz clean format
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
+	  cmake --preset $(PRESET) -DCSTATSD_WERROR=$(WERROR); \
+	else \
+	  cmake -S . -B $(BUILD_DIR) -DCSTATSD_WERROR=$(WERROR) >/dev/null; \
+	fi
+
+build: configure
+	cmake --build --preset $(PRESET)
+
+# Starts the server on UDP :8125 with the stdout backend; extra flags through ARGS="...".
+run: build
+	./$(BUILD_DIR)/bin/cstatsd --backends stdout $(ARGS)
+
+# Every test: unit, fuzz corpus replay, integration (the real binary over UDP and unix sockets).
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
+# The fast inner loop: unit tests only.
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+clean:
+	rm -rf build build-*
+
+format:
+	scripts/format.sh

@@ -1,0 +1,309 @@
+#include "aggregate/aggregator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace cstatsd::aggregate {
+namespace {
+
+constexpr std::string_view kHistogramTag = "gsd_histogram:";
+
+double RoundHalfUp(double v) { return std::floor(v + 0.5); }
+
+bool Expired(std::chrono::nanoseconds interval, int64_t now_ns, int64_t ts_ns) {
+  return interval.count() != 0 && (now_ns - ts_ns) > interval.count();
+}
+
+// Parses one histogram bound the way Go's ParseFloat does for the forms people write.
+bool ParseBound(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  std::string_view body = s;
+  bool neg = false;
+  if (body.front() == '+' || body.front() == '-') {
+    neg = body.front() == '-';
+    body.remove_prefix(1);
+  }
+  auto lower_eq = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if ((a[i] | 0x20) != b[i]) return false;
+    }
+    return true;
+  };
+  if (lower_eq(body, "inf") || lower_eq(body, "infinity")) {
+    out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (body.empty() || body.front() == '+' || body.front() == '-') return false;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+  if (ec != std::errc() || ptr != body.data() + body.size() || std::isnan(v)) return false;
+  out = neg ? -v : v;
+  return true;
+}
+
+// Finds the first tag starting with gsd_histogram: in a sorted, ','-joined tag list.
+bool FindHistogramSpec(const SeriesKey& key, std::string_view& spec) {
+  bool found = false;
+  key.ForEachTag([&](std::string_view tag) {
+    if (!found && tag.substr(0, kHistogramTag.size()) == kHistogramTag) {
+      spec = tag.substr(kHistogramTag.size());
+      found = true;
+    }
+  });
+  return found;
+}
+
+}  // namespace
+
+AggregatorOptions AggregatorOptions::From(const config::Options& o) {
+  AggregatorOptions a;
+  a.percent_thresholds = o.percent_threshold;
+  a.disabled = o.disabled_sub_metrics;
+  a.histogram_limit = o.timer_histogram_limit;
+  a.expiry_counter = o.ExpiryCounter();
+  a.expiry_gauge = o.ExpiryGauge();
+  a.expiry_set = o.ExpirySet();
+  a.expiry_timer = o.ExpiryTimer();
+  return a;
+}
+
+std::string PercentileSuffix(double threshold) {
+  if (threshold == std::trunc(threshold)) {
+    return fmt::format("{}", static_cast<int64_t>(threshold));
+  }
+  std::string s = fmt::format("{}", threshold);
+  std::replace(s.begin(), s.end(), '.', '_');
+  return s;
+}
+
+std::vector<double> HistogramBounds(std::string_view spec, uint32_t limit) {
+  std::vector<double> bounds;
+  while (true) {
+    size_t sep = spec.find('_');
+    double v;
+    if (bounds.size() < limit && ParseBound(spec.substr(0, sep), v)) bounds.push_back(v);
+    if (sep == std::string_view::npos) break;
+    spec.remove_prefix(sep + 1);
+  }
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  return bounds;
+}
+
+Aggregator::Aggregator(AggregatorOptions options)
+    : options_(std::move(options)), names_(std::make_shared<std::vector<std::string>>()) {
+  for (double p : options_.percent_thresholds) {
+    bool dup = false;
+    for (const Threshold& t : thresholds_) dup |= t.p == p;
+    if (dup) continue;
+    const std::string s = PercentileSuffix(p);
+    auto add = [&](std::string name) {
+      names_->push_back(std::move(name));
+      return static_cast<uint32_t>(names_->size() - 1);
+    };
+    Threshold t{p, add("count_" + s), add("mean_" + s), add("sum_" + s),
+                add("sum_squares_" + s), add((p > 0 ? "upper_" : "lower_") + s)};
+    thresholds_.push_back(t);
+  }
+}
+
+void Aggregator::Merge(MetricMap& delta) {
+  auto drain = [](auto& table, auto& state_table, auto&& merge, auto&& reset) {
+    for (auto& e : table.entries()) {
+      auto& v = e.value;
+      if (!v.dirty) {
+        if (v.idle < 255) ++v.idle;
+        continue;
+      }
+      auto* s = state_table.Find(*e.key);
+      if (s == nullptr) s = &state_table.Insert(e.key);
+      merge(*s, v);
+      reset(v);
+      v.dirty = false;
+      v.idle = 0;
+    }
+    table.EraseIf([](auto& e) { return e.value.idle >= kForgetAfterDrains; });
+  };
+
+  drain(
+      delta.counters, state_.counters,
+      [](CounterAgg& s, const CounterAgg& d) {
+        s.value += d.value;
+        s.last_ns = std::max(s.last_ns, d.last_ns);
+      },
+      [](CounterAgg& d) {
+        d.value = 0;
+        d.last_ns = 0;
+      });
+  drain(
+      delta.gauges, state_.gauges,
+      [](GaugeAgg& s, const GaugeAgg& d) {
+        if (d.last_ns >= s.last_ns) {
+          s.value = d.value;
+          s.last_ns = d.last_ns;
+        }
+      },
+      [](GaugeAgg& d) { d.last_ns = 0; });
+  drain(
+      delta.timers, state_.timers,
+      [](TimerAgg& s, const TimerAgg& d) {
+        s.values.insert(s.values.end(), d.values.begin(), d.values.end());
+        s.sampled_count += d.sampled_count;
+        s.last_ns = std::max(s.last_ns, d.last_ns);
+      },
+      [](TimerAgg& d) {
+        d.values.clear();
+        d.sampled_count = 0;
+        d.last_ns = 0;
+      });
+  drain(
+      delta.sets, state_.sets,
+      [](SetAgg& s, SetAgg& d) {
+        if (s.members.empty()) {
+          s.members.swap(d.members);
+        } else {
+          s.members.merge(d.members);
+        }
+        s.last_ns = std::max(s.last_ns, d.last_ns);
+      },
+      [](SetAgg& d) {
+        d.members.clear();
+        d.last_ns = 0;
+      });
+}
+
+void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds,
+                              FlushSnapshot& out) {
+  TimerPoint p;
+  p.key = key;
+  std::vector<double>& v = t.values;
+  const size_t n = v.size();
+
+  std::string_view spec;
+  if (FindHistogramSpec(*key, spec)) {
+    p.histogram = true;
+    p.buckets_begin = static_cast<uint32_t>(out.buckets.size());
+    if (options_.histogram_limit > 0) {
+      for (double le : HistogramBounds(spec, options_.histogram_limit)) {
+        uint64_t c = 0;
+        for (double x : v) c += x <= le ? 1 : 0;
+        out.buckets.push_back({le, c});
+      }
+      out.buckets.push_back({std::numeric_limits<double>::infinity(), n});
+    }
+    p.buckets_end = static_cast<uint32_t>(out.buckets.size());
+    p.percentiles_begin = p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());
+    out.timers.push_back(std::move(p));
+    return;
+  }
+
+  p.percentiles_begin = static_cast<uint32_t>(out.percentiles.size());
+  if (n > 0) {
+    std::sort(v.begin(), v.end());
+    prefix_sums_.resize(n);
+    prefix_squares_.resize(n);
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < n; ++i) {
+      sum += v[i];
+      squares += v[i] * v[i];
+      prefix_sums_[i] = sum;
+      prefix_squares_[i] = squares;
+    }
+    const auto& names = *names_;
+    const auto& d = options_.disabled;
+    for (const Threshold& th : thresholds_) {
+      size_t k = n;
+      double boundary = v[n - 1], psum = v[0], psq = v[0] * v[0], pmean = v[0];
+      if (n > 1) {
+        k = static_cast<size_t>(RoundHalfUp(std::fabs(th.p) / 100.0 * static_cast<double>(n)));
+        if (k == 0) continue;
+        k = std::min(k, n);
+        if (th.p > 0) {
+          boundary = v[k - 1];
+          psum = prefix_sums_[k - 1];
+          psq = prefix_squares_[k - 1];
+        } else {
+          boundary = v[n - k];
+          const double below = k == n ? 0 : prefix_sums_[n - k - 1];
+          const double below_sq = k == n ? 0 : prefix_squares_[n - k - 1];
+          psum = prefix_sums_[n - 1] - below;
+          psq = prefix_squares_[n - 1] - below_sq;
+        }
+        pmean = psum / static_cast<double>(k);
+      }
+      auto emit = [&](uint32_t name, double value) {
+        out.percentiles.push_back({names[name], value});
+      };
+      if (!d.count_pct) emit(th.count_name, static_cast<double>(k));
+      if (!d.mean_pct) emit(th.mean_name, pmean);
+      if (!d.sum_pct) emit(th.sum_name, psum);
+      if (!d.sum_squares_pct) emit(th.sum_squares_name, psq);
+      if (th.p > 0 ? !d.upper_pct : !d.lower_pct) emit(th.bound_name, boundary);
+    }
+    const double count = static_cast<double>(n);
+    p.min = v[0];
+    p.max = v[n - 1];
+    p.sum = prefix_sums_[n - 1];
+    p.sum_squares = prefix_squares_[n - 1];
+    p.mean = p.sum / count;
+    double diffs = 0;
+    for (double x : v) diffs += (x - p.mean) * (x - p.mean);
+    p.stddev = std::sqrt(diffs / count);
+    p.median = n % 2 == 0 ? (v[n / 2 - 1] + v[n / 2]) / 2 : v[n / 2];
+    p.count = static_cast<int64_t>(RoundHalfUp(t.sampled_count));
+    p.count_per_second = t.sampled_count / flush_seconds;
+  }
+  p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());
+  p.buckets_begin = p.buckets_end = static_cast<uint32_t>(out.buckets.size());
+  out.timers.push_back(std::move(p));
+}
+
+SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
+  auto snap = std::make_shared<FlushSnapshot>();
+  snap->flush_time_ns = now_ns;
+  snap->flush_seconds = flush_seconds;
+  snap->percentile_names = names_;
+
+  snap->counters.reserve(state_.counters.size());
+  for (auto& e : state_.counters.entries()) {
+    snap->counters.push_back(
+        {e.key, e.value.value, static_cast<double>(e.value.value) / flush_seconds});
+  }
+  snap->gauges.reserve(state_.gauges.size());
+  for (auto& e : state_.gauges.entries()) snap->gauges.push_back({e.key, e.value.value});
+  snap->sets.reserve(state_.sets.size());
+  for (auto& e : state_.sets.entries()) snap->sets.push_back({e.key, e.value.members.size()});
+  snap->timers.reserve(state_.timers.size());
+  for (auto& e : state_.timers.entries()) ComputeTimer(e.value, e.key, flush_seconds, *snap);
+  return snap;
+}
+
+void Aggregator::Reset(int64_t now_ns) {
+  const auto& o = options_;
+  state_.counters.EraseIf([&](auto& e) { return Expired(o.expiry_counter, now_ns, e.value.last_ns); });
+  for (auto& e : state_.counters.entries()) e.value.value = 0;
+
+  state_.gauges.EraseIf([&](auto& e) { return Expired(o.expiry_gauge, now_ns, e.value.last_ns); });
+
+  state_.sets.EraseIf([&](auto& e) { return Expired(o.expiry_set, now_ns, e.value.last_ns); });
+  for (auto& e : state_.sets.entries()) e.value.members.clear();
+
+  state_.timers.EraseIf([&](auto& e) { return Expired(o.expiry_timer, now_ns, e.value.last_ns); });
+  for (auto& e : state_.timers.entries()) {
+    TimerAgg& t = e.value;
+    const size_t used = t.values.size();
+    t.values.clear();
+    if (t.values.capacity() > 64 && t.values.capacity() > 4 * used) {
+      std::vector<double>().swap(t.values);
+      t.values.reserve(used);
+    }
+    t.sampled_count = 0;
+  }
+}
+
+}  // namespace cstatsd::aggregate

@@ -1,0 +1,71 @@
+// Aggregator: the standalone server's aggregation state. Merges the deltas that workers hand
+// over (spec §2.3), computes each flush (§2.5) into an immutable FlushSnapshot, then resets and
+// expires series (§2.6). Owned and called by the flusher thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregate/flush_snapshot.h"
+#include "config/options.h"
+#include "core/metric_map.h"
+
+namespace cstatsd::aggregate {
+
+struct AggregatorOptions {
+  std::vector<double> percent_thresholds = {90};
+  config::DisabledSubMetrics disabled;  // the *_pct flags are applied here
+  uint32_t histogram_limit = 4294967295u;
+  std::chrono::nanoseconds expiry_counter = std::chrono::minutes(5);
+  std::chrono::nanoseconds expiry_gauge = std::chrono::minutes(5);
+  std::chrono::nanoseconds expiry_set = std::chrono::minutes(5);
+  std::chrono::nanoseconds expiry_timer = std::chrono::minutes(5);
+
+  static AggregatorOptions From(const config::Options& o);
+};
+
+// The percentile sub-metric suffix for a threshold: "90", "-10", "99_9" (decisions 1–2).
+std::string PercentileSuffix(double threshold);
+
+// Histogram bounds from a gsd_histogram tag value ("10_20_50"): unparsable pieces skipped,
+// truncated to `limit`, then sorted with duplicates removed.
+std::vector<double> HistogramBounds(std::string_view spec, uint32_t limit);
+
+class Aggregator {
+ public:
+  explicit Aggregator(AggregatorOptions options);
+
+  // Merges every series received into `delta` since its last drain and resets them there, so
+  // the worker can reuse the entries without allocating; series the worker map has not seen
+  // for kForgetAfterDrains drains are dropped from it.
+  void Merge(MetricMap& delta);
+
+  // Computes the flush at `now_ns` over `flush_seconds` (spec §2.5).
+  SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
+  // Resets what was flushed and expires idle series (spec §2.6); call after Flush.
+  void Reset(int64_t now_ns);
+
+  size_t series() const { return state_.size(); }
+  const MetricMap& state() const { return state_; }
+
+  static constexpr uint8_t kForgetAfterDrains = 3;
+
+ private:
+  struct Threshold {
+    double p;
+    uint32_t count_name, mean_name, sum_name, sum_squares_name, bound_name;  // name indexes
+  };
+
+  void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);
+
+  AggregatorOptions options_;
+  std::vector<Threshold> thresholds_;
+  std::shared_ptr<std::vector<std::string>> names_;
+  MetricMap state_;
+  std::vector<double> prefix_sums_, prefix_squares_;  // scratch for percentiles
+};
+
+}  // namespace cstatsd::aggregate

@@ -1,0 +1,99 @@
+// FlushSnapshot: the values computed at one flush (spec §2.5), immutable once published.
+// The flusher builds it; every backend receives the same shared_ptr<const FlushSnapshot> on its
+// own thread and may keep it as long as it needs (keys are reference-counted).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/series_key.h"
+
+namespace cstatsd::aggregate {
+
+struct CounterPoint {
+  SeriesKeyRef key;
+  int64_t value = 0;        // "count"
+  double per_second = 0;    // "rate" / "per_second": value / flush_seconds
+};
+
+struct GaugePoint {
+  SeriesKeyRef key;
+  double value = 0;
+};
+
+struct SetPoint {
+  SeriesKeyRef key;
+  uint64_t cardinality = 0;
+};
+
+// One percentile sub-metric, e.g. {"upper_90", 12}. `name` points into the snapshot's
+// percentile_names.
+struct PercentilePoint {
+  std::string_view name;
+  double value = 0;
+};
+
+// One histogram bucket: values ≤ le (cumulative); le = +Inf for the last.
+struct BucketPoint {
+  double le = 0;
+  uint64_t count = 0;
+};
+
+struct TimerPoint {
+  SeriesKeyRef key;
+  bool histogram = false;  // gsd_histogram timer: only buckets are meaningful
+  int64_t count = 0;       // round(SampledCount)
+  double count_per_second = 0;
+  double min = 0;  // "lower"
+  double max = 0;  // "upper"
+  double mean = 0;
+  double median = 0;
+  double stddev = 0;
+  double sum = 0;
+  double sum_squares = 0;
+  uint32_t percentiles_begin = 0, percentiles_end = 0;  // into FlushSnapshot::percentiles
+  uint32_t buckets_begin = 0, buckets_end = 0;          // into FlushSnapshot::buckets
+};
+
+struct FlushSnapshot {
+  int64_t flush_time_ns = 0;  // unix ns of the flush
+  double flush_seconds = 0;   // measured interval the rates are computed over
+
+  std::vector<CounterPoint> counters;
+  std::vector<GaugePoint> gauges;
+  std::vector<SetPoint> sets;
+  std::vector<TimerPoint> timers;
+  std::vector<PercentilePoint> percentiles;
+  std::vector<BucketPoint> buckets;
+  std::shared_ptr<const std::vector<std::string>> percentile_names;  // backs PercentilePoint::name
+
+  int64_t flush_unix_seconds() const { return flush_time_ns / 1000000000; }
+  size_t series() const { return counters.size() + gauges.size() + sets.size() + timers.size(); }
+
+  struct Range {
+    const PercentilePoint* b;
+    const PercentilePoint* e;
+    const PercentilePoint* begin() const { return b; }
+    const PercentilePoint* end() const { return e; }
+  };
+  Range PercentilesOf(const TimerPoint& t) const {
+    return {percentiles.data() + t.percentiles_begin, percentiles.data() + t.percentiles_end};
+  }
+  struct BucketRange {
+    const BucketPoint* b;
+    const BucketPoint* e;
+    const BucketPoint* begin() const { return b; }
+    const BucketPoint* end() const { return e; }
+  };
+  BucketRange BucketsOf(const TimerPoint& t) const {
+    return {buckets.data() + t.buckets_begin, buckets.data() + t.buckets_end};
+  }
+};
+
+using SnapshotPtr = std::shared_ptr<const FlushSnapshot>;
+
+}  // namespace cstatsd::aggregate

@@ -1,0 +1,83 @@
+// Backend: where flushed metrics and events go (graphite, stdout, ...). The server gives each
+// backend its own thread (server/backend_runner.h): SendMetrics and SendEvent are only ever
+// called from that thread, one at a time, so an implementation needs no locking and may block
+// (with timeouts) without delaying ingestion, the flusher or other backends.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregate/flush_snapshot.h"
+#include "config/config.h"
+#include "core/metric.h"
+#include "core/result.h"
+
+namespace cstatsd::backends {
+
+// Counters a backend keeps for the internal metrics backend.* (spec §4.7). Written by the
+// backend's thread, read by the flusher; relaxed atomics, one writer each.
+struct BackendStats {
+  std::atomic<uint64_t> created{0};      // batches created
+  std::atomic<uint64_t> sent{0};         // batches delivered
+  std::atomic<uint64_t> dropped{0};      // batches lost (queue overflow, send failure)
+  std::atomic<uint64_t> series_sent{0};  // series delivered
+  std::atomic<uint64_t> retried{0};      // retries
+  std::atomic<uint64_t> events_sent{0};
+  std::atomic<uint64_t> events_dropped{0};
+
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view Name() const = 0;
+
+  // Delivers one flush. A failed delivery returns an error; the caller counts it as dropped.
+  // A backend that batches may count created/sent/series_sent itself through stats() and
+  // return true from CountsOwnBatches().
+  virtual Status SendMetrics(const aggregate::FlushSnapshot& snapshot) = 0;
+
+  virtual Status SendEvent(const Event& event) = 0;
+
+  virtual bool CountsOwnBatches() const { return false; }
+
+  BackendStats& stats() { return stats_; }
+
+ private:
+  BackendStats stats_;
+};
+
+// What a factory may read: the whole configuration (its own section above all).
+struct BackendContext {
+  const config::Config& config;
+  const config::Options& options;
+};
+
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendContext&)>;
+
+// Maps the names in `backends` to factories. Filled before the server starts; read-only after.
+class BackendRegistry {
+ public:
+  void Register(std::string name, BackendFactory factory);
+  bool Has(std::string_view name) const;
+  std::vector<std::string> Names() const;
+  Result<std::unique_ptr<Backend>> Create(std::string_view name, const BackendContext& ctx) const;
+
+  // A registry with every backend built into cstatsd.
+  static BackendRegistry WithBuiltins();
+
+ private:
+  std::map<std::string, BackendFactory, std::less<>> factories_;
+};
+
+}  // namespace cstatsd::backends

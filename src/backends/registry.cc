@@ -1,0 +1,37 @@
+#include "backends/backend.h"
+#include "backends/null/null_backend.h"
+#include "backends/stdout/stdout_backend.h"
+
+namespace cstatsd::backends {
+
+void BackendRegistry::Register(std::string name, BackendFactory factory) {
+  factories_[std::move(name)] = std::move(factory);
+}
+
+bool BackendRegistry::Has(std::string_view name) const {
+  return factories_.find(name) != factories_.end();
+}
+
+std::vector<std::string> BackendRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : factories_) names.push_back(name);
+  return names;
+}
+
+Result<std::unique_ptr<Backend>> BackendRegistry::Create(std::string_view name,
+                                                         const BackendContext& ctx) const {
+  auto it = factories_.find(name);
+  if (it == factories_.end()) {
+    return Status::Error("backends: unknown backend \"" + std::string(name) + "\"");
+  }
+  return it->second(ctx);
+}
+
+BackendRegistry BackendRegistry::WithBuiltins() {
+  BackendRegistry r;
+  r.Register(std::string(StdoutBackend::kName), StdoutBackend::Create);
+  r.Register(std::string(NullBackend::kName), NullBackend::Create);
+  return r;
+}
+
+}  // namespace cstatsd::backends

@@ -1,0 +1,93 @@
+// MetricMap: raw aggregates per series, by type (spec §2.2 receive rules, §2.3 merge rules).
+// A worker fills one (its LocalMap) from parsed lines; the flusher merges those into the
+// aggregator state. The thread that owns a map is the only one touching it; maps cross threads
+// only by hand-over (see ingest/worker.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/series_table.h"
+
+namespace cstatsd {
+
+// Set members; lookups by string_view do not allocate.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept;
+};
+using SetMembers = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// `dirty` marks a value received into since the map was last drained; `idle` counts drains
+// that found it clean (a worker map forgets series idle for a while). Aggregator state ignores
+// both.
+struct CounterAgg {
+  int64_t value = 0;
+  int64_t last_ns = 0;  // last-update time (unix ns), for expiry
+  bool dirty = false;
+  uint8_t idle = 0;
+};
+
+struct GaugeAgg {
+  double value = 0;
+  int64_t last_ns = 0;
+  bool dirty = false;
+  uint8_t idle = 0;
+};
+
+struct TimerAgg {
+  std::vector<double> values;
+  double sampled_count = 0;  // Σ 1/rate per line (spec §2.2)
+  int64_t last_ns = 0;
+  bool dirty = false;
+  uint8_t idle = 0;
+};
+
+struct SetAgg {
+  SetMembers members;
+  int64_t last_ns = 0;
+  bool dirty = false;
+  uint8_t idle = 0;
+};
+
+// int64(sum / rate) with truncation toward zero, saturating where Go's conversion would be
+// undefined (|x| ≥ 2^63, ±Inf).
+int64_t CounterDelta(double sum, double rate);
+
+class MetricMap {
+ public:
+  SeriesTable<CounterAgg> counters;
+  SeriesTable<GaugeAgg> gauges;
+  SeriesTable<TimerAgg> timers;
+  SeriesTable<SetAgg> sets;
+
+  size_t size() const { return counters.size() + gauges.size() + timers.size() + sets.size(); }
+  bool empty() const { return size() == 0; }
+  void Clear() {
+    counters.Clear();
+    gauges.Clear();
+    timers.Clear();
+    sets.Clear();
+  }
+
+  // Receive rules (§2.2), for a series given by its parts; `tags` is sorted and ','-joined.
+  void ReceiveCounter(std::string_view name, std::string_view tags, std::string_view source,
+                      int64_t delta, int64_t now_ns);
+  // Decision 4: the value received last wins (now_ns >= stored).
+  void ReceiveGauge(std::string_view name, std::string_view tags, std::string_view source,
+                    double value, int64_t now_ns);
+  void ReceiveTimer(std::string_view name, std::string_view tags, std::string_view source,
+                    const double* values, size_t n, double rate, int64_t now_ns);
+  void ReceiveSet(std::string_view name, std::string_view tags, std::string_view source,
+                  std::string_view member, int64_t now_ns);
+
+ private:
+  template <typename V>
+  V& FindOrInsert(SeriesTable<V>& table, MetricType type, std::string_view name,
+                  std::string_view tags, std::string_view source);
+};
+
+}  // namespace cstatsd

@@ -1,0 +1,110 @@
+// SeriesKey: the immutable identity of a series — (type, name, sorted tags, source) — hashed
+// once. Created by the thread that first sees the series, then shared (reference-counted) by the
+// worker maps, the aggregator state and every flush snapshot that mentions it, so a key's bytes
+// exist once however many maps hold the series. Any thread may hold a SeriesKeyRef.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/metric.h"
+
+namespace cstatsd {
+
+class SeriesKey {
+ public:
+  // The 64-bit hash of a key's parts (XXH3). `tags` is the sorted, ','-joined tag list.
+  static uint64_t Hash(MetricType type, std::string_view name, std::string_view tags,
+                       std::string_view source);
+
+  // Allocates a key with one reference.
+  static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
+                           std::string_view source, uint64_t hash);
+
+  MetricType type() const { return type_; }
+  uint64_t hash() const { return hash_; }
+  std::string_view name() const { return {data(), name_len_}; }
+  std::string_view tags() const { return {data() + name_len_, tags_len_}; }  // "a:b,c"
+  std::string_view source() const { return {data() + name_len_ + tags_len_, source_len_}; }
+
+  bool Equals(MetricType type, std::string_view name, std::string_view tags,
+              std::string_view source) const {
+    return type == type_ && name.size() == name_len_ && tags.size() == tags_len_ &&
+           source.size() == source_len_ &&
+           std::memcmp(data(), name.data(), name.size()) == 0 &&
+           std::memcmp(data() + name_len_, tags.data(), tags.size()) == 0 &&
+           std::memcmp(data() + name_len_ + tags_len_, source.data(), source.size()) == 0;
+  }
+
+  // Calls fn(std::string_view tag) for each tag in sorted order.
+  template <typename Fn>
+  void ForEachTag(Fn&& fn) const {
+    std::string_view t = tags();
+    while (!t.empty()) {
+      size_t comma = t.find(',');
+      fn(t.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      t.remove_prefix(comma + 1);
+    }
+  }
+
+  // gostatsd's tagsKey (spec §2.1): tags joined by ',' then ",s:<source>" when source is set.
+  std::string TagsKey() const;
+
+  void Ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() const {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy(this);
+  }
+
+  SeriesKey(const SeriesKey&) = delete;
+  SeriesKey& operator=(const SeriesKey&) = delete;
+
+ private:
+  SeriesKey() = default;
+  static void Destroy(const SeriesKey* key);
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+
+  uint64_t hash_ = 0;
+  mutable std::atomic<uint32_t> refs_{1};
+  uint32_t name_len_ = 0;
+  uint32_t tags_len_ = 0;
+  uint32_t source_len_ = 0;
+  MetricType type_ = MetricType::kCounter;
+};
+
+// An owning reference to a SeriesKey (intrusive count).
+class SeriesKeyRef {
+ public:
+  SeriesKeyRef() = default;
+  // Adopts a reference (e.g. from SeriesKey::Create).
+  static SeriesKeyRef Adopt(SeriesKey* key) {
+    SeriesKeyRef r;
+    r.key_ = key;
+    return r;
+  }
+  SeriesKeyRef(const SeriesKeyRef& o) : key_(o.key_) {
+    if (key_) key_->Ref();
+  }
+  SeriesKeyRef(SeriesKeyRef&& o) noexcept : key_(std::exchange(o.key_, nullptr)) {}
+  SeriesKeyRef& operator=(SeriesKeyRef o) noexcept {
+    std::swap(key_, o.key_);
+    return *this;
+  }
+  ~SeriesKeyRef() {
+    if (key_) key_->Unref();
+  }
+
+  const SeriesKey* get() const { return key_; }
+  const SeriesKey* operator->() const { return key_; }
+  const SeriesKey& operator*() const { return *key_; }
+  explicit operator bool() const { return key_ != nullptr; }
+
+ private:
+  SeriesKey* key_ = nullptr;
+};
+
+}  // namespace cstatsd

@@ -1,0 +1,114 @@
+// SeriesTable<V>: an open-addressing hash table from SeriesKey to a value V, with the entries
+// dense in a vector (cheap to iterate at flush) and an index of (entry, hash tag) slots probed
+// linearly. Lookups by key parts never allocate; only a new series does. Single-threaded: the
+// owner of the map (a worker, or the flusher) is the only thread that touches it.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/series_key.h"
+
+namespace cstatsd {
+
+template <typename V>
+class SeriesTable {
+ public:
+  struct Entry {
+    SeriesKeyRef key;
+    V value;
+  };
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::vector<Entry>& entries() { return entries_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  V* Find(uint64_t hash, MetricType type, std::string_view name, std::string_view tags,
+          std::string_view source) {
+    if (slots_.empty()) return nullptr;
+    const uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
+      const Slot s = slots_[pos];
+      if (s.index_plus_one == 0) return nullptr;
+      if (s.tag == tag) {
+        Entry& e = entries_[s.index_plus_one - 1];
+        if (e.key->hash() == hash && e.key->Equals(type, name, tags, source)) return &e.value;
+      }
+    }
+  }
+
+  V* Find(const SeriesKey& key) {
+    return Find(key.hash(), key.type(), key.name(), key.tags(), key.source());
+  }
+
+  // Inserts a series that is not in the table yet.
+  V& Insert(SeriesKeyRef key, V value = V()) {
+    if ((entries_.size() + 1) * 4 > slots_.size() * 3) Grow();
+    const uint64_t hash = key->hash();
+    entries_.push_back(Entry{std::move(key), std::move(value)});
+    Place(hash, static_cast<uint32_t>(entries_.size()));
+    return entries_.back().value;
+  }
+
+  // Removes every entry for which pred(Entry&) is true; keeps the order of the others.
+  template <typename Pred>
+  size_t EraseIf(Pred&& pred) {
+    size_t out = 0;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (pred(entries_[i])) continue;
+      if (out != i) entries_[out] = std::move(entries_[i]);
+      ++out;
+    }
+    const size_t removed = entries_.size() - out;
+    if (removed == 0) return 0;
+    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(out), entries_.end());
+    Rebuild(slots_.size());
+    return removed;
+  }
+
+  void Clear() {
+    entries_.clear();
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+  }
+
+  void Reserve(size_t n) {
+    entries_.reserve(n);
+    size_t want = std::bit_ceil(n * 4 / 3 + 1);
+    if (want > slots_.size()) Rebuild(want);
+  }
+
+ private:
+  struct Slot {
+    uint32_t index_plus_one = 0;
+    uint32_t tag = 0;
+  };
+
+  void Place(uint64_t hash, uint32_t index_plus_one) {
+    for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
+      if (slots_[pos].index_plus_one == 0) {
+        slots_[pos] = Slot{index_plus_one, static_cast<uint32_t>(hash >> 32)};
+        return;
+      }
+    }
+  }
+
+  void Grow() { Rebuild(slots_.empty() ? 16 : slots_.size() * 2); }
+
+  void Rebuild(size_t capacity) {
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      Place(entries_[i].key->hash(), static_cast<uint32_t>(i + 1));
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
+}  // namespace cstatsd

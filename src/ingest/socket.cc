@@ -1,0 +1,148 @@
+#include "ingest/socket.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cstatsd::ingest {
+namespace {
+
+std::string Errno(std::string_view what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+void SetRecvBuffer(int fd, int bytes) {
+  if (bytes <= 0) return;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  }
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view addr) {
+  ListenAddress out;
+  if (!addr.empty() && addr.front() == '/') {
+    out.is_unix = true;
+    out.path = std::string(addr);
+    return out;
+  }
+  std::string_view host, port;
+  if (!addr.empty() && addr.front() == '[') {
+    size_t close = addr.find(']');
+    if (close == std::string_view::npos || close + 1 >= addr.size() || addr[close + 1] != ':') {
+      return Status::Error("metrics-addr: invalid address \"" + std::string(addr) +
+                           "\" (want host:port, [ipv6]:port or an absolute path)");
+    }
+    host = addr.substr(1, close - 1);
+    port = addr.substr(close + 2);
+  } else {
+    size_t colon = addr.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Status::Error("metrics-addr: missing port in address \"" + std::string(addr) + "\"");
+    }
+    host = addr.substr(0, colon);
+    port = addr.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return Status::Error("metrics-addr: IPv6 addresses need brackets: \"" + std::string(addr) +
+                           "\"");
+    }
+  }
+  if (port.empty()) {
+    return Status::Error("metrics-addr: missing port in address \"" + std::string(addr) + "\"");
+  }
+  out.host = std::string(host);
+  out.port = std::string(port);
+  return out;
+}
+
+Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_buffer_bytes) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  // No host: listen on all interfaces, IPv6 dual-stack first, then IPv4.
+  const char* node = addr.host.empty() ? nullptr : addr.host.c_str();
+  if (node == nullptr) hints.ai_family = AF_INET6;
+  int rc = getaddrinfo(node, addr.port.c_str(), &hints, &res);
+  if (rc != 0 && node == nullptr) {
+    hints.ai_family = AF_INET;
+    rc = getaddrinfo(node, addr.port.c_str(), &hints, &res);
+  }
+  if (rc != 0) {
+    return Status::Error("metrics-addr: cannot resolve \"" + addr.host + ":" + addr.port +
+                         "\": " + gai_strerror(rc));
+  }
+  std::string last_error = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_error = Errno("socket");
+      continue;
+    }
+    int one = 1, zero = 0;
+    if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6 && node == nullptr) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    SetRecvBuffer(fd, recv_buffer_bytes);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      freeaddrinfo(res);
+      return fd;
+    }
+    last_error = Errno("bind " + addr.host + ":" + addr.port);
+    close(fd);
+  }
+  freeaddrinfo(res);
+  if (node == nullptr && hints.ai_family == AF_INET6) {
+    // IPv6 may be disabled on this host: fall back to IPv4.
+    ListenAddress v4 = addr;
+    v4.host = "0.0.0.0";
+    return OpenUdpSocket(v4, reuse_port, recv_buffer_bytes);
+  }
+  return Status::Error("metrics-addr: " + last_error);
+}
+
+Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes) {
+  sockaddr_un sa{};
+  if (path.size() >= sizeof(sa.sun_path)) {
+    return Status::Error("metrics-addr: unix socket path too long: " + path);
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::Error("metrics-addr: " + path + " exists and is not a socket");
+    }
+    unlink(path.c_str());
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Error(Errno("metrics-addr: socket"));
+  SetRecvBuffer(fd, recv_buffer_bytes);
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    std::string err = Errno("metrics-addr: bind " + path);
+    close(fd);
+    return Status::Error(err);
+  }
+  return fd;
+}
+
+int LocalPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return 0;
+}
+
+}  // namespace cstatsd::ingest

@@ -1,0 +1,195 @@
+#include "ingest/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+namespace cstatsd::ingest {
+namespace {
+
+int64_t NowUnixNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The sender's IP as text (spec §1.2): IPv4 dotted, IPv4-mapped IPv6 as IPv4, else IPv6.
+void FormatSender(const sockaddr_storage& ss, std::string& out) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  out.clear();
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof(buf));
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+      inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&a6) + 12, buf, sizeof(buf));
+    } else {
+      inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+    }
+  } else {
+    return;  // unix socket: no source
+  }
+  out = buf;
+}
+
+}  // namespace
+
+Worker::Worker(int id, int fd, const WorkerOptions& options,
+               const pipeline::PipelineOptions* pipeline, EventSink events)
+    : id_(id),
+      fd_(fd),
+      options_(options),
+      events_(std::move(events)),
+      parser_(options.namespace_prefix),
+      pipeline_(pipeline),
+      bad_line_log_(options.bad_lines_per_minute) {
+  const size_t batch = static_cast<size_t>(options_.receive_batch_size);
+  const size_t size = static_cast<size_t>(options_.receive_buffer_size);
+  buffers_.resize(batch * size);
+  msgs_ = std::make_unique<mmsghdr[]>(batch);
+  iovs_ = std::make_unique<iovec[]>(batch);
+  addrs_.resize(batch * sizeof(sockaddr_storage));
+  metric_.values.reserve(64);
+  metric_.tags.reserve(16);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Worker::~Worker() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Worker::Wake() {
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) {
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void Worker::Stop() {
+  stop_.store(true, std::memory_order_release);
+  Wake();
+}
+
+MetricMap* Worker::HandOver(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  const uint64_t want = requested_.load(std::memory_order_relaxed) + 1;
+  requested_.store(want, std::memory_order_release);
+  Wake();
+  if (!cv_.wait_for(lock, timeout, [&] { return served_ >= want; })) {
+    // The worker is slow to answer: it will switch maps at its next batch; this flush goes
+    // without its data, the next one takes it.
+    return nullptr;
+  }
+  return &maps_[active_ ^ 1];
+}
+
+void Worker::MaybeHandOver() {
+  const uint64_t req = requested_.load(std::memory_order_acquire);
+  if (req == served_) return;  // served_ is only written by this thread
+  {
+    std::lock_guard lock(mu_);
+    active_ ^= 1;
+    served_ = req;
+  }
+  cv_.notify_all();
+}
+
+void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns) {
+  MetricMap& map = maps_[active_];
+  protocol::ForEachLine(std::string_view(data, len), [&](std::string_view line) {
+    protocol::ParseError err = protocol::ParseError::kNone;
+    switch (parser_.Parse(line, metric_, event_, err)) {
+      case protocol::LineKind::kMetric:
+        stats::Bump(counters_.metrics_received);
+        if (options_.log_raw_metric) {
+          spdlog::info("metric name={} type={} values={} tags={}", metric_.name,
+                       MetricTypeName(metric_.type), metric_.values.size(), metric_.tags.size());
+        }
+        pipeline_.Receive(metric_, sender, now_ns, map);
+        break;
+      case protocol::LineKind::kEvent:
+        stats::Bump(counters_.events_received);
+        pipeline_.ReceiveEvent(event_, sender);
+        if (events_) events_(std::move(event_));
+        event_ = Event();
+        break;
+      case protocol::LineKind::kBad:
+        stats::Bump(counters_.bad_lines_seen);
+        if (bad_line_log_.Allow()) {
+          constexpr size_t kMaxLogged = 256;
+          spdlog::info("error parsing line error=\"{}\" ip={} line=\"{}\"{}",
+                       protocol::ParseErrorName(err), sender, line.substr(0, kMaxLogged),
+                       line.size() > kMaxLogged ? " (truncated)" : "");
+        }
+        break;
+    }
+  });
+}
+
+void Worker::Run() {
+  const int batch = options_.receive_batch_size;
+  const size_t size = static_cast<size_t>(options_.receive_buffer_size);
+  auto* addrs = reinterpret_cast<sockaddr_storage*>(addrs_.data());
+  last_addr_.assign(sizeof(sockaddr_storage), 0);
+  bool have_last = false;
+
+  while (!stop_.load(std::memory_order_acquire)) {
+    MaybeHandOver();
+    for (int i = 0; i < batch; ++i) {
+      iovs_[i].iov_base = buffers_.data() + static_cast<size_t>(i) * size;
+      iovs_[i].iov_len = size;
+      msgs_[i].msg_hdr = msghdr{};
+      msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &addrs[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      msgs_[i].msg_len = 0;
+    }
+    const int n = recvmmsg(fd_, msgs_.get(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        if (poll(fds, 2, 1000) > 0 && (fds[1].revents & POLLIN)) {
+          uint64_t drain;
+          [[maybe_unused]] ssize_t r = read(wake_fd_, &drain, sizeof(drain));
+        }
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EBADF || errno == ENOTSOCK) break;
+      spdlog::warn("receive failed worker={} error=\"{}\"", id_, std::strerror(errno));
+      continue;
+    }
+    const int64_t now = NowUnixNanos();
+    stats::Bump(counters_.batches_read);
+    stats::Bump(counters_.datagrams_received, static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) {
+      const msghdr& h = msgs_[i].msg_hdr;
+      if (h.msg_flags & MSG_TRUNC) stats::Bump(counters_.truncated_datagrams);
+      const size_t alen = h.msg_namelen;
+      if (!have_last || alen > sizeof(sockaddr_storage) ||
+          std::memcmp(last_addr_.data(), &addrs[i], alen) != 0) {
+        // Unix datagram senders are usually unnamed; only IP families have a source.
+        sockaddr_storage ss{};
+        std::memcpy(&ss, &addrs[i], std::min(alen, sizeof(ss)));
+        if (alen == 0) ss.ss_family = AF_UNIX;
+        FormatSender(ss, last_sender_);
+        std::memcpy(last_addr_.data(), &addrs[i], std::min(alen, sizeof(ss)));
+        have_last = alen > 0;
+      }
+      ProcessDatagram(static_cast<char*>(iovs_[i].iov_base), msgs_[i].msg_len, last_sender_, now);
+    }
+  }
+  MaybeHandOver();
+}
+
+}  // namespace cstatsd::ingest

@@ -1,0 +1,98 @@
+// Worker: one ingest thread — receives datagram batches with recvmmsg on its own socket, parses
+// every line in place, runs the pipeline and adds the result to its own MetricMap. No lock and
+// no cross-thread traffic per metric. At a flush the flusher asks for the map (RequestHandOver);
+// between two batches the worker switches to its spare map and hands the full one over, so it
+// never waits for the flusher. Run() is the thread body; the other methods are the flusher's.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/metric_map.h"
+#include "pipeline/pipeline.h"
+#include "protocol/parser.h"
+#include "stats/internal_metrics.h"
+#include "stats/rate_limiter.h"
+
+struct mmsghdr;
+struct iovec;
+
+namespace cstatsd::ingest {
+
+struct WorkerOptions {
+  int receive_batch_size = 50;      // datagrams per recvmmsg
+  int receive_buffer_size = 65535;  // bytes per datagram buffer
+  double bad_lines_per_minute = 0;  // rate of bad-line log lines
+  bool log_raw_metric = false;
+  std::string namespace_prefix;
+};
+
+using EventSink = std::function<void(Event&&)>;
+
+class Worker {
+ public:
+  // `fd` is shared with other workers for unix sockets, owned by the server in any case.
+  Worker(int id, int fd, const WorkerOptions& options, const pipeline::PipelineOptions* pipeline,
+         EventSink events);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Thread body: returns after Stop() once the current batch is processed.
+  void Run();
+  void Stop();
+
+  // Flusher: ask for the map filled since the last hand-over and wait (bounded) for it. Returns
+  // nullptr if the worker did not answer in time (its data stays for the next flush).
+  MetricMap* HandOver(std::chrono::milliseconds timeout);
+
+  // Processes one datagram as if received (tests and benchmarks; not thread-safe with Run).
+  void ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns);
+  MetricMap& active_map() { return maps_[active_]; }
+  // Either map, once the worker thread has exited.
+  MetricMap& map(int i) { return maps_[i]; }
+
+  const stats::WorkerCounters& counters() const { return counters_; }
+  int id() const { return id_; }
+
+ private:
+  void MaybeHandOver();
+  void Wake();
+
+  const int id_;
+  const int fd_;
+  const WorkerOptions options_;
+  EventSink events_;
+  protocol::Parser parser_;
+  pipeline::Pipeline pipeline_;
+  ParsedMetric metric_;
+  Event event_;
+  stats::WorkerCounters counters_;
+  stats::RateLimiter bad_line_log_;
+
+  // Receive buffers.
+  std::vector<char> buffers_;
+  std::unique_ptr<mmsghdr[]> msgs_;
+  std::unique_ptr<iovec[]> iovs_;
+  std::vector<char> addrs_;  // sockaddr_storage per message
+  std::string last_sender_;
+  std::vector<char> last_addr_;
+
+  // Double-buffered maps and the hand-over.
+  MetricMap maps_[2];
+  int active_ = 0;
+  std::atomic<uint64_t> requested_{0};
+  uint64_t served_ = 0;  // guarded by mu_
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;  // eventfd: wakes a worker waiting for traffic
+};
+
+}  // namespace cstatsd::ingest

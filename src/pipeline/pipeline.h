@@ -1,0 +1,47 @@
+// Pipeline: what happens to a parsed metric between the parser and the worker's map —
+// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), default tags,
+// de-duplication and sorting of tags (the tagsKey of §2.1), and the receive rules of §2.2.
+// One Pipeline per worker thread (it keeps scratch space); the options are shared read-only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/options.h"
+#include "core/metric.h"
+#include "core/metric_map.h"
+
+namespace cstatsd::pipeline {
+
+struct PipelineOptions {
+  bool ignore_host = false;
+  std::vector<std::string> default_tags;  // de-duplicated
+
+  static PipelineOptions From(const config::Options& o);
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(const PipelineOptions* options);
+
+  // A metric from the network: source = sender, or the first host: tag with ignore-host.
+  void Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns, MetricMap& out);
+
+  // A metric whose source is already decided (internal metrics, forwarded series).
+  void ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
+                         MetricMap& out);
+
+  // An event from the network: source = sender (always, spec §1.6); default tags added.
+  void ReceiveEvent(Event& e, std::string_view sender) const;
+
+ private:
+  void Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns, MetricMap& out);
+
+  const PipelineOptions* options_;
+  std::vector<std::string_view> tags_;  // scratch: the metric's tags + default tags
+  std::string joined_;                  // scratch: sorted tags joined by ','
+};
+
+}  // namespace cstatsd::pipeline

@@ -1,0 +1,133 @@
+#include "server/backend_runner.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cstatsd::server {
+
+using backends::BackendStats;
+
+BackendRunner::BackendRunner(std::unique_ptr<backends::Backend> backend, size_t queue_size,
+                             size_t event_queue_size)
+    : backend_(std::move(backend)),
+      queue_size_(queue_size == 0 ? 1 : queue_size),
+      event_queue_size_(event_queue_size == 0 ? 1 : event_queue_size) {}
+
+BackendRunner::~BackendRunner() {
+  if (thread_.joinable()) Stop(std::chrono::milliseconds(0));
+}
+
+void BackendRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void BackendRunner::EnqueueMetrics(aggregate::SnapshotPtr snapshot) {
+  auto& st = backend_->stats();
+  {
+    std::lock_guard lock(mu_);
+    if (metrics_.size() >= queue_size_) {
+      metrics_.pop_front();
+      BackendStats::Add(st.dropped, 1);
+      if (drop_log_.Allow()) {
+        spdlog::error(
+            "backend queue full, dropping the oldest pending flush backend={} queue_size={}",
+            backend_->Name(), queue_size_);
+      }
+    }
+    metrics_.push_back(std::move(snapshot));
+  }
+  cv_.notify_one();
+}
+
+void BackendRunner::EnqueueEvent(std::shared_ptr<const Event> event) {
+  {
+    std::lock_guard lock(mu_);
+    if (events_.size() >= event_queue_size_) {
+      BackendStats::Add(backend_->stats().events_dropped, 1);
+      if (drop_log_.Allow()) {
+        spdlog::error("backend event queue full, dropping event backend={} title=\"{}\"",
+                      backend_->Name(), event->title);
+      }
+      return;
+    }
+    events_.push_back(std::move(event));
+  }
+  cv_.notify_one();
+}
+
+void BackendRunner::Loop() {
+  auto& st = backend_->stats();
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !metrics_.empty() || !events_.empty(); });
+    if (metrics_.empty() && events_.empty()) break;  // stopping and drained
+    std::shared_ptr<const Event> event;
+    aggregate::SnapshotPtr snapshot;
+    if (!events_.empty()) {
+      event = std::move(events_.front());
+      events_.pop_front();
+    } else {
+      snapshot = std::move(metrics_.front());
+      metrics_.pop_front();
+    }
+    busy_ = true;
+    lock.unlock();
+    if (event) {
+      Status s = backend_->SendEvent(*event);
+      if (s.ok()) {
+        BackendStats::Add(st.events_sent, 1);
+      } else {
+        BackendStats::Add(st.events_dropped, 1);
+        spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(),
+                     s.message());
+      }
+    } else {
+      const bool own = backend_->CountsOwnBatches();
+      if (!own) BackendStats::Add(st.created, 1);
+      Status s = backend_->SendMetrics(*snapshot);
+      if (!own) {
+        if (s.ok()) {
+          BackendStats::Add(st.sent, 1);
+          BackendStats::Add(st.series_sent, snapshot->series());
+        } else {
+          BackendStats::Add(st.dropped, 1);
+        }
+      }
+      if (!s.ok()) {
+        spdlog::error("sending metrics failed, flush dropped backend={} error=\"{}\"",
+                      backend_->Name(), s.message());
+      }
+    }
+    snapshot.reset();
+    lock.lock();
+    busy_ = false;
+    idle_cv_.notify_all();
+  }
+}
+
+bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
+  if (!thread_.joinable()) return true;
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+  const bool drained = idle_cv_.wait_for(lock, timeout, [&] {
+    return !busy_ && metrics_.empty() && events_.empty();
+  });
+  if (!drained) {
+    const size_t lost = metrics_.size();
+    BackendStats::Add(backend_->stats().dropped, lost);
+    metrics_.clear();
+    events_.clear();
+    spdlog::error("backend did not finish in time at shutdown backend={} dropped_flushes={}",
+                  backend_->Name(), lost + (busy_ ? 1 : 0));
+    if (busy_) {
+      // Still inside a send: leave the thread behind rather than hang the shutdown.
+      lock.unlock();
+      thread_.detach();
+      return false;
+    }
+  }
+  lock.unlock();
+  cv_.notify_all();
+  thread_.join();
+  return drained;
+}
+
+}  // namespace cstatsd::server

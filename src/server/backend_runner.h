@@ -1,0 +1,54 @@
+// BackendRunner: gives one Backend its own thread and a bounded queue (decision 5). The flusher
+// enqueues each FlushSnapshot and never waits; when the queue is full the oldest pending flush
+// is dropped and counted (backend.dropped). Events have their own bound (max-concurrent-events).
+// Enqueue* are called by the flusher and the event dispatcher; the thread is created here
+// because server/ is where threads are made.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "aggregate/flush_snapshot.h"
+#include "backends/backend.h"
+#include "stats/rate_limiter.h"
+
+namespace cstatsd::server {
+
+class BackendRunner {
+ public:
+  BackendRunner(std::unique_ptr<backends::Backend> backend, size_t queue_size,
+                size_t event_queue_size);
+  ~BackendRunner();
+
+  void Start();
+  void EnqueueMetrics(aggregate::SnapshotPtr snapshot);
+  void EnqueueEvent(std::shared_ptr<const Event> event);
+
+  // Delivers what is queued within `timeout`, then stops the thread. Returns false when the
+  // backend was still busy at the deadline (what it had not delivered is counted as dropped).
+  bool Stop(std::chrono::milliseconds timeout);
+
+  backends::Backend& backend() { return *backend_; }
+
+ private:
+  void Loop();
+
+  std::unique_ptr<backends::Backend> backend_;
+  const size_t queue_size_;
+  const size_t event_queue_size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<aggregate::SnapshotPtr> metrics_;
+  std::deque<std::shared_ptr<const Event>> events_;
+  bool stopping_ = false;
+  bool busy_ = false;
+  std::thread thread_;
+  stats::RateLimiter drop_log_{6, 1};  // at most ~6 drop messages a minute (guarded by mu_)
+};
+
+}  // namespace cstatsd::server

@@ -1,0 +1,308 @@
+#include "server/server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "core/version.h"
+#include "ingest/socket.h"
+
+namespace cstatsd::server {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+double MillisSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+constexpr int kSocketReceiveBuffer = 8 << 20;  // bytes; absorbs bursts while a worker parses
+constexpr auto kHandOverTimeout = std::chrono::milliseconds(1000);
+
+}  // namespace
+
+Server::Server(config::Config config)
+    : config_(std::move(config)),
+      pipeline_options_(pipeline::PipelineOptions::From(config_.options)),
+      aggregator_(aggregate::AggregatorOptions::From(config_.options)),
+      internal_stats_(config_.options, &pipeline_options_) {}
+
+Result<std::unique_ptr<Server>> Server::Create(config::Config config,
+                                               backends::BackendRegistry registry) {
+  std::vector<std::unique_ptr<backends::Backend>> backends;
+  backends::BackendContext ctx{config, config.options};
+  std::string errors;
+  for (const std::string& name : config.options.backends) {
+    if (!registry.Has(name)) {
+      std::string known;
+      for (const auto& n : registry.Names()) known += (known.empty() ? "" : ", ") + n;
+      errors += "backends: unknown backend \"" + name + "\" (known: " + known + ")\n";
+      continue;
+    }
+    auto b = registry.Create(name, ctx);
+    if (!b.ok()) {
+      errors += b.error() + "\n";
+      continue;
+    }
+    backends.push_back(std::move(*b));
+  }
+  if (!errors.empty()) {
+    errors.pop_back();
+    return Status::Error(errors);
+  }
+  return Create(std::move(config), std::move(backends));
+}
+
+Result<std::unique_ptr<Server>> Server::Create(
+    config::Config config, std::vector<std::unique_ptr<backends::Backend>> backends) {
+  std::unique_ptr<Server> s(new Server(std::move(config)));
+  const auto& o = s->config_.options;
+  for (auto& b : backends) {
+    s->runners_.push_back(std::make_unique<BackendRunner>(
+        std::move(b), static_cast<size_t>(o.backend_queue_size),
+        static_cast<size_t>(o.max_concurrent_events)));
+  }
+  return s;
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  const auto& o = config_.options;
+  auto addr = ingest::ParseListenAddress(o.metrics_addr);
+  if (!addr.ok()) return addr.status();
+  const int workers = std::max(1, o.max_workers);
+
+  if (addr->is_unix) {
+    auto fd = ingest::OpenUnixgramSocket(addr->path, kSocketReceiveBuffer);
+    if (!fd.ok()) return fd.status();
+    fds_.push_back(*fd);
+    unix_path_ = addr->path;
+  } else {
+    ingest::ListenAddress a = *addr;
+    for (int i = 0; i < workers; ++i) {
+      auto fd = ingest::OpenUdpSocket(a, true, kSocketReceiveBuffer);
+      if (!fd.ok()) {
+        for (int f : fds_) close(f);
+        fds_.clear();
+        return fd.status();
+      }
+      fds_.push_back(*fd);
+      if (i == 0) {
+        metrics_port_ = ingest::LocalPort(*fd);
+        a.port = std::to_string(metrics_port_);  // the others join the port the first got
+      }
+    }
+  }
+
+  ingest::WorkerOptions wo;
+  wo.receive_batch_size = o.receive_batch_size;
+  wo.receive_buffer_size = o.receive_buffer_size;
+  wo.bad_lines_per_minute = o.bad_lines_per_minute;
+  wo.log_raw_metric = o.log_raw_metric;
+  wo.namespace_prefix = o.namespace_;
+  for (int i = 0; i < workers; ++i) {
+    const int fd = fds_[fds_.size() == 1 ? 0 : static_cast<size_t>(i)];
+    workers_.push_back(std::make_unique<ingest::Worker>(
+        i, fd, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+  }
+
+  for (auto& r : runners_) r->Start();
+  last_flush_ns_ = NowNanos();
+  for (auto& w : workers_) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
+  flusher_thread_ = std::thread([this] { FlusherLoop(); });
+  started_ = true;
+
+  spdlog::info("cstatsd started address={} port={} workers={} backends={} flush_interval={}ms",
+               o.metrics_addr, metrics_port_, workers, runners_.size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count());
+  SendLifecycleEvent("Gostatsd started");
+  return {};
+}
+
+void Server::SendLifecycleEvent(const char* title) {
+  const auto& o = config_.options;
+  if (o.disable_internal_events || o.statser_type == "null") return;
+  Event e;
+  e.title = title;
+  e.text = title;
+  e.date_happened = NowNanos() / 1000000000;
+  e.priority = EventPriority::kLow;
+  pipeline::Pipeline(&pipeline_options_).ReceiveEvent(e, o.hostname);
+  DispatchEvent(std::move(e));
+}
+
+void Server::DispatchEvent(Event&& event) {
+  if (event.date_happened == 0) event.date_happened = NowNanos() / 1000000000;
+  auto shared = std::make_shared<const Event>(std::move(event));
+  for (auto& r : runners_) r->EnqueueEvent(shared);
+}
+
+void Server::FlusherLoop() {
+  const auto& o = config_.options;
+  const auto interval = o.flush_interval;
+  auto next_boundary = [&](Clock::time_point now) {
+    // The next multiple of the interval (plus offset) strictly after now.
+    const auto since = now.time_since_epoch() - o.flush_offset;
+    const auto n = since / interval + 1;
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(n * interval +
+                                                                          o.flush_offset));
+  };
+  Clock::time_point next = o.flush_aligned ? next_boundary(Clock::now()) : Clock::now() + interval;
+  int64_t last_tick_ns = last_flush_ns_;
+
+  std::unique_lock lock(stop_mu_);
+  while (!stopping_) {
+    if (stop_cv_.wait_until(lock, next, [&] { return stopping_; })) break;
+    lock.unlock();
+    const int64_t now = NowNanos();
+    int64_t tick_ns = now;
+    if (o.flush_aligned) {
+      tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch())
+                    .count();
+      next = next_boundary(Clock::now());  // ticks missed while busy are dropped
+    } else {
+      next += interval;
+      if (next < Clock::now()) next = Clock::now() + interval;
+    }
+    {
+      std::lock_guard flush_lock(flush_mu_);
+      const double seconds = static_cast<double>(tick_ns - last_tick_ns) / 1e9;
+      last_tick_ns = tick_ns;
+      Flush(now, seconds > 0 ? seconds : 1e-9);
+    }
+    lock.lock();
+  }
+  last_flush_ns_ = last_tick_ns;
+}
+
+void Server::FlushNow() {
+  std::lock_guard flush_lock(flush_mu_);
+  const int64_t now = NowNanos();
+  const double seconds = static_cast<double>(now - last_flush_ns_) / 1e9;
+  last_flush_ns_ = now;
+  Flush(now, seconds > 0 ? seconds : 1e-9);
+}
+
+void Server::CollectInternalMetrics() {
+  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0;
+  for (const auto& w : workers_) {
+    const auto& c = w->counters();
+    datagrams += stats::Read(c.datagrams_received);
+    batches += stats::Read(c.batches_read);
+    metrics += stats::Read(c.metrics_received);
+    events += stats::Read(c.events_received);
+    bad += stats::Read(c.bad_lines_seen);
+  }
+  auto& s = internal_stats_;
+  s.Gauge("receiver.datagrams_received", static_cast<double>(datagrams));
+  s.Gauge("receiver.batches_read", static_cast<double>(batches));
+  s.Gauge("parser.metrics_received", static_cast<double>(metrics));
+  s.Gauge("parser.events_received", static_cast<double>(events));
+  s.SparseGauge("parser.bad_lines_seen", bad);
+  const std::vector<std::string> agg_tags = {"aggregator_id:0"};
+  s.Gauge("aggregator.metricmaps_received", static_cast<double>(maps_merged_), agg_tags);
+  s.Gauge("aggregator.aggregation_time", aggregation_ms_, agg_tags);
+  s.Gauge("aggregator.process_time", process_ms_, agg_tags);
+  s.Gauge("aggregator.reset_time", reset_ms_, agg_tags);
+  s.Gauge("flusher.total_time", total_ms_);
+  for (const auto& r : runners_) {
+    auto& st = r->backend().stats();
+    std::vector<std::string> tags = {"backend:" + std::string(r->backend().Name())};
+    s.Gauge("backend.created", static_cast<double>(stats::Read(st.created)), tags);
+    s.Gauge("backend.sent", static_cast<double>(stats::Read(st.sent)), tags);
+    s.Gauge("backend.dropped", static_cast<double>(stats::Read(st.dropped)), tags);
+    s.Gauge("backend.series.sent", static_cast<double>(stats::Read(st.series_sent)), tags);
+    s.SparseGauge("backend.retried", stats::Read(st.retried), tags);
+  }
+  if (config_.options.heartbeat_enabled) {
+    s.Gauge("heartbeat", 1,
+            {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
+  }
+}
+
+void Server::Flush(int64_t now_ns, double flush_seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CollectInternalMetrics();
+
+  uint64_t maps = 0;
+  for (auto& w : workers_) {
+    if (workers_stopped_) {
+      for (int i = 0; i < 2; ++i) {
+        if (!w->map(i).empty()) ++maps;
+        aggregator_.Merge(w->map(i));
+      }
+      continue;
+    }
+    MetricMap* m = w->HandOver(kHandOverTimeout);
+    if (m == nullptr) {
+      spdlog::warn("worker did not hand over its metrics in time; they go with the next flush "
+                   "worker={}",
+                   w->id());
+      continue;
+    }
+    if (!m->empty()) ++maps;
+    aggregator_.Merge(*m);
+  }
+  internal_stats_.Emit(internal_map_);
+  aggregator_.Merge(internal_map_);
+  maps_merged_ = maps;
+
+  auto snapshot = aggregator_.Flush(now_ns, flush_seconds);
+  aggregation_ms_ = MillisSince(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  for (auto& r : runners_) r->EnqueueMetrics(snapshot);
+  process_ms_ = MillisSince(t1);
+  const auto t2 = std::chrono::steady_clock::now();
+  aggregator_.Reset(now_ns);
+  reset_ms_ = MillisSince(t2);
+  total_ms_ = MillisSince(t0);
+  flush_count_.fetch_add(1);
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (!started_) return;
+  if (flusher_thread_.joinable()) flusher_thread_.join();
+
+  // Stop receiving, then take everything the workers still hold.
+  for (auto& w : workers_) w->Stop();
+  for (auto& t : worker_threads_) t.join();
+  worker_threads_.clear();
+  SendLifecycleEvent("Gostatsd stopped");
+  {
+    std::lock_guard flush_lock(flush_mu_);
+    // The worker threads have exited: Flush takes both of each worker's maps directly.
+    workers_stopped_ = true;
+    const int64_t now = NowNanos();
+    const double seconds = static_cast<double>(now - last_flush_ns_) / 1e9;
+    Flush(now, seconds > 0 ? seconds : 1e-9);
+  }
+
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      config_.options.backend_shutdown_timeout);
+  for (auto& r : runners_) {
+    if (!r->Stop(timeout)) {
+      // Its thread is still inside a send and refers to the runner: keep it alive.
+      (void)r.release();
+    }
+  }
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+  if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  spdlog::info("cstatsd stopped");
+}
+
+}  // namespace cstatsd::server

@@ -1,0 +1,90 @@
+// Server: wires a standalone cstatsd together — sockets, ingest workers, the flusher with the
+// aggregator, internal metrics, and one BackendRunner per backend — and runs its lifecycle.
+// Start/Stop/FlushNow are called from one controlling thread (main, or a test); every thread
+// the server uses is created and joined here.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aggregate/aggregator.h"
+#include "backends/backend.h"
+#include "config/config.h"
+#include "ingest/worker.h"
+#include "pipeline/pipeline.h"
+#include "server/backend_runner.h"
+#include "server/internal_stats.h"
+
+namespace cstatsd::server {
+
+class Server {
+ public:
+  // Creates the backends named in `backends` from `registry`; an unknown name or a backend's
+  // configuration error is returned as an error naming it.
+  static Result<std::unique_ptr<Server>> Create(
+      config::Config config,
+      backends::BackendRegistry registry = backends::BackendRegistry::WithBuiltins());
+
+  // A server with backends built by the caller (library use); config.options.backends ignored.
+  static Result<std::unique_ptr<Server>> Create(
+      config::Config config, std::vector<std::unique_ptr<backends::Backend>> backends);
+
+  ~Server();
+
+  // Binds the metrics socket(s) and starts every thread. Returns once metrics are received.
+  Status Start();
+  // Stops receiving, flushes everything received once more, lets the backends deliver within
+  // backend-shutdown-timeout, and joins the threads. Idempotent.
+  void Stop();
+  // Runs one flush now, outside the schedule (tests; the lambda extension).
+  void FlushNow();
+
+  int metrics_port() const { return metrics_port_; }
+  const config::Options& options() const { return config_.options; }
+  size_t flush_count() const { return flush_count_.load(); }
+
+ private:
+  explicit Server(config::Config config);
+
+  void FlusherLoop();
+  void Flush(int64_t now_ns, double flush_seconds);
+  void CollectInternalMetrics();
+  void DispatchEvent(Event&& event);
+  void SendLifecycleEvent(const char* title);
+
+  config::Config config_;
+  pipeline::PipelineOptions pipeline_options_;
+  std::vector<std::unique_ptr<BackendRunner>> runners_;
+  aggregate::Aggregator aggregator_;
+  InternalStats internal_stats_;
+  MetricMap internal_map_;
+
+  std::vector<int> fds_;
+  std::string unix_path_;
+  int metrics_port_ = 0;
+  std::vector<std::unique_ptr<ingest::Worker>> workers_;
+  std::vector<std::thread> worker_threads_;
+  std::thread flusher_thread_;
+
+  std::mutex flush_mu_;  // serialises flushes (timer, FlushNow, final)
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool workers_stopped_ = false;  // their threads joined: maps are the flusher's
+  std::atomic<size_t> flush_count_{0};
+
+  int64_t last_flush_ns_ = 0;
+  // Timings of the previous flush, reported as internal metrics at the next one (ms).
+  double aggregation_ms_ = 0, process_ms_ = 0, reset_ms_ = 0, total_ms_ = 0;
+  uint64_t maps_merged_ = 0;
+};
+
+}  // namespace cstatsd::server

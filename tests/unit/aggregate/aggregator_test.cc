@@ -1,0 +1,367 @@
+// The aggregation math of spec §2: receive rules, merge, flush computations and their worked
+// examples, reset and expiry.
+#include "aggregate/aggregator.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "pipeline/pipeline.h"
+
+namespace cstatsd::aggregate {
+namespace {
+
+constexpr int64_t kSecond = 1000000000;
+
+// Feeds metrics through a pipeline into a worker-style map, merges into an aggregator.
+class AggregatorTest : public ::testing::Test {
+ protected:
+  void Add(MetricType type, std::string_view name, std::vector<double> values, double rate = 1,
+           std::vector<std::string_view> tags = {}, std::string_view set_value = {},
+           int64_t now = 100 * kSecond, std::string_view sender = "") {
+    ParsedMetric m;
+    m.type = type;
+    m.name = name;
+    m.values = std::move(values);
+    m.rate = rate;
+    m.tags = std::move(tags);
+    m.set_value = set_value;
+    pipeline_.Receive(m, sender, now, map_);
+  }
+
+  Aggregator& agg() {
+    if (!agg_) agg_ = std::make_unique<Aggregator>(options_);
+    return *agg_;
+  }
+
+  SnapshotPtr FlushAt(int64_t now, double seconds = 10) {
+    agg().Merge(map_);
+    auto s = agg().Flush(now, seconds);
+    agg().Reset(now);
+    return s;
+  }
+
+  static std::map<std::string, double> Percentiles(const FlushSnapshot& s, const TimerPoint& t) {
+    std::map<std::string, double> out;
+    for (const auto& p : s.PercentilesOf(t)) out[std::string(p.name)] = p.value;
+    return out;
+  }
+
+  pipeline::PipelineOptions pipeline_options_;
+  pipeline::Pipeline pipeline_{&pipeline_options_};
+  MetricMap map_;
+  AggregatorOptions options_;
+  std::unique_ptr<Aggregator> agg_;
+};
+
+TEST_F(AggregatorTest, CounterTruncatesEachLineBySampleRate) {
+  // Spec §2.2: 2|c|@0.25 and 5|c|@0.25 → 8 + 20 = 28.
+  Add(MetricType::kCounter, "c", {2}, 0.25);
+  Add(MetricType::kCounter, "c", {5}, 0.25);
+  // x:1|c|@0.3 → 3 (1/0.3 truncated)
+  Add(MetricType::kCounter, "x", {1}, 0.3);
+  auto s = FlushAt(100 * kSecond, 10);
+  ASSERT_EQ(s->counters.size(), 2u);
+  EXPECT_EQ(s->counters[0].value, 28);
+  EXPECT_DOUBLE_EQ(s->counters[0].per_second, 2.8);
+  EXPECT_EQ(s->counters[1].value, 3);
+}
+
+TEST_F(AggregatorTest, PackedValues) {
+  Add(MetricType::kCounter, "f", {2, 2});     // f:2:2|c → 4
+  Add(MetricType::kTimer, "t", {2, 2});       // f:2:2|ms → [2,2], SampledCount 1
+  Add(MetricType::kGauge, "g", {3, 3, 1});    // f:3:3:1|g → 1
+  Add(MetricType::kGauge, "h", {3});          // f:3:|g → 3
+  auto s = FlushAt(100 * kSecond, 1);
+  EXPECT_EQ(s->counters[0].value, 4);
+  ASSERT_EQ(s->timers.size(), 1u);
+  EXPECT_EQ(s->timers[0].count, 1);
+  EXPECT_DOUBLE_EQ(s->timers[0].sum, 4);
+  ASSERT_EQ(s->gauges.size(), 2u);
+  EXPECT_EQ(s->gauges[0].value, 1);
+  EXPECT_EQ(s->gauges[1].value, 3);
+}
+
+TEST_F(AggregatorTest, TimerWorkedExample) {
+  // Spec §2.5: values {2,4,12}, p=90, 10 s, rate 1.
+  Add(MetricType::kTimer, "t", {2});
+  Add(MetricType::kTimer, "t", {12});
+  Add(MetricType::kTimer, "t", {4});
+  auto s = FlushAt(100 * kSecond, 10);
+  ASSERT_EQ(s->timers.size(), 1u);
+  const TimerPoint& t = s->timers[0];
+  EXPECT_EQ(t.count, 3);
+  EXPECT_EQ(t.min, 2);
+  EXPECT_EQ(t.max, 12);
+  EXPECT_EQ(t.mean, 6);
+  EXPECT_EQ(t.median, 4);
+  EXPECT_EQ(t.sum, 18);
+  EXPECT_EQ(t.sum_squares, 164);
+  EXPECT_DOUBLE_EQ(t.stddev, 4.320493798938574);
+  EXPECT_DOUBLE_EQ(t.count_per_second, 0.3);
+  auto p = Percentiles(*s, t);
+  EXPECT_EQ(p.size(), 5u);
+  EXPECT_EQ(p["count_90"], 3);
+  EXPECT_EQ(p["mean_90"], 6);
+  EXPECT_EQ(p["sum_90"], 18);
+  EXPECT_EQ(p["sum_squares_90"], 164);
+  EXPECT_EQ(p["upper_90"], 12);
+}
+
+TEST_F(AggregatorTest, TimerSampledCount) {
+  // Same values with rate 0.1 → SampledCount 30 → Count 30, PerSecond 3.
+  Add(MetricType::kTimer, "t", {2}, 0.1);
+  Add(MetricType::kTimer, "t", {12}, 0.1);
+  Add(MetricType::kTimer, "t", {4}, 0.1);
+  auto s = FlushAt(100 * kSecond, 10);
+  EXPECT_EQ(s->timers[0].count, 30);
+  EXPECT_DOUBLE_EQ(s->timers[0].count_per_second, 3);
+  EXPECT_EQ(s->timers[0].mean, 6);  // sample rate does not touch the values
+}
+
+TEST_F(AggregatorTest, TimerMedianEvenAndSingleValue) {
+  Add(MetricType::kTimer, "even", {1, 2, 3, 10});
+  Add(MetricType::kTimer, "one", {7});
+  auto s = FlushAt(100 * kSecond, 1);
+  EXPECT_EQ(s->timers[0].median, 2.5);
+  const TimerPoint& one = s->timers[1];
+  EXPECT_EQ(one.median, 7);
+  EXPECT_EQ(one.stddev, 0);
+  auto p = Percentiles(*s, one);
+  // n == 1: k = 1 and the percentile values are those of the single value.
+  EXPECT_EQ(p["count_90"], 1);
+  EXPECT_EQ(p["upper_90"], 7);
+  EXPECT_EQ(p["sum_90"], 7);
+  EXPECT_EQ(p["sum_squares_90"], 49);
+}
+
+TEST_F(AggregatorTest, NegativeAndFractionalThresholds) {
+  options_.percent_thresholds = {90, -10, 99.9, -100};
+  std::vector<double> values;
+  for (int i = 1; i <= 20; ++i) values.push_back(i);
+  Add(MetricType::kTimer, "t", values);
+  Add(MetricType::kTimer, "small", {1, 2});
+  auto s = FlushAt(100 * kSecond, 1);
+  auto p = Percentiles(*s, s->timers[0]);
+  EXPECT_EQ(p["count_90"], 18);
+  EXPECT_EQ(p["upper_90"], 18);
+  EXPECT_EQ(p["sum_90"], 171);
+  EXPECT_EQ(p["count_-10"], 2);      // the top 2 values
+  EXPECT_EQ(p["lower_-10"], 19);
+  EXPECT_EQ(p["sum_-10"], 39);
+  EXPECT_EQ(p["mean_-10"], 19.5);
+  EXPECT_EQ(p["sum_squares_-10"], 19 * 19 + 20 * 20);
+  EXPECT_EQ(p["upper_99_9"], 20);    // decision 2: fractional names keep their decimals
+  EXPECT_EQ(p["count_99_9"], 20);
+  // Decision 1: a negative threshold whose k equals n uses all values (gostatsd panics).
+  EXPECT_EQ(p["count_-100"], 20);
+  EXPECT_EQ(p["lower_-100"], 1);
+  EXPECT_EQ(p["sum_-100"], 210);
+  auto small = Percentiles(*s, s->timers[1]);
+  // k = round(0.1 × 2) = 0: the -10 threshold is skipped.
+  EXPECT_EQ(small.count("count_-10"), 0u);
+  EXPECT_EQ(small["count_-100"], 2);
+  EXPECT_EQ(small["sum_-100"], 3);
+}
+
+TEST_F(AggregatorTest, PercentileSuffixes) {
+  EXPECT_EQ(PercentileSuffix(90), "90");
+  EXPECT_EQ(PercentileSuffix(-10), "-10");
+  EXPECT_EQ(PercentileSuffix(99.9), "99_9");
+  EXPECT_EQ(PercentileSuffix(99.99), "99_99");
+  EXPECT_EQ(PercentileSuffix(100), "100");
+}
+
+TEST_F(AggregatorTest, DisabledPercentileSubMetrics) {
+  options_.percent_thresholds = {90, -10};
+  options_.disabled.count_pct = true;
+  options_.disabled.upper_pct = true;
+  options_.disabled.sum_squares_pct = true;
+  Add(MetricType::kTimer, "t", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  auto s = FlushAt(100 * kSecond, 1);
+  auto p = Percentiles(*s, s->timers[0]);
+  EXPECT_EQ(p.count("count_90"), 0u);
+  EXPECT_EQ(p.count("upper_90"), 0u);
+  EXPECT_EQ(p.count("sum_squares_90"), 0u);
+  EXPECT_EQ(p["mean_90"], 5);
+  EXPECT_EQ(p["lower_-10"], 10);
+}
+
+TEST_F(AggregatorTest, HistogramWorkedExample) {
+  Add(MetricType::kTimer, "h", {10, 20, 29.9, 2000, -38, -5}, 1,
+      {"gsd_histogram:-10_0_2.5_20_50_5000"});
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 1u);
+  const TimerPoint& t = s->timers[0];
+  EXPECT_TRUE(t.histogram);
+  std::vector<std::pair<double, uint64_t>> got;
+  for (const auto& b : s->BucketsOf(t)) got.emplace_back(b.le, b.count);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::pair<double, uint64_t>> want = {{-10, 1}, {0, 2},    {2.5, 2}, {20, 3},
+                                                   {50, 5},  {5000, 6}, {inf, 6}};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(s->PercentilesOf(t).begin(), s->PercentilesOf(t).end());
+
+  // Idle: all buckets with 0.
+  auto idle = FlushAt(101 * kSecond, 1);
+  ASSERT_EQ(idle->timers.size(), 1u);
+  uint64_t total = 0;
+  size_t buckets = 0;
+  for (const auto& b : idle->BucketsOf(idle->timers[0])) {
+    total += b.count;
+    ++buckets;
+  }
+  EXPECT_EQ(buckets, 7u);
+  EXPECT_EQ(total, 0u);
+}
+
+TEST_F(AggregatorTest, HistogramBoundsParsingAndLimit) {
+  EXPECT_EQ(HistogramBounds("10__20_50", 100), (std::vector<double>{10, 20, 50}));
+  EXPECT_EQ(HistogramBounds("10_incorrect_20_50", 100), (std::vector<double>{10, 20, 50}));
+  EXPECT_TRUE(HistogramBounds("incorrect", 100).empty());
+  EXPECT_EQ(HistogramBounds("50_10_10", 100), (std::vector<double>{10, 50}));
+  EXPECT_EQ(HistogramBounds("10_20_50", 2), (std::vector<double>{10, 20}));
+
+  options_.histogram_limit = 0;
+  Add(MetricType::kTimer, "h", {1}, 1, {"gsd_histogram:10_20"});
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 1u);
+  EXPECT_EQ(s->BucketsOf(s->timers[0]).begin(), s->BucketsOf(s->timers[0]).end());
+}
+
+TEST_F(AggregatorTest, IdleValuesUntilExpiry) {
+  options_.expiry_counter = std::chrono::seconds(5);
+  options_.expiry_gauge = std::chrono::seconds(5);
+  options_.expiry_set = std::chrono::seconds(5);
+  options_.expiry_timer = std::chrono::seconds(5);
+  Add(MetricType::kCounter, "c", {3});
+  Add(MetricType::kGauge, "g", {7});
+  Add(MetricType::kSet, "s", {}, 1, {}, "joe");
+  Add(MetricType::kTimer, "t", {1, 2});
+  FlushAt(100 * kSecond);
+
+  // Next flush, nothing received: counters 0, gauges their last value, sets 0, timers zeros
+  // without percentiles.
+  auto idle = FlushAt(101 * kSecond);
+  ASSERT_EQ(idle->counters.size(), 1u);
+  EXPECT_EQ(idle->counters[0].value, 0);
+  EXPECT_EQ(idle->counters[0].per_second, 0);
+  ASSERT_EQ(idle->gauges.size(), 1u);
+  EXPECT_EQ(idle->gauges[0].value, 7);
+  ASSERT_EQ(idle->sets.size(), 1u);
+  EXPECT_EQ(idle->sets[0].cardinality, 0u);
+  ASSERT_EQ(idle->timers.size(), 1u);
+  EXPECT_EQ(idle->timers[0].count, 0);
+  EXPECT_EQ(idle->timers[0].max, 0);
+  EXPECT_EQ(idle->PercentilesOf(idle->timers[0]).begin(),
+            idle->PercentilesOf(idle->timers[0]).end());
+
+  // 5 s after the last update: not yet expired (strictly greater is needed)...
+  auto at5 = FlushAt(105 * kSecond);
+  EXPECT_EQ(at5->series(), 4u);
+  // ...then gone.
+  auto gone = FlushAt(106 * kSecond);
+  EXPECT_EQ(gone->series(), 4u);  // expiry is applied after the flush
+  EXPECT_EQ(agg().series(), 0u);
+}
+
+TEST_F(AggregatorTest, PerTypeExpiryZeroNeverNegativeImmediately) {
+  options_.expiry_counter = std::chrono::nanoseconds(0);   // never
+  options_.expiry_gauge = std::chrono::nanoseconds(-1);    // right after the first flush
+  Add(MetricType::kCounter, "c", {1});
+  Add(MetricType::kGauge, "g", {1});
+  FlushAt(100 * kSecond);
+  EXPECT_EQ(agg().state().gauges.size(), 0u);
+  auto later = FlushAt(100000 * kSecond);
+  EXPECT_EQ(later->counters.size(), 1u);
+  EXPECT_EQ(later->gauges.size(), 0u);
+}
+
+TEST_F(AggregatorTest, GaugeLastReceivedWins) {
+  // Decision 4: within one batch (same timestamp) the line received last wins.
+  Add(MetricType::kGauge, "g", {1});
+  Add(MetricType::kGauge, "g", {2});
+  auto s = FlushAt(100 * kSecond);
+  EXPECT_EQ(s->gauges[0].value, 2);
+}
+
+TEST_F(AggregatorTest, MergeFromTwoWorkers) {
+  // Two worker maps merged (§2.3): counters summed, timers concatenated, sets united, the
+  // newer gauge kept.
+  MetricMap other;
+  pipeline::Pipeline p2(&pipeline_options_);
+  Add(MetricType::kCounter, "c", {2}, 1, {}, {}, 100 * kSecond);
+  Add(MetricType::kGauge, "g", {5}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kTimer, "t", {1}, 1, {}, {}, 100 * kSecond);
+  Add(MetricType::kSet, "s", {}, 1, {}, "a", 100 * kSecond);
+  ParsedMetric m;
+  m.name = "c";
+  m.type = MetricType::kCounter;
+  m.values = {3};
+  p2.Receive(m, "", 100 * kSecond, other);
+  m.name = "g";
+  m.type = MetricType::kGauge;
+  m.values = {9};
+  p2.Receive(m, "", 100 * kSecond, other);  // older than 5 above
+  m.name = "t";
+  m.type = MetricType::kTimer;
+  m.values = {2, 3};
+  p2.Receive(m, "", 100 * kSecond, other);
+  m.name = "s";
+  m.type = MetricType::kSet;
+  m.values.clear();
+  m.set_value = "b";
+  p2.Receive(m, "", 100 * kSecond, other);
+  m.set_value = "a";
+  p2.Receive(m, "", 100 * kSecond, other);
+
+  agg().Merge(map_);
+  agg().Merge(other);
+  auto s = agg().Flush(102 * kSecond, 1);
+  EXPECT_EQ(s->counters[0].value, 5);
+  EXPECT_EQ(s->gauges[0].value, 5);
+  EXPECT_EQ(s->timers[0].sum, 6);
+  EXPECT_EQ(s->timers[0].count, 2);
+  EXPECT_EQ(s->sets[0].cardinality, 2u);
+}
+
+TEST_F(AggregatorTest, WorkerMapReusedAcrossFlushesAndForgetsIdleSeries) {
+  Add(MetricType::kCounter, "c", {1});
+  Add(MetricType::kTimer, "t", {1});
+  FlushAt(100 * kSecond);
+  EXPECT_EQ(map_.counters.size(), 1u);           // kept for reuse, value reset
+  EXPECT_EQ(map_.counters.entries()[0].value.value, 0);
+  EXPECT_TRUE(map_.timers.entries()[0].value.values.empty());
+  Add(MetricType::kCounter, "c", {4});
+  auto s = FlushAt(101 * kSecond);
+  EXPECT_EQ(s->counters[0].value, 4);
+  for (int i = 0; i < Aggregator::kForgetAfterDrains; ++i) FlushAt((102 + i) * kSecond);
+  EXPECT_EQ(map_.size(), 0u);
+}
+
+TEST_F(AggregatorTest, SeriesIdentityIncludesSortedTagsAndSource) {
+  Add(MetricType::kCounter, "c", {1}, 1, {"b:2", "a:1"}, {}, 100 * kSecond, "10.0.0.1");
+  Add(MetricType::kCounter, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.1");
+  Add(MetricType::kCounter, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.2");
+  Add(MetricType::kGauge, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.2");
+  auto s = FlushAt(100 * kSecond);
+  ASSERT_EQ(s->counters.size(), 2u);
+  EXPECT_EQ(s->counters[0].value, 2);
+  EXPECT_EQ(s->counters[0].key->tags(), "a:1,b:2");
+  EXPECT_EQ(s->counters[0].key->TagsKey(), "a:1,b:2,s:10.0.0.1");
+  EXPECT_EQ(s->gauges.size(), 1u);
+}
+
+TEST(CounterDeltaTest, SaturatesInsteadOfUndefinedBehaviour) {
+  EXPECT_EQ(CounterDelta(1, 0.3), 3);
+  EXPECT_EQ(CounterDelta(-7, 2), -3);
+  EXPECT_EQ(CounterDelta(1e300, 1), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(CounterDelta(-std::numeric_limits<double>::infinity(), 1),
+            std::numeric_limits<int64_t>::min());
+}
+
+}  // namespace
+}  // namespace cstatsd::aggregate

@@ -1,0 +1,75 @@
+#include "core/series_table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace cstatsd {
+namespace {
+
+SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
+                 std::string_view source = "") {
+  return SeriesKeyRef::Adopt(
+      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
+}
+
+TEST(SeriesKeyTest, PartsAndTagsKey) {
+  auto k = Key(MetricType::kCounter, "foo", "a:b,c", "10.0.0.1");
+  EXPECT_EQ(k->name(), "foo");
+  EXPECT_EQ(k->tags(), "a:b,c");
+  EXPECT_EQ(k->source(), "10.0.0.1");
+  EXPECT_EQ(k->TagsKey(), "a:b,c,s:10.0.0.1");
+  EXPECT_EQ(Key(MetricType::kCounter, "foo", "", "10.0.0.1")->TagsKey(), ",s:10.0.0.1");
+  EXPECT_EQ(Key(MetricType::kCounter, "foo")->TagsKey(), "");
+  std::vector<std::string> tags;
+  k->ForEachTag([&](std::string_view t) { tags.emplace_back(t); });
+  EXPECT_EQ(tags, (std::vector<std::string>{"a:b", "c"}));
+}
+
+TEST(SeriesKeyTest, HashSeparatesParts) {
+  EXPECT_NE(SeriesKey::Hash(MetricType::kCounter, "ab", "c", ""),
+            SeriesKey::Hash(MetricType::kCounter, "a", "bc", ""));
+  EXPECT_NE(SeriesKey::Hash(MetricType::kCounter, "a", "", "b"),
+            SeriesKey::Hash(MetricType::kCounter, "a", "b", ""));
+  EXPECT_NE(SeriesKey::Hash(MetricType::kCounter, "a", "", ""),
+            SeriesKey::Hash(MetricType::kGauge, "a", "", ""));
+}
+
+TEST(SeriesTableTest, InsertFindGrowEraseIf) {
+  SeriesTable<int> t;
+  for (int i = 0; i < 1000; ++i) {
+    std::string name = "m" + std::to_string(i);
+    t.Insert(Key(MetricType::kCounter, name), i);
+  }
+  EXPECT_EQ(t.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    std::string name = "m" + std::to_string(i);
+    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter,
+                    name, "", "");
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(*v, i);
+  }
+  EXPECT_EQ(t.Find(SeriesKey::Hash(MetricType::kGauge, "m1", "", ""), MetricType::kGauge, "m1",
+                   "", ""),
+            nullptr);
+  EXPECT_EQ(t.EraseIf([](auto& e) { return e.value % 2 == 0; }), 500u);
+  EXPECT_EQ(t.size(), 500u);
+  for (int i = 0; i < 1000; ++i) {
+    std::string name = "m" + std::to_string(i);
+    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter,
+                    name, "", "");
+    EXPECT_EQ(v != nullptr, i % 2 == 1) << name;
+  }
+}
+
+TEST(SeriesTableTest, KeysAreSharedNotCopied) {
+  SeriesTable<int> a, b;
+  auto k = Key(MetricType::kSet, "s", "t", "h");
+  a.Insert(k, 1);
+  b.Insert(k, 2);
+  EXPECT_EQ(a.entries()[0].key.get(), b.entries()[0].key.get());
+  EXPECT_NE(b.Find(*k), nullptr);
+}
+
+}  // namespace
+}  // namespace cstatsd
