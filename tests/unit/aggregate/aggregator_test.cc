@@ -200,7 +200,9 @@ TEST_F(AggregatorTest, HistogramWorkedExample) {
   std::vector<std::pair<double, uint64_t>> got;
   for (const auto& b : s->BucketsOf(t)) got.emplace_back(b.le, b.count);
   const double inf = std::numeric_limits<double>::infinity();
-  std::vector<std::pair<double, uint64_t>> want = {{-10, 1}, {0, 2},    {2.5, 2}, {20, 3},
+  // Buckets count values <= the bound, as gostatsd's latencyHistogram does; the spec's worked
+  // example lists 3 for le:20, which contradicts that rule for the value 20 itself.
+  std::vector<std::pair<double, uint64_t>> want = {{-10, 1}, {0, 2},    {2.5, 2}, {20, 4},
                                                    {50, 5},  {5000, 6}, {inf, 6}};
   EXPECT_EQ(got, want);
   EXPECT_EQ(s->PercentilesOf(t).begin(), s->PercentilesOf(t).end());
@@ -216,6 +218,26 @@ TEST_F(AggregatorTest, HistogramWorkedExample) {
   }
   EXPECT_EQ(buckets, 7u);
   EXPECT_EQ(total, 0u);
+}
+
+TEST_F(AggregatorTest, HistogramGostatsdVectors) {
+  // From gostatsd's latency_histogram_test.go.
+  Add(MetricType::kTimer, "a", {1, 10, 11, 12, 29, 30, 31, 45, 100, 100000}, 1,
+      {"gsd_histogram:10_30_45"});
+  Add(MetricType::kTimer, "b", {1.4999, 1.5, 1.51, 4.0, 7.01}, 1, {"gsd_histogram:1.5_4_7.0"});
+  Add(MetricType::kTimer, "c", {0, 10, 20}, 1, {"gsd_histogram:nothresoldsatall"});
+  auto s = FlushAt(100 * kSecond, 1);
+  auto buckets = [&](size_t i) {
+    std::vector<std::pair<double, uint64_t>> got;
+    for (const auto& b : s->BucketsOf(s->timers[i])) got.emplace_back(b.le, b.count);
+    return got;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(buckets(0), (std::vector<std::pair<double, uint64_t>>{
+                            {10, 2}, {30, 6}, {45, 8}, {inf, 10}}));
+  EXPECT_EQ(buckets(1), (std::vector<std::pair<double, uint64_t>>{
+                            {1.5, 2}, {4, 4}, {7, 4}, {inf, 5}}));
+  EXPECT_EQ(buckets(2), (std::vector<std::pair<double, uint64_t>>{{inf, 3}}));
 }
 
 TEST_F(AggregatorTest, HistogramBoundsParsingAndLimit) {

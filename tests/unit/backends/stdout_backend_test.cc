@@ -61,7 +61,9 @@ TEST_F(StdoutBackendTest, SourceWithoutTagsHasNoEmptyElement) {
 }
 
 TEST_F(StdoutBackendTest, TimerSubMetricsInOrder) {
-  Add(MetricType::kTimer, "t", {2, 4, 12});
+  Add(MetricType::kTimer, "t", {2});
+  Add(MetricType::kTimer, "t", {4});
+  Add(MetricType::kTimer, "t", {12});
   EXPECT_EQ(Flush(10),
             "stats.timers.t.lower 2.000000 1700000000\n"
             "stats.timers.t.upper 12.000000 1700000000\n"
