@@ -7,11 +7,12 @@
 
 #include "core/version.h"
 #include "ingest/socket.h"
+#include "server/flush_schedule.h"
 
 namespace cstatsd::server {
 namespace {
 
-using Clock = std::chrono::system_clock;
+using Clock = FlushClock;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -146,40 +147,29 @@ void Server::DispatchEvent(Event&& event) {
 
 void Server::FlusherLoop() {
   const auto& o = config_.options;
-  const auto interval = o.flush_interval;
-  auto next_boundary = [&](Clock::time_point now) {
-    // The next multiple of the interval (plus offset) strictly after now.
-    const auto since = now.time_since_epoch() - o.flush_offset;
-    const auto n = since / interval + 1;
-    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(n * interval +
-                                                                          o.flush_offset));
-  };
-  Clock::time_point next = o.flush_aligned ? next_boundary(Clock::now()) : Clock::now() + interval;
-  int64_t last_tick_ns = last_flush_ns_;
-
+  Clock::time_point next = o.flush_aligned
+                               ? NextAlignedTick(Clock::now(), o.flush_interval, o.flush_offset)
+                               : Clock::now() + o.flush_interval;
   std::unique_lock lock(stop_mu_);
   while (!stopping_) {
     if (stop_cv_.wait_until(lock, next, [&] { return stopping_; })) break;
     lock.unlock();
     const int64_t now = NowNanos();
-    int64_t tick_ns = now;
-    if (o.flush_aligned) {
-      tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch())
-                    .count();
-      next = next_boundary(Clock::now());  // ticks missed while busy are dropped
-    } else {
-      next += interval;
-      if (next < Clock::now()) next = Clock::now() + interval;
-    }
+    // With flush-aligned, rates are computed over the boundaries, not the wake-up times.
+    const int64_t tick_ns =
+        o.flush_aligned
+            ? std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count()
+            : now;
+    next = o.flush_aligned ? NextAlignedTick(Clock::now(), o.flush_interval, o.flush_offset)
+                           : NextIntervalTick(next, Clock::now(), o.flush_interval);
     {
       std::lock_guard flush_lock(flush_mu_);
-      const double seconds = static_cast<double>(tick_ns - last_tick_ns) / 1e9;
-      last_tick_ns = tick_ns;
+      const double seconds = static_cast<double>(tick_ns - last_flush_ns_) / 1e9;
+      last_flush_ns_ = tick_ns;
       Flush(now, seconds > 0 ? seconds : 1e-9);
     }
     lock.lock();
   }
-  last_flush_ns_ = last_tick_ns;
 }
 
 void Server::FlushNow() {

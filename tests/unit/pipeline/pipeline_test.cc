@@ -1,0 +1,81 @@
+// Source and tag handling (spec §1.9, §2.1, §3 TagHandler) on the way into a worker map.
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+namespace cstatsd::pipeline {
+namespace {
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  const SeriesKey& Only(MetricMap& map) {
+    EXPECT_EQ(map.counters.size(), 1u);
+    return *map.counters.entries().at(0).key;
+  }
+  void Counter(Pipeline& p, std::vector<std::string_view> tags, std::string_view sender) {
+    ParsedMetric m;
+    m.type = MetricType::kCounter;
+    m.name = "f";
+    m.values = {2};
+    m.tags = std::move(tags);
+    p.Receive(m, sender, 1, map_);
+  }
+  PipelineOptions options_;
+  MetricMap map_;
+};
+
+TEST_F(PipelineTest, SourceIsTheSenderAndHostTagsStayTags) {
+  Pipeline p(&options_);
+  Counter(p, {"host:h"}, "127.0.0.1");
+  EXPECT_EQ(Only(map_).source(), "127.0.0.1");
+  EXPECT_EQ(Only(map_).tags(), "host:h");
+}
+
+TEST_F(PipelineTest, IgnoreHostTakesTheFirstHostTag) {
+  options_.ignore_host = true;
+  Pipeline p(&options_);
+  Counter(p, {"host:h1", "host:h2"}, "127.0.0.1");
+  EXPECT_EQ(Only(map_).source(), "h1");
+  EXPECT_EQ(Only(map_).tags(), "host:h2");
+}
+
+TEST_F(PipelineTest, IgnoreHostWithoutHostTagHasNoSource) {
+  options_.ignore_host = true;
+  Pipeline p(&options_);
+  Counter(p, {"a"}, "127.0.0.1");
+  EXPECT_EQ(Only(map_).source(), "");
+  EXPECT_EQ(Only(map_).TagsKey(), "a");
+}
+
+TEST_F(PipelineTest, DefaultTagsAreMergedSortedAndDeduplicated) {
+  config::Options o;
+  o.default_tags = {"env:prod", "z", "env:prod"};
+  options_ = PipelineOptions::From(o);
+  EXPECT_EQ(options_.default_tags, (std::vector<std::string>{"env:prod", "z"}));
+  Pipeline p(&options_);
+  Counter(p, {"z", "b:1", "env:prod", "b:1"}, "");
+  EXPECT_EQ(Only(map_).tags(), "b:1,env:prod,z");
+}
+
+TEST_F(PipelineTest, SameTagsInAnotherOrderAreOneSeries) {
+  Pipeline p(&options_);
+  Counter(p, {"b", "a"}, "");
+  Counter(p, {"a", "b"}, "");
+  EXPECT_EQ(map_.counters.size(), 1u);
+  EXPECT_EQ(map_.counters.entries()[0].value.value, 4);
+}
+
+TEST_F(PipelineTest, EventsTakeTheSenderAndDefaultTags) {
+  options_.ignore_host = true;
+  options_.default_tags = {"env:prod"};
+  Pipeline p(&options_);
+  Event e;
+  e.source = "from-h-attribute";
+  e.tags = {"env:prod", "t"};
+  p.ReceiveEvent(e, "10.1.2.3");
+  EXPECT_EQ(e.source, "10.1.2.3");
+  EXPECT_EQ(e.tags, (std::vector<std::string>{"env:prod", "t"}));
+}
+
+}  // namespace
+}  // namespace cstatsd::pipeline
