@@ -1,0 +1,318 @@
+// The option table, the command line (pflag's rules, parsed by CLI11) and the --help text.
+
+#include "config/flags.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+
+#include "config/config.h"
+#include "config/convert.h"
+
+namespace cstatsd::config::internal {
+namespace {
+
+using O = Options;
+
+std::vector<OptionDef> MakeOptionDefs() {
+  const auto all = Sources::kAll;
+  const auto no_flag = Sources::kNoFlag;
+  return {
+      // mode and I/O
+      {"server-mode", &O::server_mode, all, "string",
+       "The server mode to run in: standalone or forwarder"},
+      {"backends", &O::backends, all, "list", "Space separated list of backends"},
+      {"metrics-addr", &O::metrics_addr, all, "string",
+       "Address on which to listen for metrics (host:port for UDP, an absolute path for a unix "
+       "datagram socket)"},
+      {"namespace", &O::namespace_, all, "string",
+       "Namespace all metrics (prefix \"<namespace>.\")"},
+      // flushing and expiry
+      {"flush-interval", &O::flush_interval, all, "duration",
+       "How often to flush metrics to the backends"},
+      {"flush-aligned", &O::flush_aligned, all, "bool",
+       "Align flushes to multiples of flush-interval"},
+      {"flush-offset", &O::flush_offset, all, "duration", "Offset added to aligned flush times"},
+      {"expiry-interval", &O::expiry_interval, all, "duration",
+       "After how long an idle series expires (0 never, negative at once)"},
+      {"expiry-interval-counter", &O::expiry_interval_counter, all, "duration",
+       "Overrides expiry-interval for counters", "expiry-interval"},
+      {"expiry-interval-gauge", &O::expiry_interval_gauge, all, "duration",
+       "Overrides expiry-interval for gauges", "expiry-interval"},
+      {"expiry-interval-set", &O::expiry_interval_set, all, "duration",
+       "Overrides expiry-interval for sets", "expiry-interval"},
+      {"expiry-interval-timer", &O::expiry_interval_timer, all, "duration",
+       "Overrides expiry-interval for timers", "expiry-interval"},
+      // source and tags
+      {"ignore-host", &O::ignore_host, all, "bool",
+       "Ignore the sender address as the source; the first host: tag becomes the source"},
+      {"default-tags", &O::default_tags, all, "list",
+       "Space separated list of tags to add to all metrics"},
+      {"hostname", &O::hostname, all, "string",
+       "Hostname of this server (source and host: tag of internal metrics and events)",
+       "the OS hostname"},
+      // threads and buffers
+      {"max-readers", &O::max_readers, all, "int",
+       "Accepted for compatibility; cstatsd's max-workers threads do the reading", "min(8, CPUs)"},
+      {"max-parsers", &O::max_parsers, all, "int",
+       "Accepted for compatibility; cstatsd's max-workers threads do the parsing", "CPUs"},
+      {"max-workers", &O::max_workers, all, "int",
+       "Worker threads, each receiving, parsing and aggregating on its own socket", "CPUs"},
+      {"max-queue-size", &O::max_queue_size, all, "int",
+       "Maximum number of buffered metric batches per worker"},
+      {"max-concurrent-events", &O::max_concurrent_events, all, "int",
+       "Maximum number of events sent concurrently"},
+      {"estimated-tags", &O::estimated_tags, all, "int",
+       "Estimated number of tags on a metric (allocation hint)"},
+      {"receive-batch-size", &O::receive_batch_size, all, "int",
+       "Number of datagrams to read in each receive batch"},
+      {"receive-buffer-size", &O::receive_buffer_size, all, "int",
+       "Size in bytes of each datagram buffer"},
+      {"conn-per-reader", &O::conn_per_reader, all, "bool",
+       "Accepted for compatibility; cstatsd always uses one SO_REUSEPORT socket per worker"},
+      {"bad-lines-per-minute", &O::bad_lines_per_minute, no_flag, "float",
+       "How many bad lines may be logged per minute (0 = none); config file or environment only"},
+      {"log-raw-metric", &O::log_raw_metric, all, "bool", "Log every metric received"},
+      // timers
+      {"percent-threshold", &O::percent_threshold, all, "list",
+       "Space separated list of timer percentiles, each in (-100, 100] and not 0"},
+      {"timer-histogram-limit", &O::timer_histogram_limit, all, "uint32",
+       "Upper limit of timer histogram buckets"},
+      // internal metrics
+      {"internal-tags", &O::internal_tags, all, "list",
+       "Space separated list of tags to add to internal metrics"},
+      {"internal-namespace", &O::internal_namespace, all, "string",
+       "Namespace for internal metrics, may be \"\""},
+      {"statser-type", &O::statser_type, all, "string",
+       "Internal metrics: internal, logging or null"},
+      {"heartbeat-enabled", &O::heartbeat_enabled, all, "bool",
+       "Emit a heartbeat metric at each flush"},
+      {"disable-internal-events", &O::disable_internal_events, all, "bool",
+       "Do not send the start and stop events"},
+      // cloud providers
+      {"cloud-provider", &O::cloud_provider, all, "string",
+       "Cloud provider used to look up metadata about senders: aws or k8s (empty for none)"},
+      {"max-cloud-requests", &O::max_cloud_requests, all, "int",
+       "Maximum number of cloud provider requests per second"},
+      {"burst-cloud-requests", &O::burst_cloud_requests, all, "int",
+       "Burst number of cloud provider requests per second"},
+      {"cloud-cache-refresh-period", &O::cloud_cache_refresh_period, all, "duration",
+       "Cloud cache refresh period"},
+      {"cloud-cache-evict-after-idle-period", &O::cloud_cache_evict_after_idle_period, all,
+       "duration", "Idle cloud cache eviction period"},
+      {"cloud-cache-ttl", &O::cloud_cache_ttl, all, "duration",
+       "Cloud cache TTL for successful lookups"},
+      {"cloud-cache-negative-ttl", &O::cloud_cache_negative_ttl, all, "duration",
+       "Cloud cache TTL for failed lookups"},
+      // HTTP, filters, forwarder, lambda
+      {"http-servers", &O::http_servers, no_flag, "list",
+       "Names of the [http.<name>] servers to run; config file or environment only"},
+      {"filters", &O::filters, no_flag, "list",
+       "Names of the [filter.<name>] filters to apply; config file or environment only"},
+      {"fast-fail-on-non-retryable-errors", &O::fast_fail_on_non_retryable_errors, all, "bool",
+       "Accepted and unused (as in gostatsd); the forwarder reads [http-transport]"},
+      {"lambda-extension-manual-flush", &O::lambda_extension_manual_flush, all, "bool",
+       "Lambda extension: flush manually instead of every flush-interval"},
+      {"lambda-extension-telemetry-address", &O::lambda_extension_telemetry_address, all, "string",
+       "Lambda extension: address of the telemetry listener"},
+      // cstatsd extensions
+      {"backend-queue-size", &O::backend_queue_size, all, "int",
+       "cstatsd: flushes queued per backend before the oldest is dropped"},
+      {"backend-shutdown-timeout", &O::backend_shutdown_timeout, all, "duration",
+       "cstatsd: how long backends get to deliver the final flush at shutdown"},
+      // binary-only
+      {"config-path", &O::config_path, Sources::kFlagAndEnv, "string",
+       "Path to the configuration file (.toml, .yaml, .yml or .json)"},
+      {"verbose", &O::verbose, all, "bool", "Verbose (debug) logging"},
+      {"json", &O::json_logs, all, "bool", "Log in JSON format"},
+  };
+}
+
+bool IsBoolOption(const OptionDef& def) {
+  return std::holds_alternative<bool Options::*>(def.member);
+}
+
+enum class FlagArity { kUnknown, kBool, kValue };
+
+FlagArity ArityOf(std::string_view name) {
+  if (name == kHelpFlag || name == kVersionFlag) return FlagArity::kBool;
+  if (name == kProfileFlag) return FlagArity::kValue;
+  const OptionDef* def = FindOption(name);
+  if (def == nullptr || def->sources == Sources::kNoFlag) return FlagArity::kUnknown;
+  return IsBoolOption(*def) ? FlagArity::kBool : FlagArity::kValue;
+}
+
+std::string Quote(std::string_view s) { return fmt::format("\"{}\"", s); }
+
+}  // namespace
+
+const std::vector<OptionDef>& OptionDefs() {
+  static const std::vector<OptionDef> defs = MakeOptionDefs();
+  return defs;
+}
+
+const OptionDef* FindOption(std::string_view key) {
+  for (const OptionDef& def : OptionDefs()) {
+    if (def.key == key) return &def;
+  }
+  return nullptr;
+}
+
+CommandLine ParseCommandLine(int argc, const char* const* argv, std::vector<std::string>& errors) {
+  CommandLine out;
+  // Pass 1, pflag's rules: a value flag takes the next argument whatever it looks like (so
+  // `--flush-offset -1s` works), a boolean flag never does, `--` ends the flags.
+  std::vector<std::pair<std::string, std::string>> given;
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i] == nullptr ? "" : argv[i];
+    if (flags_done || arg.size() < 2 || arg[0] != '-') {
+      out.positional.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (arg[1] != '-') {
+      if (arg == "-h") {
+        given.emplace_back(std::string(kHelpFlag), "true");
+      } else {
+        errors.push_back(fmt::format("{}: unknown shorthand flag '{}'", arg, arg[1]));
+      }
+      continue;
+    }
+    std::string_view body = arg.substr(2);
+    size_t eq = body.find('=');
+    std::string name(body.substr(0, eq));
+    switch (ArityOf(name)) {
+      case FlagArity::kUnknown:
+        errors.push_back(fmt::format("--{}: unknown flag", name));
+        break;
+      case FlagArity::kBool:
+        given.emplace_back(name, eq == std::string_view::npos ? "true" : body.substr(eq + 1));
+        break;
+      case FlagArity::kValue:
+        if (eq != std::string_view::npos) {
+          given.emplace_back(name, body.substr(eq + 1));
+        } else if (i + 1 < argc) {
+          given.emplace_back(name, argv[++i] == nullptr ? "" : argv[i]);
+        } else {
+          errors.push_back(fmt::format("--{}: flag needs an argument", name));
+        }
+        break;
+    }
+  }
+
+  // Pass 2: CLI11 parses the normalised arguments into one string per flag (last one wins).
+  CLI::App app{"cstatsd"};
+  app.set_help_flag();
+  app.allow_extras();
+  std::map<std::string, std::string, std::less<>> storage;
+  std::map<std::string, CLI::Option*, std::less<>> options;
+  auto add = [&](std::string_view name) {
+    std::string key(name);
+    options[key] = app.add_option("--" + key, storage[key])
+                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  };
+  add(kHelpFlag);
+  add(kVersionFlag);
+  add(kProfileFlag);
+  for (const OptionDef& def : OptionDefs()) {
+    if (def.sources != Sources::kNoFlag) add(def.key);
+  }
+  std::vector<std::string> args;
+  for (const auto& [name, value] : given) {
+    if (value.empty()) {  // CLI11 reads "--x=" as "take the next argument"
+      args.push_back("--" + name);
+      args.emplace_back();
+    } else {
+      args.push_back(fmt::format("--{}={}", name, value));
+    }
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    errors.push_back(fmt::format("command line: {}", e.what()));
+    return out;
+  }
+  for (const auto& [name, option] : options) {
+    if (option->count() > 0) out.values[name] = storage[name];
+  }
+  return out;
+}
+
+std::string FormatDefault(const OptionDef& def, const Options& options) {
+  if (!def.default_text.empty()) return std::string(def.default_text);
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& v = options.*member;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return Quote(v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, double>) {
+          return FormatGoFloat(v);
+        } else if constexpr (std::is_same_v<T, Duration>) {
+          return FormatGoDuration(v);
+        } else if constexpr (std::is_same_v<T, std::optional<Duration>>) {
+          return v ? FormatGoDuration(*v) : "expiry-interval";
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::string joined;
+          for (const auto& s : v) joined += (joined.empty() ? "" : " ") + s;
+          return Quote(joined);
+        } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+          std::string joined;
+          for (double d : v) joined += (joined.empty() ? "" : " ") + FormatGoFloat(d);
+          return Quote(joined);
+        } else {
+          return std::to_string(v);
+        }
+      },
+      def.member);
+}
+
+std::string HelpText(std::string_view program, const Options& defaults) {
+  std::string out = fmt::format(
+      "Usage: {} [flags]\n"
+      "\n"
+      "cstatsd, a statsd server compatible with gostatsd. Every option below can also be set in\n"
+      "the config file (--config-path; same key) or in the environment (GSD_ + the key in upper\n"
+      "case with '-' as '_', e.g. GSD_METRICS_ADDR). Precedence: flag > environment > file >\n"
+      "default. Durations use Go syntax (300ms, 1.5s, 5m, 1h30m). Lists are space separated.\n"
+      "\n"
+      "Flags:\n",
+      program);
+  auto line = [&](std::string_view left, std::string_view help, const std::string& def) {
+    out += fmt::format("  {:<46} {} (default {})\n", left, help, def);
+  };
+  for (const OptionDef& def : OptionDefs()) {
+    if (def.sources == Sources::kNoFlag) continue;
+    std::string left = fmt::format("--{}", def.key);
+    if (!IsBoolOption(def)) left += fmt::format(" <{}>", def.type);
+    line(left, def.help, FormatDefault(def, defaults));
+  }
+  line("--profile <string>", "Accepted for compatibility and ignored (no Go profiler)", "\"\"");
+  out += fmt::format("  {:<46} {}\n", "--version", "Print the version and exit");
+  out += fmt::format("  {:<46} {}\n", "-h, --help", "Print this help and exit");
+  out += "\nConfig file and environment only:\n";
+  for (const OptionDef& def : OptionDefs()) {
+    if (def.sources != Sources::kNoFlag) continue;
+    line(fmt::format("{} <{}>", def.key, def.type), def.help, FormatDefault(def, defaults));
+  }
+  out += fmt::format(
+      "  {:<46} {}\n", "[disabled-sub-metrics]",
+      "Timer sub-metrics to suppress (booleans, default false): count, count-per-second,");
+  out += fmt::format("  {:<46} {}\n", "",
+                     "mean, median, lower, upper, stddev (or std), sum, sum-squares, count-pct,");
+  out +=
+      fmt::format("  {:<46} {}\n", "", "mean-pct, sum-pct, sum-squares-pct, upper-pct, lower-pct");
+  out +=
+      "\nBackend, HTTP server, transport and filter sections are described in the docs/ folder.\n";
+  return out;
+}
+
+}  // namespace cstatsd::config::internal
