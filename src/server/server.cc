@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/version.h"
+#include "ingest/kernel_drops.h"
 #include "ingest/socket.h"
 #include "server/flush_schedule.h"
 
@@ -193,6 +194,8 @@ void Server::CollectInternalMetrics() {
   auto& s = internal_stats_;
   s.Gauge("receiver.datagrams_received", static_cast<double>(datagrams));
   s.Gauge("receiver.batches_read", static_cast<double>(batches));
+  // cstatsd: datagrams the kernel dropped because a socket buffer was full.
+  s.Gauge("receiver.kernel_drops", static_cast<double>(ingest::KernelDrops(fds_)));
   s.Gauge("parser.metrics_received", static_cast<double>(metrics));
   s.Gauge("parser.events_received", static_cast<double>(events));
   s.SparseGauge("parser.bad_lines_seen", bad);

@@ -1,0 +1,19 @@
+// Kernel drop visibility: how many datagrams the kernel dropped on our sockets because their
+// receive buffers were full — loss that no statsd server reports. Read from /proc/net/udp and
+// /proc/net/udp6 (the `drops` column of each socket, found by inode) and, for unix sockets,
+// not available (0). Called by the flusher once per flush; a few small file reads.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace cstatsd::ingest {
+
+// Sum of the kernel's drop counters of these sockets since they were opened.
+uint64_t KernelDrops(const std::vector<int>& fds);
+
+// Parses a /proc/net/udp{,6} table and sums the drops of the given inodes (tests).
+uint64_t SumDropsFromProcTable(std::string_view table, const std::vector<uint64_t>& inodes);
+
+}  // namespace cstatsd::ingest
