@@ -1,0 +1,197 @@
+// Micro-benchmarks of the aggregation path: a parsed line into a worker map (the per-line cost
+// after parsing), merging worker maps, and the flush computations (counters, timers with
+// percentiles, sets), plus the stdout encoder.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "aggregate/aggregator.h"
+#include "backends/stdout/stdout_backend.h"
+#include "ingest/worker.h"
+#include "pipeline/pipeline.h"
+
+namespace {
+
+using namespace cstatsd;
+
+std::vector<std::string> Names(int n, const char* prefix) {
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back(std::string(prefix) + std::to_string(i));
+  return names;
+}
+
+void BM_ReceiveCounter(benchmark::State& state) {
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  MetricMap map;
+  auto names = Names(static_cast<int>(state.range(0)), "loadtest.counter.");
+  ParsedMetric m;
+  m.type = MetricType::kCounter;
+  m.values = {1};
+  size_t i = 0;
+  for (auto _ : state) {
+    m.name = names[i];
+    p.Receive(m, "127.0.0.1", 1, map);
+    if (++i == names.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReceiveCounter)->Arg(1000)->Arg(10000)->Arg(1000000);
+
+void BM_ReceiveCounterWith3Tags(benchmark::State& state) {
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  MetricMap map;
+  auto names = Names(10000, "loadtest.counter.");
+  ParsedMetric m;
+  m.type = MetricType::kCounter;
+  m.values = {1};
+  m.tags = {"tag2:7", "tag0:3", "tag1:1"};
+  size_t i = 0;
+  for (auto _ : state) {
+    m.name = names[i];
+    p.Receive(m, "127.0.0.1", 1, map);
+    if (++i == names.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReceiveCounterWith3Tags);
+
+// Whole datagrams through a worker (parse + pipeline + map), ~25 lines each.
+void BM_WorkerDatagram(benchmark::State& state) {
+  pipeline::PipelineOptions opts;
+  ingest::Worker w(0, -1, ingest::WorkerOptions{}, &opts, nullptr);
+  std::mt19937 rng(1);
+  std::vector<std::string> datagrams;
+  const char* type = state.range(0) == 0 ? "c" : "ms";
+  for (int d = 0; d < 1024; ++d) {
+    std::string s;
+    for (int l = 0; l < 25; ++l) {
+      if (l) s += '\n';
+      s += "loadtest.metric." + std::to_string(rng() % 10000) + ":" + std::to_string(rng() % 100) +
+           "|" + type;
+    }
+    datagrams.push_back(s);
+  }
+  std::string buf;
+  size_t i = 0;
+  for (auto _ : state) {
+    buf = datagrams[i];
+    w.ProcessDatagram(buf.data(), buf.size(), "127.0.0.1", 1);
+    if (++i == datagrams.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations() * 25);
+}
+BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->ArgNames({"timers"});
+
+void FillCounters(MetricMap& map, int n) {
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  auto names = Names(n, "loadtest.counter.");
+  ParsedMetric m;
+  m.type = MetricType::kCounter;
+  m.values = {1};
+  for (const auto& name : names) {
+    m.name = name;
+    p.Receive(m, "127.0.0.1", 1, map);
+  }
+}
+
+void BM_MergeAndFlushCounters(benchmark::State& state) {
+  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
+  MetricMap map;
+  const int n = static_cast<int>(state.range(0));
+  FillCounters(map, n);
+  for (auto _ : state) {
+    for (auto& e : map.counters.entries()) {
+      e.value.value = 1;
+      e.value.dirty = true;
+    }
+    agg.Merge(map);
+    auto snap = agg.Flush(2, 1.0);
+    agg.Reset(2);
+    benchmark::DoNotOptimize(snap);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_MergeAndFlushCounters)->Arg(10000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
+void BM_FlushTimers(benchmark::State& state) {
+  aggregate::AggregatorOptions o;
+  o.percent_thresholds = {90, 99};
+  aggregate::Aggregator agg(o);
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  MetricMap map;
+  std::mt19937 rng(1);
+  auto names = Names(1000, "loadtest.timer.");
+  ParsedMetric m;
+  m.type = MetricType::kTimer;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (const auto& name : names) {
+      m.name = name;
+      m.values.clear();
+      for (int v = 0; v < 100; ++v) m.values.push_back(rng() % 1000);
+      p.Receive(m, "", 1, map);
+    }
+    state.ResumeTiming();
+    agg.Merge(map);
+    auto snap = agg.Flush(2, 1.0);
+    agg.Reset(2);
+    benchmark::DoNotOptimize(snap);
+  }
+  state.SetItemsProcessed(state.iterations() * 1000 * 100);
+}
+BENCHMARK(BM_FlushTimers)->Unit(benchmark::kMillisecond);
+
+void BM_FlushSets(benchmark::State& state) {
+  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  MetricMap map;
+  auto names = Names(1000, "loadtest.set.");
+  auto members = Names(100, "user");
+  ParsedMetric m;
+  m.type = MetricType::kSet;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (const auto& name : names) {
+      m.name = name;
+      for (const auto& u : members) {
+        m.set_value = u;
+        p.Receive(m, "", 1, map);
+      }
+    }
+    state.ResumeTiming();
+    agg.Merge(map);
+    auto snap = agg.Flush(2, 1.0);
+    agg.Reset(2);
+    benchmark::DoNotOptimize(snap);
+  }
+  state.SetItemsProcessed(state.iterations() * 1000 * 100);
+}
+BENCHMARK(BM_FlushSets)->Unit(benchmark::kMillisecond);
+
+void BM_StdoutEncodeCounters(benchmark::State& state) {
+  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
+  MetricMap map;
+  FillCounters(map, 10000);
+  agg.Merge(map);
+  auto snap = agg.Flush(2, 1.0);
+  std::string out;
+  config::DisabledSubMetrics disabled;
+  for (auto _ : state) {
+    out.clear();
+    backends::StdoutBackend::Format(*snap, disabled, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 10000);
+}
+BENCHMARK(BM_StdoutEncodeCounters)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
