@@ -371,7 +371,7 @@ Result<LoadOutcome> Load(int argc, const char* const* argv, const Environment& e
   if (flag_true(internal::kVersionFlag)) {
     outcome.exit_now = true;
     outcome.message =
-        fmt::format("Version: {} - Commit: {} - Date: {}", Version(), GitCommit(), BuildDate());
+        fmt::format("Version: {} - Commit: {} - Date: {}\n", Version(), GitCommit(), BuildDate());
     return outcome;
   }
   for (const std::string& arg : cl.positional) {

@@ -142,7 +142,13 @@ void Worker::Run() {
   last_addr_.assign(sizeof(sockaddr_storage), 0);
   bool have_last = false;
 
-  while (!stop_.load(std::memory_order_acquire)) {
+  // After Stop(), read what is already queued on the socket (decision 10: nothing received is
+  // lost), bounded so that a flood cannot keep a stopping worker alive.
+  int drain_batches = 0;
+  constexpr int kMaxDrainBatches = 100000;
+  while (true) {
+    const bool stopping = stop_.load(std::memory_order_acquire);
+    if (stopping && ++drain_batches > kMaxDrainBatches) break;
     MaybeHandOver();
     for (int i = 0; i < batch; ++i) {
       iovs_[i].iov_base = buffers_.data() + static_cast<size_t>(i) * size;
@@ -157,6 +163,7 @@ void Worker::Run() {
     const int n = recvmmsg(fd_, msgs_.get(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (stopping) break;  // drained
         pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         if (poll(fds, 2, 1000) > 0 && (fds[1].revents & POLLIN)) {
           uint64_t drain;

@@ -218,9 +218,7 @@ class HelpAndVersionTest(ServerTestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"^Version: \S+ - Commit: \S+ - Date: \S+")
 
-    # BUG (src/config/config.cc, Load): the --version message has no final newline, so the
-    # shell prompt ends up on the same line; gostatsd prints "Version: ... - Date: ...\n".
-    @unittest.expectedFailure
+    # gostatsd prints "Version: ... - Date: ...\n"; the shell prompt must not follow on the line.
     def test_version_ends_with_newline(self):
         out = self.run_binary(["--version"], env=clean_env())
         self.assertTrue(out.stdout.endswith("\n"), repr(out.stdout))

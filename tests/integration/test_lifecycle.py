@@ -55,14 +55,8 @@ class ShutdownTest(ServerTestCase):
         self.stop_ok(s, signal.SIGINT)
         self.assertEqual(s.values(f"stats.counter.int{SRC}.count"), ["2"])
 
-    # BUG (server, src/ingest/worker.cc, Worker::Run): on SIGTERM each worker leaves its loop
-    # at the next batch boundary without reading what is already queued on its socket, so
-    # datagrams the kernel accepted before the signal are lost (decision 10: shutdown loses
-    # nothing). Here only the first recvmmsg batch (receive-batch-size = 50 datagrams, 250000 of
-    # 500000 counts) is kept; with a single small datagram sent just before SIGTERM the loss
-    # happens about 1 time in 50. Remove the decorator once the workers drain their socket
-    # (recvmmsg with MSG_DONTWAIT until EAGAIN) after Stop().
-    @unittest.expectedFailure
+    # Decision 10: datagrams the kernel accepted before the signal are read and flushed (the
+    # workers drain their sockets after Stop()).
     def test_sigterm_loses_no_queued_datagram(self):
         s = self.start_standard(flush_interval="1h")
         per, count = 5000, 100
