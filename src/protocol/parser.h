@@ -44,8 +44,12 @@ class Parser {
   LineKind Parse(std::string_view line, ParsedMetric& metric, Event& event, ParseError& error);
 
  private:
+  LineKind ParseEvent(std::string_view line, Event& event, ParseError& error);
+
   std::string namespace_prefix_;
-  std::string name_scratch_;  // sanitised name when it differs from the input bytes
+  std::string name_scratch_;   // "<namespace>." then the name, when it is not a view of the input
+  size_t prefix_len_ = 0;      // length of "<namespace>." (0 without a namespace)
+  std::string float_scratch_;  // for float literals with digit underscores (rare)
 };
 
 // Calls fn(std::string_view line) for each line of a datagram: split on '\n', a trailing '\r'

@@ -137,14 +137,13 @@ INSTANTIATE_TEST_SUITE_P(
         MetricCase{"a:1|g|#f,,", kG, "a", {1}, 1, {"f"}},
         MetricCase{"a:1|g|#,,f", kG, "a", {1}, 1, {"f"}},
         MetricCase{"a:1|g|#f,,z", kG, "a", {1}, 1, {"f", "z"}},
-        MetricCase{"a:1|g|#", kG, "a", {1}, 1, {}},
-        MetricCase{"a:1|g|#,", kG, "a", {1}, 1, {}},
+        MetricCase{"a:1|g|#", kG, "a", {1}, 1, {}}, MetricCase{"a:1|g|#,", kG, "a", {1}, 1, {}},
         MetricCase{"a:1|g|#,,", kG, "a", {1}, 1, {}},
         // 22-28 and the rest of gostatsd's lexer table
         MetricCase{"foo.bar.baz:2|c|c:xyz", kC, "foo.bar.baz", {2}, 1, {}},
         MetricCase{"smp.rte:5|c|@0.1|c:xyz", kC, "smp.rte", {5}, 0.1, {}},
-        MetricCase{"smp.rte:5|c|@0.1|#foo:bar,baz|c:xyz", kC, "smp.rte", {5}, 0.1,
-                   {"foo:bar", "baz"}},
+        MetricCase{
+            "smp.rte:5|c|@0.1|#foo:bar,baz|c:xyz", kC, "smp.rte", {5}, 0.1, {"foo:bar", "baz"}},
         MetricCase{"def.i:10|h|#foo|c:xyz", kT, "def.i", {10}, 1, {"foo"}},
         MetricCase{"c.after.tags:1|g|#f,,|c:xyz", kG, "c.after.tags", {1}, 1, {"f"}},
         MetricCase{"c.after.tags:1|g|#,,f|c:xyz", kG, "c.after.tags", {1}, 1, {"f"}},
@@ -153,10 +152,14 @@ INSTANTIATE_TEST_SUITE_P(
         MetricCase{"c.after.tags:1|g|#,|c:xyz", kG, "c.after.tags", {1}, 1, {}},
         MetricCase{"c.after.tags:1|g|#,,|c:xyz", kG, "c.after.tags", {1}, 1, {}},
         MetricCase{"c.after.tags:1|g|#,,|c::,#@", kG, "c.after.tags", {1}, 1, {}},
-        MetricCase{"field.order.rev.all:1|g|c:xyz|#foo:bar|@0.1", kG, "field.order.rev.all", {1},
-                   0.1, {"foo:bar"}},
-        MetricCase{"field.order.rev.notags:1|g|c:xyz|@0.1", kG, "field.order.rev.notags", {1}, 0.1,
-                   {}},
+        MetricCase{"field.order.rev.all:1|g|c:xyz|#foo:bar|@0.1",
+                   kG,
+                   "field.order.rev.all",
+                   {1},
+                   0.1,
+                   {"foo:bar"}},
+        MetricCase{
+            "field.order.rev.notags:1|g|c:xyz|@0.1", kG, "field.order.rev.notags", {1}, 0.1, {}},
         MetricCase{"new.last.prefix:1|g|#,,|c:xyz|x:", kG, "new.last.prefix", {1}, 1, {}},
         MetricCase{"new.last.empty:1|g|#,|c:xyz|", kG, "new.last.empty", {1}, 1, {}},
         MetricCase{"new.last.colon:1|g|#|c:xyz|:", kG, "new.last.colon", {1}, 1, {}},
@@ -185,10 +188,8 @@ INSTANTIATE_TEST_SUITE_P(
         // derived from code
         MetricCase{"x:1|c|@0.3", kC, "x", {1}, 0.3, {}},
         // more packing and empty pieces
-        MetricCase{"a::1::2::|c", kC, "a", {1, 2}, 1, {}},
-        MetricCase{"a:|c", kC, "a", {}, 1, {}},
-        MetricCase{"a:::|ms", kT, "a", {}, 1, {}},
-        MetricCase{"a:|h", kT, "a", {}, 1, {}}));
+        MetricCase{"a::1::2::|c", kC, "a", {1, 2}, 1, {}}, MetricCase{"a:|c", kC, "a", {}, 1, {}},
+        MetricCase{"a:::|ms", kT, "a", {}, 1, {}}, MetricCase{"a:|h", kT, "a", {}, 1, {}}));
 
 // ---------------------------------------------------------------------------------------------
 // Sets (9, 16, 17 and more).
@@ -235,9 +236,9 @@ TEST(ParserSetTest, SetWithSampleRate) {
 // Bad metric lines: vectors 34-37, derived lines, cstatsd decisions.
 
 TEST(ParserErrorTest, SpecVectors) {
-  EXPECT_EQ(ErrorOf("fOO|bar:bazkk"), ParseError::kMissingValueSeparator);  // 34
-  EXPECT_EQ(ErrorOf("foo.bar.baz:1|q"), ParseError::kInvalidType);          // 35
-  EXPECT_EQ(ErrorOf("NaN.should.be:NaN|g"), ParseError::kInvalidValueNaN);  // 36
+  EXPECT_EQ(ErrorOf("fOO|bar:bazkk"), ParseError::kMissingValueSeparator);   // 34
+  EXPECT_EQ(ErrorOf("foo.bar.baz:1|q"), ParseError::kInvalidType);           // 35
+  EXPECT_EQ(ErrorOf("NaN.should.be:NaN|g"), ParseError::kInvalidValueNaN);   // 36
   EXPECT_EQ(ErrorOf("bad.sampling:1|g|@"), ParseError::kInvalidSampleRate);  // 37
 }
 
@@ -256,11 +257,10 @@ TEST(ParserErrorTest, GaugeWithoutValueIsBad) {  // cstatsd decision 1 (gostatsd
 }
 
 TEST(ParserErrorTest, SampleRateMustBeFinitePositive) {  // cstatsd decision 1
-  for (const char* line :
-       {"x:1|c|@0", "x:1|c|@-1", "x:1|c|@inf", "x:1|c|@+Inf", "x:1|c|@-inf", "x:1|c|@nan",
-        "x:1|c|@NaN", "x:1|c|@", "x:1|c|@-0", "x:1|c|@0.0", "x:1|c|@1e-400", "x:1|c|@1e400",
-        "x:1|c|@abc", "x:1|c|@0.5x", "x:1|c|@ 0.5", "x:1|c|@0.5|@0", "x:1|c|@0|@0.5",
-        "x:1|g|@-0.5"}) {
+  for (const char* line : {"x:1|c|@0", "x:1|c|@-1", "x:1|c|@inf", "x:1|c|@+Inf", "x:1|c|@-inf",
+                           "x:1|c|@nan", "x:1|c|@NaN", "x:1|c|@", "x:1|c|@-0", "x:1|c|@0.0",
+                           "x:1|c|@1e-400", "x:1|c|@1e400", "x:1|c|@abc", "x:1|c|@0.5x",
+                           "x:1|c|@ 0.5", "x:1|c|@0.5|@0", "x:1|c|@0|@0.5", "x:1|g|@-0.5"}) {
     EXPECT_EQ(ErrorOf(line), ParseError::kInvalidSampleRate) << line;
   }
 }
@@ -478,13 +478,22 @@ TEST(GoFloatTest, AcceptedLiterals) {
       {"123456789012345678901234567890", 1.2345678901234568e29},
       {"0.1000000000000000055511151231257827021181583404541015625", 0.1},
       {"0x1p-1074", 5e-324},
-      {"0x1p-1075", 0},             // exactly half the smallest subnormal: ties to even (0)
-      {"0x1.8p-1075", 5e-324},      // above half: rounds up
+      {"0x1p-1075", 0},         // exactly half the smallest subnormal: ties to even (0)
+      {"0x1.8p-1075", 5e-324},  // above half: rounds up
       {"0x1.fffffffffffff7p1023", std::numeric_limits<double>::max()},
-      {"0x1.00000000000008p0", 1},  // tie, rounds to even
+      {"0x1.00000000000008p0", 1},                          // tie, rounds to even
       {"0x1.000000000000080000001p0", 1.0000000000000002},  // sticky bit beyond 16 digits
       {"0x0p0", 0},
       {"0e99999", 0},
+      // the exact decimal fast path and its limits
+      {"0.1", 0.1},
+      {"-.5", -0.5},
+      {"123456789012.345", 123456789012.345},
+      {"0.000000000000001", 1e-15},
+      {"999999999999999.", 999999999999999.0},
+      {"9007199254740993.", 9007199254740992.0},  // 16 digits: slow path, ties to even
+      {"1.2345678901234567", 1.2345678901234567},
+      {"0.30000000000000004", 0.30000000000000004},
   };
   for (const Case& c : cases) {
     const FloatResult r = GaugeValue(c.text);
@@ -501,13 +510,60 @@ TEST(GoFloatTest, SignedZero) {
 }
 
 TEST(GoFloatTest, RejectedLiterals) {
-  std::vector<std::string> texts = {
-      " 1", "1 ", "1__000", "_1000", "1000_", "1_.5", "1._5", "1_e5", "1e_5", "1e5_", "+_1",
-      "-_0x1p0", "0x1", "0x", "0x.p1", "0xp1", "0x1p", "0x1p+", "0x1e5", "0x1.5", "1e", "1e+",
-      "1e-", ".", "-", "+", "e5", "--1", "+-1", "1.5.5", "1..5", "infinit", "infx", "in",
-      "+nan", "-NaN", "nanx", "0b101", "0o17", "1e400", "-1e400", "0x1p1024",
-      "0x1.fffffffffffff8p1023", "1.7976931348623159e308", "1f", "1d", "\xff", "0x1p1_",
-      "1.e", "one", "1,5", "0x1p-2.5", "1e5.5", "12345678901234567890x"};
+  std::vector<std::string> texts = {" 1",
+                                    "1 ",
+                                    "1__000",
+                                    "_1000",
+                                    "1000_",
+                                    "1_.5",
+                                    "1._5",
+                                    "1_e5",
+                                    "1e_5",
+                                    "1e5_",
+                                    "+_1",
+                                    "-_0x1p0",
+                                    "0x1",
+                                    "0x",
+                                    "0x.p1",
+                                    "0xp1",
+                                    "0x1p",
+                                    "0x1p+",
+                                    "0x1e5",
+                                    "0x1.5",
+                                    "1e",
+                                    "1e+",
+                                    "1e-",
+                                    ".",
+                                    "-",
+                                    "+",
+                                    "e5",
+                                    "--1",
+                                    "+-1",
+                                    "1.5.5",
+                                    "1..5",
+                                    "infinit",
+                                    "infx",
+                                    "in",
+                                    "+nan",
+                                    "-NaN",
+                                    "nanx",
+                                    "0b101",
+                                    "0o17",
+                                    "1e400",
+                                    "-1e400",
+                                    "0x1p1024",
+                                    "0x1.fffffffffffff8p1023",
+                                    "1.7976931348623159e308",
+                                    "1f",
+                                    "1d",
+                                    "\xff",
+                                    "0x1p1_",
+                                    "1.e",
+                                    "one",
+                                    "1,5",
+                                    "0x1p-2.5",
+                                    "1e5.5",
+                                    "12345678901234567890x"};
   texts.emplace_back("1\0", 2);
   for (const std::string& text : texts) {
     const FloatResult r = GaugeValue(text);
@@ -578,7 +634,8 @@ Event FullEvent() {
 TEST(ParserEventTest, SpecVectors) {
   std::vector<EventCase> cases;
   cases.push_back({"_e{1,1}:a|b", MakeEvent("a", "b")});
-  cases.push_back({"_e{6,18}:ab|| c|hello,\\nmy friend!", MakeEvent("ab|| c", "hello,\nmy friend!")});
+  cases.push_back(
+      {"_e{6,18}:ab|| c|hello,\\nmy friend!", MakeEvent("ab|| c", "hello,\nmy friend!")});
   {
     Event e = MakeEvent("a", "b");
     e.date_happened = 123123;
@@ -994,9 +1051,10 @@ TEST(ParserStressTest, RandomGarbage) {
   std::mt19937 rng(12345);  // NOLINT(cert-msc51-cpp): deterministic on purpose
   // Fragments of real lines, glued at random, plus random bytes.
   const std::vector<std::string> fragments = {
-      "a", "b.c", "x y", "/", ":", "1", "-2.5", "0x1p-2", "inf", "nan", "1e400", "_", "|",
-      "|c", "|g", "|ms", "|h", "|s", "|@0.5", "|@0", "|#t,u", "|#", ",", "@", "#", "_e{",
-      "1,1}:", "}", "{", "a|b", "|d:1", "|h:x", "|p:low", "|t:error", "\\n", "\r", "\xff"};
+      "a",     "b.c",  "x y",    "/",        ":",   "1",   "-2.5",  "0x1p-2", "inf",   "nan",
+      "1e400", "_",    "|",      "|c",       "|g",  "|ms", "|h",    "|s",     "|@0.5", "|@0",
+      "|#t,u", "|#",   ",",      "@",        "#",   "_e{", "1,1}:", "}",      "{",     "a|b",
+      "|d:1",  "|h:x", "|p:low", "|t:error", "\\n", "\r",  "\xff"};
   Parser plain;
   Parser with_ns("ns");
   int metrics = 0;

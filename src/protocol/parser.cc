@@ -1,0 +1,349 @@
+#include "protocol/parser.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "protocol/float_parse.h"
+#include "protocol/name_sanitiser.h"
+
+namespace cstatsd::protocol {
+namespace {
+
+inline LineKind Bad(ParseError& error, ParseError why) {
+  error = why;
+  return LineKind::kBad;
+}
+
+// Index of the first `c` in `line` at or after `pos`, or line.size() when there is none.
+inline size_t FindByte(std::string_view line, size_t pos, char c) {
+  if (pos >= line.size()) return line.size();
+  // Most fields are short: a plain loop beats the call into memchr for the first bytes.
+  const size_t short_end = std::min(line.size(), pos + 16);
+  for (; pos < short_end; ++pos) {
+    if (line[pos] == c) return pos;
+  }
+  if (pos == line.size()) return pos;
+  const void* hit = std::memchr(line.data() + pos, c, line.size() - pos);
+  return hit != nullptr ? static_cast<size_t>(static_cast<const char*>(hit) - line.data())
+                        : line.size();
+}
+
+// Calls add(tag) for each non-empty ','-separated element of line[pos, end).
+template <typename Add>
+inline void SplitTags(std::string_view line, size_t pos, size_t end, Add&& add) {
+  size_t start = pos;
+  for (size_t i = pos; i < end; ++i) {
+    if (line[i] == ',') {
+      if (i > start) add(line.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (end > start) add(line.substr(start, end - start));
+}
+
+// cstatsd decision 1: a sample rate must be a finite number > 0 (this also rejects NaN).
+inline bool ValidRate(double rate) { return std::isfinite(rate) && rate > 0; }
+
+// Reads decimal digits at `pos` (gostatsd's lexUint): no digit is kInvalidFormat, a value that
+// does not fit in uint64 or exceeds `max` is kOverflow. `pos` ends after the digits.
+ParseError ReadUint(std::string_view line, size_t& pos, uint64_t max, uint64_t& value) {
+  const size_t start = pos;
+  uint64_t v = 0;
+  for (; pos < line.size(); ++pos) {
+    const unsigned digit = static_cast<unsigned char>(line[pos]) - unsigned{'0'};
+    if (digit > 9) break;
+    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) return ParseError::kOverflow;
+    v = v * 10 + digit;
+  }
+  if (pos == start) return ParseError::kInvalidFormat;
+  if (v > max) return ParseError::kOverflow;
+  value = v;
+  return ParseError::kNone;
+}
+
+// Event text: the two-byte sequence backslash-n becomes a newline (Go's bytes.Replace, left to
+// right, non-overlapping).
+void AssignEventText(std::string_view raw, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n') {
+      out.push_back('\n');
+      ++i;
+    } else {
+      out.push_back(raw[i]);
+    }
+  }
+}
+
+// Back to the defaults, keeping string capacity.
+void ResetEvent(Event& event) {
+  event.title.clear();
+  event.text.clear();
+  event.date_happened = 0;
+  event.source.clear();
+  event.aggregation_key.clear();
+  event.source_type_name.clear();
+  event.tags.clear();
+  event.priority = EventPriority::kNormal;
+  event.alert_type = EventAlertType::kInfo;
+}
+
+}  // namespace
+
+std::string_view ParseErrorName(ParseError e) {
+  switch (e) {
+    case ParseError::kNone:
+      return "none";
+    case ParseError::kInvalidType:
+      return "invalid type";
+    case ParseError::kMissingKeySeparator:
+      return "missing key separator";
+    case ParseError::kKeyZeroLen:
+      return "key zero len";
+    case ParseError::kMissingValueSeparator:
+      return "missing value separator";
+    case ParseError::kInvalidValue:
+      return "invalid value";
+    case ParseError::kInvalidValueNaN:
+      return "invalid value NaN";
+    case ParseError::kNoValue:
+      return "no value";
+    case ParseError::kInvalidSampleRate:
+      return "invalid sample rate";
+    case ParseError::kInvalidFormat:
+      return "invalid format";
+    case ParseError::kNotEnoughData:
+      return "not enough data";
+    case ParseError::kOverflow:
+      return "overflow";
+    case ParseError::kInvalidEventAttributes:
+      return "invalid event attributes";
+  }
+  return "unknown";
+}
+
+Parser::Parser(std::string_view namespace_prefix) : namespace_prefix_(namespace_prefix) {
+  if (!namespace_prefix_.empty()) {
+    name_scratch_ = namespace_prefix_;
+    name_scratch_.push_back('.');
+    prefix_len_ = name_scratch_.size();
+  }
+}
+
+LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event,
+                       ParseError& error) {
+  error = ParseError::kNone;
+  const size_t n = line.size();
+  if (n == 0) return Bad(error, ParseError::kInvalidType);
+  if (line[0] == '_') return ParseEvent(line, event, error);
+
+  metric.Clear();
+  const char* const data = line.data();
+
+  // Key: the common case is a name that needs no change, which stays a view of the input.
+  size_t colon = 0;
+  while (colon < n && ClassifyNameByte(data[colon]) == NameByte::kKeep) ++colon;
+  const bool clean = colon < n && data[colon] == ':';
+  if (!clean) {
+    colon = FindByte(line, colon, ':');
+    if (colon == n) return Bad(error, ParseError::kMissingKeySeparator);
+  }
+  if (clean && prefix_len_ == 0) {
+    if (colon == 0) return Bad(error, ParseError::kKeyZeroLen);
+    metric.name = line.substr(0, colon);
+  } else {
+    name_scratch_.resize(prefix_len_);
+    if (clean) {
+      name_scratch_.append(data, colon);
+    } else {
+      AppendSanitisedName(line.substr(0, colon), name_scratch_);
+    }
+    if (name_scratch_.size() == prefix_len_) return Bad(error, ParseError::kKeyZeroLen);
+    metric.name = name_scratch_;
+  }
+
+  // Value part: everything up to the first '|'.
+  const size_t value_begin = colon + 1;
+  const size_t bar = FindByte(line, value_begin, '|');
+  if (bar == n) return Bad(error, ParseError::kMissingValueSeparator);
+
+  // Type.
+  size_t pos = bar + 1;
+  if (pos == n) return Bad(error, ParseError::kInvalidType);
+  MetricType type;
+  switch (data[pos]) {
+    case 'c':
+      type = MetricType::kCounter;
+      ++pos;
+      break;
+    case 'g':
+      type = MetricType::kGauge;
+      ++pos;
+      break;
+    case 'h':
+      type = MetricType::kTimer;
+      ++pos;
+      break;
+    case 's':
+      type = MetricType::kSet;
+      ++pos;
+      break;
+    case 'm':
+      if (pos + 1 == n || data[pos + 1] != 's') return Bad(error, ParseError::kInvalidType);
+      type = MetricType::kTimer;
+      pos += 2;
+      break;
+    default:
+      return Bad(error, ParseError::kInvalidType);
+  }
+  metric.type = type;
+
+  // Attributes. As in gostatsd, the byte after each '|' is consumed as the attribute's kind
+  // whatever it is, so an empty attribute ("||") swallows the attribute that follows it.
+  while (pos < n) {
+    if (data[pos] != '|') return Bad(error, ParseError::kInvalidType);
+    if (++pos == n) break;
+    const char kind = data[pos++];
+    const size_t end = FindByte(line, pos, '|');
+    if (kind == '@') {
+      double rate = 0;
+      if (ParseGoFloat(line.substr(pos, end - pos), rate, float_scratch_) !=
+              FloatParseStatus::kOk ||
+          !ValidRate(rate)) {
+        return Bad(error, ParseError::kInvalidSampleRate);
+      }
+      metric.rate = rate;
+    } else if (kind == '#') {
+      SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
+    }
+    pos = end;
+  }
+
+  // Values, after the whole line was lexed (gostatsd reports attribute errors first).
+  const std::string_view value = line.substr(value_begin, bar - value_begin);
+  if (type == MetricType::kSet) {
+    metric.set_value = value;
+    return LineKind::kMetric;
+  }
+  for (size_t start = 0; start < value.size();) {
+    const size_t end = FindByte(value, start, ':');
+    if (end > start) {
+      double v = 0;
+      if (ParseGoFloat(value.substr(start, end - start), v, float_scratch_) !=
+          FloatParseStatus::kOk) {
+        return Bad(error, ParseError::kInvalidValue);
+      }
+      if (std::isnan(v)) return Bad(error, ParseError::kInvalidValueNaN);
+      metric.values.push_back(v);
+    }
+    start = end + 1;
+  }
+  if (type == MetricType::kGauge && metric.values.empty()) {
+    return Bad(error, ParseError::kNoValue);
+  }
+  return LineKind::kMetric;
+}
+
+// _e{<title_len>,<text_len>}:<title>|<text>(|attr)* (spec §1.6).
+LineKind Parser::ParseEvent(std::string_view line, Event& event, ParseError& error) {
+  const size_t n = line.size();
+  if (n < 2 || line[1] != 'e') return Bad(error, ParseError::kInvalidType);
+  size_t pos = 2;
+  const auto expect = [&](char c) {
+    if (pos < n && line[pos] == c) {
+      ++pos;
+      return true;
+    }
+    return false;
+  };
+  constexpr uint64_t kMaxLen = std::numeric_limits<uint32_t>::max();
+  uint64_t title_len = 0;
+  uint64_t text_len = 0;
+  if (!expect('{')) return Bad(error, ParseError::kInvalidFormat);
+  if (ParseError e = ReadUint(line, pos, kMaxLen, title_len); e != ParseError::kNone) {
+    return Bad(error, e);
+  }
+  if (!expect(',')) return Bad(error, ParseError::kInvalidFormat);
+  if (ParseError e = ReadUint(line, pos, kMaxLen, text_len); e != ParseError::kNone) {
+    return Bad(error, e);
+  }
+  if (!expect('}') || !expect(':')) return Bad(error, ParseError::kInvalidFormat);
+  // Both lengths are below 2^32, so the sum cannot wrap (gostatsd's uint32 sum can, and panics).
+  if (title_len + 1 + text_len > n - pos) return Bad(error, ParseError::kNotEnoughData);
+  if (line[pos + title_len] != '|') return Bad(error, ParseError::kInvalidFormat);
+
+  ResetEvent(event);
+  event.title.assign(line.substr(pos, title_len));
+  pos += title_len + 1;
+  AssignEventText(line.substr(pos, text_len), event.text);
+  pos += text_len;
+
+  // Attributes: only the first byte selects one; as for metrics it is consumed whatever it is.
+  while (pos < n) {
+    if (line[pos] != '|') return Bad(error, ParseError::kInvalidEventAttributes);
+    if (++pos == n) break;
+    const char kind = line[pos++];
+    switch (kind) {
+      case 'd': {
+        if (!expect(':')) return Bad(error, ParseError::kInvalidFormat);
+        uint64_t date = 0;
+        if (ParseError e = ReadUint(
+                line, pos, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), date);
+            e != ParseError::kNone) {
+          return Bad(error, e);
+        }
+        event.date_happened = static_cast<int64_t>(date);
+        break;
+      }
+      case 'h':
+      case 'k':
+      case 's':
+      case 'p':
+      case 't': {
+        if (!expect(':')) return Bad(error, ParseError::kInvalidFormat);
+        const size_t end = FindByte(line, pos, '|');
+        const std::string_view v = line.substr(pos, end - pos);
+        pos = end;
+        if (kind == 'h') {
+          event.source.assign(v);
+        } else if (kind == 'k') {
+          event.aggregation_key.assign(v);
+        } else if (kind == 's') {
+          event.source_type_name.assign(v);
+        } else if (kind == 'p') {
+          // As gostatsd: "normal" is accepted but leaves an earlier "low" in place.
+          if (v == "low") {
+            event.priority = EventPriority::kLow;
+          } else if (v != "normal") {
+            return Bad(error, ParseError::kInvalidEventAttributes);
+          }
+        } else {  // 't'; "info" is accepted but leaves an earlier value in place, as gostatsd
+          if (v == "error") {
+            event.alert_type = EventAlertType::kError;
+          } else if (v == "warning") {
+            event.alert_type = EventAlertType::kWarning;
+          } else if (v == "success") {
+            event.alert_type = EventAlertType::kSuccess;
+          } else if (v != "info") {
+            return Bad(error, ParseError::kInvalidEventAttributes);
+          }
+        }
+        break;
+      }
+      case '#': {
+        const size_t end = FindByte(line, pos, '|');
+        SplitTags(line, pos, end, [&event](std::string_view tag) { event.tags.emplace_back(tag); });
+        pos = end;
+        break;
+      }
+      default:  // unknown attributes (c:..., x:...) are skipped
+        pos = FindByte(line, pos, '|');
+        break;
+    }
+  }
+  return LineKind::kEvent;
+}
+
+}  // namespace cstatsd::protocol
