@@ -23,12 +23,12 @@ class ShoutBackend : public cstatsd::backends::Backend {
 
   cstatsd::Status SendMetrics(const cstatsd::aggregate::FlushSnapshot& snapshot) override {
     for (const auto& c : snapshot.counters) {
-      std::printf("SHOUT %.*s %lld\n", static_cast<int>(c.key->name().size()),
-                  c.key->name().data(), static_cast<long long>(c.value));
+      std::printf("SHOUT %.*s %lld\n", static_cast<int>(c.key->name().size()), c.key->name().data(),
+                  static_cast<long long>(c.value));
     }
     for (const auto& g : snapshot.gauges) {
-      std::printf("SHOUT %.*s %g\n", static_cast<int>(g.key->name().size()),
-                  g.key->name().data(), g.value);
+      std::printf("SHOUT %.*s %g\n", static_cast<int>(g.key->name().size()), g.key->name().data(),
+                  g.value);
     }
     std::fflush(stdout);
     return {};

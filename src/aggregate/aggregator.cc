@@ -1,11 +1,11 @@
 #include "aggregate/aggregator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace cstatsd::aggregate {
 namespace {
@@ -106,8 +106,12 @@ Aggregator::Aggregator(AggregatorOptions options)
       names_->push_back(std::move(name));
       return static_cast<uint32_t>(names_->size() - 1);
     };
-    Threshold t{p, add("count_" + s), add("mean_" + s), add("sum_" + s),
-                add("sum_squares_" + s), add((p > 0 ? "upper_" : "lower_") + s)};
+    Threshold t{p,
+                add("count_" + s),
+                add("mean_" + s),
+                add("sum_" + s),
+                add("sum_squares_" + s),
+                add((p > 0 ? "upper_" : "lower_") + s)};
     thresholds_.push_back(t);
   }
 }
@@ -285,7 +289,8 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
 
 void Aggregator::Reset(int64_t now_ns) {
   const auto& o = options_;
-  state_.counters.EraseIf([&](auto& e) { return Expired(o.expiry_counter, now_ns, e.value.last_ns); });
+  state_.counters.EraseIf(
+      [&](auto& e) { return Expired(o.expiry_counter, now_ns, e.value.last_ns); });
   for (auto& e : state_.counters.entries()) e.value.value = 0;
 
   state_.gauges.EraseIf([&](auto& e) { return Expired(o.expiry_gauge, now_ns, e.value.last_ns); });

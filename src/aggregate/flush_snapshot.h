@@ -16,8 +16,8 @@ namespace cstatsd::aggregate {
 
 struct CounterPoint {
   SeriesKeyRef key;
-  int64_t value = 0;        // "count"
-  double per_second = 0;    // "rate" / "per_second": value / flush_seconds
+  int64_t value = 0;      // "count"
+  double per_second = 0;  // "rate" / "per_second": value / flush_seconds
 };
 
 struct GaugePoint {

@@ -1,10 +1,9 @@
 // main() of the cstatsd binary: load the configuration, start the server, and on SIGTERM or
 // SIGINT stop receiving, flush once more and exit 0 (decision 10).
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
-
-#include <spdlog/spdlog.h>
 
 #include "config/config.h"
 #include "server/logging.h"
@@ -47,7 +46,8 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("signal received, flushing and stopping signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("signal received, flushing and stopping signal={}",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*srv)->Stop();
   return 0;
 }

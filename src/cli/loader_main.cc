@@ -2,10 +2,12 @@
 // pre-built datagrams with sendmmsg over several sockets and threads, in a total-count mode or
 // a duration mode, and reports exactly what it sent.
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,9 +15,6 @@
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "loader/generator.h"
 
@@ -34,8 +33,8 @@ struct Totals {
 struct WorkerPlan {
   LoadSpec spec;
   uint64_t seed = 0;
-  uint64_t lines = 0;           // count mode: lines to send; 0 with a duration
-  double datagram_rate = 0;     // per worker, 0 = unlimited
+  uint64_t lines = 0;            // count mode: lines to send; 0 with a duration
+  double datagram_rate = 0;      // per worker, 0 = unlimited
   Clock::time_point deadline{};  // duration mode
   bool duration_mode = false;
   int sockets = 4;
@@ -107,8 +106,9 @@ void RunWorker(const WorkerPlan& plan, const sockaddr_storage& target, socklen_t
     if (n == 0) break;
     if (plan.datagram_rate > 0) {
       // Pace: the batch may go once the time for all earlier datagrams has passed.
-      const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                                   static_cast<double>(sent_datagrams) / plan.datagram_rate));
+      const auto due =
+          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                      static_cast<double>(sent_datagrams) / plan.datagram_rate));
       const auto now = Clock::now();
       if (due > now) std::this_thread::sleep_for(due - now);
     }
@@ -264,9 +264,8 @@ int main(int argc, char** argv) {
     plan.datagram_rate = rate / workers;
     plan.sockets = std::max(1, sockets);
     plan.batch = std::max(1, batch);
-    threads.emplace_back([plan, &target, tlen, &totals, &stop] {
-      RunWorker(plan, target, tlen, totals, stop);
-    });
+    threads.emplace_back(
+        [plan, &target, tlen, &totals, &stop] { RunWorker(plan, target, tlen, totals, stop); });
   }
 
   const bool progress = !quiet && isatty(STDERR_FILENO);
@@ -284,9 +283,9 @@ int main(int argc, char** argv) {
         const double secs = std::chrono::duration<double>(now - prev_t).count();
         std::string remaining =
             duration > 0
-                ? fmt::format("{:.0f}s left",
-                              std::max(0.0, duration - std::chrono::duration<double>(now - start)
-                                                           .count()))
+                ? fmt::format(
+                      "{:.0f}s left",
+                      std::max(0.0, duration - std::chrono::duration<double>(now - start).count()))
                 : fmt::format("{} lines left", total_lines - std::min(total_lines, lines));
         std::fprintf(stderr, "\rsent %llu lines, %.0f lines/s, %s        ",
                      static_cast<unsigned long long>(lines),

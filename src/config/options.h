@@ -19,8 +19,8 @@ struct DisabledSubMetrics {
   bool count_per_second = false;  // count_ps / rate
   bool mean = false;
   bool median = false;
-  bool lower = false;  // min
-  bool upper = false;  // max
+  bool lower = false;   // min
+  bool upper = false;   // max
   bool stddev = false;  // key `stddev`, also `std` (decision 8)
   bool sum = false;
   bool sum_squares = false;
@@ -34,20 +34,20 @@ struct DisabledSubMetrics {
 
 struct Options {
   // --- mode and I/O ---
-  std::string server_mode = "standalone";           // server-mode: standalone | forwarder
+  std::string server_mode = "standalone";            // server-mode: standalone | forwarder
   std::vector<std::string> backends = {"graphite"};  // backends: names of the backends to send to
   std::string metrics_addr = ":8125";  // metrics-addr: UDP host:port, or absolute path = unixgram
   std::string namespace_ = "";         // namespace: prefix "<ns>." for every metric name
 
   // --- flushing and expiry ---
-  Duration flush_interval = std::chrono::seconds(1);  // flush-interval
-  bool flush_aligned = false;                         // flush-aligned: ticks on multiples of it
-  Duration flush_offset{0};                           // flush-offset: added to aligned ticks
+  Duration flush_interval = std::chrono::seconds(1);   // flush-interval
+  bool flush_aligned = false;                          // flush-aligned: ticks on multiples of it
+  Duration flush_offset{0};                            // flush-offset: added to aligned ticks
   Duration expiry_interval = std::chrono::minutes(5);  // expiry-interval: 0 never, <0 at once
-  std::optional<Duration> expiry_interval_counter;     // expiry-interval-counter (= expiry-interval)
-  std::optional<Duration> expiry_interval_gauge;       // expiry-interval-gauge
-  std::optional<Duration> expiry_interval_set;         // expiry-interval-set
-  std::optional<Duration> expiry_interval_timer;       // expiry-interval-timer
+  std::optional<Duration> expiry_interval_counter;  // expiry-interval-counter (= expiry-interval)
+  std::optional<Duration> expiry_interval_gauge;    // expiry-interval-gauge
+  std::optional<Duration> expiry_interval_set;      // expiry-interval-set
+  std::optional<Duration> expiry_interval_timer;    // expiry-interval-timer
 
   // --- source and tags ---
   bool ignore_host = false;               // ignore-host: first host: tag becomes the source
@@ -55,17 +55,17 @@ struct Options {
   std::string hostname;                   // hostname: default the OS hostname
 
   // --- threads and buffers ---
-  int max_readers = 0;   // max-readers: default min(8, CPUs); accepted, see docs/compatibility.md
-  int max_parsers = 0;   // max-parsers: default CPUs; accepted, see docs/compatibility.md
-  int max_workers = 0;   // max-workers: receive+parse+aggregate threads, default CPUs
-  int max_queue_size = 10000;         // max-queue-size
-  int max_concurrent_events = 1024;   // max-concurrent-events: events in flight per backend
-  int estimated_tags = 4;             // estimated-tags: allocation hint
-  int receive_batch_size = 50;        // receive-batch-size: datagrams per recvmmsg
-  int receive_buffer_size = 65535;    // receive-buffer-size: bytes per datagram buffer
-  bool conn_per_reader = false;       // conn-per-reader: cstatsd always uses one socket per worker
-  double bad_lines_per_minute = 0;    // bad-lines-per-minute: bad-line log rate, 0 = never
-  bool log_raw_metric = false;        // log-raw-metric
+  int max_readers = 0;  // max-readers: default min(8, CPUs); accepted, see docs/compatibility.md
+  int max_parsers = 0;  // max-parsers: default CPUs; accepted, see docs/compatibility.md
+  int max_workers = 0;  // max-workers: receive+parse+aggregate threads, default CPUs
+  int max_queue_size = 10000;        // max-queue-size
+  int max_concurrent_events = 1024;  // max-concurrent-events: events in flight per backend
+  int estimated_tags = 4;            // estimated-tags: allocation hint
+  int receive_batch_size = 50;       // receive-batch-size: datagrams per recvmmsg
+  int receive_buffer_size = 65535;   // receive-buffer-size: bytes per datagram buffer
+  bool conn_per_reader = false;      // conn-per-reader: cstatsd always uses one socket per worker
+  double bad_lines_per_minute = 0;   // bad-lines-per-minute: bad-line log rate, 0 = never
+  bool log_raw_metric = false;       // log-raw-metric
 
   // --- timers ---
   std::vector<double> percent_threshold = {90};  // percent-threshold: in (-100, 100], not 0
@@ -73,24 +73,24 @@ struct Options {
   DisabledSubMetrics disabled_sub_metrics;                                // [disabled-sub-metrics]
 
   // --- internal metrics ---
-  std::vector<std::string> internal_tags;   // internal-tags
+  std::vector<std::string> internal_tags;     // internal-tags
   std::string internal_namespace = "statsd";  // internal-namespace
-  std::string statser_type = "internal";    // statser-type: internal | logging | null
-  bool heartbeat_enabled = false;           // heartbeat-enabled
-  bool disable_internal_events = false;     // disable-internal-events
+  std::string statser_type = "internal";      // statser-type: internal | logging | null
+  bool heartbeat_enabled = false;             // heartbeat-enabled
+  bool disable_internal_events = false;       // disable-internal-events
 
   // --- cloud providers (issue 7) ---
-  std::string cloud_provider;                                      // cloud-provider: aws | k8s
-  int max_cloud_requests = 10;                                     // max-cloud-requests
-  int burst_cloud_requests = 15;                                   // burst-cloud-requests
-  Duration cloud_cache_refresh_period = std::chrono::minutes(1);   // cloud-cache-refresh-period
+  std::string cloud_provider;                                     // cloud-provider: aws | k8s
+  int max_cloud_requests = 10;                                    // max-cloud-requests
+  int burst_cloud_requests = 15;                                  // burst-cloud-requests
+  Duration cloud_cache_refresh_period = std::chrono::minutes(1);  // cloud-cache-refresh-period
   Duration cloud_cache_evict_after_idle_period = std::chrono::minutes(10);
-  Duration cloud_cache_ttl = std::chrono::minutes(30);             // cloud-cache-ttl
-  Duration cloud_cache_negative_ttl = std::chrono::minutes(1);     // cloud-cache-negative-ttl
+  Duration cloud_cache_ttl = std::chrono::minutes(30);          // cloud-cache-ttl
+  Duration cloud_cache_negative_ttl = std::chrono::minutes(1);  // cloud-cache-negative-ttl
 
   // --- HTTP, filters, forwarder, lambda (later issues) ---
-  std::vector<std::string> http_servers;  // http-servers: names of [http.<name>] sections
-  std::vector<std::string> filters;       // filters: names of [filter.<name>] sections
+  std::vector<std::string> http_servers;           // http-servers: names of [http.<name>] sections
+  std::vector<std::string> filters;                // filters: names of [filter.<name>] sections
   bool fast_fail_on_non_retryable_errors = false;  // accepted, unused (as gostatsd)
   bool lambda_extension_manual_flush = true;
   std::string lambda_extension_telemetry_address = "sandbox:8083";

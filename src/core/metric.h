@@ -20,10 +20,10 @@ std::string_view MetricTypeName(MetricType type);  // "counter", "timer", "gauge
 // one ParsedMetric allocates nothing in the steady state.
 struct ParsedMetric {
   MetricType type = MetricType::kCounter;
-  std::string_view name;       // sanitised, with the namespace prefix applied
-  std::vector<double> values;  // c, g, ms/h: the packed values in order (may be empty)
-  std::string_view set_value;  // s: the member, verbatim
-  double rate = 1.0;           // sample rate from '@'; finite and > 0
+  std::string_view name;               // sanitised, with the namespace prefix applied
+  std::vector<double> values;          // c, g, ms/h: the packed values in order (may be empty)
+  std::string_view set_value;          // s: the member, verbatim
+  double rate = 1.0;                   // sample rate from '@'; finite and > 0
   std::vector<std::string_view> tags;  // as received, empty elements dropped, unsorted
 
   void Clear() {

@@ -47,9 +47,8 @@ void MetricMap::ReceiveGauge(std::string_view name, std::string_view tags, std::
   g.dirty = true;
 }
 
-void MetricMap::ReceiveTimer(std::string_view name, std::string_view tags,
-                             std::string_view source, const double* values, size_t n, double rate,
-                             int64_t now_ns) {
+void MetricMap::ReceiveTimer(std::string_view name, std::string_view tags, std::string_view source,
+                             const double* values, size_t n, double rate, int64_t now_ns) {
   TimerAgg& t = FindOrInsert(timers, MetricType::kTimer, name, tags, source);
   t.values.insert(t.values.end(), values, values + n);
   t.sampled_count += 1.0 / rate;

@@ -34,8 +34,7 @@ class SeriesKey {
   bool Equals(MetricType type, std::string_view name, std::string_view tags,
               std::string_view source) const {
     return type == type_ && name.size() == name_len_ && tags.size() == tags_len_ &&
-           source.size() == source_len_ &&
-           std::memcmp(data(), name.data(), name.size()) == 0 &&
+           source.size() == source_len_ && std::memcmp(data(), name.data(), name.size()) == 0 &&
            std::memcmp(data() + name_len_, tags.data(), tags.size()) == 0 &&
            std::memcmp(data() + name_len_ + tags_len_, source.data(), source.size()) == 0;
   }

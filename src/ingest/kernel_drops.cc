@@ -15,9 +15,8 @@ uint64_t SumDropsFromProcTable(std::string_view table, const std::vector<uint64_
   size_t pos = table.find('\n');  // skip the header
   while (pos != std::string_view::npos && pos + 1 < table.size()) {
     const size_t end = table.find('\n', pos + 1);
-    std::string_view line = table.substr(pos + 1, end == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : end - pos - 1);
+    std::string_view line = table.substr(
+        pos + 1, end == std::string_view::npos ? std::string_view::npos : end - pos - 1);
     pos = end;
     // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
     std::string_view fields[13];

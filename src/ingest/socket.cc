@@ -14,9 +14,7 @@
 namespace cstatsd::ingest {
 namespace {
 
-std::string Errno(std::string_view what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
 
 void SetRecvBuffer(int fd, int bytes) {
   if (bytes <= 0) return;

@@ -1,8 +1,8 @@
 #include "loader/generator.h"
 
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 namespace cstatsd::loader {
 namespace {

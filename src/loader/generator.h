@@ -13,11 +13,11 @@ namespace cstatsd::loader {
 enum class LineType { kCounter = 0, kGauge = 1, kSet = 2, kTimer = 3 };
 
 struct TypeSpec {
-  uint64_t count = 0;                // lines of this type to send (count mode), or weight
-  uint64_t name_cardinality = 1;     // distinct names
+  uint64_t count = 0;                       // lines of this type to send (count mode), or weight
+  uint64_t name_cardinality = 1;            // distinct names
   std::vector<uint64_t> tag_cardinalities;  // each adds tag<i>:<0..n-1>
-  double value_limit = 0;            // counters: 1+rand[0,limit]; gauges/timers: rand×limit;
-                                     // sets: member rand[0, limit)
+  double value_limit = 0;  // counters: 1+rand[0,limit]; gauges/timers: rand×limit;
+                           // sets: member rand[0, limit)
 };
 
 struct LoadSpec {

@@ -16,7 +16,9 @@ BackendRunner::~BackendRunner() {
   if (thread_.joinable()) Stop(std::chrono::milliseconds(0));
 }
 
-void BackendRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+void BackendRunner::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void BackendRunner::EnqueueMetrics(aggregate::SnapshotPtr snapshot) {
   auto& st = backend_->stats();
@@ -75,8 +77,7 @@ void BackendRunner::Loop() {
         BackendStats::Add(st.events_sent, 1);
       } else {
         BackendStats::Add(st.events_dropped, 1);
-        spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(),
-                     s.message());
+        spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(), s.message());
       }
     } else {
       const bool own = backend_->CountsOwnBatches();
@@ -107,9 +108,8 @@ bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();
-  const bool drained = idle_cv_.wait_for(lock, timeout, [&] {
-    return !busy_ && metrics_.empty() && events_.empty();
-  });
+  const bool drained = idle_cv_.wait_for(
+      lock, timeout, [&] { return !busy_ && metrics_.empty() && events_.empty(); });
   if (!drained) {
     const size_t lost = metrics_.size();
     BackendStats::Add(backend_->stats().dropped, lost);

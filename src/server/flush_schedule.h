@@ -17,8 +17,7 @@ FlushClock::time_point NextAlignedTick(FlushClock::time_point now,
 
 // The tick after `previous` when not aligned; if the flusher fell behind by more than an
 // interval, the next tick is one interval after `now` (missed ticks are not replayed).
-FlushClock::time_point NextIntervalTick(FlushClock::time_point previous,
-                                        FlushClock::time_point now,
+FlushClock::time_point NextIntervalTick(FlushClock::time_point previous, FlushClock::time_point now,
                                         std::chrono::nanoseconds interval);
 
 }  // namespace cstatsd::server

@@ -44,8 +44,8 @@ void InternalStats::Emit(MetricMap& out) {
       std::string tags;
       for (const auto& t : im.tags) tags += (tags.empty() ? "" : ",") + t;
       spdlog::info("{} name={}{} value={} tags=[{}]",
-                   im.type == MetricType::kCounter ? "count" : "gauge", prefix_, im.name,
-                   im.value, tags);
+                   im.type == MetricType::kCounter ? "count" : "gauge", prefix_, im.name, im.value,
+                   tags);
     }
   }
   pending_.clear();

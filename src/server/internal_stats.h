@@ -17,8 +17,7 @@ namespace cstatsd::server {
 
 class InternalStats {
  public:
-  explicit InternalStats(const config::Options& options,
-                         const pipeline::PipelineOptions* pipeline);
+  explicit InternalStats(const config::Options& options, const pipeline::PipelineOptions* pipeline);
 
   void Gauge(std::string name, double value, std::vector<std::string> tags = {});
   // A cumulative value reported only after it changes (gostatsd's sparse gauge).

@@ -1,13 +1,13 @@
 #include "server/logging.h"
 
-#include <chrono>
-#include <memory>
-
 #include <fmt/chrono.h>
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
 
 namespace cstatsd::server {
 namespace {
@@ -46,8 +46,8 @@ void AppendJsonString(std::string_view s, spdlog::memory_buf_t& out) {
 class JsonFormatter : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        msg.time.time_since_epoch());
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch());
     const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);

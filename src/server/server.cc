@@ -1,9 +1,8 @@
 #include "server/server.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include "core/version.h"
 #include "ingest/kernel_drops.h"
@@ -66,9 +65,9 @@ Result<std::unique_ptr<Server>> Server::Create(
   std::unique_ptr<Server> s(new Server(std::move(config)));
   const auto& o = s->config_.options;
   for (auto& b : backends) {
-    s->runners_.push_back(std::make_unique<BackendRunner>(
-        std::move(b), static_cast<size_t>(o.backend_queue_size),
-        static_cast<size_t>(o.max_concurrent_events)));
+    s->runners_.push_back(
+        std::make_unique<BackendRunner>(std::move(b), static_cast<size_t>(o.backend_queue_size),
+                                        static_cast<size_t>(o.max_concurrent_events)));
   }
   return s;
 }
@@ -235,9 +234,10 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
     }
     MetricMap* m = w->HandOver(kHandOverTimeout);
     if (m == nullptr) {
-      spdlog::warn("worker did not hand over its metrics in time; they go with the next flush "
-                   "worker={}",
-                   w->id());
+      spdlog::warn(
+          "worker did not hand over its metrics in time; they go with the next flush "
+          "worker={}",
+          w->id());
       continue;
     }
     if (!m->empty()) ++maps;

@@ -71,10 +71,10 @@ TEST_F(AggregatorTest, CounterTruncatesEachLineBySampleRate) {
 }
 
 TEST_F(AggregatorTest, PackedValues) {
-  Add(MetricType::kCounter, "f", {2, 2});     // f:2:2|c → 4
-  Add(MetricType::kTimer, "t", {2, 2});       // f:2:2|ms → [2,2], SampledCount 1
-  Add(MetricType::kGauge, "g", {3, 3, 1});    // f:3:3:1|g → 1
-  Add(MetricType::kGauge, "h", {3});          // f:3:|g → 3
+  Add(MetricType::kCounter, "f", {2, 2});   // f:2:2|c → 4
+  Add(MetricType::kTimer, "t", {2, 2});     // f:2:2|ms → [2,2], SampledCount 1
+  Add(MetricType::kGauge, "g", {3, 3, 1});  // f:3:3:1|g → 1
+  Add(MetricType::kGauge, "h", {3});        // f:3:|g → 3
   auto s = FlushAt(100 * kSecond, 1);
   EXPECT_EQ(s->counters[0].value, 4);
   ASSERT_EQ(s->timers.size(), 1u);
@@ -149,12 +149,12 @@ TEST_F(AggregatorTest, NegativeAndFractionalThresholds) {
   EXPECT_EQ(p["count_90"], 18);
   EXPECT_EQ(p["upper_90"], 18);
   EXPECT_EQ(p["sum_90"], 171);
-  EXPECT_EQ(p["count_-10"], 2);      // the top 2 values
+  EXPECT_EQ(p["count_-10"], 2);  // the top 2 values
   EXPECT_EQ(p["lower_-10"], 19);
   EXPECT_EQ(p["sum_-10"], 39);
   EXPECT_EQ(p["mean_-10"], 19.5);
   EXPECT_EQ(p["sum_squares_-10"], 19 * 19 + 20 * 20);
-  EXPECT_EQ(p["upper_99_9"], 20);    // decision 2: fractional names keep their decimals
+  EXPECT_EQ(p["upper_99_9"], 20);  // decision 2: fractional names keep their decimals
   EXPECT_EQ(p["count_99_9"], 20);
   // Decision 1: a negative threshold whose k equals n uses all values (gostatsd panics).
   EXPECT_EQ(p["count_-100"], 20);
@@ -233,10 +233,10 @@ TEST_F(AggregatorTest, HistogramGostatsdVectors) {
     return got;
   };
   const double inf = std::numeric_limits<double>::infinity();
-  EXPECT_EQ(buckets(0), (std::vector<std::pair<double, uint64_t>>{
-                            {10, 2}, {30, 6}, {45, 8}, {inf, 10}}));
-  EXPECT_EQ(buckets(1), (std::vector<std::pair<double, uint64_t>>{
-                            {1.5, 2}, {4, 4}, {7, 4}, {inf, 5}}));
+  EXPECT_EQ(buckets(0),
+            (std::vector<std::pair<double, uint64_t>>{{10, 2}, {30, 6}, {45, 8}, {inf, 10}}));
+  EXPECT_EQ(buckets(1),
+            (std::vector<std::pair<double, uint64_t>>{{1.5, 2}, {4, 4}, {7, 4}, {inf, 5}}));
   EXPECT_EQ(buckets(2), (std::vector<std::pair<double, uint64_t>>{{inf, 3}}));
 }
 
@@ -291,8 +291,8 @@ TEST_F(AggregatorTest, IdleValuesUntilExpiry) {
 }
 
 TEST_F(AggregatorTest, PerTypeExpiryZeroNeverNegativeImmediately) {
-  options_.expiry_counter = std::chrono::nanoseconds(0);   // never
-  options_.expiry_gauge = std::chrono::nanoseconds(-1);    // right after the first flush
+  options_.expiry_counter = std::chrono::nanoseconds(0);  // never
+  options_.expiry_gauge = std::chrono::nanoseconds(-1);   // right after the first flush
   Add(MetricType::kCounter, "c", {1});
   Add(MetricType::kGauge, "g", {1});
   FlushAt(100 * kSecond);
@@ -354,7 +354,7 @@ TEST_F(AggregatorTest, WorkerMapReusedAcrossFlushesAndForgetsIdleSeries) {
   Add(MetricType::kCounter, "c", {1});
   Add(MetricType::kTimer, "t", {1});
   FlushAt(100 * kSecond);
-  EXPECT_EQ(map_.counters.size(), 1u);           // kept for reuse, value reset
+  EXPECT_EQ(map_.counters.size(), 1u);  // kept for reuse, value reset
   EXPECT_EQ(map_.counters.entries()[0].value.value, 0);
   EXPECT_TRUE(map_.timers.entries()[0].value.values.empty());
   Add(MetricType::kCounter, "c", {4});

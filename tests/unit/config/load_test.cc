@@ -418,8 +418,9 @@ TEST(Load, Version) {
   auto r = LoadWith({"--version"});
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_TRUE(r->exit_now);
-  EXPECT_EQ(r->message, "Version: " + std::string(Version()) + " - Commit: " +
-                            std::string(GitCommit()) + " - Date: " + std::string(BuildDate()));
+  EXPECT_EQ(r->message, "Version: " + std::string(Version()) +
+                            " - Commit: " + std::string(GitCommit()) +
+                            " - Date: " + std::string(BuildDate()) + "\n");
   r = LoadWith({"--version=false"});
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_FALSE(r->exit_now);

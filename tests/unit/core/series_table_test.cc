@@ -44,20 +44,20 @@ TEST(SeriesTableTest, InsertFindGrowEraseIf) {
   EXPECT_EQ(t.size(), 1000u);
   for (int i = 0; i < 1000; ++i) {
     std::string name = "m" + std::to_string(i);
-    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter,
-                    name, "", "");
+    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter, name,
+                    "", "");
     ASSERT_NE(v, nullptr);
     EXPECT_EQ(*v, i);
   }
-  EXPECT_EQ(t.Find(SeriesKey::Hash(MetricType::kGauge, "m1", "", ""), MetricType::kGauge, "m1",
-                   "", ""),
-            nullptr);
+  EXPECT_EQ(
+      t.Find(SeriesKey::Hash(MetricType::kGauge, "m1", "", ""), MetricType::kGauge, "m1", "", ""),
+      nullptr);
   EXPECT_EQ(t.EraseIf([](auto& e) { return e.value % 2 == 0; }), 500u);
   EXPECT_EQ(t.size(), 500u);
   for (int i = 0; i < 1000; ++i) {
     std::string name = "m" + std::to_string(i);
-    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter,
-                    name, "", "");
+    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter, name,
+                    "", "");
     EXPECT_EQ(v != nullptr, i % 2 == 1) << name;
   }
 }
