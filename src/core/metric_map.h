@@ -54,8 +54,15 @@ struct SetAgg {
 };
 
 // int64(sum / rate) with truncation toward zero, saturating where Go's conversion would be
-// undefined (|x| ≥ 2^63, ±Inf).
-int64_t CounterDelta(double sum, double rate);
+// undefined (|x| ≥ 2^63, ±Inf). Inline: it runs for every counter line.
+inline int64_t CounterDelta(double sum, double rate) {
+  const double v = rate == 1.0 ? sum : sum / rate;
+  constexpr double kLimit = 9223372036854775808.0;                // 2^63
+  if (v < kLimit && v > -kLimit) return static_cast<int64_t>(v);  // truncates toward zero
+  if (v >= kLimit) return INT64_MAX;
+  if (v <= -kLimit) return INT64_MIN;
+  return 0;  // NaN
+}
 
 class MetricMap {
  public:
@@ -73,21 +80,17 @@ class MetricMap {
     sets.Clear();
   }
 
-  // Receive rules (§2.2), for a series given by its parts; `tags` is sorted and ','-joined.
-  void ReceiveCounter(std::string_view name, std::string_view tags, std::string_view source,
-                      int64_t delta, int64_t now_ns);
+  // Receive rules (§2.2) for a series given by its parts (`parts.type` is the table's type).
+  void ReceiveCounter(const KeyParts& parts, int64_t delta, int64_t now_ns);
   // Decision 4: the value received last wins (now_ns >= stored).
-  void ReceiveGauge(std::string_view name, std::string_view tags, std::string_view source,
-                    double value, int64_t now_ns);
-  void ReceiveTimer(std::string_view name, std::string_view tags, std::string_view source,
-                    const double* values, size_t n, double rate, int64_t now_ns);
-  void ReceiveSet(std::string_view name, std::string_view tags, std::string_view source,
-                  std::string_view member, int64_t now_ns);
+  void ReceiveGauge(const KeyParts& parts, double value, int64_t now_ns);
+  void ReceiveTimer(const KeyParts& parts, const double* values, size_t n, double rate,
+                    int64_t now_ns);
+  void ReceiveSet(const KeyParts& parts, std::string_view member, int64_t now_ns);
 
  private:
   template <typename V>
-  V& FindOrInsert(SeriesTable<V>& table, MetricType type, std::string_view name,
-                  std::string_view tags, std::string_view source);
+  static V& FindOrInsert(SeriesTable<V>& table, const KeyParts& parts);
 };
 
 }  // namespace cstatsd

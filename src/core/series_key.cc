@@ -8,31 +8,49 @@
 
 namespace cstatsd {
 
+uint64_t SeriesKey::Hash(const KeyParts& k) {
+  // The type and the part lengths seed the hash, so ("ab","c") and ("a","bc") differ.
+  const uint64_t seed = static_cast<uint64_t>(k.type) | (static_cast<uint64_t>(k.name_len) << 8) |
+                        (static_cast<uint64_t>(k.tags_len) << 36);
+  return XXH3_64bits_withSeed(k.bytes.data(), k.bytes.size(), seed);
+}
+
+namespace {
+
+std::string Concat(std::string_view name, std::string_view tags, std::string_view source) {
+  std::string s;
+  s.reserve(name.size() + tags.size() + source.size());
+  s.append(name).append(tags).append(source);
+  return s;
+}
+
+}  // namespace
+
 uint64_t SeriesKey::Hash(MetricType type, std::string_view name, std::string_view tags,
                          std::string_view source) {
-  // Chained seeds: lengths and type go into the first seed so ("ab","c") and ("a","bc") differ.
-  const uint64_t seed = static_cast<uint64_t>(type) | (static_cast<uint64_t>(name.size()) << 8) |
-                        (static_cast<uint64_t>(tags.size()) << 32);
-  uint64_t h = XXH3_64bits_withSeed(name.data(), name.size(), seed);
-  h = XXH3_64bits_withSeed(tags.data(), tags.size(), h ^ source.size());
-  if (!source.empty()) h = XXH3_64bits_withSeed(source.data(), source.size(), h);
-  return h;
+  const std::string bytes = Concat(name, tags, source);
+  return Hash(KeyParts{type, bytes, static_cast<uint32_t>(name.size()),
+                       static_cast<uint32_t>(tags.size())});
 }
 
 SeriesKey* SeriesKey::Create(MetricType type, std::string_view name, std::string_view tags,
                              std::string_view source, uint64_t hash) {
-  const size_t bytes = name.size() + tags.size() + source.size();
-  void* mem = ::operator new(sizeof(SeriesKey) + bytes);
+  const std::string bytes = Concat(name, tags, source);
+  return Create(
+      KeyParts{type, bytes, static_cast<uint32_t>(name.size()), static_cast<uint32_t>(tags.size())},
+      hash);
+}
+
+SeriesKey* SeriesKey::Create(const KeyParts& k, uint64_t hash) {
+  void* mem = ::operator new(sizeof(SeriesKey) + k.bytes.size());
   auto* key = new (mem) SeriesKey();
   key->hash_ = hash;
-  key->type_ = type;
-  key->name_len_ = static_cast<uint32_t>(name.size());
-  key->tags_len_ = static_cast<uint32_t>(tags.size());
-  key->source_len_ = static_cast<uint32_t>(source.size());
-  char* out = reinterpret_cast<char*>(key + 1);
-  if (!name.empty()) std::memcpy(out, name.data(), name.size());
-  if (!tags.empty()) std::memcpy(out + name.size(), tags.data(), tags.size());
-  if (!source.empty()) std::memcpy(out + name.size() + tags.size(), source.data(), source.size());
+  key->type_ = k.type;
+  key->name_len_ = k.name_len;
+  key->tags_len_ = k.tags_len;
+  key->source_len_ = static_cast<uint32_t>(k.bytes.size() - k.name_len - k.tags_len);
+  if (!k.bytes.empty())
+    std::memcpy(reinterpret_cast<char*>(key + 1), k.bytes.data(), k.bytes.size());
   return key;
 }
 

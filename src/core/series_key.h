@@ -15,13 +15,30 @@
 
 namespace cstatsd {
 
+// A series identity being looked up: name, tags (sorted, ','-joined) and source laid out one
+// after the other in `bytes`, as a pipeline builds them in its scratch space. Hashing and
+// comparing it is one pass over contiguous memory.
+struct KeyParts {
+  MetricType type = MetricType::kCounter;
+  std::string_view bytes;  // name + tags + source
+  uint32_t name_len = 0;
+  uint32_t tags_len = 0;
+
+  std::string_view name() const { return bytes.substr(0, name_len); }
+  std::string_view tags() const { return bytes.substr(name_len, tags_len); }
+  std::string_view source() const { return bytes.substr(name_len + tags_len); }
+};
+
 class SeriesKey {
  public:
-  // The 64-bit hash of a key's parts (XXH3). `tags` is the sorted, ','-joined tag list.
+  // The 64-bit hash of a key (XXH3 of the bytes, seeded with the type and the part lengths).
+  static uint64_t Hash(const KeyParts& parts);
+  // Convenience for callers that hold the parts apart (tests, cold paths).
   static uint64_t Hash(MetricType type, std::string_view name, std::string_view tags,
                        std::string_view source);
 
   // Allocates a key with one reference.
+  static SeriesKey* Create(const KeyParts& parts, uint64_t hash);
   static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
                            std::string_view source, uint64_t hash);
 
@@ -31,12 +48,16 @@ class SeriesKey {
   std::string_view tags() const { return {data() + name_len_, tags_len_}; }  // "a:b,c"
   std::string_view source() const { return {data() + name_len_ + tags_len_, source_len_}; }
 
-  bool Equals(MetricType type, std::string_view name, std::string_view tags,
-              std::string_view source) const {
-    return type == type_ && name.size() == name_len_ && tags.size() == tags_len_ &&
-           source.size() == source_len_ && std::memcmp(data(), name.data(), name.size()) == 0 &&
-           std::memcmp(data() + name_len_, tags.data(), tags.size()) == 0 &&
-           std::memcmp(data() + name_len_ + tags_len_, source.data(), source.size()) == 0;
+  bool Equals(const KeyParts& k) const {
+    return k.type == type_ && k.name_len == name_len_ && k.tags_len == tags_len_ &&
+           k.bytes.size() == size_t{name_len_} + tags_len_ + source_len_ &&
+           std::memcmp(data(), k.bytes.data(), k.bytes.size()) == 0;
+  }
+  bool Equals(const SeriesKey& o) const {
+    return this == &o || (o.hash_ == hash_ && Equals(o.parts()));
+  }
+  KeyParts parts() const {
+    return {type_, {data(), size_t{name_len_} + tags_len_ + source_len_}, name_len_, tags_len_};
   }
 
   // Calls fn(std::string_view tag) for each tag in sorted order.

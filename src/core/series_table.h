@@ -27,22 +27,31 @@ class SeriesTable {
   std::vector<Entry>& entries() { return entries_; }
   const std::vector<Entry>& entries() const { return entries_; }
 
-  V* Find(uint64_t hash, MetricType type, std::string_view name, std::string_view tags,
-          std::string_view source) {
+  // A slot holds the key pointer and the hash's upper 32 bits, so a probe reads the key and the
+  // entry in parallel (both addresses come from the slot) and compares bytes only on a tag hit.
+  V* Find(uint64_t hash, const KeyParts& parts) {
     if (slots_.empty()) return nullptr;
     const uint32_t tag = static_cast<uint32_t>(hash >> 32);
     for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
-      const Slot s = slots_[pos];
+      const Slot& s = slots_[pos];
       if (s.index_plus_one == 0) return nullptr;
       if (s.tag == tag) {
-        Entry& e = entries_[s.index_plus_one - 1];
-        if (e.key->hash() == hash && e.key->Equals(type, name, tags, source)) return &e.value;
+        V* value = &entries_[s.index_plus_one - 1].value;
+        __builtin_prefetch(value, 1);
+        if (s.key->Equals(parts)) return value;
       }
     }
   }
 
   V* Find(const SeriesKey& key) {
-    return Find(key.hash(), key.type(), key.name(), key.tags(), key.source());
+    if (slots_.empty()) return nullptr;
+    const uint64_t hash = key.hash();
+    const uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
+      const Slot& s = slots_[pos];
+      if (s.index_plus_one == 0) return nullptr;
+      if (s.tag == tag && s.key->Equals(key)) return &entries_[s.index_plus_one - 1].value;
+    }
   }
 
   // Inserts a series that is not in the table yet.
@@ -50,7 +59,7 @@ class SeriesTable {
     if ((entries_.size() + 1) * 4 > slots_.size() * 3) Grow();
     const uint64_t hash = key->hash();
     entries_.push_back(Entry{std::move(key), std::move(value)});
-    Place(hash, static_cast<uint32_t>(entries_.size()));
+    Place(entries_.back().key.get(), hash, static_cast<uint32_t>(entries_.size()));
     return entries_.back().value;
   }
 
@@ -83,14 +92,15 @@ class SeriesTable {
 
  private:
   struct Slot {
+    const SeriesKey* key = nullptr;
     uint32_t index_plus_one = 0;
     uint32_t tag = 0;
   };
 
-  void Place(uint64_t hash, uint32_t index_plus_one) {
+  void Place(const SeriesKey* key, uint64_t hash, uint32_t index_plus_one) {
     for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
       if (slots_[pos].index_plus_one == 0) {
-        slots_[pos] = Slot{index_plus_one, static_cast<uint32_t>(hash >> 32)};
+        slots_[pos] = Slot{key, index_plus_one, static_cast<uint32_t>(hash >> 32)};
         return;
       }
     }
@@ -102,7 +112,7 @@ class SeriesTable {
     slots_.assign(capacity, Slot{});
     mask_ = capacity - 1;
     for (size_t i = 0; i < entries_.size(); ++i) {
-      Place(entries_[i].key->hash(), static_cast<uint32_t>(i + 1));
+      Place(entries_[i].key.get(), entries_[i].key->hash(), static_cast<uint32_t>(i + 1));
     }
   }
 

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace cstatsd::pipeline {
 namespace {
@@ -39,12 +40,13 @@ PipelineOptions PipelineOptions::From(const config::Options& o) {
 
 Pipeline::Pipeline(const PipelineOptions* options) : options_(options) {
   tags_.reserve(16);
-  joined_.reserve(256);
+  key_.resize(256);
 }
 
 void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns,
                        MetricMap& out) {
-  tags_.assign(m.tags.begin(), m.tags.end());
+  tags_.resize(m.tags.size());
+  std::copy(m.tags.begin(), m.tags.end(), tags_.begin());
   std::string_view source = sender;
   if (options_->ignore_host) {
     source = {};
@@ -61,36 +63,49 @@ void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t n
 
 void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
-  tags_.assign(m.tags.begin(), m.tags.end());
+  tags_.resize(m.tags.size());
+  std::copy(m.tags.begin(), m.tags.end(), tags_.begin());
   Dispatch(m, source, now_ns, out);
 }
 
 void Pipeline::Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                         MetricMap& out) {
   for (const std::string& t : options_->default_tags) tags_.push_back(t);
-  SortTags(tags_);
-  tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
-  joined_.clear();
-  for (size_t i = 0; i < tags_.size(); ++i) {
-    if (i > 0) joined_.push_back(',');
-    joined_.append(tags_[i]);
+  size_t tags_len = 0;
+  if (!tags_.empty()) {
+    if (tags_.size() > 1) {
+      SortTags(tags_);
+      tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+    }
+    tags_len = tags_.size() - 1;  // commas
+    for (std::string_view t : tags_) tags_len += t.size();
   }
+  const size_t total = m.name.size() + tags_len + source.size();
+  if (total > key_.size()) key_.resize(std::max(total, key_.size() * 2));
+  char* p = KeyAppend(key_.data(), m.name);
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    if (i > 0) *p++ = ',';
+    p = KeyAppend(p, tags_[i]);
+  }
+  KeyAppend(p, source);
+  const KeyParts parts{m.type, std::string_view(key_.data(), total),
+                       static_cast<uint32_t>(m.name.size()), static_cast<uint32_t>(tags_len)};
 
   switch (m.type) {
     case MetricType::kCounter: {
       double sum = 0;
       for (double v : m.values) sum += v;
-      out.ReceiveCounter(m.name, joined_, source, CounterDelta(sum, m.rate), now_ns);
+      out.ReceiveCounter(parts, CounterDelta(sum, m.rate), now_ns);
       break;
     }
     case MetricType::kGauge:
-      if (!m.values.empty()) out.ReceiveGauge(m.name, joined_, source, m.values.back(), now_ns);
+      if (!m.values.empty()) out.ReceiveGauge(parts, m.values.back(), now_ns);
       break;
     case MetricType::kTimer:
-      out.ReceiveTimer(m.name, joined_, source, m.values.data(), m.values.size(), m.rate, now_ns);
+      out.ReceiveTimer(parts, m.values.data(), m.values.size(), m.rate, now_ns);
       break;
     case MetricType::kSet:
-      out.ReceiveSet(m.name, joined_, source, m.set_value, now_ns);
+      out.ReceiveSet(parts, m.set_value, now_ns);
       break;
   }
 }

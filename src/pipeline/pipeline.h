@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,14 @@ class Pipeline {
 
   const PipelineOptions* options_;
   std::vector<std::string_view> tags_;  // scratch: the metric's tags + default tags
-  std::string joined_;                  // scratch: sorted tags joined by ','
+  // Appends to key_ at key_len_; the caller has made room (capacity only grows, so there is
+  // no allocation in the steady state and no std::string bookkeeping per line).
+  char* KeyAppend(char* out, std::string_view s) {
+    std::memcpy(out, s.data(), s.size());
+    return out + s.size();
+  }
+
+  std::vector<char> key_;  // scratch: name + sorted tags joined by ',' + source
 };
 
 }  // namespace cstatsd::pipeline

@@ -44,22 +44,33 @@ TEST(SeriesTableTest, InsertFindGrowEraseIf) {
   EXPECT_EQ(t.size(), 1000u);
   for (int i = 0; i < 1000; ++i) {
     std::string name = "m" + std::to_string(i);
-    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter, name,
-                    "", "");
+    int* v = t.Find(*Key(MetricType::kCounter, name));
     ASSERT_NE(v, nullptr);
     EXPECT_EQ(*v, i);
   }
-  EXPECT_EQ(
-      t.Find(SeriesKey::Hash(MetricType::kGauge, "m1", "", ""), MetricType::kGauge, "m1", "", ""),
-      nullptr);
+  EXPECT_EQ(t.Find(*Key(MetricType::kGauge, "m1")), nullptr);
   EXPECT_EQ(t.EraseIf([](auto& e) { return e.value % 2 == 0; }), 500u);
   EXPECT_EQ(t.size(), 500u);
   for (int i = 0; i < 1000; ++i) {
     std::string name = "m" + std::to_string(i);
-    int* v = t.Find(SeriesKey::Hash(MetricType::kCounter, name, "", ""), MetricType::kCounter, name,
-                    "", "");
+    int* v = t.Find(*Key(MetricType::kCounter, name));
     EXPECT_EQ(v != nullptr, i % 2 == 1) << name;
   }
+}
+
+TEST(SeriesTableTest, FindByContiguousParts) {
+  SeriesTable<int> t;
+  t.Insert(Key(MetricType::kTimer, "name", "a:b,c", "10.0.0.1"), 7);
+  const std::string bytes = "namea:b,c10.0.0.1";
+  KeyParts parts{MetricType::kTimer, bytes, 4, 5};
+  EXPECT_EQ(parts.source(), "10.0.0.1");
+  EXPECT_EQ(SeriesKey::Hash(parts),
+            SeriesKey::Hash(MetricType::kTimer, "name", "a:b,c", "10.0.0.1"));
+  int* v = t.Find(SeriesKey::Hash(parts), parts);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v, 7);
+  KeyParts other{MetricType::kTimer, bytes, 4, 4};  // same bytes, different split
+  EXPECT_EQ(t.Find(SeriesKey::Hash(other), other), nullptr);
 }
 
 TEST(SeriesTableTest, KeysAreSharedNotCopied) {
