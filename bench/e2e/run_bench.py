@@ -59,8 +59,8 @@ SCENARIOS = [
     {
         "name": "million-series",
         "what": "1,000,000 live counter series (memory and flush time)",
-        "loader": ["-c", "1", "--counter-cardinality", "1000000", "--metric-suffix", ".%d",
-                   "--buffer-size", "1400", "--line-rate", "3000000"],
+        "loader": ["-c", "1", "--counter-cardinality", "1000000", "--sequential",
+                   "--pool", "25000", "--buffer-size", "1400", "--line-rate", "3000000"],
         "series": 1000000,
         "target": "≤ 150 bytes of RSS per series; flush ≤ 1 s",
     },
@@ -203,7 +203,7 @@ def main():
             continue
         extra = []
         if args.smoke and sc.get("series"):
-            extra = ["--counter-cardinality", "20000"]
+            extra = ["--counter-cardinality", "20000", "--pool", "500"]
         results = [run_scenario(args.build_dir, sc, duration, extra, args.server_arg)
                    for _ in range(runs)]
         r = median_run(results)

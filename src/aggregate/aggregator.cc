@@ -118,14 +118,22 @@ Aggregator::Aggregator(AggregatorOptions options)
 
 void Aggregator::Merge(MetricMap& delta) {
   auto drain = [](auto& table, auto& state_table, auto&& merge, auto&& reset) {
-    for (auto& e : table.entries()) {
+    auto& entries = table.entries();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto& e = entries[i];
       auto& v = e.value;
       if (!v.dirty) {
         if (v.idle < 255) ++v.idle;
         continue;
       }
-      auto* s = state_table.Find(*e.key);
-      if (s == nullptr) s = &state_table.Insert(e.key);
+      auto* se = state_table.FindEntry(*e.key);
+      if (se == nullptr) {
+        state_table.Insert(e.key);
+        se = &state_table.entries().back();
+      } else {
+        table.ShareKey(i, se->key);  // the worker map drops its own copy of the key
+      }
+      auto* s = &se->value;
       merge(*s, v);
       reset(v);
       v.dirty = false;

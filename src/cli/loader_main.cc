@@ -37,6 +37,7 @@ struct WorkerPlan {
   double datagram_rate = 0;      // per worker, 0 = unlimited
   Clock::time_point deadline{};  // duration mode
   bool duration_mode = false;
+  bool sequential = false;
   int sockets = 4;
   int batch = 64;
   size_t pool = 2048;
@@ -62,6 +63,7 @@ void RunWorker(const WorkerPlan& plan, const sockaddr_storage& target, socklen_t
                Totals& totals, const std::atomic<bool>& stop) {
   Generator gen(plan.spec, plan.seed);
   gen.set_unbounded(true);
+  gen.set_sequential(plan.sequential);
   std::vector<Datagram> pool(plan.pool);
   for (auto& d : pool) gen.NextDatagram(d);
 
@@ -170,7 +172,8 @@ int main(int argc, char** argv) {
   std::string address = "127.0.0.1:8125";
   double rate = 0, line_rate = 0, duration = 0;
   int workers = 1, sockets = 4, batch = 64;
-  bool json = false, quiet = false;
+  size_t pool = 2048;
+  bool json = false, quiet = false, sequential = false;
   uint64_t seed = 1;
   const char* kNames[4] = {"counter", "gauge", "set", "timer"};
   const char* kShort[4] = {"-c", "-g", "-s", "-t"};
@@ -191,6 +194,10 @@ int main(int argc, char** argv) {
   app.add_option("--duration", duration,
                  "seconds to send for; the per-type counts become proportions (0 = count mode)");
   app.add_option("--seed", seed, "random seed")->capture_default_str();
+  app.add_option("--pool", pool, "pre-built datagrams per worker, sent in a cycle")
+      ->capture_default_str();
+  app.add_flag("--sequential", sequential,
+               "names in order instead of at random (a large enough --pool covers every series)");
   app.add_flag("--json", json, "print the summary as one JSON line");
   app.add_flag("-q,--quiet", quiet, "no progress line");
   for (int t = 0; t < 4; ++t) {
@@ -264,6 +271,8 @@ int main(int argc, char** argv) {
     plan.datagram_rate = rate / workers;
     plan.sockets = std::max(1, sockets);
     plan.batch = std::max(1, batch);
+    plan.pool = std::max<size_t>(1, pool);
+    plan.sequential = sequential;
     threads.emplace_back(
         [plan, &target, tlen, &totals, &stop] { RunWorker(plan, target, tlen, totals, stop); });
   }

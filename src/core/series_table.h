@@ -44,14 +44,34 @@ class SeriesTable {
   }
 
   V* Find(const SeriesKey& key) {
+    Entry* e = FindEntry(key);
+    return e ? &e->value : nullptr;
+  }
+
+  Entry* FindEntry(const SeriesKey& key) {
     if (slots_.empty()) return nullptr;
     const uint64_t hash = key.hash();
     const uint32_t tag = static_cast<uint32_t>(hash >> 32);
     for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
       const Slot& s = slots_[pos];
       if (s.index_plus_one == 0) return nullptr;
-      if (s.tag == tag && s.key->Equals(key)) return &entries_[s.index_plus_one - 1].value;
+      if (s.tag == tag && s.key->Equals(key)) return &entries_[s.index_plus_one - 1];
     }
+  }
+
+  // Makes entry `index` use `key`, an equal key object held elsewhere, so that one copy of the
+  // key's bytes serves every map that holds the series.
+  void ShareKey(size_t index, const SeriesKeyRef& key) {
+    Entry& e = entries_[index];
+    if (e.key.get() == key.get()) return;
+    const uint64_t hash = key->hash();
+    for (size_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
+      if (slots_[pos].index_plus_one == index + 1) {
+        slots_[pos].key = key.get();
+        break;
+      }
+    }
+    e.key = key;
   }
 
   // Inserts a series that is not in the table yet.

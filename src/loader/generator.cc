@@ -35,7 +35,11 @@ Generator::Generator(const LoadSpec& spec, uint64_t seed) : spec_(spec), rng_(se
 
 std::string Generator::Name(LineType t) {
   const TypeSpec& ts = spec_.types[static_cast<int>(t)];
-  const uint64_t idx = ts.name_cardinality > 1 ? rng_() % ts.name_cardinality : 0;
+  uint64_t idx = 0;
+  if (ts.name_cardinality > 1) {
+    idx = sequential_ ? next_series_[static_cast<int>(t)]++ % ts.name_cardinality
+                      : rng_() % ts.name_cardinality;
+  }
   std::string suffix = spec_.suffix;
   const size_t pos = suffix.find("%d");
   if (pos != std::string::npos) suffix.replace(pos, 2, std::to_string(idx));

@@ -50,6 +50,9 @@ class Generator {
 
   // When true, counts are weights: types are drawn at random and never run out.
   void set_unbounded(bool unbounded) { unbounded_ = unbounded; }
+  // When true, names (and tag values) go through every index in turn instead of at random, so
+  // a pool of datagrams covers every series (e.g. a million-series benchmark).
+  void set_sequential(bool sequential) { sequential_ = sequential; }
 
  private:
   std::string Name(LineType t);
@@ -57,6 +60,8 @@ class Generator {
   LoadSpec spec_;
   uint64_t remaining_[4];
   bool unbounded_ = false;
+  bool sequential_ = false;
+  uint64_t next_series_[4] = {0, 0, 0, 0};
   std::mt19937_64 rng_;
   std::string pending_;
   LineType pending_type_ = LineType::kCounter;
