@@ -64,6 +64,7 @@ class Worker {
  private:
   void MaybeHandOver();
   void Wake();
+  void WaitForTraffic();  // poll the socket and the wake-up eventfd (1 s at most)
 
   const int id_;
   const int fd_;
