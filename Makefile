@@ -31,6 +31,13 @@ test: build
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
+# Micro-benchmarks, then the end-to-end scenarios (server + loader on loopback, median of
+# 3 runs of 10 s); the table goes into docs/performance.md.
+bench: build
+	./$(BUILD_DIR)/bin/bench_parser --benchmark_min_time=0.2
+	./$(BUILD_DIR)/bin/bench_aggregate --benchmark_min_time=0.2
+	python3 bench/e2e/run_bench.py --build-dir $(BUILD_DIR) --runs 3 --duration 10 --write
+
 clean:
 	rm -rf build build-*
 

@@ -53,8 +53,8 @@ SCENARIOS = [
         "what": "counters with 3 DogStatsD tags, ~25 lines/datagram, 9,990 series",
         "loader": ["-c", "1", "--counter-cardinality", "370", "--counter-tag-cardinality", "3",
                    "--counter-tag-cardinality", "3", "--counter-tag-cardinality", "3",
-                   "--buffer-size", "1250", "--line-rate", "8000000"],
-        "target": "at most 25 % below the counters figure",
+                   "--buffer-size", "1250", "--line-rate", "6000000"],
+        "target": "at most 25 % below the counters figure: 6,000,000 lines/s with < 0.1 % loss",
     },
     {
         "name": "million-series",
@@ -168,6 +168,15 @@ def run_scenario(build, sc, duration, extra_loader, extra_server=()):
     return res
 
 
+def with_values(argv, values):
+    """argv with the values of some flags replaced."""
+    out = list(argv)
+    for i, a in enumerate(out[:-1]):
+        if a in values:
+            out[i + 1] = values[a]
+    return out
+
+
 def median_run(results):
     key = lambda r: r["aggregated_lps"]
     ordered = sorted(results, key=key)
@@ -203,7 +212,8 @@ def main():
             continue
         extra = []
         if args.smoke and sc.get("series"):
-            extra = ["--counter-cardinality", "20000", "--pool", "500"]
+            sc = dict(sc, series=20000, loader=with_values(
+                sc["loader"], {"--counter-cardinality": "20000", "--pool": "500"}))
         results = [run_scenario(args.build_dir, sc, duration, extra, args.server_arg)
                    for _ in range(runs)]
         r = median_run(results)
@@ -239,7 +249,8 @@ def main():
                          f"`cstatsd-loader {r['command']}`" +
                          (f"; server `{' '.join(shlex.quote(a) for a in sc['server'])}`"
                           if sc.get("server") else ""))
-        path = "docs/performance.md"
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.path.join(root, "docs", "performance.md")
         text = open(path).read() if os.path.exists(path) else ""
         begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
         new = begin + "\n" + "\n".join(block) + "\n" + end
