@@ -104,12 +104,6 @@ class SeriesTable {
     std::fill(slots_.begin(), slots_.end(), Slot{});
   }
 
-  void Reserve(size_t n) {
-    entries_.reserve(n);
-    size_t want = std::bit_ceil(n * 4 / 3 + 1);
-    if (want > slots_.size()) Rebuild(want);
-  }
-
  private:
   struct Slot {
     const SeriesKey* key = nullptr;

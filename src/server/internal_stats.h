@@ -27,8 +27,6 @@ class InternalStats {
   // (internal) or the log (logging). Clears the collection.
   void Emit(MetricMap& out);
 
-  const std::vector<stats::InternalMetric>& pending() const { return pending_; }
-
  private:
   std::string prefix_;  // "<namespace>.<internal-namespace>." (parts omitted when empty)
   std::string statser_type_;

@@ -181,7 +181,7 @@ void Server::FlushNow() {
 }
 
 void Server::CollectInternalMetrics() {
-  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0;
+  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0, truncated = 0;
   for (const auto& w : workers_) {
     const auto& c = w->counters();
     datagrams += stats::Read(c.datagrams_received);
@@ -189,12 +189,15 @@ void Server::CollectInternalMetrics() {
     metrics += stats::Read(c.metrics_received);
     events += stats::Read(c.events_received);
     bad += stats::Read(c.bad_lines_seen);
+    truncated += stats::Read(c.truncated_datagrams);
   }
   auto& s = internal_stats_;
   s.Gauge("receiver.datagrams_received", static_cast<double>(datagrams));
   s.Gauge("receiver.batches_read", static_cast<double>(batches));
   // cstatsd: datagrams the kernel dropped because a socket buffer was full.
   s.Gauge("receiver.kernel_drops", static_cast<double>(ingest::KernelDrops(fds_)));
+  // cstatsd: datagrams longer than receive-buffer-size, cut by the kernel (their tail is lost).
+  s.SparseGauge("receiver.datagrams_truncated", truncated);
   s.Gauge("parser.metrics_received", static_cast<double>(metrics));
   s.Gauge("parser.events_received", static_cast<double>(events));
   s.SparseGauge("parser.bad_lines_seen", bad);

@@ -99,6 +99,17 @@ class GarbageTest(ServerTestCase):
         self.assertFalse([l for l in s.lines(stream="stderr") if "error parsing line" in l])
         self.stop_ok(s)
 
+    def test_truncated_datagrams_are_counted(self):
+        # A datagram longer than receive-buffer-size loses its tail in the kernel: the lines that
+        # fit still count, and the loss is visible as receiver.datagrams_truncated.
+        s = self.start_standard(statser_type="internal", hostname="testhost",
+                                receive_buffer_size=100)
+        s.send("\n".join(["fits:1|c"] + ["cut:1|c"] * 40))
+        self.assertMetric(s, "stats.gauge.statsd.receiver.datagrams_truncated.host.testhost"
+                          ".s.testhost", "1.000000")
+        self.assertMetric(s, f"stats.counter.fits{SRC}.count", "1")
+        self.stop_ok(s)
+
     def test_bad_lines_logged_when_asked(self):
         env = dict(os.environ, GSD_BAD_LINES_PER_MINUTE="600")
         s = self.start(harness.standard_flags(), env=env)
