@@ -13,21 +13,21 @@ size_t StringHash::operator()(std::string_view s) const noexcept {
 }
 
 template <typename V>
-V& MetricMap::FindOrInsert(SeriesTable<V>& table, const KeyParts& parts) {
-  const uint64_t hash = SeriesKey::Hash(parts);
+V& MetricMap::FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash) {
   if (V* v = table.Find(hash, parts)) return *v;
   return table.Insert(SeriesKeyRef::Adopt(SeriesKey::Create(parts, hash)));
 }
 
-void MetricMap::ReceiveCounter(const KeyParts& parts, int64_t delta, int64_t now_ns) {
-  CounterAgg& c = FindOrInsert(counters, parts);
+void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta,
+                               int64_t now_ns) {
+  CounterAgg& c = FindOrInsert(counters, parts, hash);
   c.value += delta;
   if (now_ns > c.last_ns) c.last_ns = now_ns;
   c.dirty = true;
 }
 
-void MetricMap::ReceiveGauge(const KeyParts& parts, double value, int64_t now_ns) {
-  GaugeAgg& g = FindOrInsert(gauges, parts);
+void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns) {
+  GaugeAgg& g = FindOrInsert(gauges, parts, hash);
   if (!g.dirty || now_ns >= g.last_ns) {
     g.value = value;
     g.last_ns = now_ns;
@@ -35,17 +35,18 @@ void MetricMap::ReceiveGauge(const KeyParts& parts, double value, int64_t now_ns
   g.dirty = true;
 }
 
-void MetricMap::ReceiveTimer(const KeyParts& parts, const double* values, size_t n, double rate,
-                             int64_t now_ns) {
-  TimerAgg& t = FindOrInsert(timers, parts);
+void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
+                             double rate, int64_t now_ns) {
+  TimerAgg& t = FindOrInsert(timers, parts, hash);
   t.values.insert(t.values.end(), values, values + n);
   t.sampled_count += 1.0 / rate;
   if (now_ns > t.last_ns) t.last_ns = now_ns;
   t.dirty = true;
 }
 
-void MetricMap::ReceiveSet(const KeyParts& parts, std::string_view member, int64_t now_ns) {
-  SetAgg& s = FindOrInsert(sets, parts);
+void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_view member,
+                           int64_t now_ns) {
+  SetAgg& s = FindOrInsert(sets, parts, hash);
   if (s.members.find(member) == s.members.end()) s.members.emplace(member);
   if (now_ns > s.last_ns) s.last_ns = now_ns;
   s.dirty = true;

@@ -80,17 +80,36 @@ class MetricMap {
     sets.Clear();
   }
 
-  // Receive rules (§2.2) for a series given by its parts (`parts.type` is the table's type).
-  void ReceiveCounter(const KeyParts& parts, int64_t delta, int64_t now_ns);
+  // Receive rules (§2.2) for a series given by its parts (`parts.type` is the table's type)
+  // and their hash (SeriesKey::Hash(parts)).
+  void ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta, int64_t now_ns);
   // Decision 4: the value received last wins (now_ns >= stored).
-  void ReceiveGauge(const KeyParts& parts, double value, int64_t now_ns);
-  void ReceiveTimer(const KeyParts& parts, const double* values, size_t n, double rate,
-                    int64_t now_ns);
-  void ReceiveSet(const KeyParts& parts, std::string_view member, int64_t now_ns);
+  void ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns);
+  void ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
+                    double rate, int64_t now_ns);
+  void ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_view member, int64_t now_ns);
+
+  // Starts loading the slot where a series of this type and hash would be (batched receive).
+  void Prefetch(MetricType type, uint64_t hash) const {
+    switch (type) {
+      case MetricType::kCounter:
+        counters.Prefetch(hash);
+        break;
+      case MetricType::kGauge:
+        gauges.Prefetch(hash);
+        break;
+      case MetricType::kTimer:
+        timers.Prefetch(hash);
+        break;
+      case MetricType::kSet:
+        sets.Prefetch(hash);
+        break;
+    }
+  }
 
  private:
   template <typename V>
-  static V& FindOrInsert(SeriesTable<V>& table, const KeyParts& parts);
+  static V& FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash);
 };
 
 }  // namespace cstatsd

@@ -43,6 +43,10 @@ class SeriesTable {
     }
   }
 
+  void Prefetch(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
+  }
+
   V* Find(const SeriesKey& key) {
     Entry* e = FindEntry(key);
     return e ? &e->value : nullptr;

@@ -113,7 +113,7 @@ void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, in
           spdlog::info("metric name={} type={} values={} tags={}", metric_.name,
                        MetricTypeName(metric_.type), metric_.values.size(), metric_.tags.size());
         }
-        pipeline_.Receive(metric_, sender, now_ns, map);
+        pipeline_.Stage(metric_, sender, map);
         break;
       case protocol::LineKind::kEvent:
         stats::Bump(counters_.events_received);
@@ -132,6 +132,7 @@ void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, in
         break;
     }
   });
+  pipeline_.Commit(now_ns, map);
 }
 
 void Worker::WaitForTraffic() {

@@ -43,21 +43,23 @@ Pipeline::Pipeline(const PipelineOptions* options) : options_(options) {
   key_.resize(256);
 }
 
-void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns,
-                       MetricMap& out) {
+std::string_view Pipeline::SourceAndTags(const ParsedMetric& m, std::string_view sender) {
   tags_.resize(m.tags.size());
   std::copy(m.tags.begin(), m.tags.end(), tags_.begin());
-  std::string_view source = sender;
-  if (options_->ignore_host) {
-    source = {};
-    for (size_t i = 0; i < tags_.size(); ++i) {
-      if (tags_[i].substr(0, kHostPrefix.size()) == kHostPrefix) {
-        source = tags_[i].substr(kHostPrefix.size());
-        tags_.erase(tags_.begin() + static_cast<std::ptrdiff_t>(i));
-        break;
-      }
+  if (!options_->ignore_host) return sender;
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    if (tags_[i].substr(0, kHostPrefix.size()) == kHostPrefix) {
+      std::string_view source = tags_[i].substr(kHostPrefix.size());
+      tags_.erase(tags_.begin() + static_cast<std::ptrdiff_t>(i));
+      return source;
     }
   }
+  return {};
+}
+
+void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns,
+                       MetricMap& out) {
+  const std::string_view source = SourceAndTags(m, sender);
   Dispatch(m, source, now_ns, out);
 }
 
@@ -68,8 +70,8 @@ void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source,
   Dispatch(m, source, now_ns, out);
 }
 
-void Pipeline::Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns,
-                        MetricMap& out) {
+KeyParts Pipeline::LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
+                             size_t at) {
   for (const std::string& t : options_->default_tags) tags_.push_back(t);
   size_t tags_len = 0;
   if (!tags_.empty()) {
@@ -81,33 +83,98 @@ void Pipeline::Dispatch(const ParsedMetric& m, std::string_view source, int64_t 
     for (std::string_view t : tags_) tags_len += t.size();
   }
   const size_t total = m.name.size() + tags_len + source.size();
-  if (total > key_.size()) key_.resize(std::max(total, key_.size() * 2));
-  char* p = KeyAppend(key_.data(), m.name);
+  if (at + total > buf.size()) buf.resize(std::max(at + total, buf.size() * 2));
+  char* p = KeyAppend(buf.data() + at, m.name);
   for (size_t i = 0; i < tags_.size(); ++i) {
     if (i > 0) *p++ = ',';
     p = KeyAppend(p, tags_[i]);
   }
   KeyAppend(p, source);
-  const KeyParts parts{m.type, std::string_view(key_.data(), total),
-                       static_cast<uint32_t>(m.name.size()), static_cast<uint32_t>(tags_len)};
+  return KeyParts{m.type, std::string_view(buf.data() + at, total),
+                  static_cast<uint32_t>(m.name.size()), static_cast<uint32_t>(tags_len)};
+}
 
+void Pipeline::Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns,
+                        MetricMap& out) {
+  const KeyParts parts = LayoutKey(m, source, key_, 0);
+  const uint64_t hash = SeriesKey::Hash(parts);
   switch (m.type) {
     case MetricType::kCounter: {
       double sum = 0;
       for (double v : m.values) sum += v;
-      out.ReceiveCounter(parts, CounterDelta(sum, m.rate), now_ns);
+      out.ReceiveCounter(parts, hash, CounterDelta(sum, m.rate), now_ns);
       break;
     }
     case MetricType::kGauge:
-      if (!m.values.empty()) out.ReceiveGauge(parts, m.values.back(), now_ns);
+      if (!m.values.empty()) out.ReceiveGauge(parts, hash, m.values.back(), now_ns);
       break;
     case MetricType::kTimer:
-      out.ReceiveTimer(parts, m.values.data(), m.values.size(), m.rate, now_ns);
+      out.ReceiveTimer(parts, hash, m.values.data(), m.values.size(), m.rate, now_ns);
       break;
     case MetricType::kSet:
-      out.ReceiveSet(parts, m.set_value, now_ns);
+      out.ReceiveSet(parts, hash, m.set_value, now_ns);
       break;
   }
+}
+
+void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out) {
+  if (m.type == MetricType::kGauge && m.values.empty()) return;
+  const std::string_view source = SourceAndTags(m, sender);
+  const KeyParts parts = LayoutKey(m, source, staged_keys_, staged_keys_len_);
+  Staged st;
+  st.hash = SeriesKey::Hash(parts);
+  st.key_off = static_cast<uint32_t>(staged_keys_len_);
+  st.key_len = static_cast<uint32_t>(parts.bytes.size());
+  st.name_len = parts.name_len;
+  st.tags_len = parts.tags_len;
+  st.type = m.type;
+  st.rate = m.rate;
+  st.value = 0;
+  st.values_off = st.values_count = 0;
+  switch (m.type) {
+    case MetricType::kCounter:
+      for (double v : m.values) st.value += v;
+      break;
+    case MetricType::kGauge:
+      st.value = m.values.back();
+      break;
+    case MetricType::kTimer:
+      st.values_off = static_cast<uint32_t>(staged_values_.size());
+      st.values_count = static_cast<uint32_t>(m.values.size());
+      staged_values_.insert(staged_values_.end(), m.values.begin(), m.values.end());
+      break;
+    case MetricType::kSet:
+      st.member = m.set_value;
+      break;
+  }
+  staged_keys_len_ += parts.bytes.size();
+  staged_.push_back(st);
+  out.Prefetch(m.type, st.hash);
+}
+
+void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
+  for (const Staged& st : staged_) {
+    const KeyParts parts{st.type, std::string_view(staged_keys_.data() + st.key_off, st.key_len),
+                         st.name_len, st.tags_len};
+    switch (st.type) {
+      case MetricType::kCounter:
+        out.ReceiveCounter(parts, st.hash, CounterDelta(st.value, st.rate), now_ns);
+        break;
+      case MetricType::kGauge:
+        out.ReceiveGauge(parts, st.hash, st.value, now_ns);
+        break;
+      case MetricType::kTimer:
+        out.ReceiveTimer(parts, st.hash, staged_values_.data() + st.values_off, st.values_count,
+                         st.rate, now_ns);
+        break;
+      case MetricType::kSet:
+        out.ReceiveSet(parts, st.hash, st.member, now_ns);
+        break;
+    }
+  }
+  staged_.clear();
+  staged_values_.clear();
+  staged_keys_len_ = 0;
 }
 
 void Pipeline::ReceiveEvent(Event& e, std::string_view sender) const {

@@ -34,10 +34,32 @@ class Pipeline {
   void ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                          MetricMap& out);
 
+  // Batched receive, for a worker's datagram: Stage() lays a line's key out, hashes it and
+  // starts loading its slot; Commit() then applies every staged line in order. The memory loads
+  // of one line overlap the parsing of the next ones. Same result as Receive() line by line.
+  void Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out);
+  void Commit(int64_t now_ns, MetricMap& out);
+
   // An event from the network: source = sender (always, spec §1.6); default tags added.
   void ReceiveEvent(Event& e, std::string_view sender) const;
 
  private:
+  // A staged line: its key at key_off in staged_keys_, its value(s), and the hash.
+  struct Staged {
+    uint64_t hash;
+    uint32_t key_off, key_len, name_len, tags_len;
+    MetricType type;
+    double rate;
+    double value;                       // counter: sum of values; gauge: the last value
+    uint32_t values_off, values_count;  // timer: values in staged_values_
+    std::string_view member;            // set: the member (in the datagram)
+  };
+
+  std::string_view SourceAndTags(const ParsedMetric& m, std::string_view sender);
+  // Writes name + sorted, de-duplicated tags (+ default tags) + source at buf[at...]; returns
+  // the part lengths (bytes view filled by the caller, since buf may move).
+  KeyParts LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
+                     size_t at);
   void Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns, MetricMap& out);
 
   const PipelineOptions* options_;
@@ -50,6 +72,10 @@ class Pipeline {
   }
 
   std::vector<char> key_;  // scratch: name + sorted tags joined by ',' + source
+  std::vector<Staged> staged_;
+  std::vector<char> staged_keys_;
+  std::vector<double> staged_values_;
+  size_t staged_keys_len_ = 0;
 };
 
 }  // namespace cstatsd::pipeline

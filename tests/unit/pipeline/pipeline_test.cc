@@ -65,6 +65,53 @@ TEST_F(PipelineTest, SameTagsInAnotherOrderAreOneSeries) {
   EXPECT_EQ(map_.counters.entries()[0].value.value, 4);
 }
 
+TEST_F(PipelineTest, StagedBatchEqualsLineByLine) {
+  options_.ignore_host = true;
+  options_.default_tags = {"env:prod"};
+  Pipeline direct(&options_), staged(&options_);
+  MetricMap a, b;
+  auto line = [](MetricType t, std::string_view name, std::vector<double> values,
+                 std::vector<std::string_view> tags, std::string_view member = {}) {
+    ParsedMetric m;
+    m.type = t;
+    m.name = name;
+    m.values = std::move(values);
+    m.tags = std::move(tags);
+    m.set_value = member;
+    m.rate = t == MetricType::kCounter ? 0.5 : 1;
+    return m;
+  };
+  const std::vector<ParsedMetric> lines = {
+      line(MetricType::kCounter, "c", {1, 2}, {"b", "host:h1", "a"}),
+      line(MetricType::kGauge, "g", {3, 4}, {}),
+      line(MetricType::kGauge, "g", {5}, {}),
+      line(MetricType::kGauge, "empty", {}, {}),
+      line(MetricType::kTimer, "t", {1.5, 2.5}, {"host:h2"}),
+      line(MetricType::kTimer, "t", {3.5}, {"host:h2"}),
+      line(MetricType::kSet, "s", {}, {"z"}, "joe"),
+      line(MetricType::kCounter, "c", {4}, {"a", "b", "host:h1"}),
+  };
+  for (const auto& m : lines) {
+    direct.Receive(m, "10.0.0.1", 7, a);
+    staged.Stage(m, "10.0.0.1", b);
+  }
+  staged.Commit(7, b);
+  ASSERT_EQ(a.counters.size(), 1u);
+  ASSERT_EQ(b.counters.size(), 1u);
+  EXPECT_EQ(b.counters.entries()[0].key->TagsKey(), "a,b,env:prod,s:h1");
+  EXPECT_EQ(a.counters.entries()[0].value.value, 14);
+  EXPECT_EQ(b.counters.entries()[0].value.value, 14);
+  ASSERT_EQ(b.gauges.size(), 1u);
+  EXPECT_EQ(b.gauges.entries()[0].value.value, 5);
+  ASSERT_EQ(b.timers.size(), 1u);
+  EXPECT_EQ(b.timers.entries()[0].value.values, (std::vector<double>{1.5, 2.5, 3.5}));
+  EXPECT_EQ(b.timers.entries()[0].value.sampled_count, 2);
+  EXPECT_EQ(b.timers.entries()[0].key->source(), "h2");
+  ASSERT_EQ(b.sets.size(), 1u);
+  EXPECT_EQ(b.sets.entries()[0].value.members.count("joe"), 1u);
+  EXPECT_EQ(a.size(), b.size());
+}
+
 TEST_F(PipelineTest, EventsTakeTheSenderAndDefaultTags) {
   options_.ignore_host = true;
   options_.default_tags = {"env:prod"};
