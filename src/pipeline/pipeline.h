@@ -67,7 +67,7 @@ class Pipeline {
   // Appends to key_ at key_len_; the caller has made room (capacity only grows, so there is
   // no allocation in the steady state and no std::string bookkeeping per line).
   char* KeyAppend(char* out, std::string_view s) {
-    std::memcpy(out, s.data(), s.size());
+    if (!s.empty()) std::memcpy(out, s.data(), s.size());  // an empty view may be null
     return out + s.size();
   }
 
