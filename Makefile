@@ -4,7 +4,7 @@ BUILD_DIR := build
 WERROR ?= OFF
 CTEST_ARGS ?=
 
-.PHONY: deps configure build run test unit bench fuzz clean format
+.PHONY: deps configure build run test unit bench asan tsan fuzz clean format
 
 deps:
 	@scripts/install-deps.sh
@@ -37,6 +37,25 @@ bench: build
 	./$(BUILD_DIR)/bin/bench_parser --benchmark_min_time=0.2
 	./$(BUILD_DIR)/bin/bench_aggregate --benchmark_min_time=0.2
 	python3 bench/e2e/run_bench.py --build-dir $(BUILD_DIR) --runs 3 --duration 10 --write
+
+# The unit, fuzz-replay and integration tests under AddressSanitizer + UBSan, and ThreadSanitizer.
+asan: deps
+	cmake --preset asan >/dev/null && cmake --build --preset asan
+	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -L 'unit|fuzz|integration'
+
+tsan: deps
+	cmake --preset tsan >/dev/null && cmake --build --preset tsan
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -L 'unit|integration'
+
+# libFuzzer on the parser for FUZZ_SECONDS (clang preset), starting from the committed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake --preset clang >/dev/null && cmake --build --preset clang --target fuzz_parser
+	mkdir -p build-clang/corpus-parser && cp -n tests/fuzz/corpus/parser/* build-clang/corpus-parser/
+	./build-clang/bin/fuzz_parser -max_total_time=$(FUZZ_SECONDS) -max_len=70000 \
+	  build-clang/corpus-parser
 
 clean:
 	rm -rf build build-*

@@ -1,4 +1,5 @@
 #include "backends/backend.h"
+#include "backends/graphite/graphite_backend.h"
 #include "backends/null/null_backend.h"
 #include "backends/stdout/stdout_backend.h"
 
@@ -31,6 +32,7 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   BackendRegistry r;
   r.Register(std::string(StdoutBackend::kName), StdoutBackend::Create);
   r.Register(std::string(NullBackend::kName), NullBackend::Create);
+  r.Register(std::string(GraphiteBackend::kName), GraphiteBackend::Create);
   return r;
 }
 

@@ -1,0 +1,264 @@
+#include "backends/graphite/graphite_backend.h"
+
+#include <cmath>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "core/go_format.h"
+
+namespace cstatsd::backends {
+namespace {
+
+std::string_view TrimDots(std::string_view s) {
+  while (!s.empty() && s.front() == '.') s.remove_prefix(1);
+  while (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  return s;
+}
+
+std::string Combine(std::string_view prefix, std::string_view suffix) {
+  prefix = TrimDots(prefix);
+  suffix = TrimDots(suffix);
+  if (!prefix.empty() && !suffix.empty()) return std::string(prefix) + "." + std::string(suffix);
+  return std::string(prefix.empty() ? suffix : prefix);
+}
+
+bool IsGoSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '\v';
+}
+
+bool IsGraphiteChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '.' || c == '-';
+}
+
+// The namespaces of one mode, normalised once.
+struct Namespaces {
+  std::string counter, counter_count, timer, gauge, set, suffix;
+  bool tags = false;
+  bool legacy = false;
+};
+
+Namespaces MakeNamespaces(const GraphiteOptions& o) {
+  Namespaces n;
+  n.legacy = o.mode == "legacy";
+  n.tags = o.mode == "tags";
+  if (n.legacy) {
+    n.counter = "stats";
+    n.timer = Combine("stats", "timers");
+    n.gauge = Combine("stats", "gauges");
+    n.set = Combine("stats", "sets");
+    n.counter_count = "stats_counts";
+  } else {
+    n.counter = GraphiteNormalise(Combine(o.global_prefix, o.prefix_counter));
+    n.timer = GraphiteNormalise(Combine(o.global_prefix, o.prefix_timer));
+    n.gauge = GraphiteNormalise(Combine(o.global_prefix, o.prefix_gauge));
+    n.set = GraphiteNormalise(Combine(o.global_prefix, o.prefix_set));
+    n.counter_count = n.counter;
+  }
+  n.suffix = GraphiteNormalise(TrimDots(o.global_suffix));
+  return n;
+}
+
+// Appends <namespace>.<name>[.<agg>][.<suffix>][;tags][;host=<source>] to out.
+void AppendName(const Namespaces& ns, std::string_view namespace_, const SeriesKey& key,
+                std::string_view agg, std::string_view extra_tag, std::string& out) {
+  if (!namespace_.empty()) {
+    out += namespace_;
+    out += '.';
+  }
+  out += GraphiteNormalise(key.name());
+  if (!agg.empty()) {
+    out += '.';
+    out += agg;
+  }
+  if (!ns.suffix.empty()) {
+    out += '.';
+    out += ns.suffix;
+  }
+  if (!ns.tags) return;
+  bool have_host = false;
+  auto add_tag = [&](std::string_view tag) {
+    out += ';';
+    const size_t colon = tag.find(':');
+    if (colon == std::string_view::npos) {
+      out += "unnamed=";
+      out += tag;
+    } else {
+      out += tag.substr(0, colon);
+      out += '=';
+      out += tag.substr(colon + 1);
+    }
+    if (tag.substr(0, 5) == "host:") have_host = true;
+  };
+  key.ForEachTag(add_tag);
+  if (!extra_tag.empty()) add_tag(extra_tag);
+  if (!have_host && !key.source().empty()) {
+    out += ";host=";
+    out += key.source();
+  }
+}
+
+}  // namespace
+
+std::string GraphiteNormalise(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (IsGoSpace(c)) {
+      out += '_';
+      while (i + 1 < s.size() && IsGoSpace(s[i + 1])) ++i;
+    } else if (c == '/') {
+      out += '-';
+    } else if (IsGraphiteChar(c)) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<GraphiteOptions> GraphiteOptions::From(const config::Config& config) {
+  GraphiteOptions o;
+  o.disabled = config.options.disabled_sub_metrics;
+  const config::Section sec = config.GetSection("graphite");
+  std::string errors;
+  auto str = [&](std::string_view key, std::string& field) {
+    auto v = sec.GetString(key, field);
+    if (v.ok()) {
+      field = *v;
+    } else {
+      errors += v.error() + "\n";
+    }
+  };
+  auto dur = [&](std::string_view key, std::chrono::nanoseconds& field) {
+    auto v = sec.GetDuration(key, field);
+    if (v.ok()) {
+      field = *v;
+    } else {
+      errors += v.error() + "\n";
+    }
+  };
+  str("address", o.address);
+  dur("dial_timeout", o.dial_timeout);
+  dur("write_timeout", o.write_timeout);
+  str("mode", o.mode);
+  str("global_prefix", o.global_prefix);
+  str("global_suffix", o.global_suffix);
+  str("prefix_counter", o.prefix_counter);
+  str("prefix_timer", o.prefix_timer);
+  str("prefix_gauge", o.prefix_gauge);
+  if (sec.Has("prefix_sets") && !sec.Has("prefix_set")) {
+    str("prefix_sets", o.prefix_set);  // decision 8: the spelling of gostatsd's docs
+  } else {
+    str("prefix_set", o.prefix_set);
+  }
+  if (o.address.empty()) errors += "graphite.address: is required\n";
+  if (o.dial_timeout.count() <= 0) errors += "graphite.dial_timeout: must be positive\n";
+  if (o.write_timeout.count() < 0) errors += "graphite.write_timeout: must not be negative\n";
+  if (o.mode != "tags" && o.mode != "basic" && o.mode != "legacy") {
+    errors += "graphite.mode: must be one of 'legacy', 'basic' or 'tags', got \"" + o.mode +
+              "\"\n";
+  }
+  if (!errors.empty()) {
+    errors.pop_back();
+    return Status::Error(errors);
+  }
+  return o;
+}
+
+Result<std::unique_ptr<Backend>> GraphiteBackend::Create(const BackendContext& ctx) {
+  auto o = GraphiteOptions::From(ctx.config);
+  if (!o.ok()) return o.status();
+  spdlog::info("created backend backend=graphite address={} mode={}", o->address, o->mode);
+  return std::unique_ptr<Backend>(std::make_unique<GraphiteBackend>(std::move(*o)));
+}
+
+GraphiteBackend::GraphiteBackend(GraphiteOptions options)
+    : options_(std::move(options)),
+      client_(options_.address, options_.dial_timeout, options_.write_timeout) {}
+
+void GraphiteBackend::Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o,
+                             std::string& out) {
+  const Namespaces ns = MakeNamespaces(o);
+  const int64_t ts = s.flush_unix_seconds();
+  auto line_f = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg,
+                    double v) {
+    AppendName(ns, nspace, key, agg, {}, out);
+    out += ' ';
+    AppendGoF(out, v);
+    out += ' ';
+    AppendInt(out, ts);
+    out += '\n';
+  };
+  auto line_d = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg,
+                    int64_t v, std::string_view extra_tag = {}) {
+    AppendName(ns, nspace, key, agg, extra_tag, out);
+    out += ' ';
+    AppendInt(out, v);
+    out += ' ';
+    AppendInt(out, ts);
+    out += '\n';
+  };
+  for (const auto& c : s.counters) {
+    if (ns.legacy) {
+      line_d(ns.counter_count, *c.key, "", c.value);
+      line_f(ns.counter, *c.key, "", c.per_second);
+    } else {
+      line_d(ns.counter, *c.key, "count", c.value);
+      line_f(ns.counter, *c.key, "rate", c.per_second);
+    }
+  }
+  const auto& d = o.disabled;
+  std::string le;
+  for (const auto& t : s.timers) {
+    const SeriesKey& key = *t.key;
+    if (t.histogram) {
+      for (const auto& b : s.BucketsOf(t)) {
+        le = "le:";
+        AppendGoShortestFixed(le, b.le);
+        line_d(ns.counter, key, "histogram", static_cast<int64_t>(b.count), le);
+      }
+      continue;
+    }
+    if (!d.lower) line_f(ns.timer, key, "lower", t.min);
+    if (!d.upper) line_f(ns.timer, key, "upper", t.max);
+    if (!d.count) line_d(ns.timer, key, "count", t.count);
+    if (!d.count_per_second) line_f(ns.timer, key, "count_ps", t.count_per_second);
+    if (!d.mean) line_f(ns.timer, key, "mean", t.mean);
+    if (!d.median) line_f(ns.timer, key, "median", t.median);
+    if (!d.stddev) line_f(ns.timer, key, "std", t.stddev);
+    if (!d.sum) line_f(ns.timer, key, "sum", t.sum);
+    if (!d.sum_squares) line_f(ns.timer, key, "sum_squares", t.sum_squares);
+    for (const auto& p : s.PercentilesOf(t)) line_f(ns.timer, key, p.name, p.value);
+  }
+  for (const auto& g : s.gauges) line_f(ns.gauge, *g.key, "", g.value);
+  for (const auto& st : s.sets) line_d(ns.set, *st.key, "", static_cast<int64_t>(st.cardinality));
+}
+
+Status GraphiteBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+  payload_.clear();
+  Format(snapshot, options_, payload_);
+  if (payload_.empty()) return {};
+  // gostatsd re-dials after 100 payloads on one connection (spreads load behind a balancer).
+  if (++payloads_on_connection_ > 100) {
+    client_.Close();
+    payloads_on_connection_ = 1;
+  }
+  // Decision 5: a failed write is retried on a fresh connection, here a few times with backoff
+  // (0.5 s, 1 s, 2 s) so that a Carbon restart loses nothing; later flushes wait in this
+  // backend's bounded queue meanwhile. Then the flush is dropped (and counted by the runner).
+  Status s = client_.Write(payload_);
+  auto backoff = std::chrono::milliseconds(500);
+  for (int retry = 0; !s.ok() && retry < kRetries; ++retry) {
+    if (retry == 0) spdlog::warn("graphite write failed, retrying error=\"{}\"", s.message());
+    BackendStats::Add(stats().retried, 1);
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+    payloads_on_connection_ = 1;
+    s = client_.Write(payload_);
+  }
+  return s;
+}
+
+}  // namespace cstatsd::backends

@@ -1,0 +1,60 @@
+// The graphite backend (spec §6.1, decision 5): Carbon's plaintext protocol over one persistent
+// TCP connection, in the `tags`, `basic` or `legacy` naming mode. Runs on its backend thread;
+// Format() is pure and used by the golden tests.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "backends/backend.h"
+#include "backends/net/tcp_client.h"
+#include "config/options.h"
+
+namespace cstatsd::backends {
+
+struct GraphiteOptions {
+  std::string address = "localhost:2003";
+  std::chrono::nanoseconds dial_timeout = std::chrono::seconds(5);
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
+  std::string mode = "tags";  // tags | basic | legacy
+  std::string global_prefix = "stats";
+  std::string global_suffix;
+  std::string prefix_counter = "counters";
+  std::string prefix_timer = "timers";
+  std::string prefix_gauge = "gauges";
+  std::string prefix_set = "sets";
+  config::DisabledSubMetrics disabled;
+
+  // Reads [graphite]; errors name "graphite.<key>".
+  static Result<GraphiteOptions> From(const config::Config& config);
+};
+
+class GraphiteBackend : public Backend {
+ public:
+  static constexpr std::string_view kName = "graphite";
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+
+  explicit GraphiteBackend(GraphiteOptions options);
+
+  std::string_view Name() const override { return kName; }
+  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendEvent(const Event&) override { return {}; }  // Carbon has no events
+
+  // The payload for a snapshot (no I/O).
+  static void Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o,
+                     std::string& out);
+
+ private:
+  static constexpr int kRetries = 3;
+
+  GraphiteOptions options_;
+  net::TcpClient client_;
+  std::string payload_;
+  int payloads_on_connection_ = 0;
+};
+
+// Graphite's name normalisation: whitespace runs → '_', '/' → '-', then every byte outside
+// [A-Za-z0-9_.-] deleted.
+std::string GraphiteNormalise(std::string_view s);
+
+}  // namespace cstatsd::backends

@@ -1,0 +1,138 @@
+#include "backends/net/tcp_client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cstatsd::backends::net {
+namespace {
+
+int Millis(std::chrono::nanoseconds d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms);
+}
+
+}  // namespace
+
+bool SplitHostPort(std::string_view address, std::string& host, std::string& port) {
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return false;
+    }
+    host = std::string(address.substr(1, close - 1));
+    port = std::string(address.substr(close + 2));
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = std::string(address.substr(0, colon));
+    port = std::string(address.substr(colon + 1));
+  }
+  return !port.empty();
+}
+
+TcpClient::TcpClient(std::string address, std::chrono::nanoseconds dial_timeout,
+                     std::chrono::nanoseconds write_timeout)
+    : address_(std::move(address)), dial_timeout_(dial_timeout), write_timeout_(write_timeout) {}
+
+TcpClient::~TcpClient() { Close(); }
+
+void TcpClient::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+Status TcpClient::Dial() {
+  std::string host, port;
+  if (!SplitHostPort(address_, host, port)) {
+    return Status::Error("invalid address \"" + address_ + "\"");
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return Status::Error("resolve " + address_ + ": " + gai_strerror(rc));
+  std::string error = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol);
+    if (fd < 0) continue;
+    int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      r = poll(&p, 1, Millis(dial_timeout_));
+      if (r == 0) {
+        error = "dial " + address_ + ": timed out";
+        close(fd);
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      r = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    if (r != 0) {
+      error = "dial " + address_ + ": " + std::strerror(errno);
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    fd_ = fd;
+    freeaddrinfo(res);
+    return {};
+  }
+  freeaddrinfo(res);
+  return Status::Error(error);
+}
+
+Status TcpClient::Write(std::string_view data) {
+  if (fd_ >= 0) {
+    // The peer (Carbon) never sends: readable or hung up means it closed the connection. A
+    // write into a dead connection would "succeed" into the kernel buffer and be lost.
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))) Close();
+  }
+  if (fd_ < 0) {
+    if (Status s = Dial(); !s.ok()) return s;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + write_timeout_;
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int wait_ms = -1;
+      if (write_timeout_.count() > 0) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::nanoseconds(0)) {
+          Close();
+          return Status::Error("write " + address_ + ": timed out");
+        }
+        wait_ms = std::max(1, Millis(left));
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      poll(&p, 1, wait_ms);
+      continue;
+    }
+    const std::string err = std::strerror(errno);
+    Close();
+    return Status::Error("write " + address_ + ": " + err);
+  }
+  return {};
+}
+
+}  // namespace cstatsd::backends::net
