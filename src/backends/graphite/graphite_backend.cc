@@ -1,9 +1,9 @@
 #include "backends/graphite/graphite_backend.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "core/go_format.h"
 
@@ -28,8 +28,8 @@ bool IsGoSpace(char c) {
 }
 
 bool IsGraphiteChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
 }
 
 // The namespaces of one mode, normalised once.
@@ -157,8 +157,7 @@ Result<GraphiteOptions> GraphiteOptions::From(const config::Config& config) {
   if (o.dial_timeout.count() <= 0) errors += "graphite.dial_timeout: must be positive\n";
   if (o.write_timeout.count() < 0) errors += "graphite.write_timeout: must not be negative\n";
   if (o.mode != "tags" && o.mode != "basic" && o.mode != "legacy") {
-    errors += "graphite.mode: must be one of 'legacy', 'basic' or 'tags', got \"" + o.mode +
-              "\"\n";
+    errors += "graphite.mode: must be one of 'legacy', 'basic' or 'tags', got \"" + o.mode + "\"\n";
   }
   if (!errors.empty()) {
     errors.pop_back();
@@ -182,8 +181,7 @@ void GraphiteBackend::Format(const aggregate::FlushSnapshot& s, const GraphiteOp
                              std::string& out) {
   const Namespaces ns = MakeNamespaces(o);
   const int64_t ts = s.flush_unix_seconds();
-  auto line_f = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg,
-                    double v) {
+  auto line_f = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg, double v) {
     AppendName(ns, nspace, key, agg, {}, out);
     out += ' ';
     AppendGoF(out, v);
@@ -191,8 +189,8 @@ void GraphiteBackend::Format(const aggregate::FlushSnapshot& s, const GraphiteOp
     AppendInt(out, ts);
     out += '\n';
   };
-  auto line_d = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg,
-                    int64_t v, std::string_view extra_tag = {}) {
+  auto line_d = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg, int64_t v,
+                    std::string_view extra_tag = {}) {
     AppendName(ns, nspace, key, agg, extra_tag, out);
     out += ' ';
     AppendInt(out, v);

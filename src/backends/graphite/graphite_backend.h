@@ -41,8 +41,7 @@ class GraphiteBackend : public Backend {
   Status SendEvent(const Event&) override { return {}; }  // Carbon has no events
 
   // The payload for a snapshot (no I/O).
-  static void Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o,
-                     std::string& out);
+  static void Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o, std::string& out);
 
  private:
   static constexpr int kRetries = 3;
