@@ -134,6 +134,13 @@ Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes) {
   return fd;
 }
 
+int ReceiveBufferBytes(int fd) {
+  int bytes = 0;
+  socklen_t len = sizeof(bytes);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &len) != 0) return 0;
+  return bytes / 2;  // Linux reports twice the payload it accounts for (bookkeeping overhead)
+}
+
 int LocalPort(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);

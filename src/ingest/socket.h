@@ -29,4 +29,7 @@ Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes);
 // The local port a socket is bound to (0 for unix sockets).
 int LocalPort(int fd);
 
+// The receive buffer the kernel granted a socket (bytes of payload it can queue).
+int ReceiveBufferBytes(int fd);
+
 }  // namespace cstatsd::ingest

@@ -120,9 +120,19 @@ Status Server::Start() {
   flusher_thread_ = std::thread([this] { FlusherLoop(); });
   started_ = true;
 
-  spdlog::info("cstatsd started address={} port={} workers={} backends={} flush_interval={}ms",
-               o.metrics_addr, metrics_port_, workers, runners_.size(),
-               std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count());
+  const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
+  spdlog::info(
+      "cstatsd started address={} port={} workers={} backends={} flush_interval={}ms "
+      "receive_buffer={}",
+      o.metrics_addr, metrics_port_, workers, runners_.size(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count(), rcvbuf);
+  if (rcvbuf < kSocketReceiveBuffer / 2) {
+    spdlog::warn(
+        "the kernel limited the socket receive buffer to {} bytes (asked {}); bursts may be "
+        "dropped (see receiver.kernel_drops); raise net.core.rmem_max or run with "
+        "CAP_NET_ADMIN",
+        rcvbuf, kSocketReceiveBuffer);
+  }
   SendLifecycleEvent("Gostatsd started");
   return {};
 }

@@ -59,7 +59,7 @@ TEST(BackendRunnerTest, FullQueueDropsTheOldestAndCountsIt) {
   BackendRunner r(std::move(owned), /*queue_size=*/3, /*event_queue_size=*/10);
   r.Start();
   r.EnqueueMetrics(Snap(1));
-  b->WaitEntered();  // flush 1 is being sent and blocks
+  b->WaitEntered();                                        // flush 1 is being sent and blocks
   for (int t = 2; t <= 7; ++t) r.EnqueueMetrics(Snap(t));  // never blocks the caller
   EXPECT_EQ(b->stats().dropped.load(), 3u);                // 2, 3, 4 dropped; 5, 6, 7 queued
   b->Open();
