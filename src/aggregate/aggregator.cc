@@ -210,6 +210,7 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
     }
     p.buckets_end = static_cast<uint32_t>(out.buckets.size());
     p.percentiles_begin = p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());
+    AppendRaw(v, p, out);
     out.timers.push_back(std::move(p));
     return;
   }
@@ -272,7 +273,17 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
   }
   p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());
   p.buckets_begin = p.buckets_end = static_cast<uint32_t>(out.buckets.size());
+  AppendRaw(v, p, out);
   out.timers.push_back(std::move(p));
+}
+
+void Aggregator::AppendRaw(const std::vector<double>& values, TimerPoint& p,
+                           FlushSnapshot& out) const {
+  p.values_begin = static_cast<uint32_t>(out.timer_values.size());
+  if (options_.keep_raw_values) {
+    out.timer_values.insert(out.timer_values.end(), values.begin(), values.end());
+  }
+  p.values_end = static_cast<uint32_t>(out.timer_values.size());
 }
 
 SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
@@ -289,7 +300,16 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
   snap->gauges.reserve(state_.gauges.size());
   for (auto& e : state_.gauges.entries()) snap->gauges.push_back({e.key, e.value.value});
   snap->sets.reserve(state_.sets.size());
-  for (auto& e : state_.sets.entries()) snap->sets.push_back({e.key, e.value.members.size()});
+  snap->has_raw_values = options_.keep_raw_values;
+  for (auto& e : state_.sets.entries()) {
+    SetPoint sp{e.key, e.value.members.size(), 0, 0};
+    sp.members_begin = static_cast<uint32_t>(snap->set_members.size());
+    if (options_.keep_raw_values) {
+      for (const auto& m : e.value.members) snap->set_members.push_back(m);
+    }
+    sp.members_end = static_cast<uint32_t>(snap->set_members.size());
+    snap->sets.push_back(std::move(sp));
+  }
   snap->timers.reserve(state_.timers.size());
   for (auto& e : state_.timers.entries()) ComputeTimer(e.value, e.key, flush_seconds, *snap);
   return snap;

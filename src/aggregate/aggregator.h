@@ -23,6 +23,7 @@ struct AggregatorOptions {
   std::chrono::nanoseconds expiry_gauge = std::chrono::minutes(5);
   std::chrono::nanoseconds expiry_set = std::chrono::minutes(5);
   std::chrono::nanoseconds expiry_timer = std::chrono::minutes(5);
+  bool keep_raw_values = false;  // copy timer values and set members into each snapshot
 
   static AggregatorOptions From(const config::Options& o);
 };
@@ -49,6 +50,7 @@ class Aggregator {
   void Reset(int64_t now_ns);
 
   size_t series() const { return state_.size(); }
+  void set_keep_raw_values(bool keep) { options_.keep_raw_values = keep; }
   const MetricMap& state() const { return state_; }
 
   static constexpr uint8_t kForgetAfterDrains = 3;
@@ -59,6 +61,7 @@ class Aggregator {
     uint32_t count_name, mean_name, sum_name, sum_squares_name, bound_name;  // name indexes
   };
 
+  void AppendRaw(const std::vector<double>& values, TimerPoint& p, FlushSnapshot& out) const;
   void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);
 
   AggregatorOptions options_;

@@ -28,6 +28,7 @@ struct GaugePoint {
 struct SetPoint {
   SeriesKeyRef key;
   uint64_t cardinality = 0;
+  uint32_t members_begin = 0, members_end = 0;  // into FlushSnapshot::set_members (raw mode)
 };
 
 // One percentile sub-metric, e.g. {"upper_90", 12}. `name` points into the snapshot's
@@ -57,6 +58,7 @@ struct TimerPoint {
   double sum_squares = 0;
   uint32_t percentiles_begin = 0, percentiles_end = 0;  // into FlushSnapshot::percentiles
   uint32_t buckets_begin = 0, buckets_end = 0;          // into FlushSnapshot::buckets
+  uint32_t values_begin = 0, values_end = 0;  // into FlushSnapshot::timer_values (raw mode)
 };
 
 struct FlushSnapshot {
@@ -70,6 +72,10 @@ struct FlushSnapshot {
   std::vector<PercentilePoint> percentiles;
   std::vector<BucketPoint> buckets;
   std::shared_ptr<const std::vector<std::string>> percentile_names;  // backs PercentilePoint::name
+  // Raw values, only when a backend asked for them (statsdaemon re-emits every value).
+  bool has_raw_values = false;
+  std::vector<double> timer_values;      // each timer's values, sorted
+  std::vector<std::string> set_members;  // each set's members
 
   int64_t flush_unix_seconds() const { return flush_time_ns / 1000000000; }
   size_t series() const { return counters.size() + gauges.size() + sets.size() + timers.size(); }
@@ -89,6 +95,19 @@ struct FlushSnapshot {
     const BucketPoint* begin() const { return b; }
     const BucketPoint* end() const { return e; }
   };
+  template <typename T>
+  struct Span {
+    const T* b;
+    const T* e;
+    const T* begin() const { return b; }
+    const T* end() const { return e; }
+  };
+  Span<double> ValuesOf(const TimerPoint& t) const {
+    return {timer_values.data() + t.values_begin, timer_values.data() + t.values_end};
+  }
+  Span<std::string> MembersOf(const SetPoint& s) const {
+    return {set_members.data() + s.members_begin, set_members.data() + s.members_end};
+  }
   BucketRange BucketsOf(const TimerPoint& t) const {
     return {buckets.data() + t.buckets_begin, buckets.data() + t.buckets_end};
   }

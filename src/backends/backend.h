@@ -51,6 +51,10 @@ class Backend {
 
   virtual bool CountsOwnBatches() const { return false; }
 
+  // True when the backend needs every raw timer value and set member in the snapshot
+  // (FlushSnapshot::ValuesOf / MembersOf); the aggregator copies them only then.
+  virtual bool WantsRawValues() const { return false; }
+
   BackendStats& stats() { return stats_; }
 
  private:

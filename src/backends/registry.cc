@@ -1,6 +1,7 @@
 #include "backends/backend.h"
 #include "backends/graphite/graphite_backend.h"
 #include "backends/null/null_backend.h"
+#include "backends/statsdaemon/statsdaemon_backend.h"
 #include "backends/stdout/stdout_backend.h"
 
 namespace cstatsd::backends {
@@ -33,6 +34,7 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   r.Register(std::string(StdoutBackend::kName), StdoutBackend::Create);
   r.Register(std::string(NullBackend::kName), NullBackend::Create);
   r.Register(std::string(GraphiteBackend::kName), GraphiteBackend::Create);
+  r.Register(std::string(StatsdaemonBackend::kName), StatsdaemonBackend::Create);
   return r;
 }
 

@@ -65,6 +65,7 @@ Result<std::unique_ptr<Server>> Server::Create(
   std::unique_ptr<Server> s(new Server(std::move(config)));
   const auto& o = s->config_.options;
   for (auto& b : backends) {
+    if (b->WantsRawValues()) s->aggregator_.set_keep_raw_values(true);
     s->runners_.push_back(
         std::make_unique<BackendRunner>(std::move(b), static_cast<size_t>(o.backend_queue_size),
                                         static_cast<size_t>(o.max_concurrent_events)));

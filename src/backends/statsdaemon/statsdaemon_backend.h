@@ -1,0 +1,57 @@
+// The statsdaemon backend (spec §6.2, decision 6): re-emits each flush as statsd text to another
+// statsd server — every counter, raw timer value, gauge and set member — over UDP (datagrams of
+// at most 1472 bytes) or TCP (1 MiB writes), with the metric's real tags only. Events become
+// DogStatsD `_e{}` lines on a fresh connection each. Runs on its backend thread; Format* are
+// pure and used by the golden tests.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/net/tcp_client.h"
+
+namespace cstatsd::backends {
+
+struct StatsdaemonOptions {
+  std::string address;  // required
+  std::chrono::nanoseconds dial_timeout = std::chrono::seconds(5);
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
+  bool disable_tags = false;
+  bool tcp_transport = false;
+  bool tls_transport = false;  // not supported yet: a configuration error says so
+
+  static Result<StatsdaemonOptions> From(const config::Config& config);
+};
+
+class StatsdaemonBackend : public Backend {
+ public:
+  static constexpr std::string_view kName = "statsdaemon";
+  static constexpr size_t kMaxUdpPacket = 1472;
+  static constexpr size_t kMaxTcpPacket = 1 << 20;
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+
+  explicit StatsdaemonBackend(StatsdaemonOptions options);
+  ~StatsdaemonBackend() override;
+
+  std::string_view Name() const override { return kName; }
+  bool WantsRawValues() const override { return true; }
+  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendEvent(const Event& event) override;
+
+  // The packets for a snapshot, each at most max_packet bytes of '\n'-separated lines (a single
+  // longer line goes alone).
+  static std::vector<std::string> FormatPackets(const aggregate::FlushSnapshot& s,
+                                                bool disable_tags, size_t max_packet);
+  static std::string FormatEvent(const Event& e, bool disable_tags);
+
+ private:
+  Status SendUdp(const std::vector<std::string>& packets);
+
+  StatsdaemonOptions options_;
+  net::TcpClient tcp_;
+  int udp_fd_ = -1;
+};
+
+}  // namespace cstatsd::backends
