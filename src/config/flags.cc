@@ -117,6 +117,8 @@ std::vector<OptionDef> MakeOptionDefs() {
       {"lambda-extension-telemetry-address", &O::lambda_extension_telemetry_address, all, "string",
        "Lambda extension: address of the telemetry listener"},
       // cstatsd extensions
+      {"metrics-tcp-addr", &O::metrics_tcp_addr, all, "string",
+       "cstatsd: also accept statsd lines over TCP on this host:port (empty = off)"},
       {"backend-queue-size", &O::backend_queue_size, all, "int",
        "cstatsd: flushes queued per backend before the oldest is dropped"},
       {"backend-shutdown-timeout", &O::backend_shutdown_timeout, all, "duration",

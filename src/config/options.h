@@ -95,8 +95,10 @@ struct Options {
   bool lambda_extension_manual_flush = true;
   std::string lambda_extension_telemetry_address = "sandbox:8083";
 
-  // --- cstatsd extensions (decision 5) ---
-  int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
+  // --- cstatsd extensions ---
+  std::string metrics_tcp_addr;  // metrics-tcp-addr: also accept newline-delimited statsd over
+                                 // TCP on host:port (empty = off)
+  int backend_queue_size = 10;   // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
 
   // --- binary-only flags ---

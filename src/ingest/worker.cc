@@ -135,6 +135,11 @@ void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, in
   pipeline_.Commit(now_ns, map);
 }
 
+void Worker::CountBadLine(std::string_view why, std::string_view sender) {
+  stats::Bump(counters_.bad_lines_seen);
+  if (bad_line_log_.Allow()) spdlog::info("bad line error=\"{}\" ip={}", why, sender);
+}
+
 void Worker::WaitForTraffic() {
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   if (poll(fds, 2, 1000) > 0 && (fds[1].revents & POLLIN)) {

@@ -52,6 +52,15 @@ class Worker {
   // nullptr if the worker did not answer in time (its data stays for the next flush).
   MetricMap* HandOver(std::chrono::milliseconds timeout);
 
+  // For a receive loop other than Run() (the TCP receiver), on the thread that owns the worker:
+  // the eventfd that a hand-over request or Stop() makes readable, the hand-over itself, and
+  // whether Stop() was called.
+  int wake_fd() const { return wake_fd_; }
+  void ServiceHandOver() { MaybeHandOver(); }
+  bool stop_requested() const { return stop_.load(std::memory_order_acquire); }
+  // A bad line found outside the parser (e.g. a TCP line too long to buffer).
+  void CountBadLine(std::string_view why, std::string_view sender);
+
   // Processes one datagram as if received (tests and benchmarks; not thread-safe with Run).
   void ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns);
   MetricMap& active_map() { return maps_[active_]; }

@@ -115,18 +115,39 @@ Status Server::Start() {
         i, fd, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
   }
 
+  if (!o.metrics_tcp_addr.empty()) {
+    auto lfd = ingest::OpenTcpListener(o.metrics_tcp_addr);
+    if (!lfd.ok()) {
+      for (int f : fds_) close(f);
+      fds_.clear();
+      workers_.clear();
+      return lfd.status();
+    }
+    tcp_listen_fd_ = *lfd;
+    tcp_port_ = ingest::LocalPort(tcp_listen_fd_);
+  }
+
   for (auto& r : runners_) r->Start();
   last_flush_ns_ = NowNanos();
   for (auto& w : workers_) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
+  if (tcp_listen_fd_ >= 0) {
+    // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
+    workers_.push_back(std::make_unique<ingest::Worker>(
+        workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+    tcp_receiver_ = std::make_unique<ingest::TcpReceiver>(
+        tcp_listen_fd_, workers_.back().get(), static_cast<size_t>(o.receive_buffer_size));
+    worker_threads_.emplace_back([r = tcp_receiver_.get()] { r->Run(); });
+  }
   flusher_thread_ = std::thread([this] { FlusherLoop(); });
   started_ = true;
 
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
   spdlog::info(
       "cstatsd started address={} port={} workers={} backends={} flush_interval={}ms "
-      "receive_buffer={}",
+      "receive_buffer={} tcp_port={}",
       o.metrics_addr, metrics_port_, workers, runners_.size(),
-      std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count(), rcvbuf);
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count(), rcvbuf,
+      tcp_port_);
   if (rcvbuf < kSocketReceiveBuffer / 2) {
     spdlog::warn(
         "the kernel limited the socket receive buffer to {} bytes (asked {}); bursts may be "
@@ -309,6 +330,8 @@ void Server::Stop() {
   for (int fd : fds_) close(fd);
   fds_.clear();
   if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  if (tcp_listen_fd_ >= 0) close(tcp_listen_fd_);
+  tcp_receiver_.reset();
   spdlog::info("cstatsd stopped");
 }
 

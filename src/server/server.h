@@ -16,6 +16,7 @@
 #include "aggregate/aggregator.h"
 #include "backends/backend.h"
 #include "config/config.h"
+#include "ingest/tcp_receiver.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
 #include "server/backend_runner.h"
@@ -46,6 +47,7 @@ class Server {
   void FlushNow();
 
   int metrics_port() const { return metrics_port_; }
+  int metrics_tcp_port() const { return tcp_port_; }
   const config::Options& options() const { return config_.options; }
   size_t flush_count() const { return flush_count_.load(); }
 
@@ -69,6 +71,9 @@ class Server {
   std::string unix_path_;
   int metrics_port_ = 0;
   std::vector<std::unique_ptr<ingest::Worker>> workers_;
+  int tcp_listen_fd_ = -1;
+  int tcp_port_ = 0;
+  std::unique_ptr<ingest::TcpReceiver> tcp_receiver_;
   std::vector<std::thread> worker_threads_;
   std::thread flusher_thread_;
 

@@ -1,13 +1,12 @@
 #include "backends/statsdaemon/statsdaemon_backend.h"
 
 #include <netdb.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "core/go_format.h"
 
@@ -53,7 +52,10 @@ Result<StatsdaemonOptions> StatsdaemonOptions::From(const config::Config& config
   auto note = [&](const Status& s) {
     if (!s.ok()) errors += s.message() + "\n";
   };
-  if (auto v = sec.GetString("address", o.address); v.ok()) o.address = *v; else note(v.status());
+  if (auto v = sec.GetString("address", o.address); v.ok())
+    o.address = *v;
+  else
+    note(v.status());
   if (auto v = sec.GetDuration("dial_timeout", o.dial_timeout); v.ok()) {
     o.dial_timeout = *v;
   } else {
@@ -64,9 +66,18 @@ Result<StatsdaemonOptions> StatsdaemonOptions::From(const config::Config& config
   } else {
     note(v.status());
   }
-  if (auto v = sec.GetBool("disable_tags", false); v.ok()) o.disable_tags = *v; else note(v.status());
-  if (auto v = sec.GetBool("tcp_transport", false); v.ok()) o.tcp_transport = *v; else note(v.status());
-  if (auto v = sec.GetBool("tls_transport", false); v.ok()) o.tls_transport = *v; else note(v.status());
+  if (auto v = sec.GetBool("disable_tags", false); v.ok())
+    o.disable_tags = *v;
+  else
+    note(v.status());
+  if (auto v = sec.GetBool("tcp_transport", false); v.ok())
+    o.tcp_transport = *v;
+  else
+    note(v.status());
+  if (auto v = sec.GetBool("tls_transport", false); v.ok())
+    o.tls_transport = *v;
+  else
+    note(v.status());
   if (o.address.empty()) errors += "statsdaemon.address: is required\n";
   if (o.dial_timeout.count() <= 0) errors += "statsdaemon.dial_timeout: must be positive\n";
   if (o.write_timeout.count() < 0) errors += "statsdaemon.write_timeout: must not be negative\n";
@@ -99,8 +110,7 @@ StatsdaemonBackend::~StatsdaemonBackend() {
 }
 
 std::vector<std::string> StatsdaemonBackend::FormatPackets(const aggregate::FlushSnapshot& s,
-                                                           bool disable_tags,
-                                                           size_t max_packet) {
+                                                           bool disable_tags, size_t max_packet) {
   Packer packer(max_packet);
   std::string line;
   for (const auto& c : s.counters) {
@@ -183,8 +193,8 @@ Status StatsdaemonBackend::SendUdp(const std::vector<std::string>& packets) {
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo* res = nullptr;
     const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0) return Status::Error("statsdaemon: resolve " + options_.address + ": " +
-                                      gai_strerror(rc));
+    if (rc != 0)
+      return Status::Error("statsdaemon: resolve " + options_.address + ": " + gai_strerror(rc));
     int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
       close(fd);
