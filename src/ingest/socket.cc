@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace cstatsd::ingest {
 namespace {
@@ -132,6 +133,30 @@ Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes) {
     return Status::Error(err);
   }
   return fd;
+}
+
+void FormatSender(const sockaddr_storage& ss, std::string& out) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  out.clear();
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof(buf));
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+      inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&a6) + 12, buf, sizeof(buf));
+    } else {
+      inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+    }
+  } else {
+    return;
+  }
+  out = buf;
+}
+
+int64_t NowUnixNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 int ReceiveBufferBytes(int fd) {

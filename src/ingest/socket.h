@@ -3,8 +3,11 @@
 // Called on the main thread at startup.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+struct sockaddr_storage;
 
 #include "core/result.h"
 
@@ -28,6 +31,13 @@ Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes);
 
 // The local port a socket is bound to (0 for unix sockets).
 int LocalPort(int fd);
+
+// The sender's IP as text (spec §1.2): IPv4 dotted, IPv4-mapped IPv6 as IPv4, else IPv6
+// (canonical); empty for other families (unix sockets have no source).
+void FormatSender(const sockaddr_storage& ss, std::string& out);
+
+// Wall-clock time in unix nanoseconds (a batch's timestamp).
+int64_t NowUnixNanos();
 
 // The receive buffer the kernel granted a socket (bytes of payload it can queue).
 int ReceiveBufferBytes(int fd);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,35 +11,9 @@
 #include <chrono>
 #include <cstring>
 
-#include <spdlog/spdlog.h>
-
 #include "ingest/socket.h"
 
 namespace cstatsd::ingest {
-namespace {
-
-int64_t NowUnixNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string PeerAddress(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof(buf));
-  } else if (ss.ss_family == AF_INET6) {
-    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-      inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&a6) + 12, buf, sizeof(buf));
-    } else {
-      inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
-    }
-  }
-  return buf;
-}
-
-}  // namespace
 
 Result<int> OpenTcpListener(const std::string& address) {
   auto addr = ParseListenAddress(address);
@@ -90,15 +65,17 @@ void TcpReceiver::Accept() {
   while (true) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: poll again
     if (connections_.size() >= max_connections_) {
       spdlog::warn("too many TCP metric connections, refusing one limit={}", max_connections_);
       close(fd);
       continue;
     }
-    connections_.push_back(Connection{fd, PeerAddress(ss), {}, false});
+    Connection c{fd, {}, {}, false};
+    FormatSender(ss, c.sender);
+    connections_.push_back(std::move(c));
   }
 }
 

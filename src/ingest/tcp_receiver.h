@@ -27,7 +27,7 @@ class TcpReceiver {
   struct Connection {
     int fd;
     std::string sender;
-    std::string buffer;  // bytes of an incomplete last line
+    std::string buffer;     // bytes of an incomplete last line
     bool skipping = false;  // inside an over-long line: drop bytes up to the next '\n'
   };
 

@@ -1,6 +1,5 @@
 #include "ingest/worker.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -12,35 +11,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "ingest/socket.h"
+
 namespace cstatsd::ingest {
-namespace {
-
-int64_t NowUnixNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-// The sender's IP as text (spec §1.2): IPv4 dotted, IPv4-mapped IPv6 as IPv4, else IPv6.
-void FormatSender(const sockaddr_storage& ss, std::string& out) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  out.clear();
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof(buf));
-  } else if (ss.ss_family == AF_INET6) {
-    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-      inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&a6) + 12, buf, sizeof(buf));
-    } else {
-      inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
-    }
-  } else {
-    return;  // unix socket: no source
-  }
-  out = buf;
-}
-
-}  // namespace
 
 Worker::Worker(int id, int fd, const WorkerOptions& options,
                const pipeline::PipelineOptions* pipeline, EventSink events)
