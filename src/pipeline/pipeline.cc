@@ -40,7 +40,7 @@ PipelineOptions PipelineOptions::From(const config::Options& o) {
 
 Pipeline::Pipeline(const PipelineOptions* options) : options_(options) {
   tags_.reserve(16);
-  key_.resize(256);
+  staged_keys_.resize(4096);
 }
 
 std::string_view Pipeline::SourceAndTags(const ParsedMetric& m, std::string_view sender) {
@@ -59,15 +59,16 @@ std::string_view Pipeline::SourceAndTags(const ParsedMetric& m, std::string_view
 
 void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns,
                        MetricMap& out) {
-  const std::string_view source = SourceAndTags(m, sender);
-  Dispatch(m, source, now_ns, out);
+  StageWithSource(m, SourceAndTags(m, sender), out);
+  Commit(now_ns, out);
 }
 
 void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
   tags_.resize(m.tags.size());
   std::copy(m.tags.begin(), m.tags.end(), tags_.begin());
-  Dispatch(m, source, now_ns, out);
+  StageWithSource(m, source, out);
+  Commit(now_ns, out);
 }
 
 KeyParts Pipeline::LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
@@ -94,32 +95,13 @@ KeyParts Pipeline::LayoutKey(const ParsedMetric& m, std::string_view source, std
                   static_cast<uint32_t>(m.name.size()), static_cast<uint32_t>(tags_len)};
 }
 
-void Pipeline::Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns,
-                        MetricMap& out) {
-  const KeyParts parts = LayoutKey(m, source, key_, 0);
-  const uint64_t hash = SeriesKey::Hash(parts);
-  switch (m.type) {
-    case MetricType::kCounter: {
-      double sum = 0;
-      for (double v : m.values) sum += v;
-      out.ReceiveCounter(parts, hash, CounterDelta(sum, m.rate), now_ns);
-      break;
-    }
-    case MetricType::kGauge:
-      if (!m.values.empty()) out.ReceiveGauge(parts, hash, m.values.back(), now_ns);
-      break;
-    case MetricType::kTimer:
-      out.ReceiveTimer(parts, hash, m.values.data(), m.values.size(), m.rate, now_ns);
-      break;
-    case MetricType::kSet:
-      out.ReceiveSet(parts, hash, m.set_value, now_ns);
-      break;
-  }
+void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out) {
+  StageWithSource(m, SourceAndTags(m, sender), out);
 }
 
-void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out) {
+// tags_ holds the metric's tags (source already decided).
+void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out) {
   if (m.type == MetricType::kGauge && m.values.empty()) return;
-  const std::string_view source = SourceAndTags(m, sender);
   const KeyParts parts = LayoutKey(m, source, staged_keys_, staged_keys_len_);
   Staged st;
   st.hash = SeriesKey::Hash(parts);

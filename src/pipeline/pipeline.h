@@ -36,7 +36,7 @@ class Pipeline {
 
   // Batched receive, for a worker's datagram: Stage() lays a line's key out, hashes it and
   // starts loading its slot; Commit() then applies every staged line in order. The memory loads
-  // of one line overlap the parsing of the next ones. Same result as Receive() line by line.
+  // of one line overlap the parsing of the next ones. Receive() is Stage() + Commit() for one line.
   void Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out);
   void Commit(int64_t now_ns, MetricMap& out);
 
@@ -56,22 +56,21 @@ class Pipeline {
   };
 
   std::string_view SourceAndTags(const ParsedMetric& m, std::string_view sender);
-  // Writes name + sorted, de-duplicated tags (+ default tags) + source at buf[at...]; returns
-  // the part lengths (bytes view filled by the caller, since buf may move).
+  // Writes name + sorted, de-duplicated tags (+ default tags) + source at buf[at...] and
+  // returns its parts (the view is valid until buf grows again).
   KeyParts LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
                      size_t at);
-  void Dispatch(const ParsedMetric& m, std::string_view source, int64_t now_ns, MetricMap& out);
+  void StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out);
 
   const PipelineOptions* options_;
   std::vector<std::string_view> tags_;  // scratch: the metric's tags + default tags
-  // Appends to key_ at key_len_; the caller has made room (capacity only grows, so there is
+  // Copies s to out; the caller has made room (capacity only grows, so there is
   // no allocation in the steady state and no std::string bookkeeping per line).
   char* KeyAppend(char* out, std::string_view s) {
     if (!s.empty()) std::memcpy(out, s.data(), s.size());  // an empty view may be null
     return out + s.size();
   }
 
-  std::vector<char> key_;  // scratch: name + sorted tags joined by ',' + source
   std::vector<Staged> staged_;
   std::vector<char> staged_keys_;
   std::vector<double> staged_values_;

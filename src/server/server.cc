@@ -204,14 +204,6 @@ void Server::FlusherLoop() {
   }
 }
 
-void Server::FlushNow() {
-  std::lock_guard flush_lock(flush_mu_);
-  const int64_t now = NowNanos();
-  const double seconds = static_cast<double>(now - last_flush_ns_) / 1e9;
-  last_flush_ns_ = now;
-  Flush(now, seconds > 0 ? seconds : 1e-9);
-}
-
 void Server::CollectInternalMetrics() {
   uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0, truncated = 0;
   for (const auto& w : workers_) {
@@ -291,7 +283,6 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
   aggregator_.Reset(now_ns);
   reset_ms_ = MillisSince(t2);
   total_ms_ = MillisSince(t0);
-  flush_count_.fetch_add(1);
 }
 
 void Server::Stop() {

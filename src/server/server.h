@@ -1,6 +1,6 @@
 // Server: wires a standalone cstatsd together — sockets, ingest workers, the flusher with the
 // aggregator, internal metrics, and one BackendRunner per backend — and runs its lifecycle.
-// Start/Stop/FlushNow are called from one controlling thread (main, or a test); every thread
+// Start/Stop are called from one controlling thread (main, or a test); every thread
 // the server uses is created and joined here.
 #pragma once
 
@@ -43,13 +43,10 @@ class Server {
   // Stops receiving, flushes everything received once more, lets the backends deliver within
   // backend-shutdown-timeout, and joins the threads. Idempotent.
   void Stop();
-  // Runs one flush now, outside the schedule (tests; the lambda extension).
-  void FlushNow();
 
   int metrics_port() const { return metrics_port_; }
   int metrics_tcp_port() const { return tcp_port_; }
   const config::Options& options() const { return config_.options; }
-  size_t flush_count() const { return flush_count_.load(); }
 
  private:
   explicit Server(config::Config config);
@@ -77,14 +74,13 @@ class Server {
   std::vector<std::thread> worker_threads_;
   std::thread flusher_thread_;
 
-  std::mutex flush_mu_;  // serialises flushes (timer, FlushNow, final)
+  std::mutex flush_mu_;  // serialises flushes (timer, final)
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   bool started_ = false;
   bool stopped_ = false;
   bool workers_stopped_ = false;  // their threads joined: maps are the flusher's
-  std::atomic<size_t> flush_count_{0};
 
   int64_t last_flush_ns_ = 0;
   // Timings of the previous flush, reported as internal metrics at the next one (ms).

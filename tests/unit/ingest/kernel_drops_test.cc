@@ -1,6 +1,11 @@
 #include "ingest/kernel_drops.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "ingest/socket.h"
 
@@ -27,7 +32,15 @@ TEST(KernelDropsTest, ReadsOurOwnSocket) {
   ASSERT_TRUE(addr.ok());
   auto fd = OpenUdpSocket(*addr, true, 0);
   ASSERT_TRUE(fd.ok()) << fd.error();
-  EXPECT_EQ(KernelDrops({*fd}), 0u);  // found, and nothing dropped yet
+  EXPECT_EQ(KernelDrops({*fd}), 0u);  // nothing dropped yet
+  // The socket is in the table KernelDrops reads (so the 0 above was looked up, not assumed).
+  struct stat st {};
+  ASSERT_EQ(fstat(*fd, &st), 0);
+  std::ifstream in("/proc/net/udp");
+  std::stringstream table;
+  table << in.rdbuf();
+  EXPECT_NE(table.str().find(" " + std::to_string(st.st_ino) + " "), std::string::npos);
+  close(*fd);
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ TEST_F(PipelineTest, SameTagsInAnotherOrderAreOneSeries) {
   EXPECT_EQ(map_.counters.entries()[0].value.value, 4);
 }
 
-TEST_F(PipelineTest, StagedBatchEqualsLineByLine) {
+TEST_F(PipelineTest, StagedBatchFollowsTheReceiveRules) {
   options_.ignore_host = true;
   options_.default_tags = {"env:prod"};
   Pipeline direct(&options_), staged(&options_);
