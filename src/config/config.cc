@@ -246,6 +246,20 @@ void Loader::Validate() {
         fmt::format("must not be negative, got {}", FormatGoDuration(o.backend_shutdown_timeout)),
         origin("backend-shutdown-timeout"));
   }
+  if (o.metrics_tcp_tls_cert.empty() != o.metrics_tcp_tls_key.empty()) {
+    const std::string_view key =
+        o.metrics_tcp_tls_cert.empty() ? "metrics-tcp-tls-cert" : "metrics-tcp-tls-key";
+    problem_at(key, "metrics-tcp-tls-cert and metrics-tcp-tls-key must be given together",
+               origin(key));
+  }
+  if (!o.metrics_tcp_tls_cert.empty() && o.metrics_tcp_addr.empty()) {
+    problem_at("metrics-tcp-tls-cert", "needs metrics-tcp-addr (the TCP input to secure)",
+               origin("metrics-tcp-tls-cert"));
+  }
+  if (!o.metrics_tcp_tls_client_ca.empty() && o.metrics_tcp_tls_cert.empty()) {
+    problem_at("metrics-tcp-tls-client-ca", "needs metrics-tcp-tls-cert and metrics-tcp-tls-key",
+               origin("metrics-tcp-tls-client-ca"));
+  }
   const std::pair<std::string_view, int> positive[] = {
       {"max-workers", o.max_workers},
       {"receive-batch-size", o.receive_batch_size},

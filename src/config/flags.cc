@@ -119,6 +119,12 @@ std::vector<OptionDef> MakeOptionDefs() {
       // cstatsd extensions
       {"metrics-tcp-addr", &O::metrics_tcp_addr, all, "string",
        "cstatsd: also accept statsd lines over TCP on this host:port (empty = off)"},
+      {"metrics-tcp-tls-cert", &O::metrics_tcp_tls_cert, all, "string",
+       "cstatsd: TLS certificate (PEM) for the TCP input; with the key it accepts TLS only"},
+      {"metrics-tcp-tls-key", &O::metrics_tcp_tls_key, all, "string",
+       "cstatsd: private key (PEM) of metrics-tcp-tls-cert"},
+      {"metrics-tcp-tls-client-ca", &O::metrics_tcp_tls_client_ca, all, "string",
+       "cstatsd: CA bundle (PEM); TCP input clients must present a certificate it signed"},
       {"backend-queue-size", &O::backend_queue_size, all, "int",
        "cstatsd: flushes queued per backend before the oldest is dropped"},
       {"backend-shutdown-timeout", &O::backend_shutdown_timeout, all, "duration",

@@ -96,9 +96,12 @@ struct Options {
   std::string lambda_extension_telemetry_address = "sandbox:8083";
 
   // --- cstatsd extensions ---
-  std::string metrics_tcp_addr;  // metrics-tcp-addr: also accept newline-delimited statsd over
-                                 // TCP on host:port (empty = off)
-  int backend_queue_size = 10;   // backend-queue-size: pending flushes per backend before dropping
+  std::string metrics_tcp_addr;      // metrics-tcp-addr: also accept newline-delimited statsd over
+                                     // TCP on host:port (empty = off)
+  std::string metrics_tcp_tls_cert;  // metrics-tcp-tls-cert: PEM certificate; with the key,
+  std::string metrics_tcp_tls_key;   //   the TCP input speaks TLS only (metrics-tcp-tls-key)
+  std::string metrics_tcp_tls_client_ca;  // metrics-tcp-tls-client-ca: require client certs
+  int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
 
   // --- binary-only flags ---

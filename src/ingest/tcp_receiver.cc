@@ -50,10 +50,12 @@ Result<int> OpenTcpListener(const std::string& address) {
   return fd;
 }
 
-TcpReceiver::TcpReceiver(int listen_fd, Worker* worker, size_t max_line, size_t max_connections)
+TcpReceiver::TcpReceiver(int listen_fd, Worker* worker, size_t max_line,
+                         std::shared_ptr<tls::TlsContext> tls, size_t max_connections)
     : listen_fd_(listen_fd),
       worker_(worker),
       max_line_(max_line),
+      tls_(std::move(tls)),
       max_connections_(max_connections),
       chunk_(64 * 1024) {}
 
@@ -73,45 +75,79 @@ void TcpReceiver::Accept() {
       close(fd);
       continue;
     }
-    Connection c{fd, {}, {}, false};
+    Connection c{fd, {}, {}, false, {}, POLLIN};
     FormatSender(ss, c.sender);
+    if (tls_) c.tls.emplace(tls_, fd);
     connections_.push_back(std::move(c));
+  }
+}
+
+ssize_t TcpReceiver::ReadSome(Connection& c, bool& ended) {
+  ended = false;
+  c.wait_for = POLLIN;
+  if (c.tls) {
+    const tls::IoResult r = c.tls->Read(chunk_.data(), chunk_.size());
+    switch (r.state) {
+      case tls::IoState::kDone:
+        return static_cast<ssize_t>(r.n);
+      case tls::IoState::kWantWrite:
+        c.wait_for = POLLOUT;
+        [[fallthrough]];
+      case tls::IoState::kWantRead:
+        return 0;
+      case tls::IoState::kError:
+        spdlog::warn("TLS metrics connection failed sender={} error={}", c.sender, c.tls->error());
+        [[fallthrough]];
+      case tls::IoState::kClosed:
+        ended = true;
+        return -1;
+    }
+  }
+  while (true) {
+    const ssize_t n = read(c.fd, chunk_.data(), chunk_.size());
+    if (n > 0) return n;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    ended = n == 0;  // a read error ends the connection without its unterminated last line
+    return -1;
+  }
+}
+
+void TcpReceiver::Consume(Connection& c, std::string_view data) {
+  if (c.skipping) {
+    const size_t nl = data.find('\n');
+    if (nl == std::string_view::npos) return;
+    data.remove_prefix(nl + 1);
+    c.skipping = false;
+  }
+  c.buffer.append(data);
+  const size_t last_nl = c.buffer.rfind('\n');
+  if (last_nl != std::string::npos) {
+    worker_->ProcessDatagram(c.buffer.data(), last_nl + 1, c.sender, NowUnixNanos());
+    c.buffer.erase(0, last_nl + 1);
+  }
+  if (c.buffer.size() > max_line_) {
+    // An over-long line: dropped as one bad line; its remaining bytes are skipped.
+    worker_->CountBadLine("line longer than receive-buffer-size", c.sender);
+    c.buffer.clear();
+    c.skipping = true;
   }
 }
 
 bool TcpReceiver::ReadFrom(Connection& c) {
   while (true) {
-    const ssize_t n = read(c.fd, chunk_.data(), chunk_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
+    bool ended = false;
+    const ssize_t n = ReadSome(c, ended);
+    if (n > 0) {
+      Consume(c, std::string_view(chunk_.data(), static_cast<size_t>(n)));
+      continue;
     }
-    if (n == 0) {
-      // The peer closed: its last line needs no newline.
-      if (!c.skipping && !c.buffer.empty()) {
-        worker_->ProcessDatagram(c.buffer.data(), c.buffer.size(), c.sender, NowUnixNanos());
-      }
-      return false;
+    if (n == 0) return true;
+    // The peer closed: its last line needs no newline.
+    if (ended && !c.skipping && !c.buffer.empty()) {
+      worker_->ProcessDatagram(c.buffer.data(), c.buffer.size(), c.sender, NowUnixNanos());
     }
-    std::string_view data(chunk_.data(), static_cast<size_t>(n));
-    if (c.skipping) {
-      const size_t nl = data.find('\n');
-      if (nl == std::string_view::npos) continue;
-      data.remove_prefix(nl + 1);
-      c.skipping = false;
-    }
-    c.buffer.append(data);
-    const size_t last_nl = c.buffer.rfind('\n');
-    if (last_nl != std::string::npos) {
-      worker_->ProcessDatagram(c.buffer.data(), last_nl + 1, c.sender, NowUnixNanos());
-      c.buffer.erase(0, last_nl + 1);
-    }
-    if (c.buffer.size() > max_line_) {
-      // An over-long line: dropped as one bad line; its remaining bytes are skipped.
-      worker_->CountBadLine("line longer than receive-buffer-size", c.sender);
-      c.buffer.clear();
-      c.skipping = true;
-    }
+    return false;
   }
 }
 
@@ -122,7 +158,7 @@ void TcpReceiver::Run() {
     fds.clear();
     fds.push_back({worker_->wake_fd(), POLLIN, 0});
     fds.push_back({listen_fd_, POLLIN, 0});
-    for (const auto& c : connections_) fds.push_back({c.fd, POLLIN, 0});
+    for (const auto& c : connections_) fds.push_back({c.fd, c.wait_for, 0});
     if (poll(fds.data(), fds.size(), 1000) <= 0) continue;
     if (fds[0].revents & POLLIN) {
       uint64_t drain;

@@ -116,15 +116,24 @@ Status Server::Start() {
   }
 
   if (!o.metrics_tcp_addr.empty()) {
-    auto lfd = ingest::OpenTcpListener(o.metrics_tcp_addr);
-    if (!lfd.ok()) {
+    auto abandon = [this](Status s) {  // undo the UDP side of a start that cannot complete
       for (int f : fds_) close(f);
       fds_.clear();
       workers_.clear();
-      return lfd.status();
-    }
+      if (tcp_listen_fd_ >= 0) close(tcp_listen_fd_);
+      tcp_listen_fd_ = -1;
+      return s;
+    };
+    auto lfd = ingest::OpenTcpListener(o.metrics_tcp_addr);
+    if (!lfd.ok()) return abandon(lfd.status());
     tcp_listen_fd_ = *lfd;
     tcp_port_ = ingest::LocalPort(tcp_listen_fd_);
+    if (!o.metrics_tcp_tls_cert.empty()) {
+      auto ctx = tls::TlsContext::Server(
+          {o.metrics_tcp_tls_cert, o.metrics_tcp_tls_key, o.metrics_tcp_tls_client_ca});
+      if (!ctx.ok()) return abandon(Status::Error("metrics-tcp-tls-cert: " + ctx.error()));
+      tcp_tls_ = std::move(*ctx);
+    }
   }
 
   for (auto& r : runners_) r->Start();
@@ -134,8 +143,9 @@ Status Server::Start() {
     // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
     workers_.push_back(std::make_unique<ingest::Worker>(
         workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
-    tcp_receiver_ = std::make_unique<ingest::TcpReceiver>(
-        tcp_listen_fd_, workers_.back().get(), static_cast<size_t>(o.receive_buffer_size));
+    tcp_receiver_ =
+        std::make_unique<ingest::TcpReceiver>(tcp_listen_fd_, workers_.back().get(),
+                                              static_cast<size_t>(o.receive_buffer_size), tcp_tls_);
     worker_threads_.emplace_back([r = tcp_receiver_.get()] { r->Run(); });
   }
   flusher_thread_ = std::thread([this] { FlusherLoop(); });
@@ -144,10 +154,10 @@ Status Server::Start() {
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
   spdlog::info(
       "cstatsd started address={} port={} workers={} backends={} flush_interval={}ms "
-      "receive_buffer={} tcp_port={}",
+      "receive_buffer={} tcp_port={} tcp_tls={}",
       o.metrics_addr, metrics_port_, workers, runners_.size(),
       std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count(), rcvbuf,
-      tcp_port_);
+      tcp_port_, tcp_tls_ != nullptr);
   if (rcvbuf < kSocketReceiveBuffer / 2) {
     spdlog::warn(
         "the kernel limited the socket receive buffer to {} bytes (asked {}); bursts may be "

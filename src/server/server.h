@@ -71,6 +71,7 @@ class Server {
   int tcp_listen_fd_ = -1;
   int tcp_port_ = 0;
   std::unique_ptr<ingest::TcpReceiver> tcp_receiver_;
+  std::shared_ptr<tls::TlsContext> tcp_tls_;  // set when the TCP input speaks TLS
   std::vector<std::thread> worker_threads_;
   std::thread flusher_thread_;
 

@@ -1,9 +1,11 @@
-"""cstatsd -> cstatsd with the statsdaemon backend over UDP and TCP (cstatsd's TCP input): the second server's totals equal
-what the first received (counters, every timer value, the last gauge, set members, tags)."""
+"""cstatsd -> cstatsd with the statsdaemon backend over UDP, TCP and TLS (cstatsd's TCP input,
+with a certificate authority and certificates made here with openssl): the second server's totals
+equal what the first received (counters, every timer value, the last gauge, set members, tags)."""
 
 import os
 import re
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,11 +26,39 @@ def tcp_port(server):
     raise AssertionError("no tcp_port in the start line")
 
 
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def make_pki(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA;
+    and a second CA that signed nothing here. Paths relative to d."""
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                f"/CN=cstatsd test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", cwd=d)
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=cstatsd test {name}",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(ext + "\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out",
+                f"{name}.pem", cwd=d)
+    return {k: os.path.join(d, k) for k in os.listdir(d)}
+
+
 class StatsdaemonTest(harness.ServerTestCase):
-    def hop(self, tcp):
-        # The receiving server flushes only at shutdown, so its numbers are totals.
-        b = self.start_standard(flush_interval="1h", metrics_tcp_addr="127.0.0.1:0")
-        port = tcp_port(b) if tcp else b.port
+    def start_receiver(self, tls=None):
+        """The receiving server; it flushes only at shutdown, so its numbers are totals."""
+        extra = {}
+        if tls:
+            extra = dict(metrics_tcp_tls_cert=tls["server.pem"],
+                         metrics_tcp_tls_key=tls["server.key"],
+                         metrics_tcp_tls_client_ca=tls["ca.pem"])
+        return self.start_standard(flush_interval="1h", metrics_tcp_addr="127.0.0.1:0", **extra)
+
+    def start_sender(self, port, transport, tls=None, ca="ca.pem"):
         conf = os.path.join(tempfile.mkdtemp(prefix="cstatsd-e2e-"), "a.toml")
         with open(conf, "w") as f:
             f.write(f"""backends = "statsdaemon"
@@ -37,9 +67,21 @@ flush-interval = "200ms"
 statser-type = "null"
 [statsdaemon]
 address = "127.0.0.1:{port}"
-tcp_transport = {"true" if tcp else "false"}
+tcp_transport = {"false" if transport == "udp" else "true"}
 """)
-        a = self.start(["--config-path", conf])
+            if transport == "tls":
+                f.write(f"""tls_transport = true
+tls_ca_path = "{tls[ca]}"
+tls_cert_path = "{tls["client.pem"]}"
+tls_key_path = "{tls["client.key"]}"
+""")
+        return self.start(["--config-path", conf])
+
+    def hop(self, transport):
+        tls = make_pki(tempfile.mkdtemp(prefix="cstatsd-pki-")) if transport == "tls" else None
+        b = self.start_receiver(tls)
+        port = b.port if transport == "udp" else tcp_port(b)
+        a = self.start_sender(port, transport, tls)
         counts, timer_values = 0, []
         for i in range(5):  # spread over several of A's flushes
             a.send(f"hop.c:{i + 1}|c|#env:prod\nhop.t:{10 * (i + 1)}|ms\nhop.g:{i}|g\n"
@@ -60,10 +102,44 @@ tcp_transport = {"true" if tcp else "false"}
         self.assertEqual(b.values(f"stats.set.hop.s{SRC}"), ["3"])
 
     def test_totals_survive_the_hop_over_udp(self):
-        self.hop(tcp=False)
+        self.hop("udp")
 
     def test_totals_survive_the_hop_over_tcp(self):
-        self.hop(tcp=True)
+        self.hop("tcp")
+
+    def test_totals_survive_the_hop_over_mutual_tls(self):
+        self.hop("tls")
+
+    def test_tls_refuses_untrusted_peers_and_plaintext(self):
+        tls = make_pki(tempfile.mkdtemp(prefix="cstatsd-pki-"))
+        b = self.start_receiver(tls)
+        port = tcp_port(b)
+        # A sender that does not trust the receiver's CA never delivers, and says why.
+        a = self.start_sender(port, "tls", tls, ca="other-ca.pem")
+        a.send("untrusted.c:1|c")
+        a.wait_for_text("certificate verify failed", stream="stderr", timeout=10)
+        self.stop_ok(a)
+        # Plain text on the TLS port is not a TLS handshake: nothing of it is counted.
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.sendall(b"plain.c:1|c\n")
+            c.settimeout(5)
+            try:
+                c.recv(100)  # the server answers with an alert or closes
+            except (socket.timeout, ConnectionResetError):
+                pass
+        # A client without a certificate is refused too (mutual TLS).
+        import ssl
+        ctx = ssl.create_default_context(cafile=tls["ca.pem"])
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as c:
+                    c.sendall(b"nocert.c:1|c\n")
+                    c.recv(100)
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+                pass
+        self.stop_ok(b)
+        for name in ("untrusted", "plain", "nocert"):
+            self.assertEqual(b.values(f"stats.counter.{name}.c{SRC}.count"), [])
 
     def test_tcp_ingest_lines_split_across_writes(self):
         s = self.start_standard(flush_interval="1h", metrics_tcp_addr="127.0.0.1:0",

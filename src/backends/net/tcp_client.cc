@@ -40,12 +40,16 @@ bool SplitHostPort(std::string_view address, std::string& host, std::string& por
 }
 
 TcpClient::TcpClient(std::string address, std::chrono::nanoseconds dial_timeout,
-                     std::chrono::nanoseconds write_timeout)
-    : address_(std::move(address)), dial_timeout_(dial_timeout), write_timeout_(write_timeout) {}
+                     std::chrono::nanoseconds write_timeout, std::shared_ptr<tls::TlsContext> tls)
+    : address_(std::move(address)),
+      dial_timeout_(dial_timeout),
+      write_timeout_(write_timeout),
+      tls_(std::move(tls)) {}
 
 TcpClient::~TcpClient() { Close(); }
 
 void TcpClient::Close() {
+  stream_.reset();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
@@ -88,48 +92,99 @@ Status TcpClient::Dial() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     fd_ = fd;
     freeaddrinfo(res);
-    return {};
+    return tls_ ? Handshake(host) : Status();
   }
   freeaddrinfo(res);
   return Status::Error(error);
 }
 
-Status TcpClient::Write(std::string_view data) {
-  if (fd_ >= 0) {
-    // The peer (Carbon) never sends: readable or hung up means it closed the connection. A
-    // write into a dead connection would "succeed" into the kernel buffer and be lost.
-    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
-    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))) Close();
+bool TcpClient::WaitFor(short events, bool has_deadline,
+                        std::chrono::steady_clock::time_point deadline) {
+  int wait_ms = -1;
+  if (has_deadline) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) return false;
+    wait_ms = std::max(1, Millis(left));
   }
+  pollfd p{fd_, events, 0};
+  poll(&p, 1, wait_ms);
+  return true;
+}
+
+Status TcpClient::Handshake(const std::string& host) {
+  stream_.emplace(tls_, fd_, host);
+  const auto deadline = std::chrono::steady_clock::now() + dial_timeout_;
+  while (true) {
+    const tls::IoResult r = stream_->Handshake();
+    if (r.state == tls::IoState::kDone) return {};
+    if (r.state == tls::IoState::kWantRead || r.state == tls::IoState::kWantWrite) {
+      const short ev = r.state == tls::IoState::kWantRead ? POLLIN : POLLOUT;
+      if (WaitFor(ev, true, deadline)) continue;
+      Close();
+      return Status::Error("TLS handshake with " + address_ + ": timed out");
+    }
+    const std::string err = stream_->error();
+    Close();
+    return Status::Error("TLS handshake with " + address_ + ": " + err);
+  }
+}
+
+bool TcpClient::PeerClosed() {
+  // The peer (Carbon, a statsd server) never sends data: hung up, or readable without TLS,
+  // means it closed the connection. A write into a dead connection would "succeed" into the
+  // kernel buffer and be lost. Under TLS, readable may also be a session ticket: read it.
+  pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+  if (!(p.revents & POLLIN)) return false;
+  if (!stream_) return true;
+  char scratch[512];
+  while (true) {
+    const tls::IoResult r = stream_->Read(scratch, sizeof(scratch));
+    if (r.state == tls::IoState::kDone) continue;
+    return r.state != tls::IoState::kWantRead && r.state != tls::IoState::kWantWrite;
+  }
+}
+
+Status TcpClient::Write(std::string_view data) {
+  if (fd_ >= 0 && PeerClosed()) Close();
   if (fd_ < 0) {
     if (Status s = Dial(); !s.ok()) return s;
   }
+  const bool has_deadline = write_timeout_.count() > 0;
   const auto deadline = std::chrono::steady_clock::now() + write_timeout_;
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int wait_ms = -1;
-      if (write_timeout_.count() > 0) {
-        const auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::nanoseconds(0)) {
-          Close();
-          return Status::Error("write " + address_ + ": timed out");
-        }
-        wait_ms = std::max(1, Millis(left));
+    short wait_for = POLLOUT;
+    if (stream_) {
+      const tls::IoResult r = stream_->Write(data.data() + done, data.size() - done);
+      if (r.state == tls::IoState::kDone) {
+        done += r.n;
+        continue;
       }
-      pollfd p{fd_, POLLOUT, 0};
-      poll(&p, 1, wait_ms);
-      continue;
+      if (r.state != tls::IoState::kWantRead && r.state != tls::IoState::kWantWrite) {
+        const std::string err = stream_->error().empty() ? "closed" : stream_->error();
+        Close();
+        return Status::Error("write " + address_ + ": " + err);
+      }
+      if (r.state == tls::IoState::kWantRead) wait_for = POLLIN;
+    } else {
+      const ssize_t n = send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        const std::string err = std::strerror(errno);
+        Close();
+        return Status::Error("write " + address_ + ": " + err);
+      }
     }
-    const std::string err = std::strerror(errno);
-    Close();
-    return Status::Error("write " + address_ + ": " + err);
+    if (!WaitFor(wait_for, has_deadline, deadline)) {
+      Close();
+      return Status::Error("write " + address_ + ": timed out");
+    }
   }
   return {};
 }

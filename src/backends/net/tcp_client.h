@@ -1,20 +1,24 @@
-// TcpClient: one persistent TCP connection to host:port for a backend's thread — dial with a
-// timeout, write a whole payload with a write timeout, close on any error so the next write
-// dials afresh. Owned and used by one backend thread.
+// TcpClient: one persistent TCP (or TLS over TCP) connection to host:port for a backend's
+// thread — dial (and handshake) with a timeout, write a whole payload with a write timeout, close
+// on any error so the next write dials afresh. Owned and used by one backend thread.
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/result.h"
+#include "tls/tls.h"
 
 namespace cstatsd::backends::net {
 
 class TcpClient {
  public:
+  // With `tls`, every connection is TLS, the server's certificate checked against the host.
   TcpClient(std::string address, std::chrono::nanoseconds dial_timeout,
-            std::chrono::nanoseconds write_timeout);
+            std::chrono::nanoseconds write_timeout, std::shared_ptr<tls::TlsContext> tls = {});
   ~TcpClient();
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
@@ -28,10 +32,16 @@ class TcpClient {
 
  private:
   Status Dial();
+  Status Handshake(const std::string& host);
+  bool PeerClosed();
+  // Waits for `events` on the socket until `deadline` (none when has_deadline is false).
+  bool WaitFor(short events, bool has_deadline, std::chrono::steady_clock::time_point deadline);
 
   std::string address_;
   std::chrono::nanoseconds dial_timeout_;
   std::chrono::nanoseconds write_timeout_;  // 0 = none
+  std::shared_ptr<tls::TlsContext> tls_;
+  std::optional<tls::TlsStream> stream_;  // set while a TLS connection is up
   int fd_ = -1;
 };
 

@@ -81,10 +81,19 @@ Result<StatsdaemonOptions> StatsdaemonOptions::From(const config::Config& config
   if (o.address.empty()) errors += "statsdaemon.address: is required\n";
   if (o.dial_timeout.count() <= 0) errors += "statsdaemon.dial_timeout: must be positive\n";
   if (o.write_timeout.count() < 0) errors += "statsdaemon.write_timeout: must not be negative\n";
-  if (o.tls_transport) {
-    errors +=
-        "statsdaemon.tls_transport: TLS is not supported by this version of cstatsd yet "
-        "(use tcp_transport or UDP)\n";
+  for (auto [key, field] :
+       {std::pair{"tls_ca_path", &o.tls_ca_path}, std::pair{"tls_cert_path", &o.tls_cert_path},
+        std::pair{"tls_key_path", &o.tls_key_path}}) {
+    if (auto v = sec.GetString(key, ""); v.ok())
+      *field = *v;
+    else
+      note(v.status());
+  }
+  if (o.tls_transport && !o.tcp_transport) {
+    errors += "statsdaemon.tls_transport: requires tcp_transport = true\n";
+  }
+  if (o.tls_cert_path.empty() != o.tls_key_path.empty()) {
+    errors += "statsdaemon.tls_cert_path: tls_cert_path and tls_key_path must be given together\n";
   }
   if (!errors.empty()) {
     errors.pop_back();
@@ -96,14 +105,24 @@ Result<StatsdaemonOptions> StatsdaemonOptions::From(const config::Config& config
 Result<std::unique_ptr<Backend>> StatsdaemonBackend::Create(const BackendContext& ctx) {
   auto o = StatsdaemonOptions::From(ctx.config);
   if (!o.ok()) return o.status();
+  std::shared_ptr<tls::TlsContext> tls;
+  if (o->tls_transport) {
+    auto client = tls::TlsContext::Client({o->tls_ca_path, o->tls_cert_path, o->tls_key_path});
+    if (!client.ok()) return Status::Error("statsdaemon.tls_transport: " + client.error());
+    tls = std::move(*client);
+  }
   spdlog::info("created backend backend=statsdaemon address={} transport={}", o->address,
-               o->tcp_transport ? "tcp" : "udp");
-  return std::unique_ptr<Backend>(std::make_unique<StatsdaemonBackend>(std::move(*o)));
+               o->tls_transport   ? "tls"
+               : o->tcp_transport ? "tcp"
+                                  : "udp");
+  return std::unique_ptr<Backend>(std::make_unique<StatsdaemonBackend>(std::move(*o), tls));
 }
 
-StatsdaemonBackend::StatsdaemonBackend(StatsdaemonOptions options)
+StatsdaemonBackend::StatsdaemonBackend(StatsdaemonOptions options,
+                                       std::shared_ptr<tls::TlsContext> tls)
     : options_(std::move(options)),
-      tcp_(options_.address, options_.dial_timeout, options_.write_timeout) {}
+      tls_(std::move(tls)),
+      tcp_(options_.address, options_.dial_timeout, options_.write_timeout, tls_) {}
 
 StatsdaemonBackend::~StatsdaemonBackend() {
   if (udp_fd_ >= 0) close(udp_fd_);
@@ -236,7 +255,7 @@ Status StatsdaemonBackend::SendEvent(const Event& event) {
   std::string line = FormatEvent(event, options_.disable_tags);
   if (!options_.tcp_transport) return SendUdp({line});
   // A fresh connection per event, as gostatsd.
-  net::TcpClient conn(options_.address, options_.dial_timeout, options_.write_timeout);
+  net::TcpClient conn(options_.address, options_.dial_timeout, options_.write_timeout, tls_);
   line += '\n';
   Status s = conn.Write(line);
   return s.ok() ? s : Status::Error("statsdaemon: " + s.message());

@@ -1,6 +1,6 @@
 // The statsdaemon backend (spec §6.2, decision 6): re-emits each flush as statsd text to another
 // statsd server — every counter, raw timer value, gauge and set member — over UDP (datagrams of
-// at most 1472 bytes) or TCP (1 MiB writes), with the metric's real tags only. Events become
+// at most 1472 bytes) or TCP/TLS (1 MiB writes), with the metric's real tags only. Events become
 // DogStatsD `_e{}` lines on a fresh connection each. Runs on its backend thread; Format* are
 // pure and used by the golden tests.
 #pragma once
@@ -20,7 +20,10 @@ struct StatsdaemonOptions {
   std::chrono::nanoseconds write_timeout = std::chrono::seconds(30);
   bool disable_tags = false;
   bool tcp_transport = false;
-  bool tls_transport = false;  // not supported yet: a configuration error says so
+  bool tls_transport = false;  // TLS ≥ 1.2 over the TCP transport (requires tcp_transport)
+  std::string tls_ca_path;     // trusted CAs (PEM); empty = the system's
+  std::string tls_cert_path;   // client certificate and key, given together or not at all
+  std::string tls_key_path;
 
   static Result<StatsdaemonOptions> From(const config::Config& config);
 };
@@ -32,7 +35,7 @@ class StatsdaemonBackend : public Backend {
   static constexpr size_t kMaxTcpPacket = 1 << 20;
   static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
 
-  explicit StatsdaemonBackend(StatsdaemonOptions options);
+  StatsdaemonBackend(StatsdaemonOptions options, std::shared_ptr<tls::TlsContext> tls);
   ~StatsdaemonBackend() override;
 
   std::string_view Name() const override { return kName; }
@@ -50,6 +53,7 @@ class StatsdaemonBackend : public Backend {
   Status SendUdp(const std::vector<std::string>& packets);
 
   StatsdaemonOptions options_;
+  std::shared_ptr<tls::TlsContext> tls_;  // null without tls_transport
   net::TcpClient tcp_;
   int udp_fd_ = -1;
 };

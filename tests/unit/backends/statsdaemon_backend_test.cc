@@ -106,7 +106,34 @@ TEST(StatsdaemonOptionsTest, ErrorsNameTheKey) {
   auto o = StatsdaemonOptions::From(c);
   ASSERT_FALSE(o.ok());
   EXPECT_NE(o.error().find("statsdaemon.address"), std::string::npos) << o.error();
-  EXPECT_NE(o.error().find("statsdaemon.tls_transport"), std::string::npos) << o.error();
+  EXPECT_NE(o.error().find("statsdaemon.tls_transport: requires tcp_transport"), std::string::npos)
+      << o.error();
+}
+
+TEST(StatsdaemonOptionsTest, TlsKeysAreReadAndCheckedTogether) {
+  config::Config c;
+  c.file = nlohmann::json::parse(R"({"statsdaemon": {"address": "h:1", "tcp_transport": true,
+      "tls_transport": true, "tls_ca_path": "/ca.pem", "tls_cert_path": "/c.pem"}})");
+  auto bad = StatsdaemonOptions::From(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("statsdaemon.tls_cert_path"), std::string::npos) << bad.error();
+  c.file["statsdaemon"]["tls_key_path"] = "/k.pem";
+  auto good = StatsdaemonOptions::From(c);
+  ASSERT_TRUE(good.ok()) << good.error();
+  EXPECT_TRUE(good->tls_transport);
+  EXPECT_EQ(good->tls_ca_path, "/ca.pem");
+  EXPECT_EQ(good->tls_key_path, "/k.pem");
+}
+
+TEST(StatsdaemonOptionsTest, UnreadableCertificatesStopStartup) {
+  config::Config c;
+  c.file = nlohmann::json::parse(R"({"backends": ["statsdaemon"], "statsdaemon": {
+      "address": "127.0.0.1:1", "tcp_transport": true, "tls_transport": true,
+      "tls_ca_path": "/nonexistent/ca.pem"}})");
+  BackendContext ctx{c, c.options};
+  auto b = StatsdaemonBackend::Create(ctx);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().find("/nonexistent/ca.pem"), std::string::npos) << b.error();
 }
 
 }  // namespace
