@@ -3,11 +3,11 @@
 // connection's session, owned by the thread that owns the socket. TLS 1.2 is the minimum.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <openssl/types.h>
 
 #include "core/result.h"
 
