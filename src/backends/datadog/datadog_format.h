@@ -1,0 +1,39 @@
+// Datadog series API v1 JSON for the datadog backend (spec §6.3): counters as a `rate` plus a
+// `.count` gauge, timers as gauges (`.count_ps` a rate), histogram buckets as `count`s with an
+// `le` tag, gauges, set cardinalities; batches cut as gostatsd cuts them; events as
+// /api/v1/events bodies. Strings and numbers are written as Go's encoding/json writes them.
+// Pure functions, used by the backend's thread and the golden tests.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "aggregate/flush_snapshot.h"
+#include "config/options.h"
+#include "core/metric.h"
+
+namespace cstatsd::backends::datadog {
+
+// Called with each batch: the `{"series":[...]}` body and its number of series.
+using BatchFn = std::function<void(std::string&& body, size_t series)>;
+
+// `now_seconds` is each point's timestamp, `interval_seconds` the flush interval. A batch is sent
+// once it holds metrics_per_batch − 20 series or more (checked after each series' group of
+// points, as gostatsd). Returns the number of series.
+size_t FormatSeries(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
+                    int64_t now_seconds, double interval_seconds, size_t metrics_per_batch,
+                    const BatchFn& emit);
+
+// The /api/v1/events body.
+std::string FormatEvent(const Event& e);
+
+// Go encoding/json's forms: a quoted, escaped string (HTML-safe, invalid UTF-8 → U+FFFD) and a
+// float64 (shortest digits; exponent form below 1e-6 or from 1e21). Datadog's non-finite
+// coercion (NaN → −1, ±Inf → ±max float64) is applied by AppendValue.
+void AppendJsonString(std::string& out, std::string_view s);
+void AppendJsonFloat(std::string& out, double v);
+void AppendValue(std::string& out, double v);
+
+}  // namespace cstatsd::backends::datadog
