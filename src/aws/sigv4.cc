@@ -125,8 +125,8 @@ Signature Sign(const SigningRequest& r, const Credentials& c, std::string_view r
                         "\n" + Sha256Hex(r.payload);
   const std::string scope =
       day + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
-  s.string_to_sign = "AWS4-HMAC-SHA256\n" + s.amz_date + "\n" + scope + "\n" +
-                     Sha256Hex(s.canonical_request);
+  s.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + s.amz_date + "\n" + scope + "\n" + Sha256Hex(s.canonical_request);
   std::string key = Hmac("AWS4" + c.secret_access_key, day);
   key = Hmac(key, region);
   key = Hmac(key, service);

@@ -20,8 +20,8 @@ struct Credentials {
 
 struct SigningRequest {
   std::string method = "POST";
-  std::string path = "/";  // unencoded; each segment is URI-encoded
-  std::vector<std::pair<std::string, std::string>> query;    // unencoded name, value
+  std::string path = "/";                                  // unencoded; each segment is URI-encoded
+  std::vector<std::pair<std::string, std::string>> query;  // unencoded name, value
   std::vector<std::pair<std::string, std::string>> headers;  // must include Host
   std::string payload;
 };

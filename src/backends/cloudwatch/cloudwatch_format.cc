@@ -1,0 +1,153 @@
+#include "backends/cloudwatch/cloudwatch_format.h"
+
+#include <cctype>
+#include <cmath>
+#include <ctime>
+
+#include "core/go_format.h"
+
+namespace cstatsd::backends::cloudwatch {
+namespace {
+
+std::string IsoTime(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+class Builder {
+ public:
+  Builder(std::string_view ns, int64_t now) : timestamp_(IsoTime(now)) {
+    header_ = "Action=PutMetricData&Namespace=";
+    AppendFormEscaped(header_, ns);
+    header_ += "&Version=2010-08-01";
+  }
+
+  void Add(const SeriesKey& key, std::string_view prefix, std::string_view suffix,
+           std::string_view unit, double value, std::string_view extra_tag = {}) {
+    if (!std::isfinite(value)) {
+      ++out_.non_finite_skipped;
+      return;
+    }
+    if (in_request_ == 0) body_ = header_;
+    const std::string m = "&MetricData.member." + std::to_string(++in_request_) + ".";
+    size_t dim = 0;
+    auto dimension = [&](std::string_view tag) {
+      if (dim == kMaxDimensions) {
+        ++dim;  // counted once below
+        return;
+      }
+      if (dim > kMaxDimensions) return;
+      const size_t colon = tag.find(':');
+      const std::string_view name = colon == std::string_view::npos ? tag : tag.substr(0, colon);
+      const std::string_view val =
+          colon == std::string_view::npos ? std::string_view("set") : tag.substr(colon + 1);
+      const std::string d = m + "Dimensions.member." + std::to_string(++dim) + ".";
+      body_ += d + "Name=";
+      AppendFormEscaped(body_, name);
+      body_ += d + "Value=";
+      AppendFormEscaped(body_, val);
+    };
+    key.ForEachTag(dimension);
+    if (!extra_tag.empty()) dimension(extra_tag);
+    if (dim > kMaxDimensions) ++out_.truncated_dimensions;
+    body_ += m + "MetricName=";
+    AppendFormEscaped(body_, prefix);
+    AppendFormEscaped(body_, key.name());
+    AppendFormEscaped(body_, suffix);
+    body_ += m + "Timestamp=";
+    AppendFormEscaped(body_, timestamp_);
+    body_ += m + "Unit=";
+    AppendFormEscaped(body_, unit);
+    body_ += m + "Value=";
+    AppendGoShortestFixed(body_, value);
+    ++out_.datums;
+    if (in_request_ == kDatumsPerRequest) Close();
+  }
+
+  Bodies Finish() {
+    if (in_request_ > 0) Close();
+    return std::move(out_);
+  }
+
+ private:
+  void Close() {
+    out_.requests.push_back(std::move(body_));
+    body_.clear();
+    in_request_ = 0;
+  }
+
+  std::string timestamp_;
+  std::string header_;
+  std::string body_;
+  size_t in_request_ = 0;
+  Bodies out_;
+};
+
+}  // namespace
+
+void AppendFormEscaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += ch;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+}
+
+Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+                      std::string_view namespace_name, int64_t now_seconds) {
+  Builder b(namespace_name, now_seconds);
+  constexpr std::string_view kCounter = "stats.counter.", kTimer = "stats.timers.";
+  for (const auto& c : s.counters) {
+    b.Add(*c.key, kCounter, ".count", "Count", static_cast<double>(c.value));
+    b.Add(*c.key, kCounter, ".per_second", "Count/Second", c.per_second);
+  }
+  std::string suffix, le;
+  for (const auto& t : s.timers) {
+    if (t.histogram) {
+      for (const auto& bucket : s.BucketsOf(t)) {
+        le = "le:";
+        if (std::isinf(bucket.le) && bucket.le > 0) {
+          le += "+Inf";
+        } else {
+          AppendGoShortestFixed(le, bucket.le);
+        }
+        b.Add(*t.key, kTimer, ".histogram", "Count", static_cast<double>(bucket.count), le);
+      }
+      continue;
+    }
+    constexpr std::string_view kMs = "Milliseconds";
+    if (!d.lower) b.Add(*t.key, kTimer, ".lower", kMs, t.min);
+    if (!d.upper) b.Add(*t.key, kTimer, ".upper", kMs, t.max);
+    if (!d.count) b.Add(*t.key, kTimer, ".count", "Count", static_cast<double>(t.count));
+    if (!d.count_per_second) b.Add(*t.key, kTimer, ".count_ps", "Count/Second", t.count_per_second);
+    if (!d.mean) b.Add(*t.key, kTimer, ".mean", kMs, t.mean);
+    if (!d.median) b.Add(*t.key, kTimer, ".median", kMs, t.median);
+    if (!d.stddev) b.Add(*t.key, kTimer, ".std", kMs, t.stddev);
+    if (!d.sum) b.Add(*t.key, kTimer, ".sum", kMs, t.sum);
+    if (!d.sum_squares) b.Add(*t.key, kTimer, ".sum_squares", kMs, t.sum_squares);
+    for (const auto& p : s.PercentilesOf(t)) {
+      suffix = ".";
+      suffix += p.name;
+      b.Add(*t.key, kTimer, suffix, kMs, p.value);
+    }
+  }
+  for (const auto& g : s.gauges) b.Add(*g.key, "stats.gauge.", "", "None", g.value);
+  for (const auto& set : s.sets) {
+    b.Add(*set.key, "stats.set.", "", "None", static_cast<double>(set.cardinality));
+  }
+  return b.Finish();
+}
+
+}  // namespace cstatsd::backends::cloudwatch

@@ -1,0 +1,33 @@
+// CloudWatch PutMetricData request bodies for the cloudwatch backend (spec §6.5): the AWS Query
+// protocol form (Action=PutMetricData&Version=2010-08-01&Namespace=..&MetricData.member.N...),
+// 20 datums per request, names `stats.<type>.<name>[.<agg>]` with gostatsd's units, dimensions
+// from tags (at most 10). Pure functions, used by the backend's thread and the golden tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregate/flush_snapshot.h"
+#include "config/options.h"
+
+namespace cstatsd::backends::cloudwatch {
+
+constexpr size_t kDatumsPerRequest = 20;
+constexpr size_t kMaxDimensions = 10;
+
+struct Bodies {
+  std::vector<std::string> requests;  // form-encoded bodies of at most 20 datums each
+  size_t datums = 0;
+  size_t non_finite_skipped = 0;  // NaN/±Inf values CloudWatch would reject (the whole request)
+  size_t truncated_dimensions = 0;  // series with more than 10 tags, cut to the first 10
+};
+
+Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+                      std::string_view namespace_name, int64_t now_seconds);
+
+// application/x-www-form-urlencoded escaping, as Go's url.QueryEscape.
+void AppendFormEscaped(std::string& out, std::string_view s);
+
+}  // namespace cstatsd::backends::cloudwatch
