@@ -20,7 +20,7 @@ constexpr size_t kMaxDimensions = 10;
 struct Bodies {
   std::vector<std::string> requests;  // form-encoded bodies of at most 20 datums each
   size_t datums = 0;
-  size_t non_finite_skipped = 0;  // NaN/±Inf values CloudWatch would reject (the whole request)
+  size_t non_finite_skipped = 0;    // NaN/±Inf values CloudWatch would reject (the whole request)
   size_t truncated_dimensions = 0;  // series with more than 10 tags, cut to the first 10
 };
 

@@ -29,11 +29,8 @@ size_t FormatSeries(const aggregate::FlushSnapshot& s, const config::DisabledSub
 // The /api/v1/events body.
 std::string FormatEvent(const Event& e);
 
-// Go encoding/json's forms: a quoted, escaped string (HTML-safe, invalid UTF-8 → U+FFFD) and a
-// float64 (shortest digits; exponent form below 1e-6 or from 1e21). Datadog's non-finite
-// coercion (NaN → −1, ±Inf → ±max float64) is applied by AppendValue.
-void AppendJsonString(std::string& out, std::string_view s);
-void AppendJsonFloat(std::string& out, double v);
+// A point's value as Go's JSON float, after Datadog's non-finite coercion (NaN → −1,
+// ±Inf → ±max float64).
 void AppendValue(std::string& out, double v);
 
 }  // namespace cstatsd::backends::datadog

@@ -27,8 +27,8 @@ TEST(CloudwatchFormatTest, CounterDatumsWithDimensions) {
   EXPECT_EQ(b.datums, 2u);
   const std::string m1 = "&MetricData.member.1.", m2 = "&MetricData.member.2.";
   const std::string dims = "Dimensions.member.1.Name=canary" + m1 +
-                           "Dimensions.member.1.Value=set" + m1 +
-                           "Dimensions.member.2.Name=env" + m1 + "Dimensions.member.2.Value=prod";
+                           "Dimensions.member.1.Value=set" + m1 + "Dimensions.member.2.Name=env" +
+                           m1 + "Dimensions.member.2.Value=prod";
   EXPECT_EQ(b.requests[0],
             kHead + m1 + dims + m1 + "MetricName=stats.counter.req.count" + m1 +
                 "Timestamp=2015-08-30T12%3A36%3A00Z" + m1 + "Unit=Count" + m1 + "Value=5" + m2 +

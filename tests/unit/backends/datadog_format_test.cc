@@ -95,12 +95,6 @@ TEST(DatadogFormatTest, NumbersAsGoJson) {
   EXPECT_EQ(f(-std::numeric_limits<double>::infinity()), "-1.7976931348623157e+308");
 }
 
-TEST(DatadogFormatTest, StringsAsGoJson) {
-  std::string out;
-  AppendJsonString(out, "a\"b\\c\n<x>&\x01\xff\xe2\x80\xa8z\xc3\xa9");
-  EXPECT_EQ(out, R"("a\"b\\c\n\u003cx\u003e\u0026\u0001\ufffd\u2028zé")");
-}
-
 TEST(DatadogFormatTest, BatchesAreCutTwentyBeforeTheLimit) {
   aggregate::FlushSnapshot s;
   for (int i = 0; i < 30; ++i) {
