@@ -267,8 +267,8 @@ class Writer {
 
 }  // namespace
 
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o,
-                     int64_t now_seconds, size_t metrics_per_batch, const BatchFn& emit) {
+size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
+                     size_t metrics_per_batch, const BatchFn& emit) {
   Writer w(o, now_seconds, metrics_per_batch, emit);
   for (const auto& g : s.gauges) {
     w.AddMetric("gauge", g.value, 0, *g.key, g.key->name());

@@ -45,8 +45,8 @@ struct FormatOptions {
 using BatchFn = std::function<void(std::string&& body, size_t metrics)>;
 
 // A batch is cut once it holds metrics_per_batch − 20 objects or more (after each series).
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o,
-                     int64_t now_seconds, size_t metrics_per_batch, const BatchFn& emit);
+size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
+                     size_t metrics_per_batch, const BatchFn& emit);
 
 // The event body for the flush type.
 std::string FormatEvent(const Event& e, const FormatOptions& o);

@@ -26,8 +26,8 @@ std::vector<std::string> Bodies(const aggregate::FlushSnapshot& s, const FormatO
 
 TEST(NewrelicFormatTest, InfraCounterWithTagsAndSource) {
   aggregate::FlushSnapshot s;
-  s.counters.push_back({Key(MetricType::kCounter, "req", "code:200,env:prod,canary", "10.0.0.1"),
-                        5, 0.5});
+  s.counters.push_back(
+      {Key(MetricType::kCounter, "req", "code:200,env:prod,canary", "10.0.0.1"), 5, 0.5});
   FormatOptions o;
   o.tag_prefix = "t.";
   EXPECT_EQ(Bodies(s, o),
@@ -58,11 +58,11 @@ TEST(NewrelicFormatTest, InsightsTimerWithCustomNamesAndPercentiles) {
   o.timer_max = "samples_max";
   o.disabled.mean = o.disabled.median = o.disabled.stddev = o.disabled.sum_squares = true;
   o.disabled.count_per_second = true;
-  EXPECT_EQ(Bodies(s, o), std::vector<std::string>{
-                              R"([{"count":4,"count_90":3,"eventType":"Stats",)"
-                              R"("integration_version":"2.4.0","interval":10,"min":1,)"
-                              R"("name":"lat","samples_max":9,"sum":20,"timestamp":100,)"
-                              R"("type":"timer","value":4}])"});
+  EXPECT_EQ(Bodies(s, o),
+            std::vector<std::string>{R"([{"count":4,"count_90":3,"eventType":"Stats",)"
+                                     R"("integration_version":"2.4.0","interval":10,"min":1,)"
+                                     R"("name":"lat","samples_max":9,"sum":20,"timestamp":100,)"
+                                     R"("type":"timer","value":4}])"});
 }
 
 TEST(NewrelicFormatTest, MetricsApiShapes) {
@@ -97,10 +97,9 @@ TEST(NewrelicFormatTest, MetricsApiShapes) {
   const auto& m = doc[0]["metrics"];
   std::vector<std::string> names_seen;
   for (const auto& x : m) names_seen.push_back(x["name"]);
-  EXPECT_EQ(names_seen,
-            (std::vector<std::string>{"g", "c.per_second", "c", "u", "t.mean",
-                                      "t.upper.percentiles", "t.sum_squares.percentiles",
-                                      "t.summary"}));
+  EXPECT_EQ(names_seen, (std::vector<std::string>{"g", "c.per_second", "c", "u", "t.mean",
+                                                  "t.upper.percentiles",
+                                                  "t.sum_squares.percentiles", "t.summary"}));
   EXPECT_EQ(m[0]["type"], "gauge");
   EXPECT_EQ(m[0]["value"], 2.5);
   EXPECT_EQ(m[0]["attributes"]["env"], "prod");

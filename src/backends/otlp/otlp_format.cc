@@ -1,0 +1,289 @@
+#include "backends/otlp/otlp_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "core/go_format.h"
+
+namespace cstatsd::backends::otlp_format {
+namespace {
+
+using Attributes = std::map<std::string, std::set<std::string>>;
+
+void AddTag(Attributes& attrs, std::string_view tag) {
+  const size_t colon = tag.find(':');
+  if (colon == std::string_view::npos) {
+    attrs[std::string(tag)].insert("");
+  } else {
+    attrs[std::string(tag.substr(0, colon))].insert(std::string(tag.substr(colon + 1)));
+  }
+}
+
+// Tags as attributes: one value → a string; repeated keys → a sorted array of unique strings.
+void Fill(google::protobuf::RepeatedPtrField<otlp::KeyValue>* out, const Attributes& attrs) {
+  for (const auto& [k, values] : attrs) {
+    otlp::KeyValue* kv = out->Add();
+    kv->set_key(k);
+    if (values.size() == 1) {
+      kv->mutable_value()->set_string_value(*values.begin());
+      continue;
+    }
+    auto* arr = kv->mutable_value()->mutable_array_value();
+    for (const std::string& v : values) arr->add_values()->set_string_value(v);
+  }
+}
+
+// The series' attributes and resource attributes (tags whose key is a resource key), with
+// host:<source> added when there is no host tag.
+void Split(const SeriesKey& key, const FormatOptions& o, Attributes& attrs, Attributes& resource) {
+  bool has_host = false;
+  auto add = [&](std::string_view tag) {
+    const std::string_view k = tag.substr(0, tag.find(':'));
+    if (k == "host") has_host = true;
+    const bool is_resource =
+        std::find(o.resource_keys.begin(), o.resource_keys.end(), k) != o.resource_keys.end();
+    AddTag(is_resource ? resource : attrs, tag);
+  };
+  key.ForEachTag(add);
+  if (!has_host && !key.source().empty()) add("host:" + std::string(key.source()));
+}
+
+std::string Signature(const Attributes& a) {
+  std::string s;
+  for (const auto& [k, values] : a) {
+    s += k;
+    for (const auto& v : values) {
+      s += '\x1f';
+      s += v;
+    }
+    s += '\x1e';
+  }
+  return s;
+}
+
+class Batcher {
+ public:
+  Batcher(const FormatOptions& o, size_t per_batch, int64_t now_ns)
+      : o_(o), per_batch_(std::max<size_t>(per_batch, 1)), now_ns_(now_ns) {}
+
+  // Starts a series: its attributes are used by the data points added until the next Begin.
+  void Begin(const SeriesKey& key, std::string_view extra_tag = {}) {
+    attrs_.clear();
+    resource_.clear();
+    Split(key, o_, attrs_, resource_);
+    if (!extra_tag.empty()) AddTag(attrs_, extra_tag);
+  }
+
+  otlp::NumberDataPoint* Gauge(const std::string& name) {
+    otlp::Metric* m = NewMetric(name);
+    return Point(m->mutable_gauge()->add_data_points());
+  }
+
+  otlp::NumberDataPoint* DeltaSum(const std::string& name) {
+    otlp::Metric* m = NewMetric(name);
+    auto* sum = m->mutable_sum();
+    sum->set_aggregation_temporality(otlp::AGGREGATION_TEMPORALITY_DELTA);
+    sum->set_is_monotonic(false);
+    return Point(sum->add_data_points());
+  }
+
+  otlp::HistogramDataPoint* DeltaHistogram(const std::string& name) {
+    otlp::Metric* m = NewMetric(name);
+    auto* h = m->mutable_histogram();
+    h->set_aggregation_temporality(otlp::AGGREGATION_TEMPORALITY_DELTA);
+    otlp::HistogramDataPoint* p = h->add_data_points();
+    p->set_time_unix_nano(static_cast<uint64_t>(now_ns_));
+    Fill(p->mutable_attributes(), attrs_);
+    return p;
+  }
+
+  std::vector<otlp::ExportMetricsServiceRequest> Finish() {
+    if (in_batch_ > 0) requests_.push_back(std::move(current_));
+    return std::move(requests_);
+  }
+
+ private:
+  otlp::NumberDataPoint* Point(otlp::NumberDataPoint* p) {
+    p->set_time_unix_nano(static_cast<uint64_t>(now_ns_));
+    Fill(p->mutable_attributes(), attrs_);
+    return p;
+  }
+
+  otlp::Metric* NewMetric(const std::string& name) {
+    if (in_batch_ == per_batch_) {
+      requests_.push_back(std::move(current_));
+      current_.Clear();
+      by_resource_.clear();
+      in_batch_ = 0;
+    }
+    ++in_batch_;
+    const std::string sig = Signature(resource_);
+    auto it = by_resource_.find(sig);
+    otlp::ScopeMetrics* scope;
+    if (it == by_resource_.end()) {
+      otlp::ResourceMetrics* rm = current_.add_resource_metrics();
+      Fill(rm->mutable_resource()->mutable_attributes(), resource_);
+      scope = rm->add_scope_metrics();
+      scope->mutable_scope()->set_name(std::string(kScopeName));
+      scope->mutable_scope()->set_version(o_.scope_version);
+      by_resource_.emplace(sig, current_.resource_metrics_size() - 1);
+    } else {
+      scope = current_.mutable_resource_metrics(it->second)->mutable_scope_metrics(0);
+    }
+    otlp::Metric* m = scope->add_metrics();
+    m->set_name(name);
+    return m;
+  }
+
+  const FormatOptions& o_;
+  size_t per_batch_;
+  int64_t now_ns_;
+  Attributes attrs_, resource_;
+  otlp::ExportMetricsServiceRequest current_;
+  std::map<std::string, int> by_resource_;
+  size_t in_batch_ = 0;
+  std::vector<otlp::ExportMetricsServiceRequest> requests_;
+};
+
+bool PercentileEnabled(std::string_view name, const config::DisabledSubMetrics& d) {
+  if (name.starts_with("sum_squares_")) return !d.sum_squares_pct;
+  if (name.starts_with("count_")) return !d.count_pct;
+  if (name.starts_with("mean_")) return !d.mean_pct;
+  if (name.starts_with("sum_")) return !d.sum_pct;
+  if (name.starts_with("upper_")) return !d.upper_pct;
+  if (name.starts_with("lower_")) return !d.lower_pct;
+  return true;
+}
+
+std::string_view PriorityName(EventPriority p) { return p == EventPriority::kLow ? "low" : "normal"; }
+
+std::string_view AlertName(EventAlertType t) {
+  switch (t) {
+    case EventAlertType::kWarning:
+      return "warning";
+    case EventAlertType::kError:
+      return "error";
+    case EventAlertType::kSuccess:
+      return "success";
+    case EventAlertType::kInfo:
+      break;
+  }
+  return "info";
+}
+
+}  // namespace
+
+std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::FlushSnapshot& s,
+                                                             const FormatOptions& o,
+                                                             size_t metrics_per_batch) {
+  Batcher b(o, metrics_per_batch, s.flush_time_ns);
+  std::string name;
+  for (const auto& c : s.counters) {
+    b.Begin(*c.key);
+    name = c.key->name();
+    b.Gauge(name)->set_as_double(c.per_second);
+    b.DeltaSum(name + ".count")->set_as_int(c.value);
+  }
+  for (const auto& g : s.gauges) {
+    b.Begin(*g.key);
+    b.Gauge(std::string(g.key->name()))->set_as_double(g.value);
+  }
+  for (const auto& set : s.sets) {
+    b.Begin(*set.key);
+    b.Gauge(std::string(set.key->name()))->set_as_int(static_cast<int64_t>(set.cardinality));
+  }
+  std::string le;
+  const auto& d = o.disabled;
+  for (const auto& t : s.timers) {
+    name = t.key->name();
+    if (o.as_histogram) {
+      b.Begin(*t.key);
+      otlp::HistogramDataPoint* p = b.DeltaHistogram(name);
+      p->set_count(static_cast<uint64_t>(std::max<int64_t>(t.count, 0)));
+      p->set_sum(t.sum);
+      if (t.count > 0) {  // an idle timer has no min or max (gostatsd panics here)
+        p->set_min(t.min);
+        p->set_max(t.max);
+      }
+      uint64_t below = 0;
+      for (const auto& bucket : s.BucketsOf(t)) {
+        if (!std::isinf(bucket.le)) p->add_explicit_bounds(bucket.le);
+        p->add_bucket_counts(bucket.count - below);  // cumulative → per bucket
+        below = bucket.count;
+      }
+      continue;
+    }
+    if (t.histogram) {
+      for (const auto& bucket : s.BucketsOf(t)) {
+        le = "le:";
+        if (std::isinf(bucket.le) && bucket.le > 0) {
+          le += "+Inf";
+        } else {
+          AppendGoShortestFixed(le, bucket.le);
+        }
+        b.Begin(*t.key, le);
+        b.Gauge(name + ".histogram")->set_as_int(static_cast<int64_t>(bucket.count));
+      }
+      continue;
+    }
+    b.Begin(*t.key);
+    auto gauge = [&](bool enabled, std::string_view suffix, double v) {
+      if (enabled) b.Gauge(name + std::string(suffix))->set_as_double(v);
+    };
+    gauge(!d.lower, ".lower", t.min);
+    gauge(!d.upper, ".upper", t.max);
+    if (!d.count) b.Gauge(name + ".count")->set_as_int(t.count);
+    gauge(!d.count_per_second, ".count_ps", t.count_per_second);
+    gauge(!d.mean, ".mean", t.mean);
+    gauge(!d.median, ".median", t.median);
+    gauge(!d.stddev, ".std", t.stddev);
+    gauge(!d.sum, ".sum", t.sum);
+    gauge(!d.sum_squares, ".sum_squares", t.sum_squares);
+    for (const auto& p : s.PercentilesOf(t)) {
+      if (PercentileEnabled(p.name, d)) gauge(true, "." + std::string(p.name), p.value);
+    }
+  }
+  return b.Finish();
+}
+
+otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o,
+                                           int64_t now_ns) {
+  Attributes resource, tags;
+  for (const std::string& t : e.tags) {
+    const std::string_view k = std::string_view(t).substr(0, t.find(':'));
+    const bool is_resource =
+        std::find(o.resource_keys.begin(), o.resource_keys.end(), k) != o.resource_keys.end();
+    AddTag(is_resource ? resource : tags, t);
+  }
+  otlp::ExportLogsServiceRequest req;
+  otlp::ResourceLogs* rl = req.add_resource_logs();
+  Fill(rl->mutable_resource()->mutable_attributes(), resource);
+  otlp::ScopeLogs* sl = rl->add_scope_logs();
+  sl->mutable_scope()->set_name(std::string(kScopeName));
+  sl->mutable_scope()->set_version(o.scope_version);
+  otlp::LogRecord* r = sl->add_log_records();
+  const int64_t t = e.date_happened != 0 ? e.date_happened * 1000000000 : now_ns;
+  r->set_time_unix_nano(static_cast<uint64_t>(t));
+  r->set_observed_time_unix_nano(static_cast<uint64_t>(now_ns));
+  auto attr = [&](std::string_view k, std::string_view v) {
+    otlp::KeyValue* kv = r->add_attributes();
+    kv->set_key(std::string(k));
+    kv->mutable_value()->set_string_value(std::string(v));
+  };
+  attr("title", e.title);
+  attr("text", e.text);
+  attr("source", e.source);
+  attr("priority", PriorityName(e.priority));
+  attr("alert_type", AlertName(e.alert_type));
+  attr("aggregation_key", e.aggregation_key);
+  attr("source_type_name", e.source_type_name);
+  otlp::KeyValue* kv = r->add_attributes();
+  kv->set_key("tags");
+  Fill(kv->mutable_value()->mutable_kvlist_value()->mutable_values(), tags);
+  return req;
+}
+
+}  // namespace cstatsd::backends::otlp_format
