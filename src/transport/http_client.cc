@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <future>
 
@@ -86,7 +87,12 @@ struct HttpClient::Job {
     std::string_view line(data, len);
     if (line.size() > kName.size() && strncasecmp(data, kName.data(), kName.size()) == 0) {
       line.remove_prefix(kName.size());
-      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+        line.remove_suffix(1);
+      }
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
+        line.remove_prefix(1);
+      }
       job->response.retry_after = std::string(line);
     }
     return len;
