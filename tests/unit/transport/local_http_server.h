@@ -22,6 +22,8 @@
 
 namespace cstatsd::testing {
 
+// Note: Debian's cpp-httplib is built with zlib, so a `deflate` (or gzip) request body reaches
+// the handler already inflated (and a bad one is refused); other encodings arrive as sent.
 struct RecordedRequest {
   std::string method;
   std::string path;
