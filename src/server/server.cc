@@ -307,7 +307,13 @@ void Server::CollectForwarderMetrics() {
 // with the internal metrics, and the merged map goes to the forwarder, which encodes and queues
 // it; the POST and its retries happen on the forwarder's thread.
 void Server::ForwardFlush() {
-  CollectInternalMetrics();
+  // As gostatsd: internal metrics are produced every (top-level) flush-interval, while the
+  // forwarder posts every http-transport.flush-interval; the final flush produces them too.
+  const int64_t now = NowNanos();
+  if (workers_stopped_ || now >= next_internal_ns_) {
+    next_internal_ns_ = now + config_.options.flush_interval.count();
+    CollectInternalMetrics();
+  }
   for (auto& w : workers_) {
     if (workers_stopped_) {
       for (int i = 0; i < 2; ++i) aggregator_.Merge(w->map(i));

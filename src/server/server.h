@@ -93,6 +93,7 @@ class Server {
   bool workers_stopped_ = false;  // their threads joined: maps are the flusher's
 
   int64_t last_flush_ns_ = 0;
+  int64_t next_internal_ns_ = 0;  // forwarder mode: when internal metrics are next produced
   // Timings of the previous flush, reported as internal metrics at the next one (ms).
   double aggregation_ms_ = 0, process_ms_ = 0, reset_ms_ = 0, total_ms_ = 0;
   uint64_t maps_merged_ = 0;
