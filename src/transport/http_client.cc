@@ -315,14 +315,17 @@ void HttpClient::Run() {
     int running = 0;
     curl_multi_perform(multi, &running);
     int left = 0;
+    bool finished = false;
     while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
       Job* job = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &job);
       FinishAttempt(*job, msg->data.result);
+      finished = true;
     }
 
-    long timeout_ms = 1000;
+    // A finished transfer freed a slot: admit what is queued before waiting.
+    long timeout_ms = finished ? 0 : 1000;
     if (!waiting_.empty()) {
       const auto until = waiting_.begin()->first - SteadyClock::now();
       timeout_ms = std::clamp<long>(
