@@ -2,7 +2,25 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace cstatsd::transport {
+namespace {
+
+constexpr std::string_view kKnownKeys[] = {
+    "type",
+    "client-timeout",
+    "dialer-keep-alive",
+    "dialer-timeout",
+    "enable-http2",
+    "idle-connection-timeout",
+    "max-idle-connections",
+    "network",
+    "tls-handshake-timeout",
+    "response-header-timeout",
+};
+
+}  // namespace
 
 Result<TransportOptions> ParseTransportSection(const config::Section& s, std::string_view name) {
   TransportOptions o;
@@ -79,6 +97,13 @@ Result<TransportOptions> LoadTransportOptions(const config::Config& config, std:
     }
     used = "default";
     section = transports.Sub("default");
+  }
+  if (warnings != nullptr) {
+    for (const std::string& key : section.Keys()) {
+      if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
+        warnings->push_back(fmt::format("{}.{}: unknown key; ignored", section.path(), key));
+      }
+    }
   }
   return ParseTransportSection(section, used);
 }

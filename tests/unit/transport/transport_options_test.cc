@@ -67,6 +67,15 @@ TEST(TransportOptionsTest, UnknownNameFallsBackToDefaultWithAWarning) {
   EXPECT_THAT(warnings[0], HasSubstr("\"missing\""));
 }
 
+TEST(TransportOptionsTest, UnknownKeysAreWarnedAbout) {
+  const auto c = MakeConfig(R"({"transport": {"default": {"client-timout": "3s"}}})");
+  std::vector<std::string> warnings;
+  auto t = LoadTransportOptions(c, "default", &warnings);
+  ASSERT_TRUE(t.ok()) << t.error();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("transport.default.client-timout"));
+}
+
 TEST(TransportOptionsTest, EnvironmentOverridesTheFile) {
   const auto c = MakeConfig(R"({"transport": {"default": {"client-timeout": "3s"}}})",
                             {{"GSD_TRANSPORT_DEFAULT_CLIENT_TIMEOUT", "7s"}});
