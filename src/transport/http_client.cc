@@ -62,6 +62,11 @@ struct HttpClient::Job {
   curl_slist* headers = nullptr;
   HttpResponse response;  // of the current attempt
   SteadyClock::time_point attempt_start;
+  // response-header-timeout: when the request was fully sent, and whether a header came back.
+  Duration header_timeout{0};
+  std::optional<SteadyClock::time_point> sent_at;
+  bool got_header = false;
+  bool header_timed_out = false;
 
   Job(HttpRequest r, const RetryOptions& o, RequestCallbacks c)
       : request(std::move(r)), retry(o), callbacks(std::move(c)) {}
@@ -80,9 +85,27 @@ struct HttpClient::Job {
     return len;
   }
 
+  // libcurl calls this often during a transfer and at least once a second while it waits, so
+  // response-header-timeout is enforced to within about a second.
+  static int OnProgress(void* self, curl_off_t, curl_off_t, curl_off_t ultotal, curl_off_t ulnow) {
+    auto* job = static_cast<Job*>(self);
+    if (job->got_header) return 0;
+    const auto now = SteadyClock::now();
+    if (!job->sent_at && ulnow >= ultotal &&
+        ulnow == static_cast<curl_off_t>(job->request.body.size())) {
+      job->sent_at = now;
+    }
+    if (job->sent_at && now - *job->sent_at > job->header_timeout) {
+      job->header_timed_out = true;
+      return 1;  // abort the transfer
+    }
+    return 0;
+  }
+
   static size_t OnHeader(char* data, size_t size, size_t n, void* self) {
     auto* job = static_cast<Job*>(self);
     const size_t len = size * n;
+    job->got_header = true;
     constexpr std::string_view kName = "retry-after:";
     std::string_view line(data, len);
     if (line.size() > kName.size() && strncasecmp(data, kName.data(), kName.size()) == 0) {
@@ -226,6 +249,12 @@ void HttpClient::StartAttempt(Job& job) {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &job);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Job::OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &job);
+    if (t.response_header_timeout > Duration::zero()) {
+      job.header_timeout = t.response_header_timeout;
+      curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Job::OnProgress);
+      curl_easy_setopt(e, CURLOPT_XFERINFODATA, &job);
+      curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
     // client-timeout: the whole exchange (0 = none).
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, Millis(t.client_timeout));
     // dialer-timeout + tls-handshake-timeout: libcurl's connect phase includes the TLS
@@ -256,6 +285,9 @@ void HttpClient::StartAttempt(Job& job) {
   }
   job.response = HttpResponse{};
   job.attempt_start = SteadyClock::now();
+  job.sent_at.reset();
+  job.got_header = false;
+  job.header_timed_out = false;
   curl_multi_add_handle(static_cast<CURLM*>(multi_), job.easy);
 }
 
@@ -267,7 +299,8 @@ void HttpClient::FinishAttempt(Job& job, int curl_code) {
     curl_easy_getinfo(job.easy, CURLINFO_RESPONSE_CODE, &r.status);
   } else {
     r.status = 0;
-    r.error = curl_easy_strerror(static_cast<CURLcode>(curl_code));
+    r.error = job.header_timed_out ? "timeout awaiting response headers"
+                                   : curl_easy_strerror(static_cast<CURLcode>(curl_code));
   }
   std::optional<Duration> retry_after;
   if (!r.retry_after.empty()) {

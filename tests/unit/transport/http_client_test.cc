@@ -161,6 +161,34 @@ TEST_F(HttpClientTest, ConcurrentRequestsAllComplete) {
   EXPECT_EQ(client_->outstanding(), 0u);
 }
 
+TEST(HttpClientHeaderTimeoutTest, ASlowServerHitsResponseHeaderTimeout) {
+  httplib::Server slow;
+  slow.Post(".*", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(1500ms);
+    res.status = 202;
+  });
+  const int port = slow.bind_to_any_port("127.0.0.1");
+  std::thread server([&] { slow.listen_after_bind(); });
+  TransportOptions t;
+  t.response_header_timeout = 200ms;
+  auto c = HttpClient::Create(t, {});
+  ASSERT_TRUE(c.ok());
+  std::thread loop([&] { (*c)->Run(); });
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  req.body = "x";
+  RetryOptions once;
+  once.max_elapsed_time = -1ns;
+  Outcome o = (*c)->SendAndWait(std::move(req), once);
+  EXPECT_EQ(o.completion, Completion::kGaveUp);
+  EXPECT_EQ(o.last.status, 0);
+  EXPECT_EQ(o.last.error, "timeout awaiting response headers");
+  (*c)->Shutdown();
+  loop.join();
+  slow.stop();
+  server.join();
+}
+
 TEST(HttpClientQueueTest, AFullQueueDropsTheOldest) {
   // No loop running yet: requests stay queued, so the overflow is deterministic.
   auto c = HttpClient::Create(TransportOptions{}, {.max_in_flight = 1, .max_queued = 2});
