@@ -14,6 +14,7 @@ PACKAGES=(
   graphite-carbon python3-whisper
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps openssl
+  lz4  # the forwarder integration test decodes lz4 frames with the CLI
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aggregate/flush_snapshot.h"
@@ -48,6 +49,9 @@ class Aggregator {
   SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
   // Resets what was flushed and expires idle series (spec §2.6); call after Flush.
   void Reset(int64_t now_ns);
+
+  // Forwarder mode: hands over the merged state (spec §2.3, nothing computed) and starts empty.
+  MetricMap TakeState() { return std::exchange(state_, MetricMap()); }
 
   size_t series() const { return state_.size(); }
   void set_keep_raw_values(bool keep) { options_.keep_raw_values = keep; }

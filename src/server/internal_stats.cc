@@ -6,7 +6,10 @@ namespace cstatsd::server {
 
 InternalStats::InternalStats(const config::Options& options,
                              const pipeline::PipelineOptions* pipeline)
-    : statser_type_(options.statser_type), hostname_(options.hostname), pipeline_(pipeline) {
+    : statser_type_(options.statser_type),
+      hostname_(options.hostname),
+      pipeline_(pipeline),
+      forwarder_(options.server_mode == "forwarder") {
   if (!options.namespace_.empty()) prefix_ = options.namespace_ + ".";
   if (!options.internal_namespace.empty()) prefix_ += options.internal_namespace + ".";
   base_tags_ = options.internal_tags;
@@ -15,6 +18,24 @@ InternalStats::InternalStats(const config::Options& options,
 
 void InternalStats::Gauge(std::string name, double value, std::vector<std::string> tags) {
   pending_.push_back({std::move(name), MetricType::kGauge, value, std::move(tags)});
+}
+
+void InternalStats::Counter(std::string name, double value, std::vector<std::string> tags) {
+  pending_.push_back({std::move(name), MetricType::kCounter, value, std::move(tags)});
+}
+
+void InternalStats::Report(const std::string& name, uint64_t cumulative,
+                           std::vector<std::string> tags) {
+  if (!forwarder_) {
+    Gauge(name, static_cast<double>(cumulative), std::move(tags));
+    return;
+  }
+  std::string key = name;
+  for (const auto& t : tags) key += "," + t;
+  uint64_t& last = reported_[key];
+  const uint64_t delta = cumulative >= last ? cumulative - last : cumulative;
+  last = cumulative;
+  Counter(name, static_cast<double>(delta), std::move(tags));
 }
 
 void InternalStats::SparseGauge(const std::string& name, uint64_t value,

@@ -20,6 +20,10 @@ class InternalStats {
   explicit InternalStats(const config::Options& options, const pipeline::PipelineOptions* pipeline);
 
   void Gauge(std::string name, double value, std::vector<std::string> tags = {});
+  void Counter(std::string name, double value, std::vector<std::string> tags = {});
+  // gostatsd's "reported" metric (spec §4.7): a cumulative count sent as a gauge of its value
+  // in standalone mode, as a counter of the change since the previous flush in forwarder mode.
+  void Report(const std::string& name, uint64_t cumulative, std::vector<std::string> tags = {});
   // A cumulative value reported only after it changes (gostatsd's sparse gauge).
   void SparseGauge(const std::string& name, uint64_t value, std::vector<std::string> tags = {});
 
@@ -35,6 +39,8 @@ class InternalStats {
   pipeline::Pipeline pipeline_;
   std::vector<stats::InternalMetric> pending_;
   std::map<std::string, stats::SparseGauge> sparse_;
+  bool forwarder_ = false;                    // server-mode = forwarder
+  std::map<std::string, uint64_t> reported_;  // last cumulative value per name+tags
 };
 
 }  // namespace cstatsd::server

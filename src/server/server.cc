@@ -8,6 +8,8 @@
 #include "ingest/kernel_drops.h"
 #include "ingest/socket.h"
 #include "server/flush_schedule.h"
+#include "transport/transport_options.h"
+#include "wire/compression.h"
 
 namespace cstatsd::server {
 namespace {
@@ -39,7 +41,9 @@ Result<std::unique_ptr<Server>> Server::Create(config::Config config,
   std::vector<std::unique_ptr<backends::Backend>> backends;
   backends::BackendContext ctx{config, config.options};
   std::string errors;
-  for (const std::string& name : config.options.backends) {
+  // Decision 11: in forwarder mode no metric backend is created.
+  const bool forwarder = config.options.server_mode == "forwarder";
+  for (const std::string& name : forwarder ? std::vector<std::string>{} : config.options.backends) {
     if (!registry.Has(name)) {
       std::string known;
       for (const auto& n : registry.Names()) known += (known.empty() ? "" : ", ") + n;
@@ -64,6 +68,23 @@ Result<std::unique_ptr<Server>> Server::Create(
     config::Config config, std::vector<std::unique_ptr<backends::Backend>> backends) {
   std::unique_ptr<Server> s(new Server(std::move(config)));
   const auto& o = s->config_.options;
+  s->flush_interval_ = o.flush_interval;
+  if (o.server_mode == "forwarder") {
+    std::vector<std::string> warnings;
+    auto fo = forward::ForwarderOptions::Load(s->config_, &warnings);
+    if (!fo.ok()) return fo.status();
+    auto to = transport::LoadTransportOptions(s->config_, fo->transport, &warnings);
+    if (!to.ok()) return to.status();
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+    auto f = forward::HttpForwarder::Create(*fo, *to);
+    if (!f.ok()) return f.status();
+    s->forwarder_ = std::move(*f);
+    s->flush_interval_ = fo->flush_interval;
+    if (!backends.empty()) {
+      spdlog::warn("forwarder mode sends to http-transport.api-endpoint; backends ignored");
+      backends.clear();
+    }
+  }
   for (auto& b : backends) {
     if (b->WantsRawValues()) s->aggregator_.set_keep_raw_values(true);
     s->runners_.push_back(
@@ -137,6 +158,7 @@ Status Server::Start() {
   }
 
   for (auto& r : runners_) r->Start();
+  if (forwarder_) forwarder_thread_ = std::thread([f = forwarder_.get()] { f->Run(); });
   last_flush_ns_ = NowNanos();
   for (auto& w : workers_) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
   if (tcp_listen_fd_ >= 0) {
@@ -154,10 +176,18 @@ Status Server::Start() {
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
   spdlog::info(
       "cstatsd started address={} port={} workers={} backends={} flush_interval={}ms "
-      "receive_buffer={} tcp_port={} tcp_tls={}",
+      "receive_buffer={} tcp_port={} tcp_tls={} mode={}",
       o.metrics_addr, metrics_port_, workers, runners_.size(),
-      std::chrono::duration_cast<std::chrono::milliseconds>(o.flush_interval).count(), rcvbuf,
-      tcp_port_, tcp_tls_ != nullptr);
+      std::chrono::duration_cast<std::chrono::milliseconds>(flush_interval_).count(), rcvbuf,
+      tcp_port_, tcp_tls_ != nullptr, o.server_mode);
+  if (forwarder_) {
+    const auto& fo = forwarder_->options();
+    spdlog::info(
+        "forwarding to api_endpoint={} compression={} max_requests={} "
+        "max_request_elapsed_time={}ms",
+        fo.api_endpoint, wire::ContentEncoding(fo.compression), fo.max_requests,
+        std::chrono::duration_cast<std::chrono::milliseconds>(fo.max_request_elapsed_time).count());
+  }
   if (rcvbuf < kSocketReceiveBuffer / 2) {
     spdlog::warn(
         "the kernel limited the socket receive buffer to {} bytes (asked {}); bursts may be "
@@ -183,15 +213,21 @@ void Server::SendLifecycleEvent(const char* title) {
 
 void Server::DispatchEvent(Event&& event) {
   if (event.date_happened == 0) event.date_happened = NowNanos() / 1000000000;
+  if (forwarder_) {
+    forwarder_->SendEvent(event);  // queued; the worker never waits for the network
+    return;
+  }
   auto shared = std::make_shared<const Event>(std::move(event));
   for (auto& r : runners_) r->EnqueueEvent(shared);
 }
 
 void Server::FlusherLoop() {
   const auto& o = config_.options;
-  Clock::time_point next = o.flush_aligned
-                               ? NextAlignedTick(Clock::now(), o.flush_interval, o.flush_offset)
-                               : Clock::now() + o.flush_interval;
+  const auto interval = flush_interval_;
+  // gostatsd's forwarder ticks every http-transport.flush-interval, never aligned.
+  const bool aligned = o.flush_aligned && !forwarder_;
+  Clock::time_point next =
+      aligned ? NextAlignedTick(Clock::now(), interval, o.flush_offset) : Clock::now() + interval;
   std::unique_lock lock(stop_mu_);
   while (!stopping_) {
     if (stop_cv_.wait_until(lock, next, [&] { return stopping_; })) break;
@@ -199,11 +235,11 @@ void Server::FlusherLoop() {
     const int64_t now = NowNanos();
     // With flush-aligned, rates are computed over the boundaries, not the wake-up times.
     const int64_t tick_ns =
-        o.flush_aligned
+        aligned
             ? std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count()
             : now;
-    next = o.flush_aligned ? NextAlignedTick(Clock::now(), o.flush_interval, o.flush_offset)
-                           : NextIntervalTick(next, Clock::now(), o.flush_interval);
+    next = aligned ? NextAlignedTick(Clock::now(), interval, o.flush_offset)
+                   : NextIntervalTick(next, Clock::now(), interval);
     {
       std::lock_guard flush_lock(flush_mu_);
       const double seconds = static_cast<double>(tick_ns - last_flush_ns_) / 1e9;
@@ -226,15 +262,20 @@ void Server::CollectInternalMetrics() {
     truncated += stats::Read(c.truncated_datagrams);
   }
   auto& s = internal_stats_;
-  s.Gauge("receiver.datagrams_received", static_cast<double>(datagrams));
-  s.Gauge("receiver.batches_read", static_cast<double>(batches));
+  // "reported" metrics: gauges of the total standalone, counters of the change when forwarding.
+  s.Report("receiver.datagrams_received", datagrams);
+  s.Report("receiver.batches_read", batches);
   // cstatsd: datagrams the kernel dropped because a socket buffer was full.
   s.Gauge("receiver.kernel_drops", static_cast<double>(ingest::KernelDrops(fds_)));
   // cstatsd: datagrams longer than receive-buffer-size, cut by the kernel (their tail is lost).
   s.SparseGauge("receiver.datagrams_truncated", truncated);
-  s.Gauge("parser.metrics_received", static_cast<double>(metrics));
-  s.Gauge("parser.events_received", static_cast<double>(events));
+  s.Report("parser.metrics_received", metrics);
+  s.Report("parser.events_received", events);
   s.SparseGauge("parser.bad_lines_seen", bad);
+  if (forwarder_) {
+    CollectForwarderMetrics();
+    return;
+  }
   const std::vector<std::string> agg_tags = {"aggregator_id:0"};
   s.Gauge("aggregator.metricmaps_received", static_cast<double>(maps_merged_), agg_tags);
   s.Gauge("aggregator.aggregation_time", aggregation_ms_, agg_tags);
@@ -256,7 +297,59 @@ void Server::CollectInternalMetrics() {
   }
 }
 
+void Server::CollectForwarderMetrics() {
+  auto& s = internal_stats_;
+  const forward::ForwarderStats f = forwarder_->TakeStats();
+  s.Counter("http.forwarder.invalid", static_cast<double>(f.invalid));
+  s.Counter("http.forwarder.created", static_cast<double>(f.created));
+  s.Counter("http.forwarder.sent", static_cast<double>(f.sent));
+  s.Counter("http.forwarder.retried", static_cast<double>(f.retried));
+  s.Counter("http.forwarder.dropped", static_cast<double>(f.dropped));
+  s.Counter("http.forwarder.post_latency.sum", f.post_latency_sum_ms);
+  s.Gauge("http.forwarder.post_latency.max", f.post_latency_max_ms);
+  if (config_.options.heartbeat_enabled) {
+    s.Counter("heartbeat", 1,
+              {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
+  }
+}
+
+// Forwarder mode (spec §5.4): the workers' maps are merged without aggregation (§2.3) together
+// with the internal metrics, and the merged map goes to the forwarder, which encodes and queues
+// it; the POST and its retries happen on the forwarder's thread.
+void Server::ForwardFlush() {
+  // As gostatsd: internal metrics are produced every (top-level) flush-interval, while the
+  // forwarder posts every http-transport.flush-interval; the final flush produces them too.
+  const int64_t now = NowNanos();
+  if (workers_stopped_ || now >= next_internal_ns_) {
+    next_internal_ns_ = now + config_.options.flush_interval.count();
+    CollectInternalMetrics();
+  }
+  for (auto& w : workers_) {
+    if (workers_stopped_) {
+      for (int i = 0; i < 2; ++i) aggregator_.Merge(w->map(i));
+      continue;
+    }
+    MetricMap* m = w->HandOver(kHandOverTimeout);
+    if (m == nullptr) {
+      spdlog::warn(
+          "worker did not hand over its metrics in time; they go with the next flush "
+          "worker={}",
+          w->id());
+      continue;
+    }
+    aggregator_.Merge(*m);
+  }
+  internal_stats_.Emit(internal_map_);
+  aggregator_.Merge(internal_map_);
+  const MetricMap merged = aggregator_.TakeState();
+  forwarder_->SendMetrics(merged);
+}
+
 void Server::Flush(int64_t now_ns, double flush_seconds) {
+  if (forwarder_) {
+    ForwardFlush();
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   CollectInternalMetrics();
 
@@ -322,6 +415,12 @@ void Server::Stop() {
 
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       config_.options.backend_shutdown_timeout);
+  if (forwarder_) {
+    // The final flush and the requests still retrying get backend-shutdown-timeout; what is
+    // left then is dropped and counted.
+    forwarder_->Stop(std::chrono::steady_clock::now() + timeout);
+    if (forwarder_thread_.joinable()) forwarder_thread_.join();
+  }
   for (auto& r : runners_) {
     if (!r->Stop(timeout)) {
       // Its thread is still inside a send and refers to the runner: keep it alive.

@@ -1,5 +1,6 @@
-// Server: wires a standalone cstatsd together — sockets, ingest workers, the flusher with the
-// aggregator, internal metrics, and one BackendRunner per backend — and runs its lifecycle.
+// Server: wires cstatsd together — sockets, ingest workers, the flusher with the aggregator,
+// internal metrics, and one BackendRunner per backend (standalone), or the HttpForwarder and its
+// thread instead of the backends (server-mode = forwarder) — and runs its lifecycle.
 // Start/Stop are called from one controlling thread (main, or a test); every thread
 // the server uses is created and joined here.
 #pragma once
@@ -16,6 +17,7 @@
 #include "aggregate/aggregator.h"
 #include "backends/backend.h"
 #include "config/config.h"
+#include "forward/http_forwarder.h"
 #include "ingest/tcp_receiver.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
@@ -47,19 +49,27 @@ class Server {
   int metrics_port() const { return metrics_port_; }
   int metrics_tcp_port() const { return tcp_port_; }
   const config::Options& options() const { return config_.options; }
+  // Forwarder mode only (nullptr otherwise): for the HTTP server's /deepcheck sentRecently.
+  const forward::HttpForwarder* forwarder() const { return forwarder_.get(); }
 
  private:
   explicit Server(config::Config config);
 
   void FlusherLoop();
   void Flush(int64_t now_ns, double flush_seconds);
+  void ForwardFlush();  // forwarder mode's flush: merge, then hand to the forwarder
   void CollectInternalMetrics();
+  void CollectForwarderMetrics();
   void DispatchEvent(Event&& event);
   void SendLifecycleEvent(const char* title);
 
   config::Config config_;
   pipeline::PipelineOptions pipeline_options_;
   std::vector<std::unique_ptr<BackendRunner>> runners_;
+  std::unique_ptr<forward::HttpForwarder> forwarder_;  // forwarder mode
+  std::thread forwarder_thread_;                       // runs forwarder_->Run()
+  config::Duration flush_interval_{
+      0};  // flush-interval, or http-transport.flush-interval (forwarder)
   aggregate::Aggregator aggregator_;
   InternalStats internal_stats_;
   MetricMap internal_map_;
@@ -84,6 +94,7 @@ class Server {
   bool workers_stopped_ = false;  // their threads joined: maps are the flusher's
 
   int64_t last_flush_ns_ = 0;
+  int64_t next_internal_ns_ = 0;  // forwarder mode: when internal metrics are next produced
   // Timings of the previous flush, reported as internal metrics at the next one (ms).
   double aggregation_ms_ = 0, process_ms_ = 0, reset_ms_ = 0, total_ms_ = 0;
   uint64_t maps_merged_ = 0;

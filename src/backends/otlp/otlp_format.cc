@@ -158,7 +158,9 @@ bool PercentileEnabled(std::string_view name, const config::DisabledSubMetrics& 
   return true;
 }
 
-std::string_view PriorityName(EventPriority p) { return p == EventPriority::kLow ? "low" : "normal"; }
+std::string_view PriorityName(EventPriority p) {
+  return p == EventPriority::kLow ? "low" : "normal";
+}
 
 std::string_view AlertName(EventAlertType t) {
   switch (t) {
@@ -249,8 +251,7 @@ std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::Fl
   return b.Finish();
 }
 
-otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o,
-                                           int64_t now_ns) {
+otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o, int64_t now_ns) {
   Attributes resource, tags;
   for (const std::string& t : e.tags) {
     const std::string_view k = std::string_view(t).substr(0, t.find(':'));

@@ -29,7 +29,6 @@ std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::Fl
                                                              size_t metrics_per_batch);
 
 // `now_ns` is used when the event has no date.
-otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o,
-                                           int64_t now_ns);
+otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o, int64_t now_ns);
 
 }  // namespace cstatsd::backends::otlp_format

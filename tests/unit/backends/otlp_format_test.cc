@@ -95,8 +95,8 @@ TEST(OtlpFormatTest, ResourceKeysGroupSeriesPerResource) {
 
 TEST(OtlpFormatTest, TimersAsGaugesWithTheirOwnDisabledAggregations) {
   auto s = Snapshot();
-  auto names = std::make_shared<std::vector<std::string>>(
-      std::vector<std::string>{"upper_90", "count_90"});
+  auto names =
+      std::make_shared<std::vector<std::string>>(std::vector<std::string>{"upper_90", "count_90"});
   s.percentile_names = names;
   s.percentiles = {{(*names)[0], 9}, {(*names)[1], 3}};
   aggregate::TimerPoint t;

@@ -1,0 +1,54 @@
+// ForwarderOptions: the `[http-transport]` section of forwarder mode (spec §4.5). Loaded once on
+// the main thread at startup; read-only afterwards.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "wire/compression.h"
+
+namespace cstatsd::forward {
+
+using Duration = std::chrono::nanoseconds;
+
+struct ForwarderOptions {
+  std::string api_endpoint;           // api-endpoint: base URL (required); /v2/raw, /v2/event added
+  std::string transport = "default";  // transport: name of a [transport.<name>] section
+  // compress (default true) and compression-type (zlib | lz4 | none); compress=false → none.
+  wire::Compression compression = wire::Compression::kZlib;
+  int compression_level = 9;  // compression-level: 0–9 (zlib 0 = store; lz4 0 = fast)
+  int max_requests = 1000;    // max-requests: concurrent POSTs (a backoff wait included)
+  // concurrent-merge and consolidator-slots: validated and accepted; in cstatsd the workers'
+  // own maps are the consolidator slots and the flusher merges them (docs/forwarder.md).
+  int concurrent_merge = 1;
+  int consolidator_slots = 0;  // default: the number of CPUs
+  // max-request-elapsed-time: retry budget of one request; -1 = never retry.
+  Duration max_request_elapsed_time = std::chrono::seconds(30);
+  Duration flush_interval = std::chrono::seconds(1);  // flush-interval: how often to POST
+  // custom-headers: added to every request, names canonicalised ("x-team" → "X-Team").
+  std::map<std::string, std::string> custom_headers;
+  // dynamic-headers: tag names whose values become headers (§5.4); names that custom-headers
+  // already sets are removed (custom headers win).
+  std::vector<std::string> dynamic_headers;
+  // fast-fail-on-non-retryable-errors (also fail-fast-…, decision 8).
+  bool fast_fail_on_non_retryable_errors = false;
+
+  // Reads and validates [http-transport]; every problem is listed, each naming its key.
+  // Unknown keys are appended to `warnings`.
+  static Result<ForwarderOptions> Load(const config::Config& config,
+                                       std::vector<std::string>* warnings);
+};
+
+// Go's http.CanonicalHeaderKey: "x-api_key" → "X-Api_key"; a name with a byte that is not a
+// token character is returned unchanged.
+std::string CanonicalHeaderKey(std::string_view name);
+
+// The header a dynamic-headers tag name becomes: '_' → '-', then canonicalised.
+std::string DynamicHeaderName(std::string_view tag_name);
+
+}  // namespace cstatsd::forward

@@ -1,0 +1,89 @@
+// HttpForwarder: forwarder mode's sender (spec §5.4). The flusher hands it each merged map; it
+// encodes pb::RawMessageV2 (one per dynamic-headers partition), compresses, and queues a POST to
+// <api-endpoint>/v2/raw on its HttpClient, which retries with backoff off the flusher's thread.
+// Events go one by one to /v2/event. Counts the http.forwarder.* internal metrics.
+// SendMetrics: flusher thread. SendEvent: any thread (workers). Run: the forwarder's own thread,
+// created by server/. Stop: the controlling thread.
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/metric.h"
+#include "core/metric_map.h"
+#include "core/result.h"
+#include "forward/forwarder_options.h"
+#include "stats/rate_limiter.h"
+#include "transport/http_client.h"
+#include "transport/transport_options.h"
+
+namespace cstatsd::forward {
+
+// The http.forwarder.* values of one interval (deltas since the previous TakeStats).
+struct ForwarderStats {
+  uint64_t invalid = 0;  // messages that could not be prepared (encode/compress failed)
+  uint64_t created = 0;  // messages prepared
+  uint64_t sent = 0;     // messages delivered (2xx)
+  uint64_t retried = 0;  // retries (a first attempt is not a retry)
+  uint64_t dropped = 0;  // messages given up (budget spent, fast-fail, queue full, shutdown)
+  double post_latency_sum_ms = 0;  // of successful POSTs
+  double post_latency_max_ms = 0;
+};
+
+class HttpForwarder {
+ public:
+  static Result<std::unique_ptr<HttpForwarder>> Create(const ForwarderOptions& options,
+                                                       const transport::TransportOptions& t);
+
+  // Encodes, compresses and queues `merged` (nothing for an empty map). Flusher thread.
+  void SendMetrics(const MetricMap& merged);
+  // Queues one event. Any thread; never waits for the network.
+  void SendEvent(const Event& event);
+
+  // The HTTP client's loop; returns after Stop(). Run it on one thread.
+  void Run() { client_->Run(); }
+  // Lets queued and in-flight requests finish until `deadline`, then gives up on the rest
+  // (counted as dropped) and makes Run() return. Returns true if everything was delivered.
+  bool Stop(std::chrono::steady_clock::time_point deadline);
+
+  ForwarderStats TakeStats();
+
+  // When a POST last succeeded (the HTTP server's /deepcheck "sentRecently"); nullopt = never.
+  std::optional<std::chrono::system_clock::time_point> LastSuccessfulSend() const;
+  // The deep check's verdict and message: "sentRecently: never sent" or
+  // "sentRecently: lastSend=<RFC 3339 time>" (healthy once anything was sent, as gostatsd).
+  std::pair<bool, std::string> SentRecentlyCheck() const;
+
+  const ForwarderOptions& options() const { return options_; }
+  size_t outstanding() const { return client_->outstanding(); }
+
+ private:
+  HttpForwarder(ForwarderOptions options, std::unique_ptr<transport::HttpClient> client);
+  void Post(std::string_view kind, const std::string& path,
+            const google::protobuf::MessageLite& message,
+            const std::vector<std::pair<std::string, std::string>>& extra_headers);
+  void OnDone(std::string_view kind, const transport::Outcome& outcome);
+
+  ForwarderOptions options_;
+  std::unique_ptr<transport::HttpClient> client_;
+  transport::RetryOptions retry_;
+  std::vector<std::pair<std::string, std::string>> base_headers_;
+
+  std::atomic<uint64_t> invalid_{0}, created_{0}, sent_{0}, retried_{0}, dropped_{0};
+  std::atomic<uint64_t> latency_sum_us_{0}, latency_max_us_{0};
+  std::atomic<int64_t> last_send_ns_{0};  // system clock, 0 = never
+  std::mutex log_mu_;
+  stats::RateLimiter retry_log_{12, 3};  // guarded by log_mu_
+  stats::RateLimiter drop_log_{12, 3};   // guarded by log_mu_
+};
+
+}  // namespace cstatsd::forward

@@ -1,0 +1,131 @@
+#include "forward/raw_message.h"
+
+#include <map>
+
+#include "forward/forwarder_options.h"
+
+namespace cstatsd::forward {
+namespace {
+
+template <typename Raw>
+void FillCommon(const SeriesKey& key, Raw& raw) {
+  key.ForEachTag([&](std::string_view tag) { raw.add_tags(std::string(tag)); });
+  raw.set_hostname(std::string(key.source()));
+}
+
+void AddCounter(pb::RawMessageV2& msg, const SeriesKey& key, const CounterAgg& v) {
+  auto& raw = (*(*msg.mutable_counters())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  FillCommon(key, raw);
+  raw.set_value(raw.value() + v.value);
+}
+
+void AddGauge(pb::RawMessageV2& msg, const SeriesKey& key, const GaugeAgg& v) {
+  auto& raw = (*(*msg.mutable_gauges())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  FillCommon(key, raw);
+  raw.set_value(v.value);
+}
+
+void AddTimer(pb::RawMessageV2& msg, const SeriesKey& key, const TimerAgg& v) {
+  auto& raw = (*(*msg.mutable_timers())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  FillCommon(key, raw);
+  raw.set_samplecount(v.sampled_count);
+  raw.mutable_values()->Add(v.values.begin(), v.values.end());
+}
+
+void AddSet(pb::RawMessageV2& msg, const SeriesKey& key, const SetAgg& v) {
+  auto& raw = (*(*msg.mutable_sets())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  FillCommon(key, raw);
+  for (const auto& member : v.members) raw.add_values(member);
+}
+
+// Calls fn(key, value, adder) for every series of every type.
+template <typename Fn>
+void ForEachSeries(const MetricMap& map, Fn&& fn) {
+  for (const auto& e : map.counters.entries())
+    fn(*e.key, [&](auto& m) { AddCounter(m, *e.key, e.value); });
+  for (const auto& e : map.gauges.entries())
+    fn(*e.key, [&](auto& m) { AddGauge(m, *e.key, e.value); });
+  for (const auto& e : map.timers.entries())
+    fn(*e.key, [&](auto& m) { AddTimer(m, *e.key, e.value); });
+  for (const auto& e : map.sets.entries()) fn(*e.key, [&](auto& m) { AddSet(m, *e.key, e.value); });
+}
+
+}  // namespace
+
+pb::RawMessageV2 ToRawMessage(const MetricMap& map) {
+  pb::RawMessageV2 msg;
+  ForEachSeries(map, [&](const SeriesKey&, auto&& add) { add(msg); });
+  return msg;
+}
+
+std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
+                                                 const std::vector<std::string>& dynamic_headers) {
+  std::vector<Partition> out;
+  if (map.empty()) return out;
+  if (dynamic_headers.empty()) {
+    out.push_back({{}, ToRawMessage(map), map.size()});
+    return out;
+  }
+  std::map<std::string, size_t> index;  // joined matched tags → partition
+  std::string joined;
+  std::vector<std::string_view> matched;
+  ForEachSeries(map, [&](const SeriesKey& key, auto&& add) {
+    joined.clear();
+    matched.clear();
+    key.ForEachTag([&](std::string_view tag) {
+      for (const std::string& name : dynamic_headers) {
+        if (tag.size() > name.size() && tag.compare(0, name.size(), name) == 0 &&
+            tag[name.size()] == ':') {
+          if (!joined.empty()) joined += ',';
+          joined += tag;
+          matched.push_back(tag);
+          break;
+        }
+      }
+    });
+    auto [it, inserted] = index.emplace(joined, out.size());
+    if (inserted) {
+      Partition p;
+      for (std::string_view tag : matched) {
+        const size_t colon = tag.find(':');
+        p.headers.emplace_back(DynamicHeaderName(tag.substr(0, colon)),
+                               std::string(tag.substr(colon + 1)));
+      }
+      out.push_back(std::move(p));
+    }
+    Partition& p = out[it->second];
+    add(p.message);
+    ++p.series;
+  });
+  return out;
+}
+
+pb::EventV2 ToEventV2(const Event& e) {
+  pb::EventV2 m;
+  m.set_title(e.title);
+  m.set_text(e.text);
+  m.set_datehappened(e.date_happened);
+  m.set_hostname(e.source);
+  m.set_aggregationkey(e.aggregation_key);
+  m.set_sourcetypename(e.source_type_name);
+  for (const auto& t : e.tags) m.add_tags(t);
+  m.set_sourceip(e.source);
+  m.set_priority(e.priority == EventPriority::kLow ? pb::EventV2::Low : pb::EventV2::Normal);
+  switch (e.alert_type) {
+    case EventAlertType::kInfo:
+      m.set_type(pb::EventV2::Info);
+      break;
+    case EventAlertType::kWarning:
+      m.set_type(pb::EventV2::Warning);
+      break;
+    case EventAlertType::kError:
+      m.set_type(pb::EventV2::Error);
+      break;
+    case EventAlertType::kSuccess:
+      m.set_type(pb::EventV2::Success);
+      break;
+  }
+  return m;
+}
+
+}  // namespace cstatsd::forward
