@@ -23,7 +23,8 @@ std::string SharedCredentialsPath(const Environment& env);
 std::string ProfileName(const Environment& env);
 
 // Parses the INI text of a shared credentials file and returns the profile's credentials.
-std::optional<Credentials> CredentialsFromSharedFile(std::string_view ini, std::string_view profile);
+std::optional<Credentials> CredentialsFromSharedFile(std::string_view ini,
+                                                     std::string_view profile);
 
 // Reads the file at SharedCredentialsPath(env), if any.
 std::optional<Credentials> CredentialsFromSharedFile(const Environment& env);
