@@ -18,6 +18,10 @@
 #include "core/metric.h"
 #include "core/result.h"
 
+namespace cstatsd::transport {
+class HttpClient;
+}
+
 namespace cstatsd::backends {
 
 // Counters a backend keeps for the internal metrics backend.* (spec §4.7). Written by the
@@ -54,6 +58,10 @@ class Backend {
   // True when the backend needs every raw timer value and set member in the snapshot
   // (FlushSnapshot::ValuesOf / MembersOf); the aggregator copies them only then.
   virtual bool WantsRawValues() const { return false; }
+
+  // An HTTP backend's client, whose event loop the runner runs on a thread of its own (and shuts
+  // down at stop); null for the others.
+  virtual transport::HttpClient* http_client() { return nullptr; }
 
   BackendStats& stats() { return stats_; }
 

@@ -1,5 +1,6 @@
 #include "backends/backend.h"
 #include "backends/graphite/graphite_backend.h"
+#include "backends/influxdb/influxdb_backend.h"
 #include "backends/null/null_backend.h"
 #include "backends/statsdaemon/statsdaemon_backend.h"
 #include "backends/stdout/stdout_backend.h"
@@ -35,6 +36,7 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   r.Register(std::string(NullBackend::kName), NullBackend::Create);
   r.Register(std::string(GraphiteBackend::kName), GraphiteBackend::Create);
   r.Register(std::string(StatsdaemonBackend::kName), StatsdaemonBackend::Create);
+  r.Register(std::string(InfluxdbBackend::kName), InfluxdbBackend::Create);
   return r;
 }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "transport/http_client.h"
+
 namespace cstatsd::server {
 
 using backends::BackendStats;
@@ -17,6 +19,9 @@ BackendRunner::~BackendRunner() {
 }
 
 void BackendRunner::Start() {
+  if (transport::HttpClient* c = backend_->http_client()) {
+    io_thread_ = std::thread([c] { c->Run(); });
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -105,6 +110,7 @@ void BackendRunner::Loop() {
 
 bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
   if (!thread_.joinable()) return true;
+  transport::HttpClient* http = backend_->http_client();
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();
@@ -117,16 +123,27 @@ bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
     events_.clear();
     spdlog::error("backend did not finish in time at shutdown backend={} dropped_flushes={}",
                   backend_->Name(), lost + (busy_ ? 1 : 0));
+    if (busy_ && http != nullptr) {
+      // Abandon the requests in flight or waiting to retry: they complete as aborted (counted
+      // as dropped by the backend) and the send in progress returns.
+      http->Shutdown();
+      idle_cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !busy_; });
+    }
     if (busy_) {
       // Still inside a send: leave the thread behind rather than hang the shutdown.
       lock.unlock();
       thread_.detach();
+      if (io_thread_.joinable()) io_thread_.detach();
       return false;
     }
   }
   lock.unlock();
   cv_.notify_all();
   thread_.join();
+  if (http != nullptr) {
+    http->Shutdown();
+    if (io_thread_.joinable()) io_thread_.join();
+  }
   return drained;
 }
 

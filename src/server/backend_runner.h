@@ -29,7 +29,8 @@ class BackendRunner {
   void EnqueueEvent(std::shared_ptr<const Event> event);
 
   // Delivers what is queued within `timeout`, then stops the thread. Returns false when the
-  // backend was still busy at the deadline (what it had not delivered is counted as dropped).
+  // backend was still busy at the deadline (what it had not delivered is counted as dropped;
+  // an HTTP backend's requests still in flight or waiting to retry are abandoned and counted).
   bool Stop(std::chrono::milliseconds timeout);
 
   backends::Backend& backend() { return *backend_; }
@@ -48,6 +49,7 @@ class BackendRunner {
   bool stopping_ = false;
   bool busy_ = false;
   std::thread thread_;
+  std::thread io_thread_;              // runs the backend's HTTP client loop, if it has one
   stats::RateLimiter drop_log_{6, 1};  // at most ~6 drop messages a minute (guarded by mu_)
 };
 

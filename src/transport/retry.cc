@@ -93,6 +93,9 @@ RetryDecision RetryState::Decide(long status, std::optional<Duration> retry_afte
   if (result == AttemptResult::kNonRetryable && options_.fast_fail_non_retryable) {
     return {RetryAction::kGiveUp, {}};
   }
+  if (options_.max_retries >= 0 && attempts_ > options_.max_retries) {
+    return {RetryAction::kGiveUp, {}};
+  }
   std::optional<Duration> wait = backoff_.Next();
   if (!wait) return {RetryAction::kGiveUp, {}};
   if (options_.honour_retry_after && retry_after && *retry_after > *wait) wait = *retry_after;

@@ -69,6 +69,9 @@ struct RetryOptions {
   bool fast_fail_non_retryable = false;
   // Wait at least as long as the server's Retry-After asks (HTTP backends; not the forwarder).
   bool honour_retry_after = false;
+  // At most this many retries after the first attempt (the otlp backend's max_retries); -1 = no
+  // limit but the time budget.
+  int max_retries = -1;
   BackOffOptions backoff;  // its max_elapsed_time is taken from above
 };
 

@@ -12,6 +12,8 @@ std::string_view ContentEncoding(Compression c) {
   switch (c) {
     case Compression::kZlib:
       return "deflate";
+    case Compression::kGzip:
+      return "gzip";
     case Compression::kLz4:
       return "lz4";
     case Compression::kNone:
@@ -33,6 +35,25 @@ Result<std::string> ZlibCompress(std::string_view in, int level) {
   return out;
 }
 
+// zlib's deflate with a gzip wrapper (window bits 15 + 16).
+Result<std::string> GzipCompress(std::string_view in, int level) {
+  z_stream zs{};
+  if (deflateInit2(&zs, std::clamp(level, 0, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return Status::Error("gzip: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return Status::Error("gzip compress failed: " + std::to_string(rc));
+  return out;
+}
+
 Result<std::string> Lz4Compress(std::string_view in, int level) {
   LZ4F_preferences_t prefs{};
   prefs.compressionLevel = std::clamp(level, 0, 9);
@@ -46,10 +67,13 @@ Result<std::string> Lz4Compress(std::string_view in, int level) {
 
 constexpr size_t kChunk = 64 * 1024;
 
-Decompressed ZlibDecompress(std::string_view in, size_t max_output) {
+// window_bits: 15 for a zlib stream, 15 + 16 for gzip.
+Decompressed ZlibDecompress(std::string_view in, size_t max_output, int window_bits) {
   Decompressed r;
   z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return {{}, DecompressError::kCorrupt, "inflateInit failed"};
+  if (inflateInit2(&zs, window_bits) != Z_OK) {
+    return {{}, DecompressError::kCorrupt, "inflateInit failed"};
+  }
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
@@ -131,6 +155,8 @@ Result<std::string> Compress(Compression c, std::string_view in, int level) {
   switch (c) {
     case Compression::kZlib:
       return ZlibCompress(in, level);
+    case Compression::kGzip:
+      return GzipCompress(in, level);
     case Compression::kLz4:
       return Lz4Compress(in, level);
     case Compression::kNone:
@@ -142,7 +168,9 @@ Result<std::string> Compress(Compression c, std::string_view in, int level) {
 Decompressed Decompress(Compression c, std::string_view in, size_t max_output) {
   switch (c) {
     case Compression::kZlib:
-      return ZlibDecompress(in, max_output);
+      return ZlibDecompress(in, max_output, 15);
+    case Compression::kGzip:
+      return ZlibDecompress(in, max_output, 15 + 16);
     case Compression::kLz4:
       return Lz4Decompress(in, max_output);
     case Compression::kNone:

@@ -1,6 +1,7 @@
-// Body compression of the forwarding protocol (spec §4.5, §5.1): zlib streams (HTTP
-// Content-Encoding `deflate`) and LZ4 frames (`lz4`). Decompression is bounded: a body that would
-// grow past `max_output` bytes is refused without allocating more than that (decompression bombs).
+// Body compression of the forwarding protocol (spec §4.5, §5.1) and the HTTP backends: zlib
+// streams (HTTP Content-Encoding `deflate`), gzip (`gzip`) and LZ4 frames (`lz4`). Decompression is
+// bounded: a body that would grow past `max_output` bytes is refused without allocating more than
+// that (decompression bombs).
 #pragma once
 
 #include <cstddef>
@@ -11,12 +12,12 @@
 
 namespace cstatsd::wire {
 
-enum class Compression { kNone, kZlib, kLz4 };
+enum class Compression { kNone, kZlib, kGzip, kLz4 };
 
-// The HTTP Content-Encoding for a compression: "identity", "deflate", "lz4".
+// The HTTP Content-Encoding for a compression: "identity", "deflate", "gzip", "lz4".
 std::string_view ContentEncoding(Compression c);
 
-// Compresses `in` at `level` (zlib 0..9, lz4 0 = fast .. 9 = high compression).
+// Compresses `in` at `level` (zlib and gzip 0..9, lz4 0 = fast .. 9 = high compression).
 Result<std::string> Compress(Compression c, std::string_view in, int level);
 
 enum class DecompressError { kNone, kCorrupt, kTooLarge };

@@ -55,14 +55,17 @@ TEST_P(Framed, TruncatedOrGarbageInputIsCorrupt) {
 
 INSTANTIATE_TEST_SUITE_P(All, RoundTrip,
                          ::testing::Values(Compression::kNone, Compression::kZlib,
-                                           Compression::kLz4));
+                                           Compression::kGzip, Compression::kLz4));
 
 INSTANTIATE_TEST_SUITE_P(ZlibAndLz4, Framed,
-                         ::testing::Values(Compression::kZlib, Compression::kLz4));
+                         ::testing::Values(Compression::kZlib, Compression::kGzip,
+                                           Compression::kLz4));
 
 TEST(ContentEncoding, NamesMatchTheForwardingProtocol) {
   EXPECT_EQ(ContentEncoding(Compression::kZlib), "deflate");
   EXPECT_EQ(ContentEncoding(Compression::kLz4), "lz4");
+  EXPECT_EQ(ContentEncoding(Compression::kGzip), "gzip");
+  EXPECT_EQ(Compress(Compression::kGzip, "x", 9)->substr(0, 2), "\x1f\x8b");  // gzip magic
   EXPECT_EQ(ContentEncoding(Compression::kNone), "identity");
 }
 
