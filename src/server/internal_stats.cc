@@ -17,6 +17,11 @@ void InternalStats::Gauge(std::string name, double value, std::vector<std::strin
   pending_.push_back({std::move(name), MetricType::kGauge, value, std::move(tags)});
 }
 
+void InternalStats::Counter(std::string name, uint64_t delta, std::vector<std::string> tags) {
+  pending_.push_back(
+      {std::move(name), MetricType::kCounter, static_cast<double>(delta), std::move(tags)});
+}
+
 void InternalStats::SparseGauge(const std::string& name, uint64_t value,
                                 std::vector<std::string> tags) {
   std::string key = name;

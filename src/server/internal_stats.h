@@ -20,6 +20,8 @@ class InternalStats {
   explicit InternalStats(const config::Options& options, const pipeline::PipelineOptions* pipeline);
 
   void Gauge(std::string name, double value, std::vector<std::string> tags = {});
+  // A count of what happened since the previous flush (gostatsd's statser Count).
+  void Counter(std::string name, uint64_t delta, std::vector<std::string> tags = {});
   // A cumulative value reported only after it changes (gostatsd's sparse gauge).
   void SparseGauge(const std::string& name, uint64_t value, std::vector<std::string> tags = {});
 
