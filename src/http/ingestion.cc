@@ -1,6 +1,9 @@
 #include "http/ingestion.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <climits>
+#include <optional>
 
 #include "gostatsd.pb.h"
 #include "wire/compression.h"
@@ -193,11 +196,15 @@ IngestResult HandleIngest(IngestKind kind, const IngestBody& body, size_t max_bo
     return Fail(413, IngestFailure::kTooLarge, "body too large for protobuf", counters);
   }
 
+  // A bad body is counted and logged (rate-limited) by the caller; protobuf's own log line
+  // (e.g. invalid UTF-8 in a string field) would be one unlimited line per request.
+  std::optional<google::protobuf::LogSilencer> quiet(std::in_place);
   if (kind == IngestKind::kRaw) {
     pb::RawMessageV2 msg;
     if (!msg.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
       return Fail(400, IngestFailure::kUnmarshal, "failed to unmarshal RawMessageV2", counters);
     }
+    quiet.reset();
     const size_t n = target.AddMetrics(msg, now_ns);
     counters.metrics.fetch_add(n, std::memory_order_relaxed);
   } else {
@@ -205,6 +212,7 @@ IngestResult HandleIngest(IngestKind kind, const IngestBody& body, size_t max_bo
     if (!msg.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
       return Fail(400, IngestFailure::kUnmarshal, "failed to unmarshal EventV2", counters);
     }
+    quiet.reset();
     target.AddEvent(msg);
     counters.events.fetch_add(1, std::memory_order_relaxed);
   }
