@@ -13,7 +13,7 @@ PACKAGES=(
   # real services the end-to-end tests run on loopback
   graphite-carbon python3-whisper
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps
+  libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps lz4
 )
 
 missing=()
