@@ -5,8 +5,10 @@
 namespace cstatsd::http {
 
 std::string HealthReport::Json() const {
-  nlohmann::json j = {{"ok", ok}, {"failed", failed}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::ordered_json j;
+  j["ok"] = ok;
+  j["failed"] = failed;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void HealthChecks::AddDeepCheck(std::string name, DeepCheck check) {
