@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "core/version.h"
@@ -90,8 +92,9 @@ HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
 }
 
 HttpServer::~HttpServer() {
+  // The owner normally joins Run()'s thread first; this is for a server destroyed running.
   Stop();
-  WaitStopped(std::chrono::milliseconds(0));
+  WaitStopped(std::chrono::seconds(5));
 }
 
 Status HttpServer::Bind() {
