@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -250,6 +251,10 @@ void HttpServer::Ingest(IngestKind kind, const httplib::Request& req, httplib::R
   raw.headers.erase("Content-Type");
   std::string data;
   if (req.has_header("Content-Length") || IsChunked(req)) {
+    // Room for the announced length (within the limit): one allocation, no copy as it grows.
+    const uint64_t announced =
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    if (!IsChunked(req) && announced <= limit) data.reserve(static_cast<size_t>(announced));
     const bool ok = reader([&](const char* p, size_t n) {
       if (data.size() + n > limit) {
         body.too_large = true;
