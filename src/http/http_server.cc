@@ -40,6 +40,31 @@ void NotFound(httplib::Response& res) {
   res.set_content("not found", kText);
 }
 
+// The answers that do not depend on the route's feature: 301, 404, 405. True if answered.
+bool Unrouted(const httplib::Request& req, const RouteMatch& m, httplib::Response& res) {
+  switch (m.status) {
+    case 301: {
+      // As gorilla/mux: to the clean path, with the query kept.
+      std::string location = m.location;
+      const size_t q = req.target.find('?');
+      if (q != std::string::npos) location += req.target.substr(q);
+      res.status = 301;
+      res.set_header("Location", location);
+      res.body.clear();
+      return true;
+    }
+    case 404:
+      NotFound(res);
+      return true;
+    case 405:
+      res.status = 405;
+      res.body.clear();
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
@@ -153,11 +178,7 @@ bool HttpServer::WaitStopped(std::chrono::milliseconds timeout) {
 
 void HttpServer::Serve(const httplib::Request& req, httplib::Response& res) {
   const RouteMatch m = MatchRoute(options_, req.method, req.path);
-  if (m.status == 404) return NotFound(res);
-  if (m.status == 405) {
-    res.status = 405;
-    return;
-  }
+  if (Unrouted(req, m, res)) return;
   switch (m.route) {
     case Route::kHealthcheck:
       // Liveness: no checks (as gostatsd).
@@ -227,12 +248,7 @@ void HttpServer::ServeWithBody(const httplib::Request& req, httplib::Response& r
   if (req.has_header("Content-Length") || IsChunked(req)) {
     reader([](const char*, size_t) { return true; });
   }
-  if (m.status == 404) return NotFound(res);
-  if (m.status == 405) {
-    res.status = 405;
-    res.body.clear();
-    return;
-  }
+  if (Unrouted(req, m, res)) return;
   Prof(m.route, res);  // POST /debug/pprof/trace
 }
 

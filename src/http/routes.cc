@@ -1,5 +1,7 @@
 #include "http/routes.h"
 
+#include <vector>
+
 namespace cstatsd::http {
 namespace {
 
@@ -36,12 +38,37 @@ PathRoute FindPath(const HttpServerOptions& o, std::string_view path) {
 
 }  // namespace
 
+std::string CleanPath(std::string_view path) {
+  if (path.empty()) return "/";
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    const std::string_view part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();  // `..` above the root stays at the root
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (std::string_view part : parts) {
+    out += '/';
+    out += part;
+  }
+  if (out.empty() || path.back() == '/') out += '/';
+  return out;
+}
+
 RouteMatch MatchRoute(const HttpServerOptions& options, std::string_view method,
                       std::string_view path) {
+  if (std::string clean = CleanPath(path); clean != path) return {Route::kNone, 301, clean};
   const PathRoute p = FindPath(options, path);
-  if (p.route == Route::kNone) return {Route::kNone, 404};
-  if ((method == "GET" && p.get) || (method == "POST" && p.post)) return {p.route, 0};
-  return {p.route, 405};
+  if (p.route == Route::kNone) return {Route::kNone, 404, {}};
+  if ((method == "GET" && p.get) || (method == "POST" && p.post)) return {p.route, 0, {}};
+  return {p.route, 405, {}};
 }
 
 }  // namespace cstatsd::http

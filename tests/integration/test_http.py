@@ -220,6 +220,9 @@ class RoutesTest(HttpTestCase):
             self.assertEqual(self.request(port, method, path, body=b"" if method == "POST"
                                           else None)[:2], (404, b"not found"), path)
         self.assertEqual(self.request(port, "POST", "/healthcheck", b"x")[0], 405)
+        # A path that is not clean is redirected to its clean form, query kept (as mux).
+        status, _, headers = self.request(port, "GET", "//healthcheck/../expvar?a=1")
+        self.assertEqual((status, headers.get("Location")), (301, "/expvar?a=1"))
         # Ingestion is off on this server: its routes do not exist.
         self.assertEqual(self.post(port, "/v2/raw", b"")[:2], (404, b"not found"))
         self.stop_ok(s)

@@ -44,6 +44,36 @@ TEST(RoutesTest, UnknownPathsAre404) {
   }
 }
 
+TEST(RoutesTest, PathsThatAreNotCleanAreRedirected) {
+  const HttpServerOptions o = All();
+  const RouteMatch m = MatchRoute(o, "POST", "//v2/raw");
+  EXPECT_EQ(m.status, 301);
+  EXPECT_EQ(m.location, "/v2/raw");
+  EXPECT_EQ(MatchRoute(o, "GET", "/a/../healthcheck").location, "/healthcheck");
+  EXPECT_EQ(MatchRoute(o, "GET", "/nope//x").status, 301);  // before 404, as mux
+}
+
+TEST(RoutesTest, CleanPathIsGosPathCleanKeepingATrailingSlash) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"", "/"},
+      {"/", "/"},
+      {"//", "/"},
+      {"/a//b", "/a/b"},
+      {"/a/./b", "/a/b"},
+      {"/a/../b", "/b"},
+      {"/../a", "/a"},
+      {"/a/b/", "/a/b/"},
+      {"/a/..", "/"},
+      {"/a/../", "/"},
+      {"a", "/a"},
+      {"/debug/pprof/", "/debug/pprof/"},
+      {"/./", "/"},
+      {"/a/b/../../..", "/"},
+      {"/a/.../b", "/a/.../b"},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(CleanPath(in), want) << in;
+}
+
 TEST(RoutesTest, OtherMethodsOnAKnownPathAre405) {
   const HttpServerOptions o = All();
   EXPECT_EQ(MatchRoute(o, "POST", "/healthcheck").status, 405);
