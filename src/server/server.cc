@@ -88,7 +88,10 @@ Result<std::unique_ptr<Server>> Server::Create(
   return s;
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  for (size_t i : http_abandoned_) (void)http_servers_[i].release();
+}
 
 void Server::AddDeepCheck(std::string name, http::DeepCheck check) {
   health_->AddDeepCheck(std::move(name), std::move(check));
@@ -376,7 +379,7 @@ void Server::StopHttpServers() {
       spdlog::warn("http server did not stop within 5s; abandoning its requests server={}",
                    http_servers_[i]->options().name);
       http_threads_[i].detach();
-      (void)http_servers_[i].release();  // its threads still use it
+      http_abandoned_.push_back(i);  // its threads still use it: never destroyed (~Server)
     }
   }
   http_threads_.clear();

@@ -90,6 +90,7 @@ class Server {
   std::shared_ptr<http::IngestTarget> http_ingest_;
   std::vector<std::unique_ptr<http::HttpServer>> http_servers_;
   std::vector<std::thread> http_threads_;
+  std::vector<size_t> http_abandoned_;  // servers whose requests outlived the shutdown timeout
   struct IngestReported {
     uint64_t success = 0, read = 0, decompress = 0, encoding = 0, unmarshal = 0, too_large = 0,
              metrics = 0, events = 0;
