@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -182,6 +183,42 @@ class IngestionTest(HttpTestCase):
         self.assertEqual(self.post(port, "/v2/raw", body)[0], 202)
         self.stop_ok(s)
         self.assertEqual(s.values("stats.counter.last.count"), ["42"])
+
+
+class ShutdownTest(HttpTestCase):
+    def test_a_stalled_request_does_not_hold_the_shutdown(self):
+        # A client that trickles its body keeps a request thread reading; the server gives
+        # requests in progress 5 s, then abandons them, flushes and exits 0.
+        s, port = self.start_http(INGESTION, flush_interval="1h")
+        body = protoc_encode("RawMessageV2", counter_message("kept", 5))
+        sock = socket.create_connection(("127.0.0.1", port))
+        self.addCleanup(sock.close)
+        # A first request on the connection: once it is answered, a request thread serves this
+        # connection and reads the next request from it.
+        sock.sendall(b"POST /v2/raw HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                     % len(body) + body)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(4096)
+            self.assertTrue(chunk, "connection closed")
+            reply += chunk
+        self.assertTrue(reply.startswith(b"HTTP/1.1 202"), reply)
+        sock.sendall(b"POST /v2/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        done = threading.Event()
+        self.addCleanup(done.set)
+
+        def trickle():
+            while not done.wait(1.0):
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    return
+
+        threading.Thread(target=trickle, daemon=True).start()
+        time.sleep(0.3)
+        self.stop_ok(s)
+        s.wait_for_text("http server did not stop within 5s", stream="stderr", timeout=0)
+        self.assertEqual(s.values("stats.counter.kept.count"), ["5"])
 
 
 class RoutesTest(HttpTestCase):
