@@ -1,6 +1,7 @@
 #include "http/http_options.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -87,6 +88,14 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
       }
     }
     out.push_back(std::move(o));
+  }
+  for (const std::string& name : http.Keys()) {
+    const auto& listed = config.options.http_servers;
+    if (std::find(listed.begin(), listed.end(), name) == listed.end()) {
+      warnings.push_back(
+          fmt::format("[http.{}] is not run: its name is not in http-servers (\"{}\")", name,
+                      fmt::join(listed, " ")));
+    }
   }
   if (!errors.empty()) {
     std::string message;

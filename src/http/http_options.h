@@ -28,7 +28,8 @@ struct HttpServerOptions {
 };
 
 // Reads every server named in options.http_servers. Errors list every problem, each naming
-// "http.<name>.<key>"; unknown keys of a section are appended to `warnings`.
+// "http.<name>.<key>"; unknown keys of a section, and [http.<name>] sections that http-servers
+// does not name, are appended to `warnings`.
 Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Config& config,
                                                              std::vector<std::string>& warnings);
 

@@ -80,6 +80,16 @@ TEST(HttpOptionsTest, EveryProblemIsListedWithItsKey) {
   EXPECT_NE(warnings[0].find("http.x: unknown key \"enable-ingeston\""), std::string::npos);
 }
 
+TEST(HttpOptionsTest, ASectionThatHttpServersDoesNotNameIsWarnedAbout) {
+  std::vector<std::string> warnings;
+  auto r = LoadHttpServerOptions(
+      ConfigWith({"a"}, R"({"http": {"a": {}, "b": {"enable-ingestion": true}}})"), warnings);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->size(), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "[http.b] is not run: its name is not in http-servers (\"a\")");
+}
+
 TEST(HttpOptionsTest, BadPortsAndHosts) {
   for (const char* address :
        {"127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536", "::1:80", "127.0.0.1:-1"}) {
