@@ -8,7 +8,6 @@
 #include <cstring>
 #include <thread>
 
-#include "core/version.h"
 #include "http/process_info.h"
 
 namespace cstatsd::http {
@@ -142,11 +141,13 @@ void HttpServer::Run() {
     if (!stop_requested_) running_ = true;
   }
   if (running_) {
+    const bool v6 = options_.host.find(':') != std::string::npos;
     spdlog::info(
-        "http server listening server={} address={}:{} healthcheck={} expvar={} "
+        "http server listening server={} address={}{}{}:{} healthcheck={} expvar={} "
         "ingestion={} prof={}",
-        options_.name, options_.host, port_, options_.enable_healthcheck, options_.enable_expvar,
-        options_.enable_ingestion, options_.enable_prof);
+        options_.name, v6 ? "[" : "", options_.host, v6 ? "]" : "", port_,
+        options_.enable_healthcheck, options_.enable_expvar, options_.enable_ingestion,
+        options_.enable_prof);
     if (!server_->listen_after_bind()) {
       spdlog::error("http server stopped with an error server={}", options_.name);
     }
