@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -75,6 +76,12 @@ HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
   // Bodies as sent are capped here (a Content-Length above it is skipped without reading and
   // answered 413); the ingestion handler caps chunked bodies and decompressed sizes itself.
   s.set_payload_max_length(static_cast<size_t>(options_.max_request_body_size));
+  // SO_REUSEADDR only, as Go's listeners: httplib's default adds SO_REUSEPORT, which would let
+  // a second server bind the same port and silently take half of the connections.
+  s.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.set_keep_alive_max_count(100);
   // An idle keep-alive connection holds a pool thread this long, also at shutdown.
   s.set_keep_alive_timeout(2);
