@@ -73,6 +73,10 @@ struct Config {
   Section GetSection(std::string_view name) const;
 };
 
+// Every top-level option with its value (durations in Go syntax, unset optional durations
+// null), as /expvar shows the settings.
+nlohmann::json OptionsAsJson(const Options& options);
+
 // What Load decided.
 struct LoadOutcome {
   Config config;

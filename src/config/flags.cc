@@ -324,3 +324,27 @@ std::string HelpText(std::string_view program, const Options& defaults) {
 }
 
 }  // namespace cstatsd::config::internal
+
+namespace cstatsd::config {
+
+nlohmann::json OptionsAsJson(const Options& options) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const internal::OptionDef& def : internal::OptionDefs()) {
+    out[std::string(def.key)] = std::visit(
+        [&](auto member) -> nlohmann::json {
+          const auto& v = options.*member;
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, Duration>) {
+            return FormatGoDuration(v);
+          } else if constexpr (std::is_same_v<T, std::optional<Duration>>) {
+            return v ? nlohmann::json(FormatGoDuration(*v)) : nlohmann::json(nullptr);
+          } else {
+            return v;
+          }
+        },
+        def.member);
+  }
+  return out;
+}
+
+}  // namespace cstatsd::config

@@ -36,10 +36,10 @@ void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value,
 }
 
 void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
-                             double rate, int64_t now_ns) {
+                             double sampled, int64_t now_ns) {
   TimerAgg& t = FindOrInsert(timers, parts, hash);
   t.values.insert(t.values.end(), values, values + n);
-  t.sampled_count += 1.0 / rate;
+  t.sampled_count += sampled;
   if (now_ns > t.last_ns) t.last_ns = now_ns;
   t.dirty = true;
 }
@@ -48,6 +48,16 @@ void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_vie
                            int64_t now_ns) {
   SetAgg& s = FindOrInsert(sets, parts, hash);
   if (s.members.find(member) == s.members.end()) s.members.emplace(member);
+  if (now_ns > s.last_ns) s.last_ns = now_ns;
+  s.dirty = true;
+}
+
+void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash,
+                           std::span<const std::string_view> members, int64_t now_ns) {
+  SetAgg& s = FindOrInsert(sets, parts, hash);
+  for (std::string_view member : members) {
+    if (s.members.find(member) == s.members.end()) s.members.emplace(member);
+  }
   if (now_ns > s.last_ns) s.last_ns = now_ns;
   s.dirty = true;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -85,9 +86,14 @@ class MetricMap {
   void ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta, int64_t now_ns);
   // Decision 4: the value received last wins (now_ns >= stored).
   void ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns);
+  // Appends the values; `sampled` is what they count for: 1/rate for a parsed line, the
+  // forwarder's SampleCount for a forwarded series (spec §5.3).
   void ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
-                    double rate, int64_t now_ns);
+                    double sampled, int64_t now_ns);
   void ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_view member, int64_t now_ns);
+  // A forwarded set: every member (the series exists even with none, as gostatsd's).
+  void ReceiveSet(const KeyParts& parts, uint64_t hash, std::span<const std::string_view> members,
+                  int64_t now_ns);
 
   // Starts loading the slot where a series of this type and hash would be (batched receive).
   void Prefetch(MetricType type, uint64_t hash) const {

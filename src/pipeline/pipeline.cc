@@ -71,8 +71,8 @@ void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source,
   Commit(now_ns, out);
 }
 
-KeyParts Pipeline::LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
-                             size_t at) {
+KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string_view source,
+                             std::vector<char>& buf, size_t at) {
   for (const std::string& t : options_->default_tags) tags_.push_back(t);
   size_t tags_len = 0;
   if (!tags_.empty()) {
@@ -83,16 +83,16 @@ KeyParts Pipeline::LayoutKey(const ParsedMetric& m, std::string_view source, std
     tags_len = tags_.size() - 1;  // commas
     for (std::string_view t : tags_) tags_len += t.size();
   }
-  const size_t total = m.name.size() + tags_len + source.size();
+  const size_t total = name.size() + tags_len + source.size();
   if (at + total > buf.size()) buf.resize(std::max(at + total, buf.size() * 2));
-  char* p = KeyAppend(buf.data() + at, m.name);
+  char* p = KeyAppend(buf.data() + at, name);
   for (size_t i = 0; i < tags_.size(); ++i) {
     if (i > 0) *p++ = ',';
     p = KeyAppend(p, tags_[i]);
   }
   KeyAppend(p, source);
-  return KeyParts{m.type, std::string_view(buf.data() + at, total),
-                  static_cast<uint32_t>(m.name.size()), static_cast<uint32_t>(tags_len)};
+  return KeyParts{type, std::string_view(buf.data() + at, total),
+                  static_cast<uint32_t>(name.size()), static_cast<uint32_t>(tags_len)};
 }
 
 void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out) {
@@ -102,7 +102,7 @@ void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& 
 // tags_ holds the metric's tags (source already decided).
 void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out) {
   if (m.type == MetricType::kGauge && m.values.empty()) return;
-  const KeyParts parts = LayoutKey(m, source, staged_keys_, staged_keys_len_);
+  const KeyParts parts = LayoutKey(m.type, m.name, source, staged_keys_, staged_keys_len_);
   Staged st;
   st.hash = SeriesKey::Hash(parts);
   st.key_off = static_cast<uint32_t>(staged_keys_len_);
@@ -147,7 +147,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
         break;
       case MetricType::kTimer:
         out.ReceiveTimer(parts, st.hash, staged_values_.data() + st.values_off, st.values_count,
-                         st.rate, now_ns);
+                         1.0 / st.rate, now_ns);
         break;
       case MetricType::kSet:
         out.ReceiveSet(parts, st.hash, st.member, now_ns);
@@ -157,6 +157,28 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
   staged_.clear();
   staged_values_.clear();
   staged_keys_len_ = 0;
+}
+
+void Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
+                                 MetricMap& out) {
+  tags_.assign(s.tags.begin(), s.tags.end());
+  // Laid out after whatever is staged, so a pending batch is left intact.
+  const KeyParts parts = LayoutKey(s.type, s.name, source, staged_keys_, staged_keys_len_);
+  const uint64_t hash = SeriesKey::Hash(parts);
+  switch (s.type) {
+    case MetricType::kCounter:
+      out.ReceiveCounter(parts, hash, s.counter, now_ns);
+      break;
+    case MetricType::kGauge:
+      out.ReceiveGauge(parts, hash, s.gauge, now_ns);
+      break;
+    case MetricType::kTimer:
+      out.ReceiveTimer(parts, hash, s.timer_values, s.timer_count, s.sample_count, now_ns);
+      break;
+    case MetricType::kSet:
+      out.ReceiveSet(parts, hash, std::span<const std::string_view>(s.set_members), now_ns);
+      break;
+  }
 }
 
 void Pipeline::ReceiveEvent(Event& e, std::string_view sender) const {

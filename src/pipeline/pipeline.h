@@ -16,6 +16,20 @@
 
 namespace cstatsd::pipeline {
 
+// A series that arrives already aggregated (HTTP ingestion, spec §5.3). Its values are added
+// as they are: no sample rate is applied. Views and pointers belong to the caller.
+struct AggregatedSeries {
+  MetricType type = MetricType::kCounter;
+  std::string_view name;
+  std::vector<std::string_view> tags;         // as sent (the forwarder's tagsKey is not used)
+  int64_t counter = 0;                        // counter: the value, already divided by rate
+  double gauge = 0;                           // gauge
+  const double* timer_values = nullptr;       // timer: the values ...
+  size_t timer_count = 0;                     // ... how many ...
+  double sample_count = 0;                    // ... and what they count for
+  std::vector<std::string_view> set_members;  // set
+};
+
 struct PipelineOptions {
   bool ignore_host = false;
   std::vector<std::string> default_tags;  // de-duplicated
@@ -32,6 +46,11 @@ class Pipeline {
 
   // A metric whose source is already decided (internal metrics, forwarded series).
   void ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
+                         MetricMap& out);
+
+  // An aggregated series whose source is decided (the forwarder's Hostname): default tags,
+  // tag sorting and de-duplication as for any metric, then the merge rule of its type.
+  void ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
                          MetricMap& out);
 
   // Batched receive, for a worker's datagram: Stage() lays a line's key out, hashes it and
@@ -58,8 +77,8 @@ class Pipeline {
   std::string_view SourceAndTags(const ParsedMetric& m, std::string_view sender);
   // Writes name + sorted, de-duplicated tags (+ default tags) + source at buf[at...] and
   // returns its parts (the view is valid until buf grows again).
-  KeyParts LayoutKey(const ParsedMetric& m, std::string_view source, std::vector<char>& buf,
-                     size_t at);
+  KeyParts LayoutKey(MetricType type, std::string_view name, std::string_view source,
+                     std::vector<char>& buf, size_t at);
   void StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out);
 
   const PipelineOptions* options_;

@@ -91,10 +91,49 @@ Result<std::unique_ptr<Server>> Server::Create(
         std::make_unique<BackendRunner>(std::move(b), static_cast<size_t>(o.backend_queue_size),
                                         static_cast<size_t>(o.max_concurrent_events)));
   }
+  std::vector<std::string> warnings;
+  auto http_options = http::LoadHttpServerOptions(s->config_, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!http_options.ok()) return http_options.status();
+  for (auto& ho : *http_options) {
+    if (ho.enable_ingestion && !s->http_ingest_) {
+      s->http_ingest_ = std::make_shared<http::IngestTarget>(s->pipeline_options_);
+    }
+    http::HttpServerDeps deps;
+    deps.ingest = s->http_ingest_;
+    deps.health = s->health_;
+    deps.vars = [srv = s.get()] { return srv->Vars(); };
+    s->http_servers_.push_back(std::make_unique<http::HttpServer>(std::move(ho), std::move(deps)));
+  }
+  s->http_reported_.resize(s->http_servers_.size());
+  if (s->forwarder_) {
+    // /deepcheck: unhealthy until the forwarder has delivered once (as gostatsd).
+    s->health_->AddDeepCheck("sentRecently", [f = s->forwarder_.get()]() {
+      auto [healthy, message] = f->SentRecentlyCheck();
+      constexpr std::string_view kPrefix = "sentRecently: ";
+      if (healthy) return std::optional<std::string>();
+      if (message.rfind(kPrefix, 0) == 0) message.erase(0, kPrefix.size());
+      return std::optional<std::string>(message);
+    });
+  }
   return s;
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  for (size_t i : http_abandoned_) (void)http_servers_[i].release();
+}
+
+void Server::AddDeepCheck(std::string name, http::DeepCheck check) {
+  health_->AddDeepCheck(std::move(name), std::move(check));
+}
+
+int Server::http_port(std::string_view name) const {
+  for (const auto& h : http_servers_) {
+    if (h->options().name == name) return h->port();
+  }
+  return -1;
+}
 
 Status Server::Start() {
   const auto& o = config_.options;
@@ -157,6 +196,23 @@ Status Server::Start() {
     }
   }
 
+  // HTTP sockets are bound now (a bad address fails the start) but answer only once the
+  // metrics sockets are served (decision 11).
+  for (auto& h : http_servers_) {
+    Status bound = h->Bind();
+    if (!bound.ok()) {
+      for (int f : fds_) close(f);
+      fds_.clear();
+      workers_.clear();
+      if (tcp_listen_fd_ >= 0) close(tcp_listen_fd_);
+      tcp_listen_fd_ = -1;
+      return bound;
+    }
+  }
+  if (http_ingest_) {
+    http_ingest_->SetEventSink([this](Event&& e) { DispatchEvent(std::move(e)); });
+  }
+
   for (auto& r : runners_) r->Start();
   if (forwarder_) forwarder_thread_ = std::thread([f = forwarder_.get()] { f->Run(); });
   last_flush_ns_ = NowNanos();
@@ -171,6 +227,7 @@ Status Server::Start() {
     worker_threads_.emplace_back([r = tcp_receiver_.get()] { r->Run(); });
   }
   flusher_thread_ = std::thread([this] { FlusherLoop(); });
+  for (auto& h : http_servers_) http_threads_.emplace_back([h = h.get()] { h->Run(); });
   started_ = true;
 
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
@@ -291,6 +348,34 @@ void Server::CollectInternalMetrics() {
     s.Gauge("backend.series.sent", static_cast<double>(stats::Read(st.series_sent)), tags);
     s.SparseGauge("backend.retried", stats::Read(st.retried), tags);
   }
+  for (size_t i = 0; i < http_servers_.size(); ++i) {
+    const auto& h = *http_servers_[i];
+    if (!h.options().enable_ingestion) continue;
+    const auto& c = h.counters();
+    IngestReported now{stats::Read(c.success),
+                       stats::Read(c.failure_read),
+                       stats::Read(c.failure_decompress),
+                       stats::Read(c.failure_encoding),
+                       stats::Read(c.failure_unmarshal),
+                       stats::Read(c.failure_too_large),
+                       stats::Read(c.metrics),
+                       stats::Read(c.events)};
+    IngestReported& last = http_reported_[i];
+    const std::string server = "server-name:" + h.options().name;
+    auto failure = [&](uint64_t n, uint64_t before, const char* why) {
+      s.Counter("http.incoming", n - before,
+                {server, "result:failure", std::string("failure:") + why});
+    };
+    s.Counter("http.incoming", now.success - last.success, {server, "result:success"});
+    failure(now.read, last.read, "read");
+    failure(now.decompress, last.decompress, "decompress");
+    failure(now.encoding, last.encoding, "encoding");
+    failure(now.unmarshal, last.unmarshal, "unmarshal");
+    failure(now.too_large, last.too_large, "too-large");  // cstatsd: max-request-body-size
+    s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
+    s.Counter("http.incoming.events", now.events - last.events, {server});
+    last = now;
+  }
   if (config_.options.heartbeat_enabled) {
     s.Gauge("heartbeat", 1,
             {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
@@ -324,35 +409,14 @@ void Server::ForwardFlush() {
     next_internal_ns_ = now + config_.options.flush_interval.count();
     CollectInternalMetrics();
   }
-  for (auto& w : workers_) {
-    if (workers_stopped_) {
-      for (int i = 0; i < 2; ++i) aggregator_.Merge(w->map(i));
-      continue;
-    }
-    MetricMap* m = w->HandOver(kHandOverTimeout);
-    if (m == nullptr) {
-      spdlog::warn(
-          "worker did not hand over its metrics in time; they go with the next flush "
-          "worker={}",
-          w->id());
-      continue;
-    }
-    aggregator_.Merge(*m);
-  }
+  MergeIngested();
   internal_stats_.Emit(internal_map_);
   aggregator_.Merge(internal_map_);
   const MetricMap merged = aggregator_.TakeState();
   forwarder_->SendMetrics(merged);
 }
 
-void Server::Flush(int64_t now_ns, double flush_seconds) {
-  if (forwarder_) {
-    ForwardFlush();
-    return;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  CollectInternalMetrics();
-
+uint64_t Server::MergeIngested() {
   uint64_t maps = 0;
   for (auto& w : workers_) {
     if (workers_stopped_) {
@@ -373,6 +437,24 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
     if (!m->empty()) ++maps;
     aggregator_.Merge(*m);
   }
+  if (http_ingest_) {
+    // Series ingested over HTTP since the last flush (spec §5.3).
+    MetricMap& m = http_ingest_->SwapForFlush();
+    if (!m.empty()) ++maps;
+    aggregator_.Merge(m);
+  }
+  return maps;
+}
+
+void Server::Flush(int64_t now_ns, double flush_seconds) {
+  if (forwarder_) {
+    ForwardFlush();
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  CollectInternalMetrics();
+
+  const uint64_t maps = MergeIngested();
   internal_stats_.Emit(internal_map_);
   aggregator_.Merge(internal_map_);
   maps_merged_ = maps;
@@ -388,6 +470,79 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
   total_ms_ = MillisSince(t0);
 }
 
+void Server::StopHttpServers() {
+  for (auto& h : http_servers_) h->Stop();
+  // Graceful: requests in progress finish within 5 s (as gostatsd's Shutdown).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (size_t i = 0; i < http_servers_.size(); ++i) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (http_servers_[i]->WaitStopped(std::max(left, std::chrono::milliseconds(0)))) {
+      http_threads_[i].join();
+    } else {
+      spdlog::warn("http server did not stop within 5s; abandoning its requests server={}",
+                   http_servers_[i]->options().name);
+      http_threads_[i].detach();
+      http_abandoned_.push_back(i);  // its threads still use it: never destroyed (~Server)
+    }
+  }
+  http_threads_.clear();
+  if (http_ingest_) http_ingest_->SetEventSink(nullptr);
+}
+
+nlohmann::json Server::Vars() const {
+  nlohmann::json j = nlohmann::json::object();
+  j["version"] = std::string(Version());
+  j["commit"] = std::string(GitCommit());
+  j["settings"] = config::OptionsAsJson(config_.options);
+  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0, truncated = 0;
+  for (const auto& w : workers_) {
+    const auto& c = w->counters();
+    datagrams += stats::Read(c.datagrams_received);
+    batches += stats::Read(c.batches_read);
+    metrics += stats::Read(c.metrics_received);
+    events += stats::Read(c.events_received);
+    bad += stats::Read(c.bad_lines_seen);
+    truncated += stats::Read(c.truncated_datagrams);
+  }
+  j["counters"] = {
+      {"receiver.datagrams_received", datagrams},  {"receiver.batches_read", batches},
+      {"receiver.datagrams_truncated", truncated}, {"parser.metrics_received", metrics},
+      {"parser.events_received", events},          {"parser.bad_lines_seen", bad}};
+  nlohmann::json backends = nlohmann::json::object();
+  for (const auto& r : runners_) {
+    auto& st = r->backend().stats();
+    backends[std::string(r->backend().Name())] = {{"created", stats::Read(st.created)},
+                                                  {"sent", stats::Read(st.sent)},
+                                                  {"dropped", stats::Read(st.dropped)},
+                                                  {"series_sent", stats::Read(st.series_sent)},
+                                                  {"retried", stats::Read(st.retried)}};
+  }
+  j["backends"] = backends;
+  nlohmann::json servers = nlohmann::json::object();
+  for (const auto& h : http_servers_) {
+    const auto& c = h->counters();
+    servers[h->options().name] = {
+        {"address", h->options().address},
+        {"port", h->port()},
+        {"enable-healthcheck", h->options().enable_healthcheck},
+        {"enable-expvar", h->options().enable_expvar},
+        {"enable-ingestion", h->options().enable_ingestion},
+        {"enable-prof", h->options().enable_prof},
+        {"max-request-body-size", h->options().max_request_body_size},
+        {"incoming.success", stats::Read(c.success)},
+        {"incoming.failure.read", stats::Read(c.failure_read)},
+        {"incoming.failure.decompress", stats::Read(c.failure_decompress)},
+        {"incoming.failure.encoding", stats::Read(c.failure_encoding)},
+        {"incoming.failure.unmarshal", stats::Read(c.failure_unmarshal)},
+        {"incoming.failure.too-large", stats::Read(c.failure_too_large)},
+        {"incoming.metrics", stats::Read(c.metrics)},
+        {"incoming.events", stats::Read(c.events)}};
+  }
+  j["http"] = servers;
+  return j;
+}
+
 void Server::Stop() {
   {
     std::lock_guard lock(stop_mu_);
@@ -399,7 +554,8 @@ void Server::Stop() {
   if (!started_) return;
   if (flusher_thread_.joinable()) flusher_thread_.join();
 
-  // Stop receiving, then take everything the workers still hold.
+  // Stop receiving (HTTP first, then the sockets), then take everything the workers hold.
+  StopHttpServers();
   for (auto& w : workers_) w->Stop();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();

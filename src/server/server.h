@@ -18,6 +18,9 @@
 #include "backends/backend.h"
 #include "config/config.h"
 #include "forward/http_forwarder.h"
+#include "http/health_checks.h"
+#include "http/http_server.h"
+#include "http/ingestion.h"
 #include "ingest/tcp_receiver.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
@@ -46,7 +49,12 @@ class Server {
   // backend-shutdown-timeout, and joins the threads. Idempotent.
   void Stop();
 
+  // A check behind GET /deepcheck of every HTTP server (e.g. the forwarder's "sentRecently").
+  void AddDeepCheck(std::string name, http::DeepCheck check);
+
   int metrics_port() const { return metrics_port_; }
+  // The port the HTTP server [http.<name>] listens on (after Start), or -1.
+  int http_port(std::string_view name) const;
   int metrics_tcp_port() const { return tcp_port_; }
   const config::Options& options() const { return config_.options; }
   // Forwarder mode only (nullptr otherwise): for the HTTP server's /deepcheck sentRecently.
@@ -58,10 +66,15 @@ class Server {
   void FlusherLoop();
   void Flush(int64_t now_ns, double flush_seconds);
   void ForwardFlush();  // forwarder mode's flush: merge, then hand to the forwarder
+  // Merges what the workers and the HTTP ingestion received since the last flush into the
+  // aggregator; returns how many non-empty maps there were.
+  uint64_t MergeIngested();
   void CollectInternalMetrics();
   void CollectForwarderMetrics();
   void DispatchEvent(Event&& event);
   void SendLifecycleEvent(const char* title);
+  void StopHttpServers();
+  nlohmann::json Vars() const;  // /expvar: counters and settings (any thread)
 
   config::Config config_;
   pipeline::PipelineOptions pipeline_options_;
@@ -84,6 +97,19 @@ class Server {
   std::shared_ptr<tls::TlsContext> tcp_tls_;  // set when the TCP input speaks TLS
   std::vector<std::thread> worker_threads_;
   std::thread flusher_thread_;
+
+  // HTTP servers ([http.<name>]) and what they share. Ingested series wait in http_ingest_
+  // until the next flush; the counters last reported are kept to report deltas.
+  std::shared_ptr<http::HealthChecks> health_ = std::make_shared<http::HealthChecks>();
+  std::shared_ptr<http::IngestTarget> http_ingest_;
+  std::vector<std::unique_ptr<http::HttpServer>> http_servers_;
+  std::vector<std::thread> http_threads_;
+  std::vector<size_t> http_abandoned_;  // servers whose requests outlived the shutdown timeout
+  struct IngestReported {
+    uint64_t success = 0, read = 0, decompress = 0, encoding = 0, unmarshal = 0, too_large = 0,
+             metrics = 0, events = 0;
+  };
+  std::vector<IngestReported> http_reported_;  // flusher thread
 
   std::mutex flush_mu_;  // serialises flushes (timer, final)
   std::mutex stop_mu_;

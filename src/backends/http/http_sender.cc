@@ -21,9 +21,9 @@ std::string DescribeFailure(const transport::Outcome& o) {
 }
 
 Result<std::unique_ptr<HttpSender>> HttpSender::Create(const config::Config& config,
-                                                      std::string_view backend,
-                                                      std::string_view transport_name,
-                                                      size_t max_requests) {
+                                                       std::string_view backend,
+                                                       std::string_view transport_name,
+                                                       size_t max_requests) {
   std::vector<std::string> warnings;
   auto t = transport::LoadTransportOptions(config, transport_name, &warnings);
   for (const auto& w : warnings) spdlog::warn("{} backend={}", w, backend);
@@ -91,8 +91,7 @@ Status HttpSender::SendAll(std::vector<Batch> batches, const transport::RetryOpt
 Status HttpSender::SendOne(transport::HttpRequest request, const transport::RetryOptions& retry,
                            BackendStats& stats) {
   const transport::Outcome o = client_->SendAndWait(
-      std::move(request), retry,
-      [&stats](const transport::HttpResponse&, transport::Duration) {
+      std::move(request), retry, [&stats](const transport::HttpResponse&, transport::Duration) {
         BackendStats::Add(stats.retried, 1);
       });
   if (o.completion == transport::Completion::kSent) return {};

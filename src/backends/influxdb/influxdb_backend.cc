@@ -112,8 +112,8 @@ Result<std::unique_ptr<Backend>> InfluxdbBackend::Create(const BackendContext& c
   auto o = InfluxdbOptions::From(ctx.config, &warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (!o.ok()) return o.status();
-  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
-                                   static_cast<size_t>(o->max_requests));
+  auto sender =
+      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
   if (!sender.ok()) return sender.status();
   spdlog::info(
       "created backend backend=influxdb url={} api_version={} compress_payload={} "

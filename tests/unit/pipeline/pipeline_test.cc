@@ -112,6 +112,44 @@ TEST_F(PipelineTest, StagedBatchFollowsTheReceiveRules) {
   EXPECT_EQ(a.size(), b.size());
 }
 
+TEST_F(PipelineTest, AggregatedSeriesFollowTheSameKeyRulesWithoutARate) {
+  options_.ignore_host = true;  // the source is given: host: tags stay tags
+  options_.default_tags = {"env:prod"};
+  Pipeline p(&options_);
+  AggregatedSeries s;
+  s.type = MetricType::kCounter;
+  s.name = "c";
+  s.tags = {"b", "host:x", "a", "b"};
+  s.counter = 7;
+  p.ReceiveAggregated(s, "h", 5, map_);
+  // The same series as a parsed line from h: one entry, values added as they are.
+  ParsedMetric m;
+  m.name = "c";
+  m.values = {1};
+  m.rate = 0.5;
+  m.tags = {"a", "host:x", "b"};
+  p.ReceiveWithSource(m, "h", 6, map_);
+  ASSERT_EQ(map_.counters.size(), 1u);
+  EXPECT_EQ(map_.counters.entries()[0].key->TagsKey(), "a,b,env:prod,host:x,s:h");
+  EXPECT_EQ(map_.counters.entries()[0].value.value, 9);  // 7 + int(1 / 0.5)
+
+  const double values[] = {1, 2, 3};
+  s.type = MetricType::kTimer;
+  s.timer_values = values;
+  s.timer_count = 3;
+  s.sample_count = 30;
+  p.ReceiveAggregated(s, "", 5, map_);
+  ASSERT_EQ(map_.timers.size(), 1u);
+  EXPECT_EQ(map_.timers.entries()[0].value.values, (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(map_.timers.entries()[0].value.sampled_count, 30);
+
+  s.type = MetricType::kSet;
+  s.set_members = {"x", "y", "x"};
+  p.ReceiveAggregated(s, "", 5, map_);
+  ASSERT_EQ(map_.sets.size(), 1u);
+  EXPECT_EQ(map_.sets.entries()[0].value.members, (SetMembers{"x", "y"}));
+}
+
 TEST_F(PipelineTest, EventsTakeTheSenderAndDefaultTags) {
   options_.ignore_host = true;
   options_.default_tags = {"env:prod"};

@@ -1,0 +1,108 @@
+#include "http/http_options.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace cstatsd::http {
+namespace {
+
+constexpr const char* kKnownKeys[] = {"address",       "enable-healthcheck",
+                                      "enable-expvar", "enable-ingestion",
+                                      "enable-prof",   "max-request-body-size"};
+
+// Bodies are parsed by protobuf, which takes at most 2 GiB; 1 GiB is plenty.
+constexpr int64_t kMaxBodyLimit = int64_t{1} << 30;
+
+// "host:port", "[v6]:port" or ":port" (all interfaces).
+Status SplitAddress(const std::string& address, std::string& host, int& port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::Error(fmt::format("\"{}\" is not host:port", address));
+  }
+  host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return Status::Error(
+        fmt::format("\"{}\": an IPv6 host needs brackets, e.g. [::1]:8080", address));
+  }
+  if (host.empty()) host = "0.0.0.0";
+  const std::string p = address.substr(colon + 1);
+  int value = -1;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value < 0 || value > 65535) {
+    return Status::Error(fmt::format("\"{}\": the port must be a number from 0 to 65535", address));
+  }
+  port = value;
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Config& config,
+                                                             std::vector<std::string>& warnings) {
+  std::vector<HttpServerOptions> out;
+  std::vector<std::string> errors;
+  const config::Section http = config.GetSection("http");
+  for (const std::string& name : config.options.http_servers) {
+    if (std::any_of(out.begin(), out.end(), [&](const auto& o) { return o.name == name; })) {
+      errors.push_back(fmt::format("http-servers: \"{}\" is named twice", name));
+      continue;
+    }
+    const config::Section section = http.Sub(name);
+    HttpServerOptions o;
+    o.name = name;
+    auto take = [&](auto result, auto& field) {
+      if (result.ok()) {
+        field = *result;
+      } else {
+        errors.push_back(result.error());
+      }
+    };
+    take(section.GetString("address", o.address), o.address);
+    take(section.GetBool("enable-healthcheck", o.enable_healthcheck), o.enable_healthcheck);
+    take(section.GetBool("enable-expvar", o.enable_expvar), o.enable_expvar);
+    take(section.GetBool("enable-ingestion", o.enable_ingestion), o.enable_ingestion);
+    take(section.GetBool("enable-prof", o.enable_prof), o.enable_prof);
+    take(section.GetInt("max-request-body-size", o.max_request_body_size), o.max_request_body_size);
+    if (Status s = SplitAddress(o.address, o.host, o.port); !s.ok()) {
+      errors.push_back(fmt::format("{}.address: {}", section.path(), s.message()));
+    }
+    if (o.max_request_body_size <= 0 || o.max_request_body_size > kMaxBodyLimit) {
+      errors.push_back(fmt::format(
+          "{}.max-request-body-size: must be a number of bytes from 1 to {} (1 GiB), got {}",
+          section.path(), kMaxBodyLimit, o.max_request_body_size));
+    }
+    if (!o.enable_healthcheck && !o.enable_expvar && !o.enable_ingestion && !o.enable_prof) {
+      errors.push_back(fmt::format(
+          "{}: must enable at least one of enable-prof, enable-expvar, enable-ingestion or "
+          "enable-healthcheck",
+          section.path()));
+    }
+    for (const std::string& key : section.Keys()) {
+      if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
+        warnings.push_back(fmt::format("{}: unknown key \"{}\" ignored", section.path(), key));
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  for (const std::string& name : http.Keys()) {
+    const auto& listed = config.options.http_servers;
+    if (std::find(listed.begin(), listed.end(), name) == listed.end()) {
+      warnings.push_back(
+          fmt::format("[http.{}] is not run: its name is not in http-servers (\"{}\")", name,
+                      fmt::join(listed, " ")));
+    }
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return Status::Error(message);
+  }
+  return out;
+}
+
+}  // namespace cstatsd::http
