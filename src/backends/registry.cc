@@ -1,7 +1,11 @@
 #include "backends/backend.h"
+#include "backends/cloudwatch/cloudwatch_backend.h"
+#include "backends/datadog/datadog_backend.h"
 #include "backends/graphite/graphite_backend.h"
 #include "backends/influxdb/influxdb_backend.h"
+#include "backends/newrelic/newrelic_backend.h"
 #include "backends/null/null_backend.h"
+#include "backends/otlp/otlp_backend.h"
 #include "backends/statsdaemon/statsdaemon_backend.h"
 #include "backends/stdout/stdout_backend.h"
 
@@ -37,6 +41,10 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   r.Register(std::string(GraphiteBackend::kName), GraphiteBackend::Create);
   r.Register(std::string(StatsdaemonBackend::kName), StatsdaemonBackend::Create);
   r.Register(std::string(InfluxdbBackend::kName), InfluxdbBackend::Create);
+  r.Register(std::string(DatadogBackend::kName), DatadogBackend::Create);
+  r.Register(std::string(NewrelicBackend::kName), NewrelicBackend::Create);
+  r.Register(std::string(CloudwatchBackend::kName), CloudwatchBackend::Create);
+  r.Register(std::string(OtlpBackend::kName), OtlpBackend::Create);
   return r;
 }
 

@@ -311,6 +311,17 @@ void Loader::Run() {
   if (!set_keys_.contains("max-parsers")) o.max_parsers = cpus;
   if (!set_keys_.contains("max-workers")) o.max_workers = cpus;
   if (!set_keys_.contains("hostname")) o.hostname = OsHostname();
+  // The newrelic backend changes three global defaults (spec §6.6), as gostatsd does.
+  if (std::find(o.backends.begin(), o.backends.end(), "newrelic") != o.backends.end()) {
+    if (!set_keys_.contains("statser-type")) o.statser_type = "null";
+    if (!set_keys_.contains("flush-interval")) o.flush_interval = std::chrono::seconds(10);
+    if (!set_keys_.contains("ignore-host")) o.ignore_host = true;
+    if (o.flush_interval < std::chrono::seconds(10)) {
+      config_.warnings.push_back(
+          fmt::format("newrelic: flush-interval {} is shorter than the recommended 10s",
+                      FormatGoDuration(o.flush_interval)));
+    }
+  }
 
   // --profile (or GSD_PROFILE / profile = ...) starts Go's pprof server in gostatsd.
   if (auto raw = FindRaw(internal::kProfileFlag, Sources::kAll, cl_, env, config_.file, file_name_);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "backends/http/url.h"
 #include "core/go_format.h"
 
 namespace cstatsd::backends::cloudwatch {
@@ -22,7 +23,7 @@ class Builder {
  public:
   Builder(std::string_view ns, int64_t now) : timestamp_(IsoTime(now)) {
     header_ = "Action=PutMetricData&Namespace=";
-    AppendFormEscaped(header_, ns);
+    AppendQueryEscaped(header_, ns);
     header_ += "&Version=2010-08-01";
   }
 
@@ -47,21 +48,21 @@ class Builder {
           colon == std::string_view::npos ? std::string_view("set") : tag.substr(colon + 1);
       const std::string d = m + "Dimensions.member." + std::to_string(++dim) + ".";
       body_ += d + "Name=";
-      AppendFormEscaped(body_, name);
+      AppendQueryEscaped(body_, name);
       body_ += d + "Value=";
-      AppendFormEscaped(body_, val);
+      AppendQueryEscaped(body_, val);
     };
     key.ForEachTag(dimension);
     if (!extra_tag.empty()) dimension(extra_tag);
     if (dim > kMaxDimensions) ++out_.truncated_dimensions;
     body_ += m + "MetricName=";
-    AppendFormEscaped(body_, prefix);
-    AppendFormEscaped(body_, key.name());
-    AppendFormEscaped(body_, suffix);
+    AppendQueryEscaped(body_, prefix);
+    AppendQueryEscaped(body_, key.name());
+    AppendQueryEscaped(body_, suffix);
     body_ += m + "Timestamp=";
-    AppendFormEscaped(body_, timestamp_);
+    AppendQueryEscaped(body_, timestamp_);
     body_ += m + "Unit=";
-    AppendFormEscaped(body_, unit);
+    AppendQueryEscaped(body_, unit);
     body_ += m + "Value=";
     AppendGoShortestFixed(body_, value);
     ++out_.datums;
@@ -88,22 +89,6 @@ class Builder {
 };
 
 }  // namespace
-
-void AppendFormEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-}
 
 Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                       std::string_view namespace_name, int64_t now_seconds) {

@@ -27,7 +27,4 @@ struct Bodies {
 Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                       std::string_view namespace_name, int64_t now_seconds);
 
-// application/x-www-form-urlencoded escaping, as Go's url.QueryEscape.
-void AppendFormEscaped(std::string& out, std::string_view s);
-
 }  // namespace cstatsd::backends::cloudwatch

@@ -4,34 +4,12 @@
 
 #include <thread>
 
+#include "backends/http/url.h"
 #include "backends/influxdb/influxdb_format.h"
 #include "backends/section_reader.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
-namespace {
-
-// Query-string escaping (Go's url.QueryEscape).
-std::string QueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
                                               std::vector<std::string>* warnings) {
   InfluxdbOptions o;

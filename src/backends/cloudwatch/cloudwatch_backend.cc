@@ -1,0 +1,108 @@
+#include "backends/cloudwatch/cloudwatch_backend.h"
+
+#include <spdlog/spdlog.h>
+
+#include "aws/sigv4.h"
+#include "backends/cloudwatch/cloudwatch_format.h"
+#include "backends/section_reader.h"
+
+namespace cstatsd::backends {
+
+void SplitUrl(const std::string& url, std::string& host, std::string& path) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  const size_t slash = url.find('/', start);
+  host = url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+  path = slash == std::string::npos ? "/" : url.substr(slash);
+  if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
+}
+
+Result<CloudwatchOptions> CloudwatchOptions::From(const config::Config& config) {
+  CloudwatchOptions o;
+  o.disabled = config.options.disabled_sub_metrics;
+  SectionReader r(config.GetSection("cloudwatch"));
+  r.Str("namespace", o.namespace_name);
+  r.Str("transport", o.transport);
+  r.Str("region", o.region);
+  r.Str("endpoint", o.endpoint);
+  if (o.namespace_name.empty()) r.Problem("namespace", "must not be empty");
+  if (Status s = r.Finish(); !s.ok()) return s;
+  return o;
+}
+
+Result<std::unique_ptr<Backend>> CloudwatchBackend::Create(const BackendContext& ctx) {
+  auto o = CloudwatchOptions::From(ctx.config);
+  if (!o.ok()) return o.status();
+  auto sender = HttpSender::Create(ctx.config, kName, o->transport, 1);
+  if (!sender.ok()) return sender.status();
+  aws::Environment env(ctx.config.env.begin(), ctx.config.env.end());
+  spdlog::info("created backend backend=cloudwatch namespace={} region={} endpoint={}",
+               o->namespace_name, o->region.empty() ? "(default chain)" : o->region,
+               o->endpoint.empty() ? "(regional)" : o->endpoint);
+  return std::unique_ptr<Backend>(
+      std::make_unique<CloudwatchBackend>(std::move(*o), std::move(*sender), std::move(env)));
+}
+
+CloudwatchBackend::CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<HttpSender> sender,
+                                     aws::Environment env)
+    : options_(std::move(options)),
+      sender_(std::move(sender)),
+      chain_(&sender_->client(), std::move(env)) {
+  // The AWS SDK's default retryer: 3 retries with backoff.
+  retry_.max_retries = 3;
+  retry_.max_elapsed_time = std::chrono::seconds(15);
+  retry_.honour_retry_after = true;
+}
+
+Status CloudwatchBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+  cloudwatch::Bodies bodies = cloudwatch::FormatRequests(
+      snapshot, options_.disabled, options_.namespace_name, snapshot.flush_unix_seconds());
+  if (bodies.non_finite_skipped > 0) {
+    spdlog::warn("cloudwatch takes no NaN or infinite values; skipped datums={}",
+                 bodies.non_finite_skipped);
+  }
+  if (bodies.truncated_dimensions > 0) {
+    spdlog::warn("too many dimensions, truncated to {} series={}", cloudwatch::kMaxDimensions,
+                 bodies.truncated_dimensions);
+  }
+  if (bodies.requests.empty()) return {};
+  // Credentials and region are resolved at send time (instance-role credentials expire).
+  auto region = chain_.Region(options_.region);
+  auto creds = chain_.Get();
+  if (!region.ok() || !creds.ok()) {
+    BackendStats::Add(stats().created, bodies.requests.size());
+    BackendStats::Add(stats().dropped, bodies.requests.size());
+    return Status::Error(!region.ok() ? region.error() : creds.error());
+  }
+  const std::string url = options_.endpoint.empty()
+                              ? "https://monitoring." + *region + ".amazonaws.com/"
+                              : options_.endpoint;
+  std::string host, path;
+  SplitUrl(url, host, path);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::vector<HttpSender::Batch> batches;
+  const size_t per = cloudwatch::kDatumsPerRequest;
+  for (size_t i = 0; i < bodies.requests.size(); ++i) {
+    aws::SigningRequest sr;
+    sr.method = "POST";
+    sr.path = path;
+    sr.headers = {{"Host", host},
+                  {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    sr.payload = std::move(bodies.requests[i]);
+    const aws::Signature sig = aws::Sign(sr, *creds, *region, "monitoring", now);
+    transport::HttpRequest req;
+    req.url = url;
+    req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+    req.headers.emplace_back("X-Amz-Date", sig.amz_date);
+    if (!creds->session_token.empty()) {
+      req.headers.emplace_back("X-Amz-Security-Token", creds->session_token);
+    }
+    req.headers.emplace_back("Authorization", sig.authorization);
+    req.body = std::move(sr.payload);
+    const size_t datums = std::min(per, bodies.datums - i * per);
+    batches.push_back({std::move(req), datums});
+  }
+  return sender_->SendAll(std::move(batches), retry_, stats());
+}
+
+}  // namespace cstatsd::backends

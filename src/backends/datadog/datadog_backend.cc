@@ -1,0 +1,97 @@
+#include "backends/datadog/datadog_backend.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "backends/datadog/datadog_format.h"
+#include "backends/http/url.h"
+#include "backends/section_reader.h"
+#include "wire/compression.h"
+
+namespace cstatsd::backends {
+
+Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
+  DatadogOptions o;
+  o.disabled = config.options.disabled_sub_metrics;
+  o.flush_interval_seconds = std::chrono::duration<double>(config.options.flush_interval).count();
+  o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  SectionReader r(config.GetSection("datadog"));
+  r.Str("api_key", o.api_key);
+  r.Str("api_endpoint", o.api_endpoint);
+  r.Integer("metrics_per_batch", o.metrics_per_batch);
+  r.Bool("compress_payload", o.compress_payload);
+  r.Dur("max_request_elapsed_time", o.max_request_elapsed_time);
+  r.Integer("max_requests", o.max_requests);
+  r.Str("user-agent", o.user_agent);
+  r.Str("transport", o.transport);
+  if (o.api_key.empty()) r.Problem("api_key", "is required");
+  if (o.api_endpoint.empty()) r.Problem("api_endpoint", "is required");
+  if (o.metrics_per_batch <= 0) r.Problem("metrics_per_batch", "must be positive");
+  if (o.max_requests <= 0) r.Problem("max_requests", "must be positive");
+  if (o.max_request_elapsed_time <= std::chrono::nanoseconds::zero() &&
+      o.max_request_elapsed_time != std::chrono::nanoseconds(-1)) {
+    r.Problem("max_request_elapsed_time", "must be positive or -1");
+  }
+  if (Status s = r.Finish(); !s.ok()) return s;
+  while (!o.api_endpoint.empty() && o.api_endpoint.back() == '/') o.api_endpoint.pop_back();
+  return o;
+}
+
+Result<std::unique_ptr<Backend>> DatadogBackend::Create(const BackendContext& ctx) {
+  auto o = DatadogOptions::From(ctx.config);
+  if (!o.ok()) return o.status();
+  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
+                                   static_cast<size_t>(o->max_requests));
+  if (!sender.ok()) return sender.status();
+  spdlog::info(
+      "created backend backend=datadog api_endpoint={} metrics_per_batch={} max_requests={} "
+      "compress_payload={}",
+      o->api_endpoint, o->metrics_per_batch, o->max_requests, o->compress_payload);
+  return std::unique_ptr<Backend>(
+      std::make_unique<DatadogBackend>(std::move(*o), std::move(*sender)));
+}
+
+DatadogBackend::DatadogBackend(DatadogOptions options, std::unique_ptr<HttpSender> sender)
+    : options_(std::move(options)), sender_(std::move(sender)) {
+  retry_.max_elapsed_time = options_.max_request_elapsed_time;
+}
+
+transport::HttpRequest DatadogBackend::Request(std::string_view path, std::string body,
+                                               bool compress) const {
+  transport::HttpRequest req;
+  req.url = options_.api_endpoint + std::string(path) + "?api_key=" + QueryEscape(options_.api_key);
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.headers.emplace_back("DD-Dogstatsd-Version", "5.6.3");
+  req.headers.emplace_back("User-Agent", options_.user_agent);
+  if (compress) {
+    if (auto z = wire::Compress(wire::Compression::kZlib, body, 9); z.ok()) {
+      body = std::move(*z);
+      req.headers.emplace_back("Content-Encoding", "deflate");
+    }
+  }
+  req.body = std::move(body);
+  return req;
+}
+
+Status DatadogBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+  std::vector<HttpSender::Batch> batches;
+  datadog::FormatSeries(snapshot, options_.disabled, snapshot.flush_unix_seconds(),
+                        options_.flush_interval_seconds,
+                        static_cast<size_t>(options_.metrics_per_batch),
+                        [&](std::string&& body, size_t n) {
+                          batches.push_back({Request("/api/v1/series", std::move(body),
+                                                     options_.compress_payload),
+                                             n});
+                        });
+  if (batches.empty()) return {};
+  return sender_->SendAll(std::move(batches), retry_, stats());
+}
+
+Status DatadogBackend::SendEvent(const Event& event) {
+  // Events are never compressed (as gostatsd).
+  return sender_->SendOne(Request("/api/v1/events", datadog::FormatEvent(event), false), retry_,
+                          stats());
+}
+
+}  // namespace cstatsd::backends

@@ -1,0 +1,52 @@
+// The datadog backend (spec §6.3): the series API v1 (`/api/v1/series?api_key=`), deflate-
+// compressed JSON in batches sent concurrently (max_requests) with retries up to
+// max_request_elapsed_time; events to `/api/v1/events`. Runs on its backend thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "backends/backend.h"
+#include "backends/http/http_sender.h"
+#include "config/options.h"
+
+namespace cstatsd::backends {
+
+struct DatadogOptions {
+  std::string api_key;  // required
+  std::string api_endpoint = "https://app.datadoghq.com";
+  int metrics_per_batch = 1000;
+  bool compress_payload = true;
+  std::chrono::nanoseconds max_request_elapsed_time = std::chrono::seconds(15);
+  int max_requests = 0;  // default 2 × CPUs
+  std::string user_agent = "gostatsd";
+  std::string transport = "default";
+  double flush_interval_seconds = 1;  // the top-level flush-interval: each series' "interval"
+  config::DisabledSubMetrics disabled;
+
+  static Result<DatadogOptions> From(const config::Config& config);
+};
+
+class DatadogBackend : public Backend {
+ public:
+  static constexpr std::string_view kName = "datadog";
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+
+  DatadogBackend(DatadogOptions options, std::unique_ptr<HttpSender> sender);
+
+  std::string_view Name() const override { return kName; }
+  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendEvent(const Event& event) override;
+  bool CountsOwnBatches() const override { return true; }
+  transport::HttpClient* http_client() override { return &sender_->client(); }
+
+ private:
+  transport::HttpRequest Request(std::string_view path, std::string body, bool compress) const;
+
+  DatadogOptions options_;
+  std::unique_ptr<HttpSender> sender_;
+  transport::RetryOptions retry_;
+};
+
+}  // namespace cstatsd::backends

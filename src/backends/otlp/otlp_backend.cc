@@ -1,0 +1,142 @@
+#include "backends/otlp/otlp_backend.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "backends/section_reader.h"
+#include "core/version.h"
+#include "wire/compression.h"
+
+namespace cstatsd::backends {
+
+Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
+  OtlpOptions o;
+  o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.format.scope_version = std::string(Version());
+  SectionReader r(config.GetSection("otlp"));
+  r.Str("metrics_endpoint", o.metrics_endpoint);
+  r.Str("logs_endpoint", o.logs_endpoint);
+  r.Integer("max_requests", o.max_requests);
+  r.Integer("max_retries", o.max_retries);
+  r.Dur("max_request_elapsed_time", o.max_request_elapsed_time);
+  r.Bool("compress_payload", o.compress_payload);
+  r.Integer("metrics_per_batch", o.metrics_per_batch);
+  r.List("resource_keys", o.format.resource_keys);
+  std::string conversion = "AsGauge";
+  r.Str("conversion", conversion);
+  r.Str("transport", o.transport);
+  r.Str("user_agent", o.user_agent);
+  std::string unused;
+  r.Str("event_title_attribute_key", unused);       // declared by gostatsd, unused
+  r.Str("event_properties_attribute_key", unused);  // declared by gostatsd, unused
+  if (conversion == "AsHistogram") {
+    o.format.as_histogram = true;
+  } else if (conversion != "AsGauge") {
+    r.Problem("conversion", "must be AsGauge or AsHistogram, got \"" + conversion + "\"");
+  }
+  // [otlp.disabled_timer_aggregations]
+  SectionReader d(r.section().Sub("disabled_timer_aggregations"));
+  auto& x = o.format.disabled;
+  const std::pair<const char*, bool*> keys[] = {
+      {"lower", &x.lower},         {"lowerpct", &x.lower_pct},
+      {"upper", &x.upper},         {"upperpct", &x.upper_pct},
+      {"count", &x.count},         {"countpct", &x.count_pct},
+      {"countpersecond", &x.count_per_second},
+      {"mean", &x.mean},           {"meanpct", &x.mean_pct},
+      {"median", &x.median},       {"stddev", &x.stddev},
+      {"sum", &x.sum},             {"sumpct", &x.sum_pct},
+      {"sumsquares", &x.sum_squares}, {"sumsquarespct", &x.sum_squares_pct}};
+  for (const auto& [key, field] : keys) d.Bool(key, *field);
+  if (o.metrics_endpoint.empty()) r.Problem("metrics_endpoint", "is required");
+  if (o.logs_endpoint.empty()) r.Problem("logs_endpoint", "is required");
+  if (o.max_requests <= 0) r.Problem("max_requests", "must be positive");
+  if (o.max_retries < 0) r.Problem("max_retries", "must not be negative");
+  if (o.metrics_per_batch <= 0) r.Problem("metrics_per_batch", "must be positive");
+  if (o.max_request_elapsed_time < std::chrono::nanoseconds::zero()) {
+    r.Problem("max_request_elapsed_time", "must not be negative (0 = until retries run out)");
+  }
+  Status s1 = r.Finish(), s2 = d.Finish();
+  if (!s1.ok() || !s2.ok()) {
+    return Status::Error(s1.ok() ? s2.message()
+                                 : (s2.ok() ? s1.message() : s1.message() + "\n" + s2.message()));
+  }
+  return o;
+}
+
+Result<std::unique_ptr<Backend>> OtlpBackend::Create(const BackendContext& ctx) {
+  auto o = OtlpOptions::From(ctx.config);
+  if (!o.ok()) return o.status();
+  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
+                                   static_cast<size_t>(o->max_requests));
+  if (!sender.ok()) return sender.status();
+  spdlog::info(
+      "created backend backend=otlp metrics_endpoint={} logs_endpoint={} conversion={} "
+      "metrics_per_batch={}",
+      o->metrics_endpoint, o->logs_endpoint, o->format.as_histogram ? "AsHistogram" : "AsGauge",
+      o->metrics_per_batch);
+  return std::unique_ptr<Backend>(std::make_unique<OtlpBackend>(std::move(*o), std::move(*sender)));
+}
+
+OtlpBackend::OtlpBackend(OtlpOptions options, std::unique_ptr<HttpSender> sender)
+    : options_(std::move(options)), sender_(std::move(sender)) {
+  retry_.max_retries = options_.max_retries;
+  // 0 = only the retry count limits (backoff's "no elapsed limit").
+  retry_.max_elapsed_time = options_.max_request_elapsed_time;
+  retry_.honour_retry_after = true;
+}
+
+transport::HttpRequest OtlpBackend::Request(const std::string& url, std::string body) const {
+  transport::HttpRequest req;
+  req.url = url;
+  req.headers.emplace_back("Content-Type", "application/x-protobuf");
+  req.headers.emplace_back("User-Agent", options_.user_agent);
+  if (options_.compress_payload) {
+    if (auto gz = wire::Compress(wire::Compression::kGzip, body, 6); gz.ok()) {
+      body = std::move(*gz);
+      req.headers.emplace_back("Content-Encoding", "gzip");
+    }
+  }
+  req.body = std::move(body);
+  return req;
+}
+
+Status OtlpBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+  auto requests = otlp_format::FormatMetrics(snapshot, options_.format,
+                                             static_cast<size_t>(options_.metrics_per_batch));
+  std::vector<HttpSender::Batch> batches;
+  for (const auto& r : requests) {
+    size_t metrics = 0;
+    for (const auto& rm : r.resource_metrics()) {
+      for (const auto& sm : rm.scope_metrics()) metrics += static_cast<size_t>(sm.metrics_size());
+    }
+    batches.push_back({Request(options_.metrics_endpoint, r.SerializeAsString()), metrics});
+  }
+  if (batches.empty()) return {};
+  // A 2xx with a partial success is data the collector rejected: dropped, not retried.
+  auto accept = [](const transport::HttpResponse& resp) -> Status {
+    otlp::ExportMetricsServiceResponse parsed;
+    if (resp.body.empty() || !parsed.ParseFromString(resp.body)) return {};
+    const auto& p = parsed.partial_success();
+    if (p.rejected_data_points() > 0 || !p.error_message().empty()) {
+      return Status::Error("the collector rejected " + std::to_string(p.rejected_data_points()) +
+                           " data points: " + p.error_message());
+    }
+    return {};
+  };
+  return sender_->SendAll(std::move(batches), retry_, stats(), accept);
+}
+
+Status OtlpBackend::SendEvent(const Event& event) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  transport::RetryOptions once;
+  once.max_elapsed_time = std::chrono::nanoseconds(-1);  // events are not retried
+  return sender_->SendOne(
+      Request(options_.logs_endpoint,
+              otlp_format::FormatEvent(event, options_.format, now).SerializeAsString()),
+      once, stats());
+}
+
+}  // namespace cstatsd::backends
