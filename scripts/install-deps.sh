@@ -11,7 +11,7 @@ PACKAGES=(
   libxxhash-dev zlib1g-dev liblz4-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libre2-dev
   # real services the end-to-end tests run on loopback
-  graphite-carbon python3-whisper
+  graphite-carbon python3-whisper influxdb
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps openssl
   lz4  # the forwarder integration test decodes lz4 frames with the CLI

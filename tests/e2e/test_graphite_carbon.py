@@ -16,11 +16,7 @@ from carbon import Carbon  # noqa: E402
 
 
 def backend_counter(server, name):
-    """The last logged value of statsd.backend.<name> for graphite (statser-type logging)."""
-    pat = re.compile(r"name=statsd\.backend\." + re.escape(name) +
-                     r" value=([0-9.]+) tags=\[backend:graphite\]")
-    vals = [float(m.group(1)) for line in server.stderr for m in [pat.search(line)] if m]
-    return vals[-1] if vals else None
+    return harness.backend_counter(server, "graphite", name)
 
 
 class GraphiteCarbonTest(harness.ServerTestCase):

@@ -106,6 +106,15 @@ def standard_flags(**overrides):
     return flags(**options)
 
 
+def backend_counter(server, backend, name):
+    """The last logged value of the internal metric statsd.backend.<name> for one backend
+    (statser-type logging writes `name=... value=... tags=[backend:<backend>]` lines)."""
+    pat = re.compile(r"name=statsd\.backend\." + re.escape(name) + r" value=([0-9.]+) "
+                     r"tags=\[backend:" + re.escape(backend) + r"\]")
+    vals = [float(m.group(1)) for line in list(server.stderr) for m in [pat.search(line)] if m]
+    return vals[-1] if vals else None
+
+
 def metric_regex(name, value=None):
     """A full-line regex for a stdout metric line `<name> <value> <unix seconds>`; group 1 is
     the value, group 2 the timestamp."""
