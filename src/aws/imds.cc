@@ -1,8 +1,7 @@
 #include "aws/imds.h"
 
-#include <nlohmann/json.hpp>
-
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace cstatsd::aws {
 namespace {
@@ -37,9 +36,9 @@ Result<std::string> Imds::Token() {
   req.headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", "21600");
   const transport::Outcome o = client_->SendAndWait(std::move(req), OneAttempt());
   if (o.completion != transport::Completion::kSent) {
-    return Status::Error("instance metadata token: " +
-                         (o.last.status ? "status " + std::to_string(o.last.status)
-                                        : o.last.error));
+    return Status::Error(
+        "instance metadata token: " +
+        (o.last.status ? "status " + std::to_string(o.last.status) : o.last.error));
   }
   return o.last.body;
 }
@@ -54,9 +53,9 @@ Result<std::string> Imds::Get(const std::string& path) {
   req.headers.emplace_back("X-aws-ec2-metadata-token", *token);
   const transport::Outcome o = client_->SendAndWait(std::move(req), OneAttempt());
   if (o.completion != transport::Completion::kSent) {
-    return Status::Error("instance metadata " + path + ": " +
-                         (o.last.status ? "status " + std::to_string(o.last.status)
-                                        : o.last.error));
+    return Status::Error(
+        "instance metadata " + path + ": " +
+        (o.last.status ? "status " + std::to_string(o.last.status) : o.last.error));
   }
   return o.last.body;
 }
@@ -110,9 +109,10 @@ Result<std::string> CredentialChain::Region(const std::string& configured) {
   if (auto r = RegionFromEnvironment(env_)) return *r;
   auto r = imds_.Region();
   if (!r.ok()) {
-    return Status::Error("no AWS region: not configured, not in AWS_REGION/AWS_DEFAULT_REGION, "
-                         "and the instance metadata failed: " +
-                         r.error());
+    return Status::Error(
+        "no AWS region: not configured, not in AWS_REGION/AWS_DEFAULT_REGION, "
+        "and the instance metadata failed: " +
+        r.error());
   }
   return *r;
 }

@@ -41,8 +41,8 @@ Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
 Result<std::unique_ptr<Backend>> DatadogBackend::Create(const BackendContext& ctx) {
   auto o = DatadogOptions::From(ctx.config);
   if (!o.ok()) return o.status();
-  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
-                                   static_cast<size_t>(o->max_requests));
+  auto sender =
+      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
   if (!sender.ok()) return sender.status();
   spdlog::info(
       "created backend backend=datadog api_endpoint={} metrics_per_batch={} max_requests={} "
@@ -76,14 +76,12 @@ transport::HttpRequest DatadogBackend::Request(std::string_view path, std::strin
 
 Status DatadogBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
   std::vector<HttpSender::Batch> batches;
-  datadog::FormatSeries(snapshot, options_.disabled, snapshot.flush_unix_seconds(),
-                        options_.flush_interval_seconds,
-                        static_cast<size_t>(options_.metrics_per_batch),
-                        [&](std::string&& body, size_t n) {
-                          batches.push_back({Request("/api/v1/series", std::move(body),
-                                                     options_.compress_payload),
-                                             n});
-                        });
+  datadog::FormatSeries(
+      snapshot, options_.disabled, snapshot.flush_unix_seconds(), options_.flush_interval_seconds,
+      static_cast<size_t>(options_.metrics_per_batch), [&](std::string&& body, size_t n) {
+        batches.push_back(
+            {Request("/api/v1/series", std::move(body), options_.compress_payload), n});
+      });
   if (batches.empty()) return {};
   return sender_->SendAll(std::move(batches), retry_, stats());
 }

@@ -85,8 +85,8 @@ Result<std::unique_ptr<Backend>> NewrelicBackend::Create(const BackendContext& c
   auto o = NewrelicOptions::From(ctx.config, &warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (!o.ok()) return o.status();
-  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
-                                   static_cast<size_t>(o->max_requests));
+  auto sender =
+      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
   if (!sender.ok()) return sender.status();
   spdlog::info(
       "created backend backend=newrelic address={} address_metrics={} max_requests={} "

@@ -38,15 +38,21 @@ Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
   // [otlp.disabled_timer_aggregations]
   SectionReader d(r.section().Sub("disabled_timer_aggregations"));
   auto& x = o.format.disabled;
-  const std::pair<const char*, bool*> keys[] = {
-      {"lower", &x.lower},         {"lowerpct", &x.lower_pct},
-      {"upper", &x.upper},         {"upperpct", &x.upper_pct},
-      {"count", &x.count},         {"countpct", &x.count_pct},
-      {"countpersecond", &x.count_per_second},
-      {"mean", &x.mean},           {"meanpct", &x.mean_pct},
-      {"median", &x.median},       {"stddev", &x.stddev},
-      {"sum", &x.sum},             {"sumpct", &x.sum_pct},
-      {"sumsquares", &x.sum_squares}, {"sumsquarespct", &x.sum_squares_pct}};
+  const std::pair<const char*, bool*> keys[] = {{"lower", &x.lower},
+                                                {"lowerpct", &x.lower_pct},
+                                                {"upper", &x.upper},
+                                                {"upperpct", &x.upper_pct},
+                                                {"count", &x.count},
+                                                {"countpct", &x.count_pct},
+                                                {"countpersecond", &x.count_per_second},
+                                                {"mean", &x.mean},
+                                                {"meanpct", &x.mean_pct},
+                                                {"median", &x.median},
+                                                {"stddev", &x.stddev},
+                                                {"sum", &x.sum},
+                                                {"sumpct", &x.sum_pct},
+                                                {"sumsquares", &x.sum_squares},
+                                                {"sumsquarespct", &x.sum_squares_pct}};
   for (const auto& [key, field] : keys) d.Bool(key, *field);
   if (o.metrics_endpoint.empty()) r.Problem("metrics_endpoint", "is required");
   if (o.logs_endpoint.empty()) r.Problem("logs_endpoint", "is required");
@@ -67,8 +73,8 @@ Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
 Result<std::unique_ptr<Backend>> OtlpBackend::Create(const BackendContext& ctx) {
   auto o = OtlpOptions::From(ctx.config);
   if (!o.ok()) return o.status();
-  auto sender = HttpSender::Create(ctx.config, kName, o->transport,
-                                   static_cast<size_t>(o->max_requests));
+  auto sender =
+      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
   if (!sender.ok()) return sender.status();
   spdlog::info(
       "created backend backend=otlp metrics_endpoint={} logs_endpoint={} conversion={} "

@@ -158,6 +158,26 @@ TEST(Validation, ConfigFileSyntaxErrorsGiveTheLine) {
   }
 }
 
+TEST(Defaults, NewrelicChangesThreeGlobalDefaultsUnlessSet) {
+  auto r = LoadWith({"--backends", "newrelic"});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->config.options.statser_type, "null");
+  EXPECT_EQ(r->config.options.flush_interval, std::chrono::seconds(10));
+  EXPECT_TRUE(r->config.options.ignore_host);
+  auto set = LoadWith({"--backends", "newrelic", "--flush-interval", "2s", "--statser-type",
+                       "internal", "--ignore-host=false"});
+  ASSERT_TRUE(set.ok()) << set.error();
+  EXPECT_EQ(set->config.options.statser_type, "internal");
+  EXPECT_EQ(set->config.options.flush_interval, std::chrono::seconds(2));
+  EXPECT_FALSE(set->config.options.ignore_host);
+  bool warned = false;
+  for (const auto& w : set->config.warnings) warned |= w.find("newrelic: flush-interval") == 0;
+  EXPECT_TRUE(warned);
+  auto other = LoadWith({"--backends", "stdout"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->config.options.statser_type, "internal");
+}
+
 TEST(Validation, BackendNamesAreNotChecked) {
   auto r = LoadWith({"--backends", "no-such-backend"});
   ASSERT_TRUE(r.ok()) << r.error();

@@ -134,6 +134,20 @@ TEST(RetryTest, RetryAfterIsHonouredOnlyWhenAsked) {
   EXPECT_EQ(honour.Decide(429, 1ms).wait, 750ms);  // never shorter than the backoff
 }
 
+TEST(RetryTest, MaxRetriesLimitsTheAttempts) {
+  FakeClock clock;
+  RetryOptions o;
+  o.max_retries = 2;
+  RetryState state(o, clock.fn(), [] { return 0.5; });
+  EXPECT_EQ(state.Decide(500).action, RetryAction::kRetry);
+  EXPECT_EQ(state.Decide(503).action, RetryAction::kRetry);
+  EXPECT_EQ(state.Decide(500).action, RetryAction::kGiveUp);  // third failure: 2 retries spent
+  o.max_retries = 0;
+  RetryState none(o, clock.fn(), [] { return 0.5; });
+  EXPECT_EQ(none.Decide(500).action, RetryAction::kGiveUp);
+  EXPECT_EQ(RetryState(o, clock.fn(), [] { return 0.5; }).Decide(200).action, RetryAction::kDone);
+}
+
 TEST(RetryAfterTest, Parsing) {
   // 2015-10-21T07:28:00Z
   const auto now = std::chrono::system_clock::from_time_t(1445412480);
