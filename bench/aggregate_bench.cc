@@ -67,9 +67,19 @@ void BM_ReceiveCounterWith3Tags(benchmark::State& state) {
 }
 BENCHMARK(BM_ReceiveCounterWith3Tags);
 
-// Whole datagrams through a worker (parse + pipeline + map), ~25 lines each.
-void BM_WorkerDatagram(benchmark::State& state) {
+// Whole datagrams through a worker (parse + pipeline + map), ~25 lines each. With `filters`,
+// a filter set that matches none of the lines: 1 = a prefix pattern, 2 = a regex.
+void WorkerDatagrams(benchmark::State& state, int filters) {
   pipeline::PipelineOptions opts;
+  if (filters > 0) {
+    filter::FilterSet set;
+    filter::Filter f;
+    f.match_metrics.push_back(
+        std::move(*filter::Pattern::Parse(filters == 1 ? "other.*" : "regex:^other\\.")));
+    f.drop_metric = true;
+    set.Add(std::move(f));
+    opts.filters = std::make_shared<const filter::FilterSet>(std::move(set));
+  }
   ingest::Worker w(0, -1, ingest::WorkerOptions{}, &opts, nullptr);
   std::mt19937 rng(1);
   std::vector<std::string> datagrams;
@@ -96,7 +106,17 @@ void BM_WorkerDatagram(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 25);
 }
+
+void BM_WorkerDatagram(benchmark::State& state) { WorkerDatagrams(state, 0); }
 BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->ArgNames({"timers"});
+
+void BM_WorkerDatagramFilterMatchingNothing(benchmark::State& state) {
+  WorkerDatagrams(state, static_cast<int>(state.range(1)));
+}
+BENCHMARK(BM_WorkerDatagramFilterMatchingNothing)
+    ->Args({0, 1})
+    ->Args({0, 2})
+    ->ArgNames({"timers", "filter"});
 
 void FillCounters(MetricMap& map, int n) {
   pipeline::PipelineOptions opts;

@@ -71,9 +71,27 @@ void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source,
   Commit(now_ns, out);
 }
 
+bool Pipeline::Filter(std::string_view name, std::string_view& source) {
+  dropped_.clear();
+  const filter::FilterSet* filters = options_->filters.get();
+  if (filters == nullptr || filters->empty()) return true;
+  const filter::Outcome o = filters->Apply(name, tags_, dropped_);
+  if (o.drop) {
+    ++filtered_;
+    return false;
+  }
+  if (o.clear_source) source = {};
+  return true;
+}
+
 KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string_view source,
                              std::vector<char>& buf, size_t at) {
-  for (const std::string& t : options_->default_tags) tags_.push_back(t);
+  for (const std::string& t : options_->default_tags) {
+    // A default tag equal to a tag a filter dropped is left out too (as gostatsd).
+    if (dropped_.empty() || std::find(dropped_.begin(), dropped_.end(), t) == dropped_.end()) {
+      tags_.push_back(t);
+    }
+  }
   size_t tags_len = 0;
   if (!tags_.empty()) {
     if (tags_.size() > 1) {
@@ -102,6 +120,7 @@ void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& 
 // tags_ holds the metric's tags (source already decided).
 void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out) {
   if (m.type == MetricType::kGauge && m.values.empty()) return;
+  if (!Filter(m.name, source)) return;
   const KeyParts parts = LayoutKey(m.type, m.name, source, staged_keys_, staged_keys_len_);
   Staged st;
   st.hash = SeriesKey::Hash(parts);
@@ -162,6 +181,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
 void Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
   tags_.assign(s.tags.begin(), s.tags.end());
+  if (!Filter(s.name, source)) return;
   // Laid out after whatever is staged, so a pending batch is left intact.
   const KeyParts parts = LayoutKey(s.type, s.name, source, staged_keys_, staged_keys_len_);
   const uint64_t hash = SeriesKey::Hash(parts);

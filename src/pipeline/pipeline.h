@@ -1,11 +1,13 @@
 // Pipeline: what happens to a parsed metric between the parser and the worker's map —
-// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), default tags,
-// de-duplication and sorting of tags (the tagsKey of §2.1), and the receive rules of §2.2.
+// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), filters (§7.2),
+// default tags, de-duplication and sorting of tags (the tagsKey of §2.1), and the receive rules
+// of §2.2.
 // One Pipeline per worker thread (it keeps scratch space); the options are shared read-only.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "config/options.h"
 #include "core/metric.h"
 #include "core/metric_map.h"
+#include "filter/filter.h"
 
 namespace cstatsd::pipeline {
 
@@ -33,6 +36,7 @@ struct AggregatedSeries {
 struct PipelineOptions {
   bool ignore_host = false;
   std::vector<std::string> default_tags;  // de-duplicated
+  std::shared_ptr<const filter::FilterSet> filters;  // null or empty: no filtering
 
   static PipelineOptions From(const config::Options& o);
 };
@@ -62,6 +66,9 @@ class Pipeline {
   // An event from the network: source = sender (always, spec §1.6); default tags added.
   void ReceiveEvent(Event& e, std::string_view sender) const;
 
+  // Series dropped by a filter's drop-metric so far (read by this pipeline's thread).
+  uint64_t filtered() const { return filtered_; }
+
  private:
   // A staged line: its key at key_off in staged_keys_, its value(s), and the hash.
   struct Staged {
@@ -80,9 +87,13 @@ class Pipeline {
   KeyParts LayoutKey(MetricType type, std::string_view name, std::string_view source,
                      std::vector<char>& buf, size_t at);
   void StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out);
+  // Runs the filters over tags_ (and the source); false when the series is dropped.
+  bool Filter(std::string_view name, std::string_view& source);
 
   const PipelineOptions* options_;
-  std::vector<std::string_view> tags_;  // scratch: the metric's tags + default tags
+  std::vector<std::string_view> tags_;     // scratch: the metric's tags + default tags
+  std::vector<std::string_view> dropped_;  // scratch: tags a filter dropped (default tags too)
+  uint64_t filtered_ = 0;
   // Copies s to out; the caller has made room (capacity only grows, so there is
   // no allocation in the steady state and no std::string bookkeeping per line).
   char* KeyAppend(char* out, std::string_view s) {

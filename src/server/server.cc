@@ -69,6 +69,15 @@ Result<std::unique_ptr<Server>> Server::Create(
   std::unique_ptr<Server> s(new Server(std::move(config)));
   const auto& o = s->config_.options;
   s->flush_interval_ = o.flush_interval;
+  {
+    std::vector<std::string> warnings;
+    auto filters = filter::FilterSet::Load(s->config_, &warnings);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+    if (!filters.ok()) return filters.status();
+    if (!filters->empty()) {
+      s->pipeline_options_.filters = std::make_shared<const filter::FilterSet>(std::move(*filters));
+    }
+  }
   if (o.server_mode == "forwarder") {
     std::vector<std::string> warnings;
     auto fo = forward::ForwarderOptions::Load(s->config_, &warnings);

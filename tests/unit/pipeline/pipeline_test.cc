@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
 namespace cstatsd::pipeline {
 namespace {
 
@@ -148,6 +151,66 @@ TEST_F(PipelineTest, AggregatedSeriesFollowTheSameKeyRulesWithoutARate) {
   p.ReceiveAggregated(s, "", 5, map_);
   ASSERT_EQ(map_.sets.size(), 1u);
   EXPECT_EQ(map_.sets.entries()[0].value.members, (SetMembers{"x", "y"}));
+}
+
+std::shared_ptr<const filter::FilterSet> Filters(const char* json, std::vector<std::string> names) {
+  config::Config c;
+  c.options.filters = std::move(names);
+  c.file = nlohmann::json::parse(json);
+  auto set = filter::FilterSet::Load(c, nullptr);
+  EXPECT_TRUE(set.ok()) << set.error();
+  return std::make_shared<const filter::FilterSet>(std::move(*set));
+}
+
+TEST_F(PipelineTest, FiltersDropTagsAndHostThenCollidingSeriesMerge) {
+  options_.default_tags = {"env:prod"};
+  options_.filters = Filters(R"({"filter": {
+      "global": {"match-metrics": "f", "drop-host": true, "drop-tags": "request_path:*"}}})",
+                             {"global"});
+  Pipeline p(&options_);
+  Counter(p, {"request_path:/a"}, "10.0.0.1");
+  Counter(p, {"request_path:/b"}, "10.0.0.2");
+  // One series: the paths and the sources are gone.
+  ASSERT_EQ(map_.counters.size(), 1u);
+  EXPECT_EQ(Only(map_).TagsKey(), "env:prod");
+  EXPECT_EQ(map_.counters.entries()[0].value.value, 4);
+}
+
+TEST_F(PipelineTest, ADefaultTagEqualToADroppedTagIsLeftOut) {
+  options_.default_tags = {"request_path:/a"};
+  options_.filters = Filters(R"({"filter": {"paths": {"drop-tags": "request_path:*"}}})",
+                             {"paths"});
+  Pipeline p(&options_);
+  Counter(p, {"request_path:/a"}, "");
+  Counter(p, {"request_path:/b"}, "");
+  ASSERT_EQ(map_.counters.size(), 2u);
+  std::set<std::string> keys;
+  for (const auto& e : map_.counters.entries()) keys.insert(e.key->TagsKey());
+  EXPECT_EQ(keys, (std::set<std::string>{"", "request_path:/a"}));
+}
+
+TEST_F(PipelineTest, DropMetricFiltersEveryPathButEvents) {
+  options_.filters = Filters(R"({"filter": {"noisy": {"match-metrics": "f", "drop-metric": true}}})",
+                             {"noisy"});
+  Pipeline p(&options_);
+  Counter(p, {}, "10.0.0.1");  // parsed (Stage + Commit)
+  ParsedMetric m;
+  m.name = "f";
+  m.values = {1};
+  p.ReceiveWithSource(m, "host", 1, map_);  // internal metrics take this path
+  AggregatedSeries a;
+  a.name = "f";
+  a.counter = 1;
+  p.ReceiveAggregated(a, "h", 1, map_);  // forwarded series
+  EXPECT_EQ(map_.counters.size(), 0u);
+  EXPECT_EQ(p.filtered(), 3u);
+  m.name = "g";
+  p.ReceiveWithSource(m, "host", 1, map_);
+  EXPECT_EQ(map_.counters.size(), 1u);
+  Event e;
+  e.title = "f";
+  p.ReceiveEvent(e, "10.0.0.1");  // events are never filtered (nothing to assert but no drop)
+  EXPECT_EQ(p.filtered(), 3u);
 }
 
 TEST_F(PipelineTest, EventsTakeTheSenderAndDefaultTags) {
