@@ -25,7 +25,8 @@ class HttpClient;
 namespace cstatsd::backends {
 
 // Counters a backend keeps for the internal metrics backend.* (spec §4.7). Written by the
-// backend's thread, read by the flusher; relaxed atomics, one writer each.
+// backend's thread, its HTTP client's thread and the flusher (queue overflow), read by the
+// flusher; relaxed atomic increments (a few per batch, never per metric).
 struct BackendStats {
   std::atomic<uint64_t> created{0};      // batches created
   std::atomic<uint64_t> sent{0};         // batches delivered
@@ -36,7 +37,7 @@ struct BackendStats {
   std::atomic<uint64_t> events_dropped{0};
 
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    c.fetch_add(n, std::memory_order_relaxed);
   }
 };
 
