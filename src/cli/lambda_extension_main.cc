@@ -61,13 +61,14 @@ int main(int argc, char** argv) {
   auto loaded = config::Load(static_cast<int>(args.size()), args.data(), env);
   if (loaded.ok() && loaded->exit_now) {
     std::fputs(loaded->message.rfind("Usage:", 0) == 0 ? HelpWithEntrypoint(loaded->message).c_str()
-                                                        : loaded->message.c_str(),
+                                                       : loaded->message.c_str(),
                stdout);
     return 0;
   }
 
   // JSON log lines, as gostatsd's extension (CloudWatch Logs keeps them whole).
-  server::SetupLogging(true, loaded.ok() ? loaded->config.options.verbose : VerboseFlag(split.args));
+  server::SetupLogging(true,
+                       loaded.ok() ? loaded->config.options.verbose : VerboseFlag(split.args));
 
   std::optional<config::Config> cfg;
   std::string startup_error = split.error;
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
         lambda::ExtensionName(split.entrypoint_name, bare, argc > 0 ? argv[0] : "");
   }
   if (options.runtime_api.empty()) {
-    if (auto it = env.find(lambda::kRuntimeApiEnv); it != env.end()) options.runtime_api = it->second;
+    if (auto it = env.find(lambda::kRuntimeApiEnv); it != env.end())
+      options.runtime_api = it->second;
   }
   if (!startup_error.empty()) cfg.reset();
 

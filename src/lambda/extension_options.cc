@@ -39,8 +39,7 @@ std::string ExtensionName(const std::optional<std::string>& flag, const config::
   if (auto it = config.env.find("GSD_LAMBDA_ENTRYPOINT_NAME"); it != config.env.end()) {
     return it->second;
   }
-  if (auto it = config.file.find(kEntrypointNameFlag);
-      it != config.file.end() && it->is_string()) {
+  if (auto it = config.file.find(kEntrypointNameFlag); it != config.file.end() && it->is_string()) {
     return it->get<std::string>();
   }
   const size_t slash = argv0.find_last_of('/');
@@ -58,8 +57,9 @@ Result<ExtensionOptions> PrepareConfig(config::Config& config, const config::Env
   });
   if (o.server_mode != "forwarder" &&
       (config.file.contains("server-mode") || env.contains("GSD_SERVER_MODE"))) {
-    config.warnings.push_back("server-mode: the Lambda extension always runs in forwarder mode; \"" +
-                              o.server_mode + "\" ignored");
+    config.warnings.push_back(
+        "server-mode: the Lambda extension always runs in forwarder mode; \"" + o.server_mode +
+        "\" ignored");
   }
   o.server_mode = "forwarder";
 

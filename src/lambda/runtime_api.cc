@@ -37,8 +37,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
       value.remove_prefix(1);
     }
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' ||
-                              value.back() == ' ' || value.back() == '\t')) {
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' ||
+                              value.back() == '\t')) {
       value.remove_suffix(1);
     }
     (*static_cast<std::map<std::string, std::string>*>(user))[Lower(line.substr(0, colon))] =
@@ -97,11 +97,11 @@ ApiRequest RuntimeApi::NextEvent(std::string_view id) const {
 
 ApiRequest RuntimeApi::SubscribeTelemetry(std::string_view id,
                                           std::string_view destination_uri) const {
-  return {"PUT",
-          Url("/2022-07-01/telemetry"),
-          {{std::string(kExtensionIdHeader), std::string(id)},
-           {"Content-Type", "application/json"}},
-          TelemetrySubscriptionBody(destination_uri)};
+  return {
+      "PUT",
+      Url("/2022-07-01/telemetry"),
+      {{std::string(kExtensionIdHeader), std::string(id)}, {"Content-Type", "application/json"}},
+      TelemetrySubscriptionBody(destination_uri)};
 }
 
 ApiRequest RuntimeApi::InitError(std::string_view id, std::string_view message) const {

@@ -41,8 +41,7 @@ Result<TelemetryAddress> ParseTelemetryAddress(std::string_view address) {
   }
   int p = -1;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 ||
-      p > 65535) {
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
     return Bad(address, "has no valid port (0-65535)");
   }
   out.port = p;

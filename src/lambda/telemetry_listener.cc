@@ -1,9 +1,9 @@
 #include "lambda/telemetry_listener.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <cerrno>
