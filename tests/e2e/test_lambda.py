@@ -325,6 +325,29 @@ class LambdaExtensionTest(harness.ServerTestCase):
         self.assertEqual(counters(agg.snapshot(), "term.count"), 5)
         self.assertEqual(api.calls("/2020-01-01/extension/exit/error"), [])
 
+    def test_the_example_layer_config_runs_without_warnings(self):
+        agg, api = self.fakes()
+        conf = os.path.join(harness.SOURCE_DIR, "examples", "lambda", "config.toml")
+        # The aggregator and the sockets of this test replace the example's addresses.
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.host,
+                   GSD_HTTP_TRANSPORT_API_ENDPOINT=agg.url)
+        ext = self.start(["--config-path", conf, "--metrics-addr", "127.0.0.1:0",
+                          "--lambda-extension-telemetry-address", "127.0.0.1:0"],
+                         binary=lambda_bin(), env=env)
+        reg = api.wait_calls("/2020-01-01/extension/register", 1, proc=ext)[0]
+        self.assertEqual(reg["headers"].get("Lambda-Extension-Name"), "cstatsd-lambda-extension")
+        api.wait_calls("/2020-01-01/extension/event/next", 1, proc=ext)
+        api.answer_next("INVOKE", requestId="req-ex")
+        ext.send("example.count:2|c")
+        api.post_runtime_done("req-ex")
+        nxt = api.wait_calls("/2020-01-01/extension/event/next", 2, proc=ext)[1]
+        self.assertEqual(counters(nxt["agg"], "example.count"), 2)
+        api.answer_next("SHUTDOWN")
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+        warnings = [l for l in ext.lines(0, "stderr") if '"level":"warning"' in l
+                    or '"level":"warn"' in l or '"level":"error"' in l]
+        self.assertEqual(warnings, [], ext.describe())
+
     # ----- error paths -----
 
     def test_register_failure_exits_without_init_error(self):
