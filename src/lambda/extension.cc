@@ -89,14 +89,35 @@ void Extension::StopAll() {
   if (server_) server_->Stop();
 }
 
-bool Extension::WaitForRuntimeDone() {
+bool Extension::WaitForRuntimeDone(const NextEvent& invoke) {
+  // The invocation's own runtimeDone; an event without a request id (or an INVOKE without one)
+  // matches any. Older entries are leftovers of earlier invocations and are dropped with it.
+  auto match = [&]() -> std::deque<std::string>::iterator {
+    for (auto it = runtime_done_.begin(); it != runtime_done_.end(); ++it) {
+      if (it->empty() || invoke.request_id.empty() || *it == invoke.request_id) return it;
+    }
+    return runtime_done_.end();
+  };
+  auto ready = [&] {
+    return stop_.load(std::memory_order_relaxed) || match() != runtime_done_.end();
+  };
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] {
-    return stop_.load(std::memory_order_relaxed) || runtime_done_seen_ > runtime_done_consumed_;
-  });
+  if (invoke.deadline_ms > 0) {
+    const auto deadline = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::milliseconds(invoke.deadline_ms)));
+    if (!cv_.wait_until(lock, deadline, ready)) {
+      spdlog::warn(
+          "lambda: no platform.runtimeDone before the invocation's deadline; flushing now "
+          "request_id={}",
+          invoke.request_id);
+      return true;
+    }
+  } else {
+    cv_.wait(lock, ready);
+  }
   if (stop_.load(std::memory_order_relaxed)) return false;
-  // Several runtimeDone in one go (not expected: one per invocation) make one flush.
-  runtime_done_consumed_ = runtime_done_seen_;
+  runtime_done_.erase(runtime_done_.begin(), std::next(match()));
   return true;
 }
 
@@ -124,9 +145,11 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
   if (Status s = server_->Start(); !s.ok()) return FailInit(s.message(), 1);
 
   if (options_.manual_flush) {
-    listener_ = std::make_unique<TelemetryListener>([this](size_t n) {
+    listener_ = std::make_unique<TelemetryListener>([this](std::vector<std::string> ids) {
+      constexpr size_t kMaxPending = 256;  // one is expected per invocation
       std::lock_guard lock(mu_);
-      runtime_done_seen_ += n;
+      for (auto& id : ids) runtime_done_.push_back(std::move(id));
+      while (runtime_done_.size() > kMaxPending) runtime_done_.pop_front();
       cv_.notify_all();
     });
     if (Status s = listener_->Bind(options_.telemetry); !s.ok()) return FailInit(s.message(), 1);
@@ -160,7 +183,7 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
     // Manual flush: the function's metrics go out before Lambda may freeze the sandbox, which
     // it does once every extension has asked for the next event.
     if (options_.manual_flush) {
-      if (!WaitForRuntimeDone()) break;
+      if (!WaitForRuntimeDone(*event)) break;
       FlushAndWait();
     }
   }

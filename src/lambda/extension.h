@@ -2,7 +2,9 @@
 // runs a Server in forwarder mode and, with the manual flush, a TelemetryListener whose
 // platform.runtimeDone events make the forwarder flush: after each INVOKE the event loop waits
 // for the function's runtimeDone, flushes, waits until the flush's POSTs have finished, and only
-// then asks for the next event, so Lambda never freezes the sandbox with metrics unsent.
+// then asks for the next event, so Lambda never freezes the sandbox with metrics unsent. The
+// runtimeDone is matched by request id; if none comes before the invocation's deadline the
+// flush happens then (a broken telemetry subscription costs latency, never a stuck function).
 // SHUTDOWN stops the server (final flush). Failures before the loop go to init/error, later ones
 // to exit/error.
 // Run() is called once by main's thread, which it keeps as the event loop; the Extension owns
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,8 +51,9 @@ class Extension {
   bool Register();
   int FailInit(const std::string& message, int code);
   int FailRuntime(const std::string& message);
-  // Waits until a runtimeDone not yet consumed has arrived; false if a stop was requested.
-  bool WaitForRuntimeDone();
+  // Waits until the runtimeDone of `invoke` has arrived, or its deadline has passed; false if a
+  // stop was requested.
+  bool WaitForRuntimeDone(const NextEvent& invoke);
   // Flushes the forwarder and waits until the flush's requests have finished (or a stop).
   void FlushAndWait();
   void StopAll();
@@ -67,8 +71,9 @@ class Extension {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t runtime_done_seen_ = 0;      // guarded by mu_: platform.runtimeDone events received
-  size_t runtime_done_consumed_ = 0;  // event loop only
+  // Request ids of the platform.runtimeDone events not yet waited for, oldest first ("" for an
+  // event without one); bounded. Guarded by mu_.
+  std::deque<std::string> runtime_done_;
 };
 
 }  // namespace cstatsd::lambda

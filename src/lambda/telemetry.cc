@@ -53,21 +53,28 @@ std::string DestinationUri(const TelemetryAddress& address, int bound_port) {
   return "http://" + address.uri_host + ":" + std::to_string(bound_port) + "/telemetry";
 }
 
-Result<size_t> CountRuntimeDone(std::string_view body) {
+Result<std::vector<std::string>> RuntimeDoneRequestIds(std::string_view body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_array()) {
     return Status::Error("telemetry body is not a JSON array");
   }
-  size_t n = 0;
+  std::vector<std::string> ids;
   for (const auto& event : j) {
     if (!event.is_object()) continue;
     auto type = event.find("type");
-    if (type != event.end() && type->is_string() &&
-        type->get_ref<const std::string&>() == "platform.runtimeDone") {
-      ++n;
+    if (type == event.end() || !type->is_string() ||
+        type->get_ref<const std::string&>() != "platform.runtimeDone") {
+      continue;
     }
+    std::string id;
+    if (auto record = event.find("record"); record != event.end() && record->is_object()) {
+      if (auto rid = record->find("requestId"); rid != record->end() && rid->is_string()) {
+        id = rid->get<std::string>();
+      }
+    }
+    ids.push_back(std::move(id));
   }
-  return n;
+  return ids;
 }
 
 }  // namespace cstatsd::lambda

@@ -1,12 +1,13 @@
 // The Telemetry API side of the Lambda extension (spec §8): where the telemetry listener binds
 // (`lambda-extension-telemetry-address`), the destination URI it subscribes with, and the
-// parsing of a telemetry batch into the number of `platform.runtimeDone` events it holds (each
-// one makes the forwarder flush). Pure functions; any thread.
+// parsing of a telemetry batch into the request ids of its `platform.runtimeDone` events (the
+// end of an invocation: its metrics are flushed). Pure functions; any thread.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -28,8 +29,9 @@ Result<TelemetryAddress> ParseTelemetryAddress(std::string_view address);
 // http://<uri_host>:<port>/telemetry, with the port actually bound.
 std::string DestinationUri(const TelemetryAddress& address, int bound_port);
 
-// A telemetry POST body is a JSON array of events; returns how many have
-// "type": "platform.runtimeDone". A body that is not a JSON array is an error.
-Result<size_t> CountRuntimeDone(std::string_view body);
+// A telemetry POST body is a JSON array of events; returns, for each event with
+// "type": "platform.runtimeDone", its record's requestId ("" if it has none), in order. A body
+// that is not a JSON array is an error.
+Result<std::vector<std::string>> RuntimeDoneRequestIds(std::string_view body);
 
 }  // namespace cstatsd::lambda

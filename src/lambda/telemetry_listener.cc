@@ -33,15 +33,15 @@ TelemetryListener::TelemetryListener(RuntimeDoneSink on_runtime_done)
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   s.Post("/telemetry", [this](const httplib::Request& req, httplib::Response& res) {
-    auto n = CountRuntimeDone(req.body);
-    if (!n.ok()) {
-      spdlog::warn("lambda: telemetry batch ignored error=\"{}\" bytes={}", n.error(),
+    auto ids = RuntimeDoneRequestIds(req.body);
+    if (!ids.ok()) {
+      spdlog::warn("lambda: telemetry batch ignored error=\"{}\" bytes={}", ids.error(),
                    req.body.size());
       res.status = 400;
       return;
     }
-    spdlog::debug("lambda: telemetry batch bytes={} runtime_done={}", req.body.size(), *n);
-    if (*n > 0) on_runtime_done_(*n);
+    spdlog::debug("lambda: telemetry batch bytes={} runtime_done={}", req.body.size(), ids->size());
+    if (!ids->empty()) on_runtime_done_(std::move(*ids));
     res.status = 200;
   });
 }

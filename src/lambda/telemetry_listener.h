@@ -5,10 +5,11 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "lambda/telemetry.h"
@@ -21,7 +22,8 @@ namespace cstatsd::lambda {
 
 class TelemetryListener {
  public:
-  using RuntimeDoneSink = std::function<void(size_t count)>;
+  // One entry per platform.runtimeDone event: its requestId ("" if none).
+  using RuntimeDoneSink = std::function<void(std::vector<std::string> request_ids)>;
 
   explicit TelemetryListener(RuntimeDoneSink on_runtime_done);
   ~TelemetryListener();

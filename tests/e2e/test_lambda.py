@@ -301,6 +301,23 @@ class LambdaExtensionTest(harness.ServerTestCase):
         # Every event/next came after the previous invocation's POSTs: nothing was retried.
         self.assertEqual(len(api.calls("/2020-01-01/extension/event/next")), 6)
 
+    def test_without_its_runtime_done_the_deadline_flushes(self):
+        agg, api = self.fakes()
+        ext = self.spawn(api, self.config(agg))
+        api.wait_calls("/2020-01-01/extension/event/next", 1, proc=ext)
+        api.answer_next("INVOKE", requestId="slow",
+                        deadlineMs=int(time.time() * 1000) + 1500)
+        ext.send("deadline.count:3|c")
+        # A runtimeDone of another invocation (a late one) does not end this one...
+        api.post_runtime_done("an-earlier-request")
+        # ...the deadline does: the flush happens then, before the next event/next.
+        nxt = api.wait_calls("/2020-01-01/extension/event/next", 2, proc=ext)[1]
+        self.assertEqual(counters(nxt["agg"], "deadline.count"), 3)
+        ext.wait_for_text("no platform.runtimeDone before the invocation's deadline",
+                          stream="stderr")
+        api.answer_next("SHUTDOWN")
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+
     def test_without_manual_flush_the_timed_flush_applies(self):
         agg, api = self.fakes()
         conf = self.config(agg, extra='dynamic-headers = ["team"]\n')  # allowed without it

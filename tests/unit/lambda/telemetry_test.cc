@@ -1,28 +1,40 @@
-// Telemetry batches → platform.runtimeDone count, and the telemetry listener's address and
-// destination URI (spec §8).
+// Telemetry batches → the request ids of their platform.runtimeDone events, and the telemetry
+// listener's address and destination URI (spec §8).
 #include "lambda/telemetry.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace cstatsd::lambda {
 namespace {
 
-TEST(TelemetryTest, CountsRuntimeDoneOnly) {
-  auto n = CountRuntimeDone(R"([
+using ::testing::ElementsAre;
+
+TEST(TelemetryTest, RuntimeDoneOnlyWithItsRequestId) {
+  auto ids = RuntimeDoneRequestIds(R"([
     {"time":"2026-11-25T10:00:00.000Z","type":"platform.start","record":{"requestId":"a"}},
     {"time":"2026-11-25T10:00:00.100Z","type":"platform.runtimeDone",
      "record":{"requestId":"a","status":"success","metrics":{"durationMs":100.0}}},
     {"time":"2026-11-25T10:00:00.120Z","type":"platform.report","record":{"requestId":"a"}}
   ])");
-  ASSERT_TRUE(n.ok()) << n.error();
-  EXPECT_EQ(*n, 1u);
+  ASSERT_TRUE(ids.ok()) << ids.error();
+  EXPECT_THAT(*ids, ElementsAre("a"));
 }
 
-TEST(TelemetryTest, SeveralInvocationsInOneBatch) {
-  auto n = CountRuntimeDone(
-      R"([{"type":"platform.runtimeDone"},{"type":"platform.runtimeDone","record":{}}])");
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 2u);
+TEST(TelemetryTest, SeveralInvocationsInOneBatchInOrder) {
+  auto ids = RuntimeDoneRequestIds(
+      R"([{"type":"platform.runtimeDone","record":{"requestId":"r1"}},
+          {"type":"platform.runtimeDone","record":{"requestId":"r2","status":"timeout"}}])");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_THAT(*ids, ElementsAre("r1", "r2"));
+}
+
+TEST(TelemetryTest, RuntimeDoneWithoutRequestId) {
+  auto ids = RuntimeDoneRequestIds(
+      R"([{"type":"platform.runtimeDone"},{"type":"platform.runtimeDone","record":"x"},
+          {"type":"platform.runtimeDone","record":{"requestId":7}}])");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_THAT(*ids, ElementsAre("", "", ""));
 }
 
 TEST(TelemetryTest, NothingToFlush) {
@@ -30,16 +42,16 @@ TEST(TelemetryTest, NothingToFlush) {
        {"[]", R"([{"type":"platform.initStart"}])", R"([{"type":"platform.initRuntimeDone"}])",
         R"([{"type":"function","record":"platform.runtimeDone"}])",
         R"([1, "x", null, {"type": 3}, {"record": {}}])"}) {
-    auto n = CountRuntimeDone(body);
-    ASSERT_TRUE(n.ok()) << body;
-    EXPECT_EQ(*n, 0u) << body;
+    auto ids = RuntimeDoneRequestIds(body);
+    ASSERT_TRUE(ids.ok()) << body;
+    EXPECT_TRUE(ids->empty()) << body;
   }
 }
 
 TEST(TelemetryTest, NotAnArrayIsAnError) {
-  EXPECT_FALSE(CountRuntimeDone("").ok());
-  EXPECT_FALSE(CountRuntimeDone(R"({"type":"platform.runtimeDone"})").ok());
-  EXPECT_FALSE(CountRuntimeDone("[{").ok());
+  EXPECT_FALSE(RuntimeDoneRequestIds("").ok());
+  EXPECT_FALSE(RuntimeDoneRequestIds(R"({"type":"platform.runtimeDone"})").ok());
+  EXPECT_FALSE(RuntimeDoneRequestIds("[{").ok());
 }
 
 TEST(TelemetryTest, DefaultSandboxAddress) {
