@@ -229,7 +229,10 @@ Status Server::Start() {
   // Without the timed flush (forwarder mode only) FlushNow and Stop are the only flushes.
   if (timed_flush_ || !forwarder_) flusher_thread_ = std::thread([this] { FlusherLoop(); });
   for (auto& h : http_servers_) http_threads_.emplace_back([h = h.get()] { h->Run(); });
-  started_ = true;
+  {
+    std::lock_guard lock(stop_mu_);  // FlushNow may be called from another thread
+    started_ = true;
+  }
 
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
   spdlog::info(
