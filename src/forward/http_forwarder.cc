@@ -79,8 +79,17 @@ void HttpForwarder::Post(std::string_view kind, const std::string& path,
                            std::string(wire::ContentEncoding(options_.compression)));
   for (const auto& h : extra_headers) req.headers.push_back(h);
 
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(sent_mu_);
+    seq = next_seq_++;
+    pending_.insert(seq);
+  }
   transport::RequestCallbacks cb;
-  cb.done = [this, kind](const transport::Outcome& o) { OnDone(kind, o); };
+  cb.done = [this, kind, seq](const transport::Outcome& o) {
+    OnDone(kind, o);
+    Finished(seq);
+  };
   cb.retrying = [this, kind](const transport::HttpResponse& r, transport::Duration wait) {
     retried_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(log_mu_);
@@ -113,6 +122,32 @@ void HttpForwarder::OnDone(std::string_view kind, const transport::Outcome& o) {
                   transport::CompletionName(o.completion), o.attempts, o.last.status, o.last.error,
                   o.last.body.substr(0, 200));
   }
+}
+
+void HttpForwarder::WhenSent(std::function<void()> done) {
+  {
+    std::lock_guard lock(sent_mu_);
+    const uint64_t barrier = next_seq_;
+    if (!pending_.empty() && *pending_.begin() < barrier) {
+      waiters_.emplace(barrier, std::move(done));
+      return;
+    }
+  }
+  done();
+}
+
+void HttpForwarder::Finished(uint64_t seq) {
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard lock(sent_mu_);
+    pending_.erase(seq);
+    // A barrier is passed when no request numbered below it is pending.
+    const uint64_t oldest = pending_.empty() ? next_seq_ : *pending_.begin();
+    auto end = waiters_.upper_bound(oldest);
+    for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    waiters_.erase(waiters_.begin(), end);
+  }
+  for (auto& f : ready) f();
 }
 
 bool HttpForwarder::Stop(std::chrono::steady_clock::time_point deadline) {

@@ -2,7 +2,7 @@
 // encodes pb::RawMessageV2 (one per dynamic-headers partition), compresses, and queues a POST to
 // <api-endpoint>/v2/raw on its HttpClient, which retries with backoff off the flusher's thread.
 // Events go one by one to /v2/event. Counts the http.forwarder.* internal metrics.
-// SendMetrics: flusher thread. SendEvent: any thread (workers). Run: the forwarder's own thread,
+// SendMetrics: flusher thread. SendEvent, WhenSent: any thread. Run: the forwarder's own thread,
 // created by server/. Stop: the controlling thread.
 #pragma once
 
@@ -11,9 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +52,13 @@ class HttpForwarder {
   // Queues one event. Any thread; never waits for the network.
   void SendEvent(const Event& event);
 
+  // Calls `done` once every request queued before this call (metrics and events) has finished
+  // — delivered, given up, dropped or aborted at shutdown — or at once if none is pending. For
+  // "flush now and tell me when it is delivered" (the Lambda extension's manual flush). `done`
+  // runs on the forwarder's thread or on the caller's; it must be short and must not block.
+  // Any thread.
+  void WhenSent(std::function<void()> done);
+
   // The HTTP client's loop; returns after Stop(). Run it on one thread.
   void Run() { client_->Run(); }
   // Lets queued and in-flight requests finish until `deadline`, then gives up on the rest
@@ -72,6 +82,7 @@ class HttpForwarder {
             const google::protobuf::MessageLite& message,
             const std::vector<std::pair<std::string, std::string>>& extra_headers);
   void OnDone(std::string_view kind, const transport::Outcome& outcome);
+  void Finished(uint64_t seq);  // request `seq` is done: run the WhenSent callbacks it held up
 
   ForwarderOptions options_;
   std::unique_ptr<transport::HttpClient> client_;
@@ -84,6 +95,13 @@ class HttpForwarder {
   std::mutex log_mu_;
   stats::RateLimiter retry_log_{12, 3};  // guarded by log_mu_
   stats::RateLimiter drop_log_{12, 3};   // guarded by log_mu_
+
+  // WhenSent: every request gets a sequence number; a callback waits for the requests numbered
+  // below its barrier.
+  std::mutex sent_mu_;
+  uint64_t next_seq_ = 0;                                   // guarded by sent_mu_
+  std::set<uint64_t> pending_;                              // guarded by sent_mu_
+  std::multimap<uint64_t, std::function<void()>> waiters_;  // barrier → done; sent_mu_
 };
 
 }  // namespace cstatsd::forward

@@ -134,10 +134,25 @@ void Worker::Run() {
   bool coalesce = false;
   constexpr long kCoalesceNanos = 200000;  // 200 µs: ~160 datagrams at 800,000/s
   constexpr int kMaxDrainBatches = 100000;
+  // A hand-over also takes what is already queued on the socket: once a request is noticed the
+  // socket is read until it is empty (bounded under a flood) before the maps switch, so a flush
+  // includes every datagram that arrived before it was asked for (the Lambda extension flushes
+  // right after the function returns and must not leave its last metrics behind).
+  constexpr int kMaxBatchesBeforeHandOver = 16;
+  uint64_t noticed = 0;  // the last hand-over request seen
+  bool drained = false;  // the socket was empty since `noticed` was seen
+  int reads = 0;         // batches read since `noticed` was seen
   while (true) {
     const bool stopping = stop_.load(std::memory_order_acquire);
     if (stopping && ++drain_batches > kMaxDrainBatches) break;
-    MaybeHandOver();
+    if (const uint64_t req = requested_.load(std::memory_order_acquire); req != served_) {
+      if (req != noticed) {
+        noticed = req;
+        drained = false;
+        reads = 0;
+      }
+      if (drained || stopping || reads >= kMaxBatchesBeforeHandOver) MaybeHandOver();
+    }
     if (coalesce && !stopping) {
       // The last batch was partial: the queue is empty but traffic flows. Let datagrams gather
       // for a moment instead of waking for every few of them; a wake-up (context switch) per
@@ -160,15 +175,20 @@ void Worker::Run() {
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         if (stopping) break;  // drained
+        drained = true;
+        if (requested_.load(std::memory_order_acquire) != served_) continue;  // hand over first
         WaitForTraffic();
         continue;
       }
       if (errno == EINTR) continue;
       if (errno == EBADF || errno == ENOTSOCK) break;
       spdlog::warn("receive failed worker={} error=\"{}\"", id_, std::strerror(errno));
+      drained = true;  // do not hold a hand-over back on a failing socket
       continue;
     }
     coalesce = n < batch;
+    drained = drained || n < batch;
+    ++reads;
     const int64_t now = NowUnixNanos();
     stats::Bump(counters_.batches_read);
     stats::Bump(counters_.datagrams_received, static_cast<uint64_t>(n));

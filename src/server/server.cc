@@ -235,9 +235,13 @@ Status Server::Start() {
                                               static_cast<size_t>(o.receive_buffer_size), tcp_tls_);
     worker_threads_.emplace_back([r = tcp_receiver_.get()] { r->Run(); });
   }
-  flusher_thread_ = std::thread([this] { FlusherLoop(); });
+  // Without the timed flush (forwarder mode only) FlushNow and Stop are the only flushes.
+  if (timed_flush_ || !forwarder_) flusher_thread_ = std::thread([this] { FlusherLoop(); });
   for (auto& h : http_servers_) http_threads_.emplace_back([h = h.get()] { h->Run(); });
-  started_ = true;
+  {
+    std::lock_guard lock(stop_mu_);  // FlushNow may be called from another thread
+    started_ = true;
+  }
 
   const int rcvbuf = ingest::ReceiveBufferBytes(fds_.front());
   spdlog::info(
@@ -250,9 +254,10 @@ Status Server::Start() {
     const auto& fo = forwarder_->options();
     spdlog::info(
         "forwarding to api_endpoint={} compression={} max_requests={} "
-        "max_request_elapsed_time={}ms",
+        "max_request_elapsed_time={}ms flush={}",
         fo.api_endpoint, wire::ContentEncoding(fo.compression), fo.max_requests,
-        std::chrono::duration_cast<std::chrono::milliseconds>(fo.max_request_elapsed_time).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(fo.max_request_elapsed_time).count(),
+        timed_flush_ ? "timed" : "manual");
   }
   if (rcvbuf < kSocketReceiveBuffer / 2) {
     spdlog::warn(
@@ -477,6 +482,24 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
   aggregator_.Reset(now_ns);
   reset_ms_ = MillisSince(t2);
   total_ms_ = MillisSince(t0);
+}
+
+std::future<void> Server::FlushNow() {
+  auto promise = std::make_shared<std::promise<void>>();
+  std::future<void> future = promise->get_future();
+  {
+    std::lock_guard lock(stop_mu_);
+    if (!forwarder_ || !started_ || stopping_) {
+      promise->set_value();
+      return future;
+    }
+  }
+  {
+    std::lock_guard flush_lock(flush_mu_);
+    ForwardFlush();
+  }
+  forwarder_->WhenSent([promise] { promise->set_value(); });
+  return future;
 }
 
 void Server::StopHttpServers() {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,6 +49,17 @@ class Server {
   // Stops receiving, flushes everything received once more, lets the backends deliver within
   // backend-shutdown-timeout, and joins the threads. Idempotent.
   void Stop();
+
+  // Forwarder mode: no timed flush; metrics are posted only by FlushNow() and by Stop()'s final
+  // flush (the Lambda extension's manual flush, spec §8). Internal metrics join a FlushNow()
+  // when at least flush-interval has passed since they were last produced. Call before Start.
+  void DisableTimedFlush() { timed_flush_ = false; }
+  // Forwarder mode: merges what the workers and HTTP ingestion hold — datagrams already queued
+  // on the sockets included — and queues the POSTs now. The future becomes ready once every
+  // request queued so far (this flush's, and events sent before it) has finished: delivered,
+  // given up after the retry budget, or dropped. Outside forwarder mode, before Start or once
+  // stopping, nothing is flushed and the future is ready at once. Any thread but a worker's.
+  std::future<void> FlushNow();
 
   // A check behind GET /deepcheck of every HTTP server (e.g. the forwarder's "sentRecently").
   void AddDeepCheck(std::string name, http::DeepCheck check);
@@ -118,6 +130,7 @@ class Server {
   bool started_ = false;
   bool stopped_ = false;
   bool workers_stopped_ = false;  // their threads joined: maps are the flusher's
+  bool timed_flush_ = true;       // false: forwarder mode flushes only on FlushNow / Stop
 
   int64_t last_flush_ns_ = 0;
   int64_t next_internal_ns_ = 0;  // forwarder mode: when internal metrics are next produced

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -231,6 +232,42 @@ TEST_F(HttpForwarderTest, AnEmptyMapSendsNothing) {
   Settle();
   EXPECT_TRUE(server_.requests().empty());
   EXPECT_EQ(fwd_->TakeStats().created, 0u);
+}
+
+TEST_F(HttpForwarderTest, WhenSentWithNothingPendingRunsAtOnce) {
+  Start({});
+  bool ran = false;
+  fwd_->WhenSent([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
+TEST_F(HttpForwarderTest, WhenSentWaitsForEveryEarlierRequestRetriesIncluded) {
+  Start({});
+  server_.Script({503});  // the metrics request is retried once
+  fwd_->SendMetrics(SampleMap());
+  Event e;
+  e.title = "deploy";
+  fwd_->SendEvent(e);
+  std::promise<ForwarderStats> at_callback;
+  fwd_->WhenSent([&] { at_callback.set_value(fwd_->TakeStats()); });
+  auto f = at_callback.get_future();
+  ASSERT_EQ(f.wait_for(20s), std::future_status::ready);
+  const ForwarderStats s = f.get();
+  EXPECT_EQ(s.sent, 2u);  // both delivered before the callback ran
+  EXPECT_EQ(s.retried, 1u);
+  EXPECT_EQ(server_.WaitFor(3).size(), 3u);
+}
+
+TEST_F(HttpForwarderTest, WhenSentRunsForARequestGivenUp) {
+  ForwarderOptions o;
+  o.max_request_elapsed_time = -1ns;  // never retry: a 400 gives up at once
+  Start(o);
+  server_.Script({400, 503, 503, 503});
+  fwd_->SendMetrics(SampleMap());
+  std::promise<void> first;
+  fwd_->WhenSent([&] { first.set_value(); });
+  ASSERT_EQ(first.get_future().wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(fwd_->TakeStats().dropped, 1u);
 }
 
 }  // namespace
