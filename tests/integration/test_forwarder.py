@@ -21,11 +21,14 @@ WAIT = 15.0  # seconds for anything that involves a flush and a POST
 
 
 class FakeAggregator:
-    """An HTTP server on 127.0.0.1 that records requests and answers with scripted statuses
-    (then 202). stop() and start() again keep the port, to play an aggregator that goes down."""
+    """An HTTP server on 127.0.0.1 that records requests and answers metric POSTs (/v2/raw) with
+    scripted statuses (then 202; events always get 202, so the server's own lifecycle event
+    cannot take a status meant for metrics). stop() and start() again keep the port, to play an
+    aggregator that goes down."""
 
     def __init__(self, port=0):
-        self.requests = []  # (path, headers dict, raw body)
+        self.requests = []  # accepted (2xx) requests: (path, headers dict, raw body)
+        self.rejected = []  # the ones answered with a scripted error status
         self.statuses = []
         self.cond = threading.Condition()
         self.port = port
@@ -42,8 +45,10 @@ class FakeAggregator:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 with agg.cond:
-                    agg.requests.append((self.path, dict(self.headers.items()), body))
-                    status = agg.statuses.pop(0) if agg.statuses else 202
+                    scripted = agg.statuses and self.path == "/v2/raw"
+                    status = agg.statuses.pop(0) if scripted else 202
+                    kept = agg.requests if status < 300 else agg.rejected
+                    kept.append((self.path, dict(self.headers.items()), body))
                     agg.cond.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
