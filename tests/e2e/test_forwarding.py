@@ -202,6 +202,28 @@ class ForwardingTestCase(harness.ServerTestCase):
             s.health_port = int(m.group(1))
         return s
 
+    def run_tiers(self, transport, tier_flags=(), rounds_=None):
+        # Standalone and aggregator flush only at shutdown: their numbers are totals.
+        alone = self.start_standard(flush_interval="1h", percent_threshold="90 99",
+                                    **dict(tier_flags))
+        agg, port = self.start_aggregator()
+        fwd = self.start_forwarder(port, flags=harness.flags(**dict(tier_flags)), **transport)
+        for datagrams in rounds_ or rounds():
+            for d, source in datagrams:
+                alone.send(d, source=source)
+                fwd.send(d, source=source)
+            time.sleep(0.4)  # the forwarder posts in between
+        # Forwarder first (its SIGTERM sends the final flush and waits for the answer), then
+        # the aggregator, whose shutdown flush has everything it accepted.
+        self.stop_ok(fwd)
+        self.stop_ok(agg)
+        self.stop_ok(alone)
+        want, want_events = printed(alone)
+        got, got_events = printed(agg)
+        self.assertEqual(got, want, "aggregator vs standalone\n" + agg.describe())
+        self.assertEqual(got_events, want_events)
+        return want, want_events, fwd
+
     def proxy(self, target_port, rule):
         p = FaultProxy(target_port, rule)
         self.addCleanup(p.stop)
@@ -245,28 +267,6 @@ def rounds():
 
 class EquivalenceTest(ForwardingTestCase):
     """forwarder -> aggregator prints what one standalone server prints."""
-
-    def run_tiers(self, transport, tier_flags=(), rounds_=None):
-        # Standalone and aggregator flush only at shutdown: their numbers are totals.
-        alone = self.start_standard(flush_interval="1h", percent_threshold="90 99",
-                                    **dict(tier_flags))
-        agg, port = self.start_aggregator()
-        fwd = self.start_forwarder(port, flags=harness.flags(**dict(tier_flags)), **transport)
-        for datagrams in rounds_ or rounds():
-            for d, source in datagrams:
-                alone.send(d, source=source)
-                fwd.send(d, source=source)
-            time.sleep(0.4)  # the forwarder posts in between
-        # Forwarder first (its SIGTERM sends the final flush and waits for the answer), then
-        # the aggregator, whose shutdown flush has everything it accepted.
-        self.stop_ok(fwd)
-        self.stop_ok(agg)
-        self.stop_ok(alone)
-        want, want_events = printed(alone)
-        got, got_events = printed(agg)
-        self.assertEqual(got, want, "aggregator vs standalone\n" + agg.describe())
-        self.assertEqual(got_events, want_events)
-        return want, want_events, fwd
 
     def check_values(self, m, events):
         """A few absolute values, so that two equally wrong outputs cannot pass."""
@@ -328,6 +328,38 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertEqual(m["stats.gauge.ih.g.s.web-2"], ["4.000000"])
         self.assertEqual(m["stats.set.ih.s.s.web-1"], ["2"])
         self.assertFalse([k for k in m if "127.0.0" in k], sorted(m))
+
+
+class VolumeTest(ForwardingTestCase):
+    """Many series in each request (thousands of map entries, several requests)."""
+
+    def many(self):
+        out = []
+        for r in range(3):
+            lines = []
+            for i in range(1200):
+                lines.append(f"vol.c{i}:{i % 7 + 1}|c|#shard:{i % 4}")
+                if i % 2 == 0:
+                    lines.append(f"vol.t{i % 300}:{(i * r) % 97 + 0.5}|ms|#r:x")
+                if i % 3 == 0:
+                    lines.append(f"vol.g{i % 200}:{i + r}|g")
+                if i % 5 == 0:
+                    lines.append(f"vol.s{i % 50}:m{i + 1000 * r}|s")
+            # Datagrams of 25 lines (about 600 bytes).
+            out.append([("\n".join(lines[k:k + 25]), None) for k in range(0, len(lines), 25)])
+        return out
+
+    def test_lz4_many_series(self):
+        m, _, _ = self.run_tiers(dict(compression_type="lz4"), rounds_=self.many())
+        self.assertEqual(len([k for k in m if k.startswith("stats.counter.vol.c")]), 1200)
+        self.assertEqual(m[f"stats.counter.vol.c6.shard.2{LOCAL}.count"], ["21"])
+        self.assertEqual(m[f"stats.timers.vol.t0.r.x{LOCAL}.count"], ["12"])
+        self.assertEqual(m[f"stats.set.vol.s0{LOCAL}"], ["64"])  # m0, m50, ... m3150
+
+    def test_zlib_many_series(self):
+        m, _, _ = self.run_tiers(dict(compression_type="zlib", compression_level=1),
+                                 rounds_=self.many())
+        self.assertEqual(len([k for k in m if k.startswith("stats.gauge.vol.g")]), 200)
 
 
 class FaultTest(ForwardingTestCase):
@@ -439,6 +471,42 @@ class FaultTest(ForwardingTestCase):
         # One retry for the 400, the rest for the 503s; the one drop.
         self.assertEqual(logged_total(fwd, "statsd.http.forwarder.retried"), 1 + len(tries) - 1)
         self.assertEqual(logged_total(fwd, "statsd.http.forwarder.dropped"), 1)
+
+
+class QueueTest(ForwardingTestCase):
+    def test_a_full_queue_drops_and_counts_every_request_it_loses(self):
+        # One request at a time (max-requests = 1) and one waiting: while the aggregator is
+        # down, each flush pushes the oldest waiting request out. Every request is then either
+        # delivered once or counted in http.forwarder.dropped.
+        port = free_port()
+        fwd = self.start_forwarder(port, max_requests=1, compress=False,
+                                   max_request_elapsed_time="30s",
+                                   flags=["--statser-type", "logging", "--flush-interval",
+                                          "200ms", "--disable-internal-events"])
+        n = 8
+        for i in range(n):
+            fwd.send(f"queue.c{i}:1|c")
+            time.sleep(0.4)  # one request per flush
+        agg, _ = self.start_aggregator(port=port, flush_interval="200ms")
+
+        def delivered():
+            return [i for i in range(n) if total(agg, f"stats.counter.queue.c{i}{LOCAL}.count")]
+
+        def accounted():
+            return len(delivered()) + logged_total(fwd, "statsd.http.forwarder.dropped")
+
+        wait_until(lambda: accounted() == n, f"{n} requests delivered or dropped",
+                   lambda: fwd.describe() + "\n" + agg.describe(), timeout=40)
+        got = delivered()
+        self.stop_ok(fwd)
+        self.stop_ok(agg)
+        self.assertEqual(delivered(), got)
+        self.assertGreaterEqual(len(got), 2, got)  # the one in flight and the one waiting
+        self.assertIn(0, got)  # the first was in flight, never pushed out
+        self.assertIn(n - 1, got)  # the newest was waiting
+        for i in got:
+            self.assertEqual(total(agg, f"stats.counter.queue.c{i}{LOCAL}.count"), 1)
+        self.assertEqual(logged_total(fwd, "statsd.http.forwarder.dropped"), n - len(got))
 
 
 class DeepcheckTest(ForwardingTestCase):
