@@ -220,6 +220,7 @@ class ForwardingTestCase(harness.ServerTestCase):
         self.stop_ok(alone)
         want, want_events = printed(alone)
         got, got_events = printed(agg)
+        self.assertGreater(len(want), 40 if rounds_ is None else 5, want)
         self.assertEqual(got, want, "aggregator vs standalone\n" + agg.describe())
         self.assertEqual(got_events, want_events)
         return want, want_events, fwd
@@ -259,8 +260,8 @@ def rounds():
         datagrams = [("\n".join(local[:6]), None), ("\n".join(local[6:]), None),
                      ("\n".join(other), "127.0.0.2")]
         if r == 1:
-            datagrams.append(("_e{6,9}:deploy|version 2|d:1700000000|p:low|t:success|#env:prod",
-                              None))
+            datagrams.append(("_e{6,9}:deploy|version 2|d:1700000000|h:ignored|k:deploys|p:low"
+                              "|s:ci|t:success|#env:prod", None))
         out.append(datagrams)
     return out
 
@@ -293,8 +294,9 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertEqual(m[f"stats.set.e2e.s.env.prod{LOCAL}"], ["7"])
         self.assertEqual(m[f"stats.set.e2e.s.env.prod{OTHER}"], ["1"])
         self.assertEqual(len(events), 1, events)
-        self.assertIn("Title:deploy Text:version 2 DateHappened:1700000000", events[0])
-        self.assertIn("Source:127.0.0.1", events[0])
+        self.assertIn("Title:deploy Text:version 2 DateHappened:1700000000 "
+                      "AggregationKey:deploys SourceTypeName:ci Tags:[env:prod", events[0])
+        self.assertIn("Source:127.0.0.1 Priority:low AlertType:success", events[0])
 
     def test_zlib(self):
         m, events, _ = self.run_tiers(dict(compression_type="zlib"))
@@ -307,6 +309,16 @@ class EquivalenceTest(ForwardingTestCase):
     def test_no_compression(self):
         m, events, _ = self.run_tiers(dict(compress=False))
         self.check_values(m, events)
+
+    def test_namespace_and_default_tags_applied_by_the_forwarder(self):
+        # The forwarder's parser and tag handler apply namespace and default-tags; the
+        # aggregator (neither set) adds nothing (spec §5.3).
+        m, events, _ = self.run_tiers(dict(compression_type="zlib"),
+                                      tier_flags={"namespace": "ns", "default_tags": "dc:eu"})
+        self.assertEqual(m[f"stats.counter.ns.e2e.c.dc.eu.env.prod.role.web{LOCAL}.count"],
+                         ["34"])
+        self.assertEqual(m[f"stats.set.ns.e2e.s.dc.eu.env.prod{LOCAL}"], ["7"])
+        self.assertIn("Tags:[env:prod dc:eu]", events[0])
 
     def test_ignore_host(self):
         # Spec §1.9: with ignore-host the first host: tag is the source (removed from the
