@@ -243,6 +243,7 @@ def rounds():
             "e2e.c:3|c|@0.5|#env:prod,role:web",
             "e2e.rate:1|c|@0.3",  # 1/0.3 truncated per line: 3 each, not 10/3 summed
             "e2e.c:1|c|#host:db-1",  # an ordinary tag without ignore-host
+            f"e2e.p:{r}:{r + 1}:{r + 2}|ms",  # packed: 3 values, sample count 1 (spec §2.2)
             f"e2e.g:{r * 2.5}|g|#env:prod",
             f"e2e.t:{10 * (r + 1)}|ms|#env:prod",
             f"e2e.t:{2.5 + r}|ms|#env:prod",
@@ -291,6 +292,8 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertEqual(m[t + ".mean_90"], [f"{sum(values[:11]) / 11:.6f}"])
         self.assertEqual(m[f"stats.timers.e2e.t.env.prod{OTHER}.count"], ["4"])
         self.assertEqual(m[f"stats.timers.e2e.h{LOCAL}.upper"], ["3.000000"])
+        self.assertEqual(m[f"stats.timers.e2e.p{LOCAL}.count"], ["4"])
+        self.assertEqual(m[f"stats.timers.e2e.p{LOCAL}.sum"], ["30.000000"])
         self.assertEqual(m[f"stats.set.e2e.s.env.prod{LOCAL}"], ["7"])
         self.assertEqual(m[f"stats.set.e2e.s.env.prod{OTHER}"], ["1"])
         self.assertEqual(len(events), 1, events)
@@ -340,6 +343,37 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertEqual(m["stats.gauge.ih.g.s.web-2"], ["4.000000"])
         self.assertEqual(m["stats.set.ih.s.s.web-1"], ["2"])
         self.assertFalse([k for k in m if "127.0.0" in k], sorted(m))
+
+
+class InvalidUtf8Test(ForwardingTestCase):
+    def test_invalid_utf8_loses_nothing(self):
+        # Statsd lines are bytes; protobuf strings must be UTF-8, and an aggregator rejects a
+        # message with an invalid one (400, failure:unmarshal). The forwarder replaces invalid
+        # bytes with U+FFFD, so one bad client cannot lose everyone's flush (it did: bug fixed
+        # in src/forward/raw_message.cc).
+        agg, port = self.start_aggregator()
+        fwd = self.start_forwarder(port, compression_type="lz4",
+                                   flags=["--statser-type", "logging", "--flush-interval",
+                                          "200ms", "--disable-internal-events"])
+        for d in (b"good.c:1|c", b"tagged.c:1|c|#k:\xc3", b"tagged.c:2|c|#k:\xc4",
+                  b"set.s:\xfe\xff|s|#ok:1", b"_e{2,3}:t\xff|x\xc3y|#env:\xc3", b"good.c:2|c"):
+            fwd.send(d)
+        time.sleep(0.5)
+        self.stop_ok(fwd)
+        self.stop_ok(agg)
+        r = "\ufffd"
+        m, events = printed(agg)
+        self.assertEqual(m.get(f"stats.counter.good.c{LOCAL}.count"), ["3"], agg.describe())
+        self.assertEqual(m.get(f"stats.counter.tagged.c.k.{r}{LOCAL}.count"), ["3"])
+        self.assertEqual(m.get(f"stats.set.set.s.ok.1{LOCAL}"), ["1"])
+        self.assertEqual(len(events), 1, events)
+        self.assertIn(f"Title:t{r} Text:x{r}y", events[0])
+        self.assertIn(f"Tags:[env:{r}]", events[0])
+        self.assertEqual(logged_total(fwd, "statsd.http.forwarder.dropped"), 0)
+        self.assertFalse([l for l in fwd.lines(0, "stderr") if "libprotobuf" in l or
+                          "failed to send" in l], fwd.describe())
+        self.assertFalse([l for l in agg.lines(0, "stderr") if "ingestion failed" in l],
+                         agg.describe())
 
 
 class VolumeTest(ForwardingTestCase):
