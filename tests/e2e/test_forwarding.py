@@ -1,12 +1,17 @@
 """Two tiers of real cstatsd processes (issue 5, "How it is checked"; spec §4.4-§4.6, §5):
 a forwarder (UDP in, `server-mode = forwarder`) POSTs to an aggregator (`[http.<name>]` with
 `enable-ingestion`, stdout backend), and what the aggregator prints equals what one standalone
-cstatsd prints for the same datagrams, with each compression (zlib, lz4, none) and with
-`ignore-host`. Faults go through a small Python proxy between the tiers that answers scripted
-500s/400s and passes everything else on: the aggregator down for 5 s loses nothing, 500s are
-retried, a 400 is dropped at once with fast-fail (retried without it), a spent retry budget
-drops, and every drop is counted (`http.forwarder.dropped`, read from the forwarder's
-`statser-type = logging` lines, and the drop's log line). Finally the forwarder's `/deepcheck`.
+cstatsd prints for the same datagrams: with each compression (zlib, lz4, none), with
+`ignore-host`, with namespace and default-tags, and with thousands of series per request.
+Invalid UTF-8 in tags, set members and events does not lose the flush.
+
+Faults go through a small Python proxy between the tiers that answers scripted 500s/400s/503s
+and passes everything else on: the aggregator down for 5 s loses nothing, 500s are retried and
+delivered once, a 400 is dropped at once with fast-fail (retried without it), a spent retry
+budget drops, a full request queue (max-requests = 1) drops the oldest waiting request, and
+every drop is counted (`http.forwarder.dropped`, read from the forwarder's
+`statser-type = logging` lines, or forwarded to the aggregator with `statser-type = internal`,
+and the drop's log line). Finally the forwarder's `/deepcheck`.
 
 The 2,000-request / 50-client ingestion load is in tests/integration/test_http.py (LoadTest).
 
@@ -19,6 +24,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -160,12 +166,12 @@ class FaultProxy:
 class ForwardingTestCase(harness.ServerTestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="cstatsd-e2e-fwd-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
 
     def config(self, text):
         fd, path = tempfile.mkstemp(suffix=".toml", dir=self.dir)
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        self.addCleanup(os.unlink, path)
         return path
 
     def start_aggregator(self, port=0, flush_interval="1h", expvar=False, **flags):
