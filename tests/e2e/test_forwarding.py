@@ -329,6 +329,13 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertEqual(m[f"stats.set.ns.e2e.s.dc.eu.env.prod{LOCAL}"], ["7"])
         self.assertIn("Tags:[env:prod dc:eu]", events[0])
 
+    def test_dynamic_headers(self):
+        # Series are split into one request per env:/role: combination (spec §5.4); the
+        # aggregator's totals do not change.
+        m, events, _ = self.run_tiers(dict(compression_type="lz4",
+                                           dynamic_headers=["env", "role"]))
+        self.check_values(m, events)
+
     def test_ignore_host(self):
         # Spec §1.9: with ignore-host the first host: tag is the source (removed from the
         # tags), later ones stay tags, none gives no source. The forwarder decides the source
@@ -441,6 +448,39 @@ class FaultTest(ForwardingTestCase):
         self.assertEqual(total(agg, f"stats.timers.down.t{LOCAL}.count"), 10)
         self.assertEqual(total(agg, "stats.counter.statsd.http.forwarder.dropped.host.fw.s.fw"
                                     ".count"), 0)
+        # The startup event, posted while the aggregator was down, was retried too.
+        started = [l for l in agg.lines() if l.startswith("event: {Title:Gostatsd started")]
+        self.assertEqual(len(started), 1, agg.describe())
+        self.assertIn("Source:fw", started[0])
+
+    def test_aggregator_restart_loses_nothing(self):
+        # A redeployed aggregator: the forwarder's kept-alive connection is to the old process;
+        # the next POST finds it closed and must still be delivered, once.
+        agg1, port = self.start_aggregator()
+        fwd = self.start_forwarder(port, max_request_elapsed_time="30s",
+                                   flags=["--statser-type", "logging", "--flush-interval",
+                                          "200ms"])
+        name = f"stats.counter.restart.c{LOCAL}.count"
+        sent = 0
+        for i in range(1, 6):
+            fwd.send(f"restart.c:{i}|c")
+            sent += i
+            time.sleep(0.3)
+        wait_until(lambda: logged_total(fwd, "statsd.http.forwarder.sent") >= 1,
+                   "a first delivery", fwd.describe)
+        self.stop_ok(agg1)  # its shutdown flush prints what it got
+        agg2, _ = self.start_aggregator(port=port, flush_interval="200ms")
+        for i in range(6, 11):
+            fwd.send(f"restart.c:{i}|c")
+            sent += i
+            time.sleep(0.3)
+        wait_until(lambda: total(agg1, name) + total(agg2, name) >= sent,
+                   f"{name} totals {sent}", lambda: agg1.describe() + agg2.describe())
+        self.stop_ok(fwd)
+        self.stop_ok(agg2)
+        self.assertEqual(total(agg1, name) + total(agg2, name), sent)
+        self.assertGreater(total(agg2, name), 0)
+        self.assertEqual(logged_total(fwd, "statsd.http.forwarder.dropped"), 0)
 
     def test_500_retried_and_400_dropped_at_once_with_fast_fail(self):
         agg, agg_port = self.start_aggregator(flush_interval="200ms")
