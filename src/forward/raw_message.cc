@@ -7,35 +7,69 @@
 namespace cstatsd::forward {
 namespace {
 
+// The length of the valid UTF-8 sequence that starts `s` (RFC 3629, as protobuf and Go check
+// it), or 0 if none does.
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(1) > 0x9F) return 0;  // a surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Tags and source; once per entry (a second series on the same entry, see Entry, has the same
+// ones once made valid).
 template <typename Raw>
 void FillCommon(const SeriesKey& key, Raw& raw) {
-  key.ForEachTag([&](std::string_view tag) { raw.add_tags(std::string(tag)); });
-  raw.set_hostname(std::string(key.source()));
+  if (raw.tags_size() == 0) {
+    key.ForEachTag([&](std::string_view tag) { raw.add_tags(ToValidUtf8(tag)); });
+  }
+  raw.set_hostname(ToValidUtf8(key.source()));
+}
+
+// The entry of series `key` in a TagMap. Two series can share it only when their names or tags
+// differ in invalid bytes alone; their values are then combined as a merge would.
+template <typename TagMap>
+auto& Entry(TagMap& outer, const SeriesKey& key) {
+  return (*outer[ToValidUtf8(key.name())].mutable_tagmap())[ToValidUtf8(key.TagsKey())];
 }
 
 void AddCounter(pb::RawMessageV2& msg, const SeriesKey& key, const CounterAgg& v) {
-  auto& raw = (*(*msg.mutable_counters())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  auto& raw = Entry(*msg.mutable_counters(), key);
   FillCommon(key, raw);
   raw.set_value(raw.value() + v.value);
 }
 
 void AddGauge(pb::RawMessageV2& msg, const SeriesKey& key, const GaugeAgg& v) {
-  auto& raw = (*(*msg.mutable_gauges())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  auto& raw = Entry(*msg.mutable_gauges(), key);
   FillCommon(key, raw);
   raw.set_value(v.value);
 }
 
 void AddTimer(pb::RawMessageV2& msg, const SeriesKey& key, const TimerAgg& v) {
-  auto& raw = (*(*msg.mutable_timers())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  auto& raw = Entry(*msg.mutable_timers(), key);
   FillCommon(key, raw);
-  raw.set_samplecount(v.sampled_count);
+  raw.set_samplecount(raw.samplecount() + v.sampled_count);
   raw.mutable_values()->Add(v.values.begin(), v.values.end());
 }
 
 void AddSet(pb::RawMessageV2& msg, const SeriesKey& key, const SetAgg& v) {
-  auto& raw = (*(*msg.mutable_sets())[std::string(key.name())].mutable_tagmap())[key.TagsKey()];
+  auto& raw = Entry(*msg.mutable_sets(), key);
   FillCommon(key, raw);
-  for (const auto& member : v.members) raw.add_values(member);
+  for (const auto& member : v.members) raw.add_values(ToValidUtf8(member));
 }
 
 // Calls fn(key, value, adder) for every series of every type.
@@ -102,14 +136,14 @@ std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
 
 pb::EventV2 ToEventV2(const Event& e) {
   pb::EventV2 m;
-  m.set_title(e.title);
-  m.set_text(e.text);
+  m.set_title(ToValidUtf8(e.title));
+  m.set_text(ToValidUtf8(e.text));
   m.set_datehappened(e.date_happened);
-  m.set_hostname(e.source);
-  m.set_aggregationkey(e.aggregation_key);
-  m.set_sourcetypename(e.source_type_name);
-  for (const auto& t : e.tags) m.add_tags(t);
-  m.set_sourceip(e.source);
+  m.set_hostname(ToValidUtf8(e.source));
+  m.set_aggregationkey(ToValidUtf8(e.aggregation_key));
+  m.set_sourcetypename(ToValidUtf8(e.source_type_name));
+  for (const auto& t : e.tags) m.add_tags(ToValidUtf8(t));
+  m.set_sourceip(m.hostname());
   m.set_priority(e.priority == EventPriority::kLow ? pb::EventV2::Low : pb::EventV2::Normal);
   switch (e.alert_type) {
     case EventAlertType::kInfo:
@@ -126,6 +160,32 @@ pb::EventV2 ToEventV2(const Event& e) {
       break;
   }
   return m;
+}
+
+std::string ToValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;  // the usual case
+  std::string out;
+  if (i == s.size()) {
+    out.assign(s);
+    return out;
+  }
+  out.reserve(s.size() + 2);
+  out.append(s.substr(0, i));
+  bool in_invalid_run = false;
+  while (i < s.size()) {
+    const size_t n = Utf8SequenceLength(s.substr(i));
+    if (n == 0) {
+      if (!in_invalid_run) out.append("\xEF\xBF\xBD");  // U+FFFD
+      in_invalid_run = true;
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    in_invalid_run = false;
+    i += n;
+  }
+  return out;
 }
 
 }  // namespace cstatsd::forward

@@ -148,6 +148,84 @@ TEST_F(RawMessageTest, DynamicHeadersPartitionByMatchedTags) {
   EXPECT_TRUE(none->message.sets().contains("s"));
 }
 
+// Statsd lines are bytes, but proto3 `string` fields must be UTF-8: an aggregator (cstatsd's
+// C++ protobuf, gostatsd's Go protobuf) rejects a whole message with one invalid string, which
+// lost every series of the flush. Invalid bytes are replaced with U+FFFD, as Go's
+// strings.ToValidUTF8 does (one replacement per run of invalid bytes).
+TEST(ToValidUtf8Test, ValidTextIsKeptAndInvalidRunsAreReplaced) {
+  EXPECT_EQ(ToValidUtf8(""), "");
+  EXPECT_EQ(ToValidUtf8("plain ascii:1"), "plain ascii:1");
+  EXPECT_EQ(ToValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd");
+  const std::string r = "\xef\xbf\xbd";        // U+FFFD
+  EXPECT_EQ(ToValidUtf8("k:\xc3"), "k:" + r);  // truncated at the end
+  EXPECT_EQ(ToValidUtf8("\xfe\xff"), r);       // one run, one replacement
+  EXPECT_EQ(ToValidUtf8("a\xff"
+                        "b\xfe"),
+            "a" + r + "b" + r);                                    // two runs
+  EXPECT_EQ(ToValidUtf8("\xe2\x82x"), r + "x");                    // truncated in the middle
+  EXPECT_EQ(ToValidUtf8("\xc0\xaf"), r);                           // overlong '/'
+  EXPECT_EQ(ToValidUtf8("\xe0\x80\xaf"), r);                       // overlong, 3 bytes
+  EXPECT_EQ(ToValidUtf8("\xed\xa0\x80"), r);                       // a surrogate, U+D800
+  EXPECT_EQ(ToValidUtf8("\xf4\x90\x80\x80"), r);                   // above U+10FFFF
+  EXPECT_EQ(ToValidUtf8("\xf4\x8f\xbf\xbf"), "\xf4\x8f\xbf\xbf");  // U+10FFFF itself
+  EXPECT_EQ(ToValidUtf8(std::string_view("a\0b", 3)), std::string("a\0b", 3));
+}
+
+TEST_F(RawMessageTest, InvalidUtf8IsReplacedSoTheMessageParses) {
+  MetricMap m;
+  Add(m, MetricType::kCounter, "good", {1}, 1, {}, "10.0.0.1");
+  Add(m, MetricType::kCounter, "c", {2}, 1, {"k:\xc3"}, "10.0.0.1");
+  Add(m, MetricType::kCounter, "c", {3}, 1, {"k:\xc4"}, "10.0.0.1");  // same key once replaced
+  Add(m, MetricType::kTimer, "t", {1, 2}, 0.5, {"k:\xc3"}, "h\xff");
+  Add(m, MetricType::kTimer, "t", {3}, 1, {"k:\xc4"}, "h\xfe");
+  Add(m, MetricType::kGauge, "g", {4}, 1, {}, "h\xff");
+  Add(m, MetricType::kSet, "s", {}, 1, {}, "", 100 * kSecond, "\xfe\xff");
+  const pb::RawMessageV2 msg = RoundTrip(ToRawMessage(m));  // parses: every string is UTF-8
+  const std::string r = "\xef\xbf\xbd";
+  EXPECT_EQ(msg.counters().at("good").tagmap().at(",s:10.0.0.1").value(), 1);
+  const auto& c = msg.counters().at("c").tagmap().at("k:" + r + ",s:10.0.0.1");
+  EXPECT_THAT(c.tags(), ElementsAre("k:" + r));
+  EXPECT_EQ(c.value(), 5);  // both series, summed
+  const auto& t = msg.timers().at("t").tagmap().at("k:" + r + ",s:h" + r);
+  EXPECT_EQ(t.hostname(), "h" + r);
+  EXPECT_EQ(t.samplecount(), 3);  // 1 / 0.5 (per line) + 1: added, not overwritten
+  EXPECT_THAT(t.values(), UnorderedElementsAre(1, 2, 3));
+  EXPECT_EQ(msg.gauges().at("g").tagmap().at(",s:h" + r).value(), 4);
+  EXPECT_THAT(msg.sets().at("s").tagmap().begin()->second.values(), ElementsAre(r));
+
+  // Dynamic headers partition on the tags as received; the message is valid all the same.
+  auto parts = PartitionByDynamicHeaders(m, {"k"});
+  size_t series = 0;
+  for (const auto& p : parts) {
+    series += p.series;
+    RoundTrip(p.message);
+  }
+  EXPECT_EQ(series, 7u);
+}
+
+TEST(EventV2Test, InvalidUtf8IsReplaced) {
+  Event e;
+  e.title = "t\xff";
+  e.text = "x\xc3";
+  e.source = "h\xfe";
+  e.aggregation_key = "\xff";
+  e.source_type_name = "\xfe";
+  e.tags = {"env:\xc3"};
+  std::string bytes;
+  ASSERT_TRUE(ToEventV2(e).SerializeToString(&bytes));
+  pb::EventV2 m;
+  ASSERT_TRUE(m.ParseFromString(bytes));
+  const std::string r = "\xef\xbf\xbd";
+  EXPECT_EQ(m.title(), "t" + r);
+  EXPECT_EQ(m.text(), "x" + r);
+  EXPECT_EQ(m.hostname(), "h" + r);
+  EXPECT_EQ(m.sourceip(), "h" + r);
+  EXPECT_EQ(m.aggregationkey(), r);
+  EXPECT_EQ(m.sourcetypename(), r);
+  EXPECT_THAT(m.tags(), ElementsAre("env:" + r));
+}
+
 TEST(EventV2Test, EveryField) {
   Event e;
   e.title = "deploy";
