@@ -134,8 +134,8 @@ Result<FilterSet> FilterSet::Load(const config::Config& config,
     patterns("exclude-metrics", f.exclude_metrics);
     patterns("match-tags", f.match_tags);
     patterns("drop-tags", f.drop_tags);
-    for (auto [key, field] : {std::pair{"drop-metric", &f.drop_metric},
-                              std::pair{"drop-host", &f.drop_host}}) {
+    for (auto [key, field] :
+         {std::pair{"drop-metric", &f.drop_metric}, std::pair{"drop-host", &f.drop_host}}) {
       auto v = sec.GetBool(key, false);
       if (v.ok()) {
         *field = *v;

@@ -52,7 +52,7 @@ struct Filter {
 
 // What the filters did to one series.
 struct Outcome {
-  bool drop = false;         // drop the whole series
+  bool drop = false;  // drop the whole series
   bool clear_source = false;
 };
 

@@ -10,6 +10,7 @@
 
 #include "core/metric.h"
 #include "core/metric_map.h"
+#include "core/utf8.h"
 #include "gostatsd.pb.h"
 
 namespace cstatsd::forward {
@@ -34,11 +35,7 @@ std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
 // The event as gostatsd's forwarder sends it: Hostname and SourceIP are both the source.
 pb::EventV2 ToEventV2(const Event& event);
 
-// `s` with each run of bytes that is not valid UTF-8 (stray bytes, truncated or overlong
-// sequences, surrogates, code points above U+10FFFF) replaced by U+FFFD, as Go's
-// strings.ToValidUTF8. Every string of the messages above goes through it: statsd lines are
-// bytes, but proto3 strings must be UTF-8 and an aggregator rejects a whole message (every
-// series of a flush) for one invalid string.
-std::string ToValidUtf8(std::string_view s);
-
+// Every string of the messages above goes through ToValidUtf8 (core/utf8.h): proto3 strings
+// must be UTF-8 and an aggregator rejects a whole message (every series of a flush) for one
+// invalid string.
 }  // namespace cstatsd::forward

@@ -35,7 +35,7 @@ struct AggregatedSeries {
 
 struct PipelineOptions {
   bool ignore_host = false;
-  std::vector<std::string> default_tags;  // de-duplicated
+  std::vector<std::string> default_tags;             // de-duplicated
   std::shared_ptr<const filter::FilterSet> filters;  // null or empty: no filtering
 
   static PipelineOptions From(const config::Options& o);

@@ -3,36 +3,12 @@
 #include <cmath>
 
 #include "core/go_format.h"
+#include "core/utf8.h"
 
 namespace cstatsd::backends::json {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  auto cont = [&](size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    const auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
-    if (c == 0xED && c1 >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c == 0xF0 && c1 < 0x90) return 0;
-    if (c == 0xF4 && c1 >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
 
 }  // namespace
 
@@ -76,7 +52,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    const size_t n = Utf8Length(s, i);
+    const size_t n = Utf8SequenceLength(s.substr(i));
     if (n == 0) {
       out += "\\ufffd";
       ++i;

@@ -7,18 +7,20 @@
 #include <string_view>
 
 #include "core/go_format.h"
+#include "core/utf8.h"
 
 namespace cstatsd::backends::otlp_format {
 namespace {
 
 using Attributes = std::map<std::string, std::set<std::string>>;
 
+// Protobuf strings must be UTF-8 (a collector may reject a whole export for one bad byte).
 void AddTag(Attributes& attrs, std::string_view tag) {
   const size_t colon = tag.find(':');
   if (colon == std::string_view::npos) {
-    attrs[std::string(tag)].insert("");
+    attrs[ToValidUtf8(tag)].insert("");
   } else {
-    attrs[std::string(tag.substr(0, colon))].insert(std::string(tag.substr(colon + 1)));
+    attrs[ToValidUtf8(tag.substr(0, colon))].insert(ToValidUtf8(tag.substr(colon + 1)));
   }
 }
 
@@ -134,7 +136,7 @@ class Batcher {
       scope = current_.mutable_resource_metrics(it->second)->mutable_scope_metrics(0);
     }
     otlp::Metric* m = scope->add_metrics();
-    m->set_name(name);
+    m->set_name(ToValidUtf8(name));
     return m;
   }
 
@@ -272,7 +274,7 @@ otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& 
   auto attr = [&](std::string_view k, std::string_view v) {
     otlp::KeyValue* kv = r->add_attributes();
     kv->set_key(std::string(k));
-    kv->mutable_value()->set_string_value(std::string(v));
+    kv->mutable_value()->set_string_value(ToValidUtf8(v));
   };
   attr("title", e.title);
   attr("text", e.text);

@@ -47,10 +47,9 @@ TEST(InfluxdbOptionsTest, V2UrlAndOtherVersionKeysWarned) {
 }
 
 TEST(InfluxdbOptionsTest, ErrorsNameTheKeys) {
-  auto o = InfluxdbOptions::From(
-      WithFile(R"({"influxdb": {"api-version": 1, "metrics-per-batch": 0,
+  auto o = InfluxdbOptions::From(WithFile(R"({"influxdb": {"api-version": 1, "metrics-per-batch": 0,
                   "max-request-elapsed-time": "-2s"}})"),
-      nullptr);
+                                 nullptr);
   ASSERT_FALSE(o.ok());
   EXPECT_TRUE(Mentions(o.status(), "influxdb.api-endpoint: is required"));
   EXPECT_TRUE(Mentions(o.status(), "influxdb.database: is required"));
@@ -92,8 +91,8 @@ TEST(NewrelicOptionsTest, FlushTypeFromTheAddresses) {
   ASSERT_TRUE(metrics.ok()) << metrics.error();
   EXPECT_EQ(metrics->format.flush_type, newrelic::FlushType::kMetrics);
   EXPECT_EQ(metrics->format.timer_stddev, "sd");
-  auto keyless = NewrelicOptions::From(
-      WithFile(R"({"newrelic": {"flush-type": "insights"}})"), nullptr);
+  auto keyless =
+      NewrelicOptions::From(WithFile(R"({"newrelic": {"flush-type": "insights"}})"), nullptr);
   EXPECT_TRUE(Mentions(keyless.status(), "newrelic.api-key"));
   auto bogus = NewrelicOptions::From(WithFile(R"({"newrelic": {"flush-type": "http"}})"), nullptr);
   EXPECT_TRUE(Mentions(bogus.status(), "newrelic.flush-type"));

@@ -172,6 +172,21 @@ TEST(OtlpFormatTest, HistogramTimerAsGaugesCarriesLe) {
   EXPECT_EQ(ms[1].gauge().data_points(0).as_int(), 5);
 }
 
+TEST(OtlpFormatTest, InvalidUtf8BecomesReplacementCharacters) {
+  auto s = Snapshot();
+  s.gauges.push_back({Key(MetricType::kGauge, "g\xff", "k\xc3:v\xe2\x82"), 1});
+  auto reqs = FormatMetrics(s, {}, 1000);
+  const auto& m = reqs[0].resource_metrics(0).scope_metrics(0).metrics(0);
+  EXPECT_EQ(m.name(), "g\xef\xbf\xbd");
+  const auto& kv = m.gauge().data_points(0).attributes(0);
+  EXPECT_EQ(kv.key(), "k\xef\xbf\xbd");
+  EXPECT_EQ(Str(kv), "v\xef\xbf\xbd");
+  std::string wire;
+  EXPECT_TRUE(reqs[0].SerializeToString(&wire));
+  otlp::ExportMetricsServiceRequest back;
+  EXPECT_TRUE(back.ParseFromString(wire));  // a receiver can parse it
+}
+
 TEST(OtlpFormatTest, BatchesOfMetricsPerBatch) {
   auto s = Snapshot();
   for (int i = 0; i < 5; ++i) {

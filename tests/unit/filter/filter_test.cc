@@ -127,7 +127,8 @@ TEST(FilterSetTest, LoadReadsSectionsInOrderAndNamesBadKeys) {
   EXPECT_NE(warnings[0].find("[filter.missing]"), std::string::npos);
 
   c.options.filters = {"bad"};
-  c.file = nlohmann::json::parse(R"({"filter": {"bad": {"match-tags": "regex:[", "drop-host": "x"}}})");
+  c.file =
+      nlohmann::json::parse(R"({"filter": {"bad": {"match-tags": "regex:[", "drop-host": "x"}}})");
   auto bad = FilterSet::Load(c, nullptr);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("filter.bad.match-tags: invalid regex"), std::string::npos);

@@ -178,8 +178,8 @@ TEST_F(PipelineTest, FiltersDropTagsAndHostThenCollidingSeriesMerge) {
 
 TEST_F(PipelineTest, ADefaultTagEqualToADroppedTagIsLeftOut) {
   options_.default_tags = {"request_path:/a"};
-  options_.filters = Filters(R"({"filter": {"paths": {"drop-tags": "request_path:*"}}})",
-                             {"paths"});
+  options_.filters =
+      Filters(R"({"filter": {"paths": {"drop-tags": "request_path:*"}}})", {"paths"});
   Pipeline p(&options_);
   Counter(p, {"request_path:/a"}, "");
   Counter(p, {"request_path:/b"}, "");
@@ -190,8 +190,8 @@ TEST_F(PipelineTest, ADefaultTagEqualToADroppedTagIsLeftOut) {
 }
 
 TEST_F(PipelineTest, DropMetricFiltersEveryPathButEvents) {
-  options_.filters = Filters(R"({"filter": {"noisy": {"match-metrics": "f", "drop-metric": true}}})",
-                             {"noisy"});
+  options_.filters =
+      Filters(R"({"filter": {"noisy": {"match-metrics": "f", "drop-metric": true}}})", {"noisy"});
   Pipeline p(&options_);
   Counter(p, {}, "10.0.0.1");  // parsed (Stage + Commit)
   ParsedMetric m;
