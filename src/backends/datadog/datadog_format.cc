@@ -181,19 +181,8 @@ std::string FormatEvent(const Event& e) {
     out += ']';
   }
   optional("priority", e.priority == EventPriority::kLow ? "low" : "");
-  switch (e.alert_type) {
-    case EventAlertType::kWarning:
-      optional("alert_type", "warning");
-      break;
-    case EventAlertType::kError:
-      optional("alert_type", "error");
-      break;
-    case EventAlertType::kSuccess:
-      optional("alert_type", "success");
-      break;
-    case EventAlertType::kInfo:
-      break;
-  }
+  if (e.alert_type != EventAlertType::kInfo)
+    optional("alert_type", EventAlertTypeName(e.alert_type));
   out += '}';
   return out;
 }

@@ -74,24 +74,6 @@ KeyValue SplitTag(std::string_view tag) {
   return {tag.substr(0, colon), tag.substr(colon + 1)};
 }
 
-std::string_view PriorityName(EventPriority p) {
-  return p == EventPriority::kLow ? "low" : "normal";
-}
-
-std::string_view AlertName(EventAlertType t) {
-  switch (t) {
-    case EventAlertType::kWarning:
-      return "warning";
-    case EventAlertType::kError:
-      return "error";
-    case EventAlertType::kSuccess:
-      return "success";
-    case EventAlertType::kInfo:
-      break;
-  }
-  return "info";
-}
-
 class Batcher {
  public:
   Batcher(size_t per_batch, int64_t now, const BatchFn& emit)
@@ -236,8 +218,8 @@ std::string FormatEvent(const Event& e) {
     }
     kvs.push_back(SplitTag(t));
   }
-  kvs.push_back({"priority", PriorityName(e.priority)});
-  kvs.push_back({"alerttype", AlertName(e.alert_type)});
+  kvs.push_back({"priority", EventPriorityName(e.priority)});
+  kvs.push_back({"alerttype", EventAlertTypeName(e.alert_type)});
   if (!e.source_type_name.empty()) kvs.push_back({"sourcetypename", e.source_type_name});
   if (!e.source.empty() && !has_host) kvs.push_back({"host", e.source});
 

@@ -313,20 +313,8 @@ std::string FormatEvent(const Event& e, const FormatOptions& o) {
   ev.Str("AggregationKey", e.aggregation_key);
   ev.Str("SourceTypeName", e.source_type_name);
   ev.Str("Priority", e.priority == EventPriority::kLow ? "low" : "");
-  std::string_view alert;
-  switch (e.alert_type) {
-    case EventAlertType::kWarning:
-      alert = "warning";
-      break;
-    case EventAlertType::kError:
-      alert = "error";
-      break;
-    case EventAlertType::kSuccess:
-      alert = "success";
-      break;
-    case EventAlertType::kInfo:
-      break;
-  }
+  const std::string_view alert =
+      e.alert_type == EventAlertType::kInfo ? "" : EventAlertTypeName(e.alert_type);
   ev.Str("AlertType", alert);
   for (const std::string& t : e.tags) SetTag(ev, o.tag_prefix, t);
   if (o.flush_type == FlushType::kInfra) {

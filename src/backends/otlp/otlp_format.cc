@@ -160,24 +160,6 @@ bool PercentileEnabled(std::string_view name, const config::DisabledSubMetrics& 
   return true;
 }
 
-std::string_view PriorityName(EventPriority p) {
-  return p == EventPriority::kLow ? "low" : "normal";
-}
-
-std::string_view AlertName(EventAlertType t) {
-  switch (t) {
-    case EventAlertType::kWarning:
-      return "warning";
-    case EventAlertType::kError:
-      return "error";
-    case EventAlertType::kSuccess:
-      return "success";
-    case EventAlertType::kInfo:
-      break;
-  }
-  return "info";
-}
-
 }  // namespace
 
 std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::FlushSnapshot& s,
@@ -279,8 +261,8 @@ otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& 
   attr("title", e.title);
   attr("text", e.text);
   attr("source", e.source);
-  attr("priority", PriorityName(e.priority));
-  attr("alert_type", AlertName(e.alert_type));
+  attr("priority", EventPriorityName(e.priority));
+  attr("alert_type", EventAlertTypeName(e.alert_type));
   attr("aggregation_key", e.aggregation_key);
   attr("source_type_name", e.source_type_name);
   otlp::KeyValue* kv = r->add_attributes();

@@ -31,10 +31,10 @@ TEST(Utf8SequenceLengthTest, LengthsAndInvalidForms) {
   EXPECT_EQ(Utf8SequenceLength("\xc3\xa9"), 2u);
   EXPECT_EQ(Utf8SequenceLength("\xe2\x82\xac"), 3u);
   EXPECT_EQ(Utf8SequenceLength("\xf0\x9f\x98\x80"), 4u);
-  EXPECT_EQ(Utf8SequenceLength("\xc0\x80"), 0u);      // overlong
-  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80"), 0u);  // surrogate
+  EXPECT_EQ(Utf8SequenceLength("\xc0\x80"), 0u);          // overlong
+  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80"), 0u);      // surrogate
   EXPECT_EQ(Utf8SequenceLength("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
-  EXPECT_EQ(Utf8SequenceLength("\xe2\x82"), 0u);      // truncated
+  EXPECT_EQ(Utf8SequenceLength("\xe2\x82"), 0u);          // truncated
 }
 
 }  // namespace
