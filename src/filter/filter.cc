@@ -61,9 +61,10 @@ bool Pattern::Matches(std::string_view s) const {
   return m != invert_;
 }
 
-bool Filter::Applies(std::string_view name, const std::vector<std::string_view>& tags) const {
-  if (!match_metrics.empty() && !AnyMatches(match_metrics, name)) return false;
-  if (AnyMatches(exclude_metrics, name)) return false;
+bool Filter::Applies(std::string_view metric_name,
+                     const std::vector<std::string_view>& tags) const {
+  if (!match_metrics.empty() && !AnyMatches(match_metrics, metric_name)) return false;
+  if (AnyMatches(exclude_metrics, metric_name)) return false;
   if (!match_tags.empty()) {
     bool any = false;
     for (std::string_view t : tags) {

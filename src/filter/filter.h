@@ -47,7 +47,7 @@ struct Filter {
   bool drop_host = false;
 
   // True when the filter applies to a series with this name and these tags.
-  bool Applies(std::string_view name, const std::vector<std::string_view>& tags) const;
+  bool Applies(std::string_view metric_name, const std::vector<std::string_view>& tags) const;
 };
 
 // What the filters did to one series.

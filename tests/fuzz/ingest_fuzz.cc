@@ -18,7 +18,7 @@ void Check(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cstatsd::http;
   if (size == 0) return 0;
-  static const cstatsd::pipeline::PipelineOptions options{false, {"env:fuzz"}};
+  static const cstatsd::pipeline::PipelineOptions options{false, {"env:fuzz"}, nullptr};
   IngestTarget target(options);
   IngestCounters counters;
   const IngestKind kind = (data[0] & 1) != 0 ? IngestKind::kEvent : IngestKind::kRaw;
