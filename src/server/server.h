@@ -81,6 +81,8 @@ class Server {
   // Merges what the workers and the HTTP ingestion received since the last flush into the
   // aggregator; returns how many non-empty maps there were.
   uint64_t MergeIngested();
+  // Hands memory freed by the flush back to the kernel (glibc's malloc_trim).
+  void ReturnFreedMemory();
   void CollectInternalMetrics();
   void CollectForwarderMetrics();
   void DispatchEvent(Event&& event);
