@@ -1,7 +1,7 @@
 #include "server/server.h"
 
-#include <spdlog/spdlog.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
