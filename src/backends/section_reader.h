@@ -28,6 +28,13 @@ class SectionReader {
   void List(std::string_view key, std::vector<std::string>& field) {
     Take(sec_.GetStringList(key, field), field);
   }
+  // A retry budget (max-request-elapsed-time): positive, or -1 for no retries.
+  void RetryBudget(std::string_view key, std::chrono::nanoseconds& field) {
+    Dur(key, field);
+    if (field <= std::chrono::nanoseconds::zero() && field != std::chrono::nanoseconds(-1)) {
+      Problem(key, "must be positive or -1");
+    }
+  }
   template <typename Int>
   void Integer(std::string_view key, Int& field) {
     auto v = sec_.GetInt(key, static_cast<int64_t>(field));

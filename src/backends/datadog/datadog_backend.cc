@@ -21,7 +21,7 @@ Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   r.Str("api_endpoint", o.api_endpoint);
   r.Integer("metrics_per_batch", o.metrics_per_batch);
   r.Bool("compress_payload", o.compress_payload);
-  r.Dur("max_request_elapsed_time", o.max_request_elapsed_time);
+  r.RetryBudget("max_request_elapsed_time", o.max_request_elapsed_time);
   r.Integer("max_requests", o.max_requests);
   r.Str("user-agent", o.user_agent);
   r.Str("transport", o.transport);
@@ -29,10 +29,6 @@ Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   if (o.api_endpoint.empty()) r.Problem("api_endpoint", "is required");
   if (o.metrics_per_batch <= 0) r.Problem("metrics_per_batch", "must be positive");
   if (o.max_requests <= 0) r.Problem("max_requests", "must be positive");
-  if (o.max_request_elapsed_time <= std::chrono::nanoseconds::zero() &&
-      o.max_request_elapsed_time != std::chrono::nanoseconds(-1)) {
-    r.Problem("max_request_elapsed_time", "must be positive or -1");
-  }
   if (Status s = r.Finish(); !s.ok()) return s;
   while (!o.api_endpoint.empty() && o.api_endpoint.back() == '/') o.api_endpoint.pop_back();
   return o;

@@ -20,7 +20,7 @@ Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
   r.Integer("api-version", o.api_version);
   r.Bool("compress-payload", o.compress_payload);
   r.Str("credentials", o.credentials);
-  r.Dur("max-request-elapsed-time", o.max_request_elapsed_time);
+  r.RetryBudget("max-request-elapsed-time", o.max_request_elapsed_time);
   r.Integer("max-requests", o.max_requests);
   r.Integer("metrics-per-batch", o.metrics_per_batch);
   r.Str("transport", o.transport);
@@ -32,10 +32,6 @@ Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
   if (o.api_endpoint.empty()) r.Problem("api-endpoint", "is required");
   if (o.max_requests <= 0) r.Problem("max-requests", "must be above zero");
   if (o.metrics_per_batch <= 0) r.Problem("metrics-per-batch", "must be positive");
-  if (o.max_request_elapsed_time <= std::chrono::nanoseconds::zero() &&
-      o.max_request_elapsed_time != std::chrono::nanoseconds(-1)) {
-    r.Problem("max-request-elapsed-time", "must be positive or -1");
-  }
   auto ignored = [&](std::string_view key, const std::string& value) {
     if (!value.empty() && warnings != nullptr) {
       warnings->push_back("influxdb." + std::string(key) + " is ignored with api-version " +

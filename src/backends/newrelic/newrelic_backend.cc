@@ -37,7 +37,7 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   r.Str("timer-sum", f.timer_sum);
   r.Str("timer-sumsquare", f.timer_sumsquare);
   r.Integer("metrics-per-batch", o.metrics_per_batch);
-  r.Dur("max-request-elapsed-time", o.max_request_elapsed_time);
+  r.RetryBudget("max-request-elapsed-time", o.max_request_elapsed_time);
   r.Integer("max-requests", o.max_requests);
   r.Str("user-agent", o.user_agent);
   r.Str("transport", o.transport);
@@ -72,10 +72,6 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   }
   if (o.metrics_per_batch <= 0) r.Problem("metrics-per-batch", "must be positive");
   if (o.max_requests <= 0) r.Problem("max-requests", "must be positive");
-  if (o.max_request_elapsed_time <= std::chrono::nanoseconds::zero() &&
-      o.max_request_elapsed_time != std::chrono::nanoseconds(-1)) {
-    r.Problem("max-request-elapsed-time", "must be positive or -1");
-  }
   if (Status s = r.Finish(); !s.ok()) return s;
   return o;
 }
