@@ -46,7 +46,7 @@ asan: deps
 
 tsan: deps
 	cmake --preset tsan >/dev/null && cmake --build --preset tsan
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  ctest --output-on-failure -L 'unit|integration'
 
 # libFuzzer on the parser for FUZZ_SECONDS (clang preset), starting from the committed corpus.
