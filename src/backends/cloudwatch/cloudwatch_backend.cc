@@ -4,7 +4,7 @@
 
 #include "aws/sigv4.h"
 #include "backends/cloudwatch/cloudwatch_format.h"
-#include "backends/section_reader.h"
+#include "config/section_reader.h"
 
 namespace cstatsd::backends {
 
@@ -20,7 +20,7 @@ void SplitUrl(const std::string& url, std::string& host, std::string& path) {
 Result<CloudwatchOptions> CloudwatchOptions::From(const config::Config& config) {
   CloudwatchOptions o;
   o.disabled = config.options.disabled_sub_metrics;
-  SectionReader r(config.GetSection("cloudwatch"));
+  config::SectionReader r(config.GetSection("cloudwatch"));
   r.Str("namespace", o.namespace_name);
   r.Str("transport", o.transport);
   r.Str("region", o.region);

@@ -6,7 +6,7 @@
 
 #include "backends/datadog/datadog_format.h"
 #include "backends/http/url.h"
-#include "backends/section_reader.h"
+#include "config/section_reader.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -16,7 +16,7 @@ Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   o.disabled = config.options.disabled_sub_metrics;
   o.flush_interval_seconds = std::chrono::duration<double>(config.options.flush_interval).count();
   o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  SectionReader r(config.GetSection("datadog"));
+  config::SectionReader r(config.GetSection("datadog"));
   r.Str("api_key", o.api_key);
   r.Str("api_endpoint", o.api_endpoint);
   r.Integer("metrics_per_batch", o.metrics_per_batch);

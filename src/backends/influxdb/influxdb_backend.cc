@@ -6,7 +6,7 @@
 
 #include "backends/http/url.h"
 #include "backends/influxdb/influxdb_format.h"
-#include "backends/section_reader.h"
+#include "config/section_reader.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -15,7 +15,7 @@ Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
   InfluxdbOptions o;
   o.disabled = config.options.disabled_sub_metrics;
   o.max_requests = 10 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  SectionReader r(config.GetSection("influxdb"));
+  config::SectionReader r(config.GetSection("influxdb"));
   r.Str("api-endpoint", o.api_endpoint);
   r.Integer("api-version", o.api_version);
   r.Bool("compress-payload", o.compress_payload);

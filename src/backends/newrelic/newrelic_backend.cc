@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "backends/section_reader.h"
+#include "config/section_reader.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -16,7 +16,7 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   f.disabled = config.options.disabled_sub_metrics;
   f.flush_interval_seconds = std::chrono::duration<double>(config.options.flush_interval).count();
   o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  SectionReader r(config.GetSection("newrelic"));
+  config::SectionReader r(config.GetSection("newrelic"));
   r.Str("address", o.address);
   r.Str("address-metrics", o.address_metrics);
   r.Str("api-key", o.api_key);

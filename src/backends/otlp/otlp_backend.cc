@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "backends/section_reader.h"
+#include "config/section_reader.h"
 #include "core/version.h"
 #include "wire/compression.h"
 
@@ -14,7 +14,7 @@ Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
   OtlpOptions o;
   o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.format.scope_version = std::string(Version());
-  SectionReader r(config.GetSection("otlp"));
+  config::SectionReader r(config.GetSection("otlp"));
   r.Str("metrics_endpoint", o.metrics_endpoint);
   r.Str("logs_endpoint", o.logs_endpoint);
   r.Integer("max_requests", o.max_requests);
@@ -36,7 +36,7 @@ Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
     r.Problem("conversion", "must be AsGauge or AsHistogram, got \"" + conversion + "\"");
   }
   // [otlp.disabled_timer_aggregations]
-  SectionReader d(r.section().Sub("disabled_timer_aggregations"));
+  config::SectionReader d(r.section().Sub("disabled_timer_aggregations"));
   auto& x = o.format.disabled;
   const std::pair<const char*, bool*> keys[] = {{"lower", &x.lower},
                                                 {"lowerpct", &x.lower_pct},

@@ -1,5 +1,5 @@
-// SectionReader: reads a backend's config section into option fields, collecting every error
-// ("<section>.<key>: ...") so that startup reports them all at once. Used by the backends'
+// SectionReader: reads a config section (a backend's, a cloud provider's) into option fields, collecting every error
+// ("<section>.<key>: ...") so that startup reports them all at once. Used by the backends' and cloud providers'
 // factories on the main thread.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include "config/config.h"
 #include "core/result.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::config {
 
 class SectionReader {
  public:
