@@ -56,9 +56,14 @@ class Provider {
 
   // Called once on the main thread before any other call but set_publish(): checks that the
   // provider can work (aws: the region from the metadata service; k8s: a first list of the pods,
-  // published before it returns) and starts any background work. An error stops startup.
+  // published before it returns). An error stops startup.
   virtual Status Start() = 0;
-  // Ends the background work, bounded (a few seconds at most). Nothing is called after it.
+  // The body of the provider's background thread, if it needs one (k8s: the watch loop), which
+  // the server creates after Start() (threads are created in server/ only). Returns soon after
+  // Stop().
+  virtual bool has_background_loop() const { return false; }
+  virtual void Run() {}
+  // Ends Run() and any wait in Lookup(), bounded (a few seconds at most); thread-safe.
   virtual void Stop() {}
 
   // --- providers that answer lookups ---
