@@ -1,6 +1,7 @@
-// SectionReader: reads a config section (a backend's, a cloud provider's) into option fields, collecting every error
-// ("<section>.<key>: ...") so that startup reports them all at once. Used by the backends' and cloud providers'
-// factories on the main thread.
+// SectionReader: reads a config section (a backend's, a cloud provider's) into option fields,
+// collecting every error
+// ("<section>.<key>: ...") so that startup reports them all at once. Used by the backends' and
+// cloud providers' factories on the main thread.
 #pragma once
 
 #include <chrono>
@@ -71,4 +72,4 @@ class SectionReader {
   std::string errors_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::config

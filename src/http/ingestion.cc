@@ -2,6 +2,7 @@
 
 #include <google/protobuf/stubs/logging.h>
 
+#include <algorithm>
 #include <climits>
 #include <optional>
 
@@ -13,8 +14,47 @@ namespace cstatsd::http {
 IngestTarget::IngestTarget(pipeline::PipelineOptions options)
     : options_(std::move(options)), pipeline_(&options_) {}
 
-size_t IngestTarget::AddMetrics(const pb::RawMessageV2& msg, int64_t now_ns) {
+void IngestTarget::SetCloud(cloud::CloudHandler* handler, std::chrono::milliseconds wait) {
   std::lock_guard lock(mu_);
+  cloud_ = std::make_unique<cloud::Enricher>(handler);
+  pipeline_.set_cloud(cloud_.get());
+  cloud_wait_ = wait;
+}
+
+namespace {
+
+// The distinct hostnames of a message's series.
+std::vector<std::string> Hostnames(const pb::RawMessageV2& msg) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& h) {
+    if (!h.empty() && std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
+  };
+  for (const auto& [name, m] : msg.counters()) {
+    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+  }
+  for (const auto& [name, m] : msg.gauges()) {
+    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+  }
+  for (const auto& [name, m] : msg.timers()) {
+    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+  }
+  for (const auto& [name, m] : msg.sets()) {
+    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+  }
+  return out;
+}
+
+}  // namespace
+
+size_t IngestTarget::AddMetrics(const pb::RawMessageV2& msg, int64_t now_ns) {
+  cloud::CloudHandler* handler = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (cloud_) handler = cloud_->handler();
+  }
+  if (handler != nullptr) handler->Await(Hostnames(msg), cloud_wait_);
+  std::lock_guard lock(mu_);
+  if (cloud_) cloud_->Refresh();
   MetricMap& out = maps_[active_];
   pipeline::AggregatedSeries& s = series_;
   size_t n = 0;
@@ -88,9 +128,22 @@ void IngestTarget::AddEvent(const pb::EventV2& msg) {
       e.alert_type = EventAlertType::kInfo;
       break;
   }
+  cloud::CloudHandler* handler = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (cloud_) handler = cloud_->handler();
+  }
+  if (handler != nullptr) handler->Await({msg.hostname()}, cloud_wait_);
   std::lock_guard lock(mu_);
   // Source = the Hostname field (SourceIP is ignored, spec §5.3), default tags added.
   pipeline_.ReceiveEvent(e, msg.hostname());
+  if (cloud_) {
+    cloud_->Refresh();
+    const auto r = cloud_->Resolve(e.source, 0, false);
+    if (r.action == cloud::Enricher::Action::kEnrich) {
+      cloud::CloudHandler::EnrichEvent(e, *r.instance);
+    }
+  }
   if (event_sink_) event_sink_(std::move(e));
 }
 

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -37,6 +39,11 @@ class IngestTarget {
   // Where events go (the server's event dispatch); cleared (nullptr) when the server stops.
   void SetEventSink(std::function<void(Event&&)> sink);
 
+  // Cloud enrichment (spec §7.1), set before the HTTP servers run. A request waits (bounded by
+  // `wait`) for the lookups of the sources it carries that are not known yet; what is still
+  // unknown then passes unchanged. The HTTP thread waits, never a worker.
+  void SetCloud(cloud::CloudHandler* handler, std::chrono::milliseconds wait);
+
   // Flusher: the map filled since the last call. Ingestion continues into the other map; the
   // returned one is the caller's until its next call (the aggregator drains it in place).
   MetricMap& SwapForFlush();
@@ -49,6 +56,8 @@ class IngestTarget {
   int active_ = 0;
   pipeline::AggregatedSeries series_;        // scratch, guarded by mu_
   std::function<void(Event&&)> event_sink_;  // guarded by mu_
+  std::unique_ptr<cloud::Enricher> cloud_;   // guarded by mu_
+  std::chrono::milliseconds cloud_wait_{0};
 };
 
 // What one server counted (cumulative). Any HTTP thread adds; the flusher and /expvar read.

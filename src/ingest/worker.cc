@@ -75,37 +75,78 @@ void Worker::MaybeHandOver() {
   cv_.notify_all();
 }
 
+void Worker::SetCloud(cloud::CloudHandler* handler) {
+  enricher_ = std::make_unique<cloud::Enricher>(handler);
+  pipeline_.set_cloud(enricher_.get());
+}
+
+void Worker::ProcessLine(std::string_view line, std::string_view sender, int64_t now_ns,
+                         bool replay, MetricMap& map) {
+  protocol::ParseError err = protocol::ParseError::kNone;
+  switch (parser_.Parse(line, metric_, event_, err)) {
+    case protocol::LineKind::kMetric:
+      if (!replay) stats::Bump(counters_.metrics_received);
+      if (options_.log_raw_metric && !replay) {
+        spdlog::info("metric name={} type={} values={} tags={}", metric_.name,
+                     MetricTypeName(metric_.type), metric_.values.size(), metric_.tags.size());
+      }
+      if (!pipeline_.Stage(metric_, sender, map, now_ns, !replay)) {
+        enricher_->Park(pipeline_.missed_source(), sender, line);
+      }
+      break;
+    case protocol::LineKind::kEvent:
+      stats::Bump(counters_.events_received);
+      pipeline_.ReceiveEvent(event_, sender);
+      if (enricher_) {
+        const auto r = enricher_->Resolve(event_.source, now_ns, true);
+        if (r.action == cloud::Enricher::Action::kEnrich) {
+          cloud::CloudHandler::EnrichEvent(event_, *r.instance);
+        } else if (r.action == cloud::Enricher::Action::kPark) {
+          std::string source = event_.source;
+          enricher_->handler()->ParkEvent(std::move(source), std::move(event_));
+          event_ = Event();
+          break;
+        }
+      }
+      if (events_) events_(std::move(event_));
+      event_ = Event();
+      break;
+    case protocol::LineKind::kBad:
+      stats::Bump(counters_.bad_lines_seen);
+      if (bad_line_log_.Allow()) {
+        constexpr size_t kMaxLogged = 256;
+        spdlog::info("error parsing line error=\"{}\" ip={} line=\"{}\"{}",
+                     protocol::ParseErrorName(err), sender, line.substr(0, kMaxLogged),
+                     line.size() > kMaxLogged ? " (truncated)" : "");
+      }
+      break;
+  }
+}
+
 void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns) {
   MetricMap& map = maps_[active_];
   protocol::ForEachLine(std::string_view(data, len), [&](std::string_view line) {
-    protocol::ParseError err = protocol::ParseError::kNone;
-    switch (parser_.Parse(line, metric_, event_, err)) {
-      case protocol::LineKind::kMetric:
-        stats::Bump(counters_.metrics_received);
-        if (options_.log_raw_metric) {
-          spdlog::info("metric name={} type={} values={} tags={}", metric_.name,
-                       MetricTypeName(metric_.type), metric_.values.size(), metric_.tags.size());
-        }
-        pipeline_.Stage(metric_, sender, map);
-        break;
-      case protocol::LineKind::kEvent:
-        stats::Bump(counters_.events_received);
-        pipeline_.ReceiveEvent(event_, sender);
-        if (events_) events_(std::move(event_));
-        event_ = Event();
-        break;
-      case protocol::LineKind::kBad:
-        stats::Bump(counters_.bad_lines_seen);
-        if (bad_line_log_.Allow()) {
-          constexpr size_t kMaxLogged = 256;
-          spdlog::info("error parsing line error=\"{}\" ip={} line=\"{}\"{}",
-                       protocol::ParseErrorName(err), sender, line.substr(0, kMaxLogged),
-                       line.size() > kMaxLogged ? " (truncated)" : "");
-        }
-        break;
-    }
+    ProcessLine(line, sender, now_ns, false, map);
   });
   pipeline_.Commit(now_ns, map);
+  if (enricher_) enricher_->Submit();
+}
+
+void Worker::ReplayLines(std::vector<cloud::ParkedLine>& lines, int64_t now_ns) {
+  if (!enricher_) return;
+  enricher_->Refresh();
+  MetricMap& map = maps_[active_];
+  for (const cloud::ParkedLine& l : lines) ProcessLine(l.line, l.sender, now_ns, true, map);
+  pipeline_.Commit(now_ns, map);
+  lines.clear();
+}
+
+void Worker::ReplayParked(int64_t now_ns) {
+  enricher_->Refresh();
+  if (enricher_->handler()->replay_ready() == 0) return;
+  constexpr size_t kMaxReplayedPerBatch = 4096;  // the socket is read in between
+  enricher_->handler()->TakeReplay(replay_, kMaxReplayedPerBatch);
+  ReplayLines(replay_, now_ns);
 }
 
 void Worker::CountBadLine(std::string_view why, std::string_view sender) {
@@ -161,6 +202,7 @@ void Worker::Run() {
       const timespec pause{0, kCoalesceNanos};
       nanosleep(&pause, nullptr);
     }
+    if (enricher_) ReplayParked(NowUnixNanos());
     for (int i = 0; i < batch; ++i) {
       iovs_[i].iov_base = buffers_.data() + static_cast<size_t>(i) * size;
       iovs_[i].iov_len = size;

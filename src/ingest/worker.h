@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud/enricher.h"
 #include "core/metric_map.h"
 #include "pipeline/pipeline.h"
 #include "protocol/parser.h"
@@ -63,6 +64,15 @@ class Worker {
 
   // Processes one datagram as if received (tests and benchmarks; not thread-safe with Run).
   void ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns);
+
+  // Cloud enrichment (spec §7.1): set before Run(). Lines whose source is not looked up yet are
+  // parked in the handler; the worker replays the answered ones between batches.
+  void SetCloud(cloud::CloudHandler* handler);
+  // Replays lines that waited for a lookup (the worker's thread, or any thread once it exited).
+  void ReplayLines(std::vector<cloud::ParkedLine>& lines, int64_t now_ns);
+  const cloud::Enricher* enricher() const { return enricher_.get(); }
+  // Wakes the worker if it waits for traffic (e.g. lines are ready for replay); any thread.
+  void Nudge() { Wake(); }
   MetricMap& active_map() { return maps_[active_]; }
   // Either map, once the worker thread has exited.
   MetricMap& map(int i) { return maps_[i]; }
@@ -73,6 +83,9 @@ class Worker {
  private:
   void MaybeHandOver();
   void Wake();
+  void ProcessLine(std::string_view line, std::string_view sender, int64_t now_ns, bool replay,
+                   MetricMap& map);
+  void ReplayParked(int64_t now_ns);
   void WaitForTraffic();  // poll the socket and the wake-up eventfd (1 s at most)
 
   const int id_;
@@ -85,6 +98,8 @@ class Worker {
   Event event_;
   stats::WorkerCounters counters_;
   stats::RateLimiter bad_line_log_;
+  std::unique_ptr<cloud::Enricher> enricher_;  // with a cloud provider
+  std::vector<cloud::ParkedLine> replay_;      // scratch for ReplayParked
 
   // Receive buffers.
   std::vector<char> buffers_;

@@ -113,8 +113,28 @@ KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string
                   static_cast<uint32_t>(name.size()), static_cast<uint32_t>(tags_len)};
 }
 
-void Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out) {
-  StageWithSource(m, SourceAndTags(m, sender), out);
+bool Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out, int64_t now_ns,
+                     bool may_park) {
+  std::string_view source = SourceAndTags(m, sender);
+  if (cloud_ != nullptr && !Enrich(source, now_ns, may_park)) return false;
+  StageWithSource(m, source, out);
+  return true;
+}
+
+bool Pipeline::Enrich(std::string_view& source, int64_t now_ns, bool may_park) {
+  const cloud::Enricher::Resolution r = cloud_->Resolve(source, now_ns, may_park);
+  switch (r.action) {
+    case cloud::Enricher::Action::kPass:
+      return true;
+    case cloud::Enricher::Action::kPark:
+      missed_source_ = source;
+      return false;
+    case cloud::Enricher::Action::kEnrich:
+      source = r.instance->id;
+      for (const std::string& t : r.instance->tags) tags_.push_back(t);
+      return true;
+  }
+  return true;
 }
 
 // tags_ holds the metric's tags (source already decided).
@@ -181,6 +201,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
 void Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
   tags_.assign(s.tags.begin(), s.tags.end());
+  if (cloud_ != nullptr) Enrich(source, now_ns, false);
   if (!Filter(s.name, source)) return;
   // Laid out after whatever is staged, so a pending batch is left intact.
   const KeyParts parts = LayoutKey(s.type, s.name, source, staged_keys_, staged_keys_len_);

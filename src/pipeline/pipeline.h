@@ -1,5 +1,6 @@
 // Pipeline: what happens to a parsed metric between the parser and the worker's map —
-// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), filters (§7.2),
+// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), the cloud
+// provider's enrichment (§7.1, when an Enricher is set), filters (§7.2),
 // default tags, de-duplication and sorting of tags (the tagsKey of §2.1), and the receive rules
 // of §2.2.
 // One Pipeline per worker thread (it keeps scratch space); the options are shared read-only.
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cloud/enricher.h"
 #include "config/options.h"
 #include "core/metric.h"
 #include "core/metric_map.h"
@@ -60,7 +62,15 @@ class Pipeline {
   // Batched receive, for a worker's datagram: Stage() lays a line's key out, hashes it and
   // starts loading its slot; Commit() then applies every staged line in order. The memory loads
   // of one line overlap the parsing of the next ones. Receive() is Stage() + Commit() for one line.
-  void Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out);
+  // With a cloud enricher, Stage() returns false when the metric's source has not been looked
+  // up yet (and may_park): nothing is staged and the caller parks the line for missed_source().
+  bool Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out, int64_t now_ns = 0,
+             bool may_park = true);
+  std::string_view missed_source() const { return missed_source_; }
+
+  // Cloud enrichment (spec §7.1) before filters and default tags; null for none. The enricher
+  // belongs to the caller and is used on this pipeline's thread only.
+  void set_cloud(cloud::Enricher* enricher) { cloud_ = enricher; }
   void Commit(int64_t now_ns, MetricMap& out);
 
   // An event from the network: source = sender (always, spec §1.6); default tags added.
@@ -87,10 +97,14 @@ class Pipeline {
   KeyParts LayoutKey(MetricType type, std::string_view name, std::string_view source,
                      std::vector<char>& buf, size_t at);
   void StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out);
+  // Applies the cloud provider's answer to the source and tags_; false when it is not known yet.
+  bool Enrich(std::string_view& source, int64_t now_ns, bool may_park);
   // Runs the filters over tags_ (and the source); false when the series is dropped.
   bool Filter(std::string_view name, std::string_view& source);
 
   const PipelineOptions* options_;
+  cloud::Enricher* cloud_ = nullptr;
+  std::string_view missed_source_;
   std::vector<std::string_view> tags_;     // scratch: the metric's tags + default tags
   std::vector<std::string_view> dropped_;  // scratch: tags a filter dropped (default tags too)
   uint64_t filtered_ = 0;

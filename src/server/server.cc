@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cloud/registry.h"
 #include "core/version.h"
 #include "ingest/kernel_drops.h"
 #include "ingest/socket.h"
@@ -28,6 +29,8 @@ double MillisSince(std::chrono::steady_clock::time_point t0) {
 
 constexpr int kSocketReceiveBuffer = 8 << 20;  // bytes; absorbs bursts while a worker parses
 constexpr auto kHandOverTimeout = std::chrono::milliseconds(1000);
+// How long an HTTP ingestion request waits for the cloud lookups of its sources.
+constexpr auto kIngestCloudWait = std::chrono::milliseconds(5000);
 
 }  // namespace
 
@@ -77,6 +80,14 @@ Result<std::unique_ptr<Server>> Server::Create(
     if (!filters.ok()) return filters.status();
     if (!filters->empty()) {
       s->pipeline_options_.filters = std::make_shared<const filter::FilterSet>(std::move(*filters));
+    }
+  }
+  {
+    auto provider = cloud::CreateProvider(s->config_);
+    if (!provider.ok()) return provider.status();
+    s->UseCloudProvider(std::move(*provider));
+    if (o.cloud_provider == "k8s" && o.ignore_host) {
+      spdlog::warn("cloud-provider k8s needs the senders' IPs but ignore-host is true");
     }
   }
   if (o.server_mode == "forwarder") {
@@ -134,6 +145,37 @@ Server::~Server() {
   for (size_t i : http_abandoned_) (void)http_servers_[i].release();
 }
 
+void Server::UseCloudProvider(std::unique_ptr<cloud::Provider> provider) {
+  cloud_.reset();
+  if (provider) {
+    cloud_ = std::make_unique<cloud::CloudHandler>(std::move(provider),
+                                                   cloud::HandlerOptions::From(config_.options));
+  }
+}
+
+Status Server::StartCloud() {
+  if (!cloud_) return {};
+  cloud_->SetEventSink([this](Event&& e) { DispatchEvent(std::move(e)); });
+  Status s = cloud_->Start();
+  if (!s.ok()) return s;
+  spdlog::info("cloud provider started provider={}", cloud_->provider().name());
+  return {};
+}
+
+void Server::StopCloud() {
+  if (!cloud_) return;
+  cloud_->Stop();
+  if (cloud_thread_.joinable()) cloud_thread_.join();
+  if (cloud_provider_thread_.joinable()) cloud_provider_thread_.join();
+  // Lines still waiting for a lookup go into the final flush as they are (decision 10).
+  std::vector<cloud::ParkedLine> lines = cloud_->ReleaseAll();
+  if (!lines.empty() && !workers_.empty()) {
+    spdlog::info("cloud provider stopped; {} metrics still waiting for a lookup go unenriched",
+                 lines.size());
+    workers_.front()->ReplayLines(lines, NowNanos());
+  }
+}
+
 void Server::AddDeepCheck(std::string name, http::DeepCheck check) {
   health_->AddDeepCheck(std::move(name), std::move(check));
 }
@@ -149,6 +191,7 @@ Status Server::Start() {
   const auto& o = config_.options;
   auto addr = ingest::ParseListenAddress(o.metrics_addr);
   if (!addr.ok()) return addr.status();
+  if (Status c = StartCloud(); !c.ok()) return c;
   const int workers = std::max(1, o.max_workers);
 
   if (addr->is_unix) {
@@ -183,6 +226,11 @@ Status Server::Start() {
     const int fd = fds_[fds_.size() == 1 ? 0 : static_cast<size_t>(i)];
     workers_.push_back(std::make_unique<ingest::Worker>(
         i, fd, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+    if (cloud_) workers_.back()->SetCloud(cloud_.get());
+  }
+  if (cloud_) {
+    // Lines answered while the workers wait for traffic: wake the first to replay them.
+    cloud_->SetReplayNotifier([w = workers_.front().get()] { w->Nudge(); });
   }
 
   if (!o.metrics_tcp_addr.empty()) {
@@ -221,16 +269,23 @@ Status Server::Start() {
   }
   if (http_ingest_) {
     http_ingest_->SetEventSink([this](Event&& e) { DispatchEvent(std::move(e)); });
+    if (cloud_) http_ingest_->SetCloud(cloud_.get(), kIngestCloudWait);
   }
 
   for (auto& r : runners_) r->Start();
   if (forwarder_) forwarder_thread_ = std::thread([f = forwarder_.get()] { f->Run(); });
   last_flush_ns_ = NowNanos();
   for (auto& w : workers_) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
+  if (cloud_ && cloud_->answers_lookups())
+    cloud_thread_ = std::thread([c = cloud_.get()] { c->Run(); });
+  if (cloud_ && cloud_->provider().has_background_loop()) {
+    cloud_provider_thread_ = std::thread([p = &cloud_->provider()] { p->Run(); });
+  }
   if (tcp_listen_fd_ >= 0) {
     // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
     workers_.push_back(std::make_unique<ingest::Worker>(
         workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+    if (cloud_) workers_.back()->SetCloud(cloud_.get());
     tcp_receiver_ =
         std::make_unique<ingest::TcpReceiver>(tcp_listen_fd_, workers_.back().get(),
                                               static_cast<size_t>(o.receive_buffer_size), tcp_tls_);
@@ -344,6 +399,7 @@ void Server::CollectInternalMetrics() {
   s.Report("parser.metrics_received", metrics);
   s.Report("parser.events_received", events);
   s.SparseGauge("parser.bad_lines_seen", bad);
+  CollectCloudMetrics();
   if (forwarder_) {
     CollectForwarderMetrics();
     return;
@@ -395,6 +451,37 @@ void Server::CollectInternalMetrics() {
     s.Gauge("heartbeat", 1,
             {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
   }
+}
+
+void Server::CollectCloudMetrics() {
+  if (!cloud_) return;
+  auto& s = internal_stats_;
+  uint64_t hits = 0, misses = 0;
+  for (const auto& w : workers_) {
+    if (const cloud::Enricher* e = w->enricher()) {
+      hits += stats::Read(e->hits);
+      misses += stats::Read(e->misses);
+    }
+  }
+  const cloud::HandlerStats c = cloud_->stats();
+  s.Gauge("cloudprovider.cache_positive", static_cast<double>(c.cache_positive));
+  s.Gauge("cloudprovider.cache_negative", static_cast<double>(c.cache_negative));
+  s.Report("cloudprovider.cache_refresh_positive", c.refresh_positive);
+  s.Report("cloudprovider.cache_refresh_negative", c.refresh_negative);
+  s.Report("cloudprovider.cache_hit", hits);
+  s.Report("cloudprovider.cache_miss", misses);
+  s.Gauge("cloudprovider.hosts_queued", static_cast<double>(c.hosts_queued_metrics),
+          {"type:metric"});
+  s.Gauge("cloudprovider.hosts_queued", static_cast<double>(c.hosts_queued_events), {"type:event"});
+  s.Gauge("cloudprovider.items_queued", static_cast<double>(c.items_queued_events), {"type:event"});
+  // cstatsd: metric lines waiting, and what full queues refused.
+  s.Gauge("cloudprovider.items_queued", static_cast<double>(c.items_queued_metrics),
+          {"type:metric"});
+  s.Report("cloudprovider.items_dropped", c.items_dropped_metrics, {"type:metric"});
+  s.Report("cloudprovider.items_dropped", c.items_dropped_events, {"type:event"});
+  std::vector<cloud::ProviderStat> provider_stats;
+  cloud_->provider().Stats(provider_stats);
+  for (const auto& ps : provider_stats) s.Report(ps.name, ps.value);
 }
 
 void Server::CollectForwarderMetrics() {
@@ -604,6 +691,7 @@ void Server::Stop() {
   for (auto& w : workers_) w->Stop();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  StopCloud();
   SendLifecycleEvent("Gostatsd stopped");
   {
     std::lock_guard flush_lock(flush_mu_);

@@ -17,6 +17,7 @@
 
 #include "aggregate/aggregator.h"
 #include "backends/backend.h"
+#include "cloud/handler.h"
 #include "config/config.h"
 #include "forward/http_forwarder.h"
 #include "http/health_checks.h"
@@ -61,6 +62,10 @@ class Server {
   // stopping, nothing is flushed and the future is ready at once. Any thread but a worker's.
   std::future<void> FlushNow();
 
+  // Replaces the cloud provider that `cloud-provider` configured (library users: a provider of
+  // their own; nullptr: none). Before Start().
+  void UseCloudProvider(std::unique_ptr<cloud::Provider> provider);
+
   // A check behind GET /deepcheck of every HTTP server (e.g. the forwarder's "sentRecently").
   void AddDeepCheck(std::string name, http::DeepCheck check);
 
@@ -85,6 +90,9 @@ class Server {
   void ReturnFreedMemory();
   void CollectInternalMetrics();
   void CollectForwarderMetrics();
+  void CollectCloudMetrics();
+  Status StartCloud();
+  void StopCloud();  // after the workers stopped: their parked lines go into the final flush
   void DispatchEvent(Event&& event);
   void SendLifecycleEvent(const char* title);
   void StopHttpServers();
@@ -111,6 +119,11 @@ class Server {
   std::shared_ptr<tls::TlsContext> tcp_tls_;  // set when the TCP input speaks TLS
   std::vector<std::thread> worker_threads_;
   std::thread flusher_thread_;
+
+  // Cloud provider (spec §7.1): the handler, its lookup thread and the provider's own loop.
+  std::unique_ptr<cloud::CloudHandler> cloud_;
+  std::thread cloud_thread_;
+  std::thread cloud_provider_thread_;
 
   // HTTP servers ([http.<name>]) and what they share. Ingested series wait in http_ingest_
   // until the next flush; the counters last reported are kept to report deltas.

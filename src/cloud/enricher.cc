@@ -1,0 +1,64 @@
+#include "cloud/enricher.h"
+
+#include "stats/internal_metrics.h"
+
+namespace cstatsd::cloud {
+namespace {
+
+// A worker refreshes an entry's last use at most this often (a store to a shared cache line).
+constexpr int64_t kLastUsedGranularityNs = 1'000'000'000;
+
+}  // namespace
+
+Enricher::Enricher(CloudHandler* handler) : handler_(handler) { Refresh(); }
+
+void Enricher::Refresh() {
+  const uint64_t v = handler_->version();
+  if (v == version_ && view_) return;
+  view_ = handler_->view();
+  version_ = v;
+  memo_valid_ = false;
+}
+
+Enricher::Resolution Enricher::Resolve(std::string_view source, int64_t now_ns, bool may_park) {
+  if (source.empty()) {  // nothing to look up: a hit without an instance (as gostatsd)
+    stats::Bump(hits);
+    return {};
+  }
+  if (memo_valid_ && source == memo_source_) {
+    stats::Bump(memo_unknown_ ? misses : hits);
+    if (memo_unknown_) return Resolution{may_park ? Action::kPark : Action::kPass, nullptr};
+    return memo_;
+  }
+  Resolution r;
+  bool unknown = false;
+  if (Entry* e = view_->Find(source)) {
+    stats::Bump(hits);
+    if (now_ns - e->last_used_ns.load(std::memory_order_relaxed) > kLastUsedGranularityNs) {
+      e->last_used_ns.store(now_ns, std::memory_order_relaxed);
+    }
+    if (e->instance) r = {Action::kEnrich, e->instance.get()};
+  } else if (view_->complete) {
+    stats::Bump(hits);  // an index provider: not in the index, nothing known
+  } else {
+    stats::Bump(misses);
+    unknown = true;
+  }
+  memo_source_.assign(source);
+  memo_ = r;
+  memo_unknown_ = unknown;
+  memo_valid_ = true;
+  if (unknown && may_park) r.action = Action::kPark;
+  return r;
+}
+
+void Enricher::Park(std::string_view source, std::string_view sender, std::string_view line) {
+  parked_.push_back(ParkedLine{std::string(source), std::string(sender), std::string(line)});
+}
+
+void Enricher::Submit() {
+  if (parked_.empty()) return;
+  handler_->Park(parked_);
+}
+
+}  // namespace cstatsd::cloud
