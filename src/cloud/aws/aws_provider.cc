@@ -48,7 +48,7 @@ Result<AwsOptions> AwsOptions::From(const config::Config& config) {
   if (Status s = r.Finish(); !s.ok()) return s;
   for (const std::string& key : r.section().Keys()) {
     if (key != "max_retries" && key != "client_timeout" && key != "max_instances_batch") {
-      spdlog::warn("unknown configuration key key=aws.{}", key);
+      spdlog::warn("aws.{}: unknown key; ignored", key);
     }
   }
   return o;
