@@ -513,6 +513,23 @@ TEST_F(AwsProviderTest, StopEndsARetryWait) {
   EXPECT_EQ(fake_.ec2().size(), 1u);
 }
 
+// aws::Imds has two ways to make its requests: the provider's synchronous Fetch (above) and a
+// running HttpClient (the cloudwatch backend); both ask the same questions.
+TEST_F(AwsProviderTest, MetadataServiceOverAnHttpClientToo) {
+  auto client = transport::HttpClient::Create(transport::TransportOptions{});
+  ASSERT_TRUE(client.ok()) << client.error();
+  std::thread loop([&] { (*client)->Run(); });
+  cstatsd::aws::Environment env = Env();
+  cstatsd::aws::CredentialChain chain(client->get(), env);
+  auto region = chain.Region("");
+  (*client)->Shutdown();
+  loop.join();
+  ASSERT_TRUE(region.ok()) << region.error();
+  EXPECT_EQ(*region, "us-test-1");
+  EXPECT_EQ(fake_.token_requests(), 1);
+  EXPECT_EQ(fake_.region_requests(), 1);
+}
+
 TEST_F(AwsProviderTest, AnEmptyBatchAsksNothing) {
   auto p = Started();
   EXPECT_TRUE(p->Lookup({}).empty());
