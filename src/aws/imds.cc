@@ -21,7 +21,13 @@ std::optional<std::chrono::system_clock::time_point> ParseIso8601(const std::str
 
 }  // namespace
 
-Imds::Imds(transport::HttpClient* client, const Environment& env) : client_(client) {
+Imds::Imds(transport::HttpClient* client, const Environment& env)
+    : Imds(Fetch([client](transport::HttpRequest req) {
+             return client->SendAndWait(std::move(req), OneAttempt());
+           }),
+           env) {}
+
+Imds::Imds(Fetch fetch, const Environment& env) : fetch_(std::move(fetch)) {
   auto it = env.find("AWS_EC2_METADATA_SERVICE_ENDPOINT");
   endpoint_ = it != env.end() && !it->second.empty() ? it->second : "http://169.254.169.254";
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
@@ -34,7 +40,7 @@ Result<std::string> Imds::Token() {
   req.method = "PUT";
   req.url = endpoint_ + "/latest/api/token";
   req.headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", "21600");
-  const transport::Outcome o = client_->SendAndWait(std::move(req), OneAttempt());
+  const transport::Outcome o = fetch_(std::move(req));
   if (o.completion != transport::Completion::kSent) {
     return Status::Error(
         "instance metadata token: " +
@@ -51,7 +57,7 @@ Result<std::string> Imds::Get(const std::string& path) {
   req.method = "GET";
   req.url = endpoint_ + path;
   req.headers.emplace_back("X-aws-ec2-metadata-token", *token);
-  const transport::Outcome o = client_->SendAndWait(std::move(req), OneAttempt());
+  const transport::Outcome o = fetch_(std::move(req));
   if (o.completion != transport::Completion::kSent) {
     return Status::Error(
         "instance metadata " + path + ": " +
@@ -86,6 +92,9 @@ Result<Imds::RoleCredentials> Imds::RoleCredentialsNow() {
 
 CredentialChain::CredentialChain(transport::HttpClient* client, Environment env)
     : env_(std::move(env)), imds_(client, env_) {}
+
+CredentialChain::CredentialChain(Fetch fetch, Environment env)
+    : env_(std::move(env)), imds_(std::move(fetch), env_) {}
 
 Result<Credentials> CredentialChain::Get() {
   if (auto c = CredentialsFromEnvironment(env_)) return *c;

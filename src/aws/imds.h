@@ -4,10 +4,13 @@
 // shortly before they expire. The endpoint is http://169.254.169.254 unless
 // AWS_EC2_METADATA_SERVICE_ENDPOINT says otherwise (tests); AWS_EC2_METADATA_DISABLED=true
 // turns it off. Used from one backend or cloud-provider thread; blocking calls with short
-// timeouts, never on a worker thread.
+// timeouts, never on a worker thread. The HTTP exchange is either a running HttpClient's
+// SendAndWait (cloudwatch backend) or any synchronous Fetch (the aws cloud provider, whose
+// Start() runs before any loop thread exists).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,10 +20,15 @@
 
 namespace cstatsd::aws {
 
+// One synchronous HTTP attempt, no retries: completion kSent for a 2xx, else the failure in
+// `last` (status, or the transport error).
+using Fetch = std::function<transport::Outcome(transport::HttpRequest)>;
+
 class Imds {
  public:
   // `client` must be running (its loop on some thread) while Imds is used.
   Imds(transport::HttpClient* client, const Environment& env);
+  Imds(Fetch fetch, const Environment& env);
 
   bool enabled() const { return enabled_; }
   const std::string& endpoint() const { return endpoint_; }
@@ -36,7 +44,7 @@ class Imds {
   Result<std::string> Get(const std::string& path);
   Result<std::string> Token();
 
-  transport::HttpClient* client_;
+  Fetch fetch_;
   std::string endpoint_;
   bool enabled_ = true;
 };
@@ -44,6 +52,7 @@ class Imds {
 class CredentialChain {
  public:
   CredentialChain(transport::HttpClient* client, Environment env);
+  CredentialChain(Fetch fetch, Environment env);
   // Credentials from the first source that has them; an error naming every source tried.
   Result<Credentials> Get();
   // Region: `configured` if set, else the environment, else IMDS.
