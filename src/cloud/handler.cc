@@ -45,8 +45,8 @@ Status CloudHandler::Start() {
     view_ = std::move(v);
   }
   Status s = provider_->Start();
-  if (!s.ok()) return Status::Error("cloud-provider " + std::string(provider_->name()) + ": " +
-                                    s.message());
+  if (!s.ok())
+    return Status::Error("cloud-provider " + std::string(provider_->name()) + ": " + s.message());
   return {};
 }
 
@@ -127,7 +127,7 @@ void CloudHandler::Park(std::vector<ParkedLine>& lines) {
 }
 
 void CloudHandler::ParkEvent(std::string source, Event&& event) {
-  std::function<void(Event&&)> sink;
+  std::function<void(Event &&)> sink;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(source);
@@ -187,7 +187,7 @@ void CloudHandler::Await(const std::vector<std::string>& sources,
 std::vector<ParkedLine> CloudHandler::ReleaseAll() {
   std::vector<ParkedLine> lines;
   std::vector<Event> events;
-  std::function<void(Event&&)> sink;
+  std::function<void(Event &&)> sink;
   {
     std::lock_guard lock(mu_);
     for (ParkedLine& l : replay_) lines.push_back(std::move(l));
@@ -295,9 +295,9 @@ std::vector<Event> CloudHandler::ApplyLocked(const std::vector<Wanted>& batch,
     wanted_set_.erase(w.source);
     const LookupAnswer a = i < answers.size() ? answers[i] : LookupAnswer{LookupStatus::kError, {}};
     auto it = cache_.find(w.source);
-    const int64_t last_used =
-        it != cache_.end() ? it->second.entry->last_used_ns.load(std::memory_order_relaxed)
-                           : now_ns;
+    const int64_t last_used = it != cache_.end()
+                                  ? it->second.entry->last_used_ns.load(std::memory_order_relaxed)
+                                  : now_ns;
     if (a.status == LookupStatus::kError && w.refresh && it != cache_.end()) {
       // A failed refresh keeps what was known; it is tried again a negative-ttl later.
       ++counters_.refresh_negative;

@@ -56,17 +56,17 @@ struct ParkedLine {
 };
 
 struct HandlerStats {
-  uint64_t cache_positive = 0;          // entries now
-  uint64_t cache_negative = 0;          // entries now
-  uint64_t refresh_positive = 0;        // cumulative: successful refreshes
-  uint64_t refresh_negative = 0;        // cumulative: failed refreshes (old answer kept)
-  uint64_t hosts_queued_metrics = 0;    // sources with parked lines now
-  uint64_t hosts_queued_events = 0;     // sources with parked events now
-  uint64_t items_queued_metrics = 0;    // parked lines now
-  uint64_t items_queued_events = 0;     // parked events now
-  uint64_t items_dropped_metrics = 0;   // cumulative: lines refused by a full queue
-  uint64_t items_dropped_events = 0;    // cumulative: events refused by a full queue
-  uint64_t lookups = 0;                 // cumulative: sources asked of the provider
+  uint64_t cache_positive = 0;         // entries now
+  uint64_t cache_negative = 0;         // entries now
+  uint64_t refresh_positive = 0;       // cumulative: successful refreshes
+  uint64_t refresh_negative = 0;       // cumulative: failed refreshes (old answer kept)
+  uint64_t hosts_queued_metrics = 0;   // sources with parked lines now
+  uint64_t hosts_queued_events = 0;    // sources with parked events now
+  uint64_t items_queued_metrics = 0;   // parked lines now
+  uint64_t items_queued_events = 0;    // parked events now
+  uint64_t items_dropped_metrics = 0;  // cumulative: lines refused by a full queue
+  uint64_t items_dropped_events = 0;   // cumulative: events refused by a full queue
+  uint64_t lookups = 0;                // cumulative: sources asked of the provider
 };
 
 class CloudHandler {
@@ -159,7 +159,7 @@ class CloudHandler {
   std::function<void()> replay_notifier_;
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokens_at_;
-  HandlerStats counters_;  // the cumulative part, under mu_
+  HandlerStats counters_;           // the cumulative part, under mu_
   stats::RateLimiter drop_log_{6};  // per minute
 
   mutable std::mutex view_mu_;

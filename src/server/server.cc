@@ -158,7 +158,6 @@ Status Server::StartCloud() {
   cloud_->SetEventSink([this](Event&& e) { DispatchEvent(std::move(e)); });
   Status s = cloud_->Start();
   if (!s.ok()) return s;
-  spdlog::info("cloud provider started provider={}", cloud_->provider().name());
   return {};
 }
 
