@@ -54,17 +54,17 @@ Result<YAML::Node> Named(const YAML::Node& root, const char* list, const char* i
   if (entries.IsDefined() && !entries.IsNull() && !entries.IsSequence()) {
     return Status::Error(std::string(list) + " is not a list");
   }
-  if (entries.IsSequence()) {
+  if (entries.IsDefined() && entries.IsSequence()) {
     for (const YAML::Node& e : entries) {
       if (!e.IsMap()) continue;
       const YAML::Node n = e["name"];
-      if (n.IsScalar() && n.Scalar() == name) {
+      if (n.IsDefined() && n.IsScalar() && n.Scalar() == name) {
         const YAML::Node v = e[inner];
         if (v.IsDefined() && !v.IsNull() && !v.IsMap()) {
           return Status::Error(std::string(list) + " entry \"" + name + "\" has no " + inner +
                                " map");
         }
-        return v.IsMap() ? v : YAML::Node(YAML::NodeType::Map);
+        return v.IsDefined() && v.IsMap() ? v : YAML::Node(YAML::NodeType::Map);
       }
     }
   }
