@@ -194,7 +194,6 @@ class FakeK8s:
         with self.cond:
             self.version += 1
             self.oldest = self.version
-            self.history = []
             self.cond.notify_all()
 
     def end_watches(self):
@@ -354,11 +353,11 @@ class FakeK8s:
                         expired = self.oldest != oldest
                         fresh = [e for e in self.history if e[0] > last_seq]
                         last_seq = self.seq
+                    send(fresh)  # what happened before the expiry, then the 410
                     if expired:
                         send([(0, 0, "ERROR", _status(410, "Expired",
                                                       "too old resource version"))])
                         break
-                    send(fresh)
             chunk(b"")
         except OSError:
             pass  # the client went away
@@ -366,3 +365,41 @@ class FakeK8s:
             with self.cond:
                 self._open -= 1
                 self.cond.notify_all()
+
+
+def _self_test():
+    """python3 fake_k8s.py: a smoke test of the fake itself (list, paging, watch, 410)."""
+    import http.client
+
+    k8s = FakeK8s(token="t")
+
+    def get(path):
+        conn = http.client.HTTPConnection("127.0.0.1", k8s.port, timeout=10)
+        conn.request("GET", path, headers={"Authorization": "Bearer t"})
+        return conn.getresponse()
+
+    try:
+        k8s.add_pod(make_pod("a", "10.1.0.1"))
+        k8s.add_pod(make_pod("b", "10.1.0.2", node="node-b"))
+        page = json.loads(get("/api/v1/pods?limit=1").read())
+        assert [p["metadata"]["name"] for p in page["items"]] == ["a"], page
+        assert page["metadata"]["continue"] == "1", page
+        node_b = json.loads(get("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-b").read())
+        assert [p["metadata"]["name"] for p in node_b["items"]] == ["b"], node_b
+        version = page["metadata"]["resourceVersion"]
+        stream = get(f"/api/v1/pods?watch=1&resourceVersion={version}")
+        k8s.wait_for(lambda reqs: any(r.watch for r in reqs))
+        k8s.modify_pod(make_pod("a", "10.1.0.9"))
+        k8s.delete_pod("b")
+        k8s.expire()
+        kinds = [json.loads(line)["type"] for line in stream]
+        assert kinds == ["MODIFIED", "DELETED", "ERROR"], kinds
+        gone = json.loads(get(f"/api/v1/pods?watch=1&resourceVersion={version}").readline())
+        assert gone["object"]["code"] == 410, gone
+        print("ok")
+    finally:
+        k8s.close()
+
+
+if __name__ == "__main__":
+    _self_test()

@@ -118,10 +118,11 @@ class FakeApiServer {
     pods_ = std::move(pods);
     list_version_ = std::move(resource_version);
   }
-  // The next `count` lists (or watches) answer `status` with `body`.
-  void FailLists(int count, int status, std::string body) {
+  // The next `count` lists (after `after` good ones) or watches answer `status` with `body`.
+  void FailLists(int count, int status, std::string body, int after = 0) {
     std::lock_guard lock(mu_);
     list_failures_ = count;
+    list_good_before_failures_ = after;
     failure_status_ = status;
     failure_body_ = std::move(body);
   }
@@ -177,7 +178,7 @@ class FakeApiServer {
  private:
   void List(const httplib::Request& req, httplib::Response& res, ApiRequest& r) {
     std::lock_guard lock(mu_);
-    if (list_failures_ > 0) {
+    if (list_failures_ > 0 && list_good_before_failures_-- <= 0) {
       --list_failures_;
       res.status = r.status = failure_status_;
       res.set_content(failure_body_, "application/json");
@@ -252,6 +253,7 @@ class FakeApiServer {
   std::vector<PodSpec> pods_;
   std::string list_version_ = "1";
   int list_failures_ = 0;
+  int list_good_before_failures_ = 0;
   int failure_status_ = 500;
   std::string failure_body_;
   int watch_failures_ = 0;

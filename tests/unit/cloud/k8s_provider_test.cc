@@ -221,6 +221,21 @@ TEST_F(K8sProviderTest, ListsAllPages) {
   EXPECT_EQ(requests[2].Param("continue"), "4");
 }
 
+TEST_F(K8sProviderTest, AnExpiredContinueTokenListsAgainInOnePage) {
+  options_.page_size = 2;
+  server_.SetPods({Pod("a", "10.2.0.1"), Pod("b", "10.2.0.2"), Pod("c", "10.2.0.3")}, "9");
+  server_.FailLists(1, 410, R"({"kind":"Status","code":410,"reason":"Expired"})", /*after=*/1);
+  auto p = Make();
+  ASSERT_TRUE(p->Start().ok());
+  EXPECT_EQ(published_.last()->size(), 3u);
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].Param("continue"), "2");
+  EXPECT_EQ(requests[1].status, 410);
+  EXPECT_EQ(requests[2].Param("limit"), "");
+  EXPECT_EQ(requests[2].Param("continue"), "");
+}
+
 TEST_F(K8sProviderTest, WatchAddsModifiesAndDeletesPods) {
   server_.SetPods({Pod("web-1", "10.2.0.1", "web"), Pod("db-1", "10.2.0.2", "db")}, "100");
   auto p = Make();
