@@ -3,7 +3,9 @@
 // provider's own thread that server/ creates, watches the pods, re-publishes the index when it
 // changes (at most every publish_interval), re-lists every resync-period and after a 410 Gone,
 // and reconnects with backoff. Owned by the cloud handler; Start() runs on the main thread,
-// Run() on the provider thread, Stop() and Stats() on any thread.
+// Run() on the provider thread, Stop() and Stats() on any thread; destroyed after Run() returned.
+// The pod set, the resourceVersion and the publishing belong to whichever of Start() and Run()
+// is running (never both); Stats() reads atomics.
 #pragma once
 
 #include <atomic>
