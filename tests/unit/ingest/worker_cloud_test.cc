@@ -75,8 +75,8 @@ TEST_F(WorkerCloudTest, LinesWaitForTheLookupAndAreEnriched) {
   EXPECT_TRUE(Counters().empty());  // parked, not aggregated yet
   EXPECT_EQ(stats::Read(worker_.counters().metrics_received), 2u);
   ReplayWhenReady(2);
-  EXPECT_EQ(Counters(), (std::map<std::string, int64_t>{
-                            {"a|dc:1,env:prod,region:us-east-1,team:x|i-abc", 3}}));
+  EXPECT_EQ(Counters(),
+            (std::map<std::string, int64_t>{{"a|dc:1,env:prod,region:us-east-1,team:x|i-abc", 3}}));
   EXPECT_EQ(stats::Read(worker_.counters().metrics_received), 2u);  // not counted twice
   EXPECT_EQ(stats::Read(worker_.counters().bad_lines_seen), 1u);
 
