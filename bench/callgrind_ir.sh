@@ -8,7 +8,10 @@ bin=$1
 filter=$2
 fn=$3
 out=$(mktemp -d)
-valgrind --tool=callgrind --callgrind-out-file="$out/cg" --toggle-collect="${fn}*" "$bin" \
+# "<fn>(*)": the function itself, whatever its parameters, but not a lambda defined in it (whose
+# name starts the same and ends in "const"): entering a second matching function would toggle
+# the collection off again and leave that function's work out.
+valgrind --tool=callgrind --callgrind-out-file="$out/cg" --toggle-collect="${fn}(*)" "$bin" \
   --benchmark_filter="$filter" --benchmark_min_time=${MIN_TIME:-1} >"$out/stdout" 2>"$out/stderr"
 python3 - "$out/cg" "$fn" <<'PY'
 import re, sys
@@ -29,7 +32,7 @@ for line in open(path):
             cur_cfn = names.get(ident, "")
         continue
     m = re.match(r"^calls=(\d+)", line)
-    if m and cur_cfn is not None and cur_cfn.startswith(fn):
+    if m and cur_cfn is not None and cur_cfn.startswith(fn + "(") and cur_cfn.endswith(")"):
         calls += int(m.group(1))
     if line.startswith("summary:") or line.startswith("totals:"):
         total = int(line.split()[1])

@@ -80,8 +80,10 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
   pipeline_.set_cloud(enricher_.get());
 }
 
-void Worker::ProcessLine(std::string_view line, std::string_view sender, int64_t now_ns,
-                         bool replay, MetricMap& map) {
+// Inlined into ProcessDatagram: an out-of-line call per line costs ~3 % of a datagram.
+[[gnu::always_inline]] inline void Worker::ProcessLine(std::string_view line,
+                                                       std::string_view sender, int64_t now_ns,
+                                                       bool replay, MetricMap& map) {
   protocol::ParseError err = protocol::ParseError::kNone;
   switch (parser_.Parse(line, metric_, event_, err)) {
     case protocol::LineKind::kMetric:
