@@ -138,4 +138,14 @@ Signature Sign(const SigningRequest& r, const Credentials& c, std::string_view r
   return s;
 }
 
+void SplitUrl(const std::string& url, std::string& host, std::string& path) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  const size_t slash = url.find('/', start);
+  host = url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+  path = slash == std::string::npos ? "/" : url.substr(slash);
+  if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
+  if (path.empty()) path = "/";
+}
+
 }  // namespace cstatsd::aws

@@ -45,4 +45,8 @@ std::string UriEncode(std::string_view s, bool keep_slash = false);
 std::string Sha256Hex(std::string_view data);
 std::string AmzDate(int64_t unix_seconds);
 
+// The host ("host[:port]") and path of an endpoint URL, as signed: "https://h:1/p?q" → "h:1",
+// "/p"; "/" without a path.
+void SplitUrl(const std::string& url, std::string& host, std::string& path);
+
 }  // namespace cstatsd::aws

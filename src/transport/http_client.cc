@@ -22,8 +22,8 @@ long Seconds(Duration d, long min) {
                   static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(d).count()));
 }
 
-// Go's http.ProxyFromEnvironment never proxies loopback addresses; libcurl would. NO_PROXY from
-// the environment is kept, loopback added.
+}  // namespace
+
 std::string NoProxyList() {
   std::string list;
   for (const char* var : {"NO_PROXY", "no_proxy"}) {
@@ -37,8 +37,6 @@ std::string NoProxyList() {
   if (!list.empty()) list += ",";
   return list + "localhost,127.0.0.0/8,::1";
 }
-
-}  // namespace
 
 std::string_view CompletionName(Completion c) {
   switch (c) {

@@ -56,6 +56,10 @@ enum class Completion {
 };
 std::string_view CompletionName(Completion c);
 
+// The no-proxy list for libcurl: NO_PROXY / no_proxy from the environment, plus loopback (Go's
+// http.ProxyFromEnvironment never proxies loopback addresses; libcurl would). Any thread.
+std::string NoProxyList();
+
 struct Outcome {
   Completion completion = Completion::kSent;
   HttpResponse last;  // the last attempt (empty if never tried)

@@ -8,15 +8,6 @@
 
 namespace cstatsd::backends {
 
-void SplitUrl(const std::string& url, std::string& host, std::string& path) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  const size_t slash = url.find('/', start);
-  host = url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-  path = slash == std::string::npos ? "/" : url.substr(slash);
-  if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
-}
-
 Result<CloudwatchOptions> CloudwatchOptions::From(const config::Config& config) {
   CloudwatchOptions o;
   o.disabled = config.options.disabled_sub_metrics;
@@ -78,7 +69,7 @@ Status CloudwatchBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) 
                               ? "https://monitoring." + *region + ".amazonaws.com/"
                               : options_.endpoint;
   std::string host, path;
-  SplitUrl(url, host, path);
+  aws::SplitUrl(url, host, path);
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   std::vector<HttpSender::Batch> batches;
   const size_t per = cloudwatch::kDatumsPerRequest;

@@ -45,7 +45,4 @@ class CloudwatchBackend : public Backend {
   transport::RetryOptions retry_;
 };
 
-// "host[:port]" and the path of a URL ("https://h:1/p" → "h:1", "/p").
-void SplitUrl(const std::string& url, std::string& host, std::string& path);
-
 }  // namespace cstatsd::backends

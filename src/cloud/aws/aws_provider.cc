@@ -21,17 +21,6 @@ const std::string* EnvValue(const cstatsd::aws::Environment& env, std::string_vi
   return it != env.end() && !it->second.empty() ? &it->second : nullptr;
 }
 
-// "https://h:1/p" → "h:1", "/p" ("/" without a path; the query, if any, dropped).
-void SplitUrl(const std::string& url, std::string& host, std::string& path) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  const size_t slash = url.find('/', start);
-  host = url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-  path = slash == std::string::npos ? "/" : url.substr(slash);
-  if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
-  if (path.empty()) path = "/";
-}
-
 }  // namespace
 
 Result<AwsOptions> AwsOptions::From(const config::Config& config) {
@@ -89,7 +78,7 @@ Status AwsProvider::Start() {
     const bool china = region_.rfind("cn-", 0) == 0;
     endpoint_ = "https://ec2." + region_ + (china ? ".amazonaws.com.cn" : ".amazonaws.com");
   }
-  SplitUrl(endpoint_, host_, path_);
+  cstatsd::aws::SplitUrl(endpoint_, host_, path_);
   spdlog::info("cloud provider started provider=aws region={} endpoint={}", region_, endpoint_);
   return {};
 }

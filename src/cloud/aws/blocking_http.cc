@@ -6,26 +6,12 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "transport/http_client.h"
+
 namespace cstatsd::cloud::aws {
 namespace {
 
 std::once_flag g_curl_init;
-
-// As transport::HttpClient (Go never proxies loopback; libcurl would): NO_PROXY kept, loopback
-// added.
-std::string NoProxyList() {
-  std::string list;
-  for (const char* var : {"NO_PROXY", "no_proxy"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') {
-      list = v;
-      break;
-    }
-  }
-  if (list == "*") return list;
-  if (!list.empty()) list += ",";
-  return list + "localhost,127.0.0.0/8,::1";
-}
 
 struct Transfer {
   std::string body;
@@ -52,7 +38,7 @@ long Millis(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-BlockingHttp::BlockingHttp() : no_proxy_(NoProxyList()) {
+BlockingHttp::BlockingHttp() : no_proxy_(transport::NoProxyList()) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   easy_ = curl_easy_init();
 }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "transport/http_client.h"
+
 namespace cstatsd::cloud::k8s {
 namespace {
 
@@ -23,21 +25,6 @@ struct MultiDeleter {
 struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-
-// As the transport module: Go never proxies loopback addresses; libcurl would.
-std::string NoProxyList() {
-  std::string list;
-  for (const char* var : {"NO_PROXY", "no_proxy"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') {
-      list = v;
-      break;
-    }
-  }
-  if (list == "*") return list;
-  if (!list.empty()) list += ",";
-  return list + "localhost,127.0.0.0/8,::1";
-}
 
 }  // namespace
 
@@ -162,7 +149,7 @@ ApiResponse ApiClient::Perform(const std::string& path_and_query, Duration timeo
   t.on_line = on_line;
   CURL* e = easy.get();
   const std::string url = connection_.server + path_and_query;
-  const std::string no_proxy = NoProxyList();
+  const std::string no_proxy = transport::NoProxyList();
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -11,17 +11,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-const json* Field(const json* j, const char* key) {
-  if (j == nullptr || !j->is_object()) return nullptr;
-  auto it = j->find(key);
-  return it == j->end() ? nullptr : &*it;
-}
-
-std::string Text(const json* j, const char* key) {
-  const json* f = Field(j, key);
-  return f != nullptr && f->is_string() ? f->get<std::string>() : std::string();
-}
-
 std::string Snippet(std::string_view text) {
   return std::string(text.substr(0, 200)) + (text.size() > 200 ? "..." : "");
 }

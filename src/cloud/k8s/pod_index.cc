@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 namespace cstatsd::cloud::k8s {
-namespace {
 
 using json = nlohmann::json;
 
@@ -20,6 +19,8 @@ std::string Text(const json* j, const char* key) {
   const json* f = Field(j, key);
   return f != nullptr && f->is_string() ? f->get<std::string>() : std::string();
 }
+
+namespace {
 
 std::vector<std::pair<std::string, std::string>> StringMap(const json* j) {
   std::vector<std::pair<std::string, std::string>> out;

@@ -39,6 +39,11 @@ struct Pod {
   std::string key() const { return name_space + "/" + name; }
 };
 
+// The member `key` of a JSON object (null if j is not an object or has none), and its text
+// (empty unless it is a string): the API server's objects are read with these.
+const nlohmann::json* Field(const nlohmann::json* j, const char* key);
+std::string Text(const nlohmann::json* j, const char* key);
+
 // Reads a pod object; an error if it is not an object with metadata.name. Fields of the wrong
 // type are treated as absent. Never throws.
 Result<Pod> ParsePod(const nlohmann::json& object);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aws/sigv4.h"
 #include "backends/cloudwatch/cloudwatch_backend.h"
 #include "backends/datadog/datadog_backend.h"
 #include "backends/influxdb/influxdb_backend.h"
@@ -103,10 +104,10 @@ TEST(CloudwatchOptionsTest, DefaultsAndUrlSplitting) {
   ASSERT_TRUE(o.ok()) << o.error();
   EXPECT_EQ(o->namespace_name, "StatsD");
   std::string host, path;
-  SplitUrl("http://127.0.0.1:9000/a/b?x=1", host, path);
+  aws::SplitUrl("http://127.0.0.1:9000/a/b?x=1", host, path);
   EXPECT_EQ(host, "127.0.0.1:9000");
   EXPECT_EQ(path, "/a/b");
-  SplitUrl("https://monitoring.eu-west-1.amazonaws.com", host, path);
+  aws::SplitUrl("https://monitoring.eu-west-1.amazonaws.com", host, path);
   EXPECT_EQ(host, "monitoring.eu-west-1.amazonaws.com");
   EXPECT_EQ(path, "/");
 }
