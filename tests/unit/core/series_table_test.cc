@@ -82,5 +82,20 @@ TEST(SeriesTableTest, KeysAreSharedNotCopied) {
   EXPECT_NE(b.Find(*k), nullptr);
 }
 
+TEST(SeriesTableTest, ShareKeyKeepsTheSeriesFindable) {
+  SeriesTable<int> t;
+  t.Insert(Key(MetricType::kCounter, "a"), 1);
+  t.Insert(Key(MetricType::kCounter, "b"), 2);
+  auto shared = Key(MetricType::kCounter, "b");
+  t.ShareKey(1, shared);
+  EXPECT_EQ(t.entries()[1].key.get(), shared.get());
+  const std::string bytes = "b";
+  KeyParts parts{MetricType::kCounter, bytes, 1, 0};
+  int* v = t.Find(SeriesKey::Hash(parts), parts);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v, 2);
+  EXPECT_NE(t.Find(*Key(MetricType::kCounter, "a")), nullptr);
+}
+
 }  // namespace
 }  // namespace cstatsd
