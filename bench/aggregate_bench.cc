@@ -139,7 +139,7 @@ void BM_MergeAndFlushCounters(benchmark::State& state) {
   for (auto _ : state) {
     for (auto& e : map.counters.entries()) {
       e.value.value = 1;
-      e.value.dirty = true;
+      e.value.last_ns = 1;  // received into at time 1
     }
     agg.Merge(map);
     auto snap = agg.Flush(2, 1.0);

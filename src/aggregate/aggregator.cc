@@ -122,8 +122,8 @@ void Aggregator::Merge(MetricMap& delta) {
     for (size_t i = 0; i < entries.size(); ++i) {
       auto& e = entries[i];
       auto& v = e.value;
-      if (!v.dirty) {
-        if (v.idle < 255) ++v.idle;
+      if (!Received(v)) {
+        CountIdleDrain(v);
         continue;
       }
       auto* se = state_table.FindEntry(*e.key);
@@ -136,10 +136,9 @@ void Aggregator::Merge(MetricMap& delta) {
       auto* s = &se->value;
       merge(*s, v);
       reset(v);
-      v.dirty = false;
-      v.idle = 0;
+      MarkDrained(v);
     }
-    table.EraseIf([](auto& e) { return e.value.idle >= kForgetAfterDrains; });
+    table.EraseIf([](auto& e) { return IdleDrains(e.value) >= kForgetAfterDrains; });
   };
 
   drain(
@@ -148,10 +147,7 @@ void Aggregator::Merge(MetricMap& delta) {
         s.value += d.value;
         s.last_ns = std::max(s.last_ns, d.last_ns);
       },
-      [](CounterAgg& d) {
-        d.value = 0;
-        d.last_ns = 0;
-      });
+      [](CounterAgg& d) { d.value = 0; });
   drain(
       delta.gauges, state_.gauges,
       [](GaugeAgg& s, const GaugeAgg& d) {
@@ -160,7 +156,7 @@ void Aggregator::Merge(MetricMap& delta) {
           s.last_ns = d.last_ns;
         }
       },
-      [](GaugeAgg& d) { d.last_ns = 0; });
+      [](GaugeAgg&) {});
   drain(
       delta.timers, state_.timers,
       [](TimerAgg& s, const TimerAgg& d) {
@@ -171,7 +167,6 @@ void Aggregator::Merge(MetricMap& delta) {
       [](TimerAgg& d) {
         d.values.clear();
         d.sampled_count = 0;
-        d.last_ns = 0;
       });
   drain(
       delta.sets, state_.sets,
@@ -183,10 +178,7 @@ void Aggregator::Merge(MetricMap& delta) {
         }
         s.last_ns = std::max(s.last_ns, d.last_ns);
       },
-      [](SetAgg& d) {
-        d.members.clear();
-        d.last_ns = 0;
-      });
+      [](SetAgg& d) { d.members.clear(); });
 }
 
 void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds,

@@ -23,16 +23,14 @@ void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t del
   CounterAgg& c = FindOrInsert(counters, parts, hash);
   c.value += delta;
   if (now_ns > c.last_ns) c.last_ns = now_ns;
-  c.dirty = true;
 }
 
 void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns) {
   GaugeAgg& g = FindOrInsert(gauges, parts, hash);
-  if (!g.dirty || now_ns >= g.last_ns) {
+  if (now_ns >= g.last_ns) {  // also when not received into since the last drain
     g.value = value;
     g.last_ns = now_ns;
   }
-  g.dirty = true;
 }
 
 void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
@@ -41,7 +39,6 @@ void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double*
   t.values.insert(t.values.end(), values, values + n);
   t.sampled_count += sampled;
   if (now_ns > t.last_ns) t.last_ns = now_ns;
-  t.dirty = true;
 }
 
 void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_view member,
@@ -49,7 +46,6 @@ void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_vie
   SetAgg& s = FindOrInsert(sets, parts, hash);
   if (s.members.find(member) == s.members.end()) s.members.emplace(member);
   if (now_ns > s.last_ns) s.last_ns = now_ns;
-  s.dirty = true;
 }
 
 void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash,
@@ -59,7 +55,6 @@ void MetricMap::ReceiveSet(const KeyParts& parts, uint64_t hash,
     if (s.members.find(member) == s.members.end()) s.members.emplace(member);
   }
   if (now_ns > s.last_ns) s.last_ns = now_ns;
-  s.dirty = true;
 }
 
 }  // namespace cstatsd

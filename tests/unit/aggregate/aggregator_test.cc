@@ -364,6 +364,37 @@ TEST_F(AggregatorTest, WorkerMapReusedAcrossFlushesAndForgetsIdleSeries) {
   EXPECT_EQ(map_.size(), 0u);
 }
 
+TEST_F(AggregatorTest, DrainStateLivesInLastNs) {
+  // A worker-map value records "drained, idle for n drains" in last_ns (no dirty/idle fields).
+  static_assert(sizeof(CounterAgg) == 16 && sizeof(GaugeAgg) == 16);
+  Add(MetricType::kCounter, "c", {1}, 1, {}, {}, 0);  // time 0 still counts as received
+  EXPECT_TRUE(Received(map_.counters.entries()[0].value));
+  EXPECT_EQ(FlushAt(100 * kSecond)->counters[0].value, 1);
+  const CounterAgg& c = map_.counters.entries()[0].value;
+  EXPECT_FALSE(Received(c));
+  EXPECT_EQ(IdleDrains(c), 0);
+  for (int i = 1; i < Aggregator::kForgetAfterDrains; ++i) {
+    FlushAt((100 + i) * kSecond);
+    ASSERT_EQ(map_.counters.size(), 1u);
+    EXPECT_EQ(IdleDrains(map_.counters.entries()[0].value), i);
+  }
+  FlushAt(110 * kSecond);
+  EXPECT_EQ(map_.counters.size(), 0u);
+  // Idle drains saturate instead of wrapping into a time.
+  CounterAgg idle;
+  for (int i = 0; i < 1000; ++i) CountIdleDrain(idle);
+  EXPECT_FALSE(Received(idle));
+  EXPECT_EQ(IdleDrains(idle), kMaxIdleDrains);
+
+  // A gauge drained at 100 s takes a value stamped earlier, as a fresh one would.
+  Add(MetricType::kGauge, "g", {7}, 1, {}, {}, 100 * kSecond);
+  FlushAt(100 * kSecond);
+  Add(MetricType::kGauge, "g", {3}, 1, {}, {}, 90 * kSecond);
+  Add(MetricType::kGauge, "g", {4}, 1, {}, {}, 80 * kSecond);  // older than 3 above: ignored
+  EXPECT_EQ(map_.gauges.entries()[0].value.value, 3);
+  EXPECT_EQ(map_.gauges.entries()[0].value.last_ns, 90 * kSecond);
+}
+
 TEST_F(AggregatorTest, SeriesIdentityIncludesSortedTagsAndSource) {
   Add(MetricType::kCounter, "c", {1}, 1, {"b:2", "a:1"}, {}, 100 * kSecond, "10.0.0.1");
   Add(MetricType::kCounter, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.1");
