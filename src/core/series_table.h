@@ -94,7 +94,11 @@ class SeriesTable {
     const size_t removed = entries_.size() - out;
     if (removed == 0) return 0;
     entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(out), entries_.end());
-    Rebuild(slots_.size());
+    if (entries_.size() * 4 < entries_.capacity() && entries_.capacity() > kMinShrinkEntries) {
+      Shrink();
+    } else {
+      Rebuild(slots_.size());
+    }
     return removed;
   }
 
@@ -119,10 +123,36 @@ class SeriesTable {
     }
   }
 
+  // Below this many entries of capacity a table keeps its memory whatever it holds.
+  static constexpr size_t kMinShrinkEntries = 64;
+
   void Grow() { Rebuild(slots_.empty() ? 16 : slots_.size() * 2); }
 
+  // The table holds under a quarter of its capacity (a burst of series went idle, or a worker's
+  // spare map was sized by a busier interval): give the memory back, keeping room to double
+  // before the next growth, so a table that stays the same size never reallocates.
+  void Shrink() {
+    if (entries_.empty()) {
+      std::vector<Entry>().swap(entries_);
+      std::vector<Slot>().swap(slots_);
+      mask_ = 0;
+      return;
+    }
+    std::vector<Entry> kept;
+    kept.reserve(entries_.size() * 2);
+    for (Entry& e : entries_) kept.push_back(std::move(e));
+    entries_.swap(kept);
+    size_t capacity = 16;
+    while (capacity * 3 < entries_.capacity() * 4) capacity *= 2;
+    Rebuild(capacity);
+  }
+
   void Rebuild(size_t capacity) {
-    slots_.assign(capacity, Slot{});
+    if (capacity == slots_.size()) {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    } else {
+      std::vector<Slot>(capacity).swap(slots_);  // assign() would keep a larger old buffer
+    }
     mask_ = capacity - 1;
     for (size_t i = 0; i < entries_.size(); ++i) {
       Place(entries_[i].key->hash(), static_cast<uint32_t>(i + 1));

@@ -97,5 +97,38 @@ TEST(SeriesTableTest, ShareKeyKeepsTheSeriesFindable) {
   EXPECT_NE(t.Find(*Key(MetricType::kCounter, "a")), nullptr);
 }
 
+TEST(SeriesTableTest, EraseIfGivesBackTheMemoryOfASparseTable) {
+  SeriesTable<int> t;
+  for (int i = 0; i < 10000; ++i) t.Insert(Key(MetricType::kCounter, "m" + std::to_string(i)), i);
+  const size_t full = t.entries().capacity();
+  // Erasing a few entries keeps the memory: a steady table never reallocates.
+  EXPECT_EQ(t.EraseIf([](auto& e) { return e.value < 100; }), 100u);
+  EXPECT_EQ(t.entries().capacity(), full);
+  // Keeping under a quarter shrinks the table to twice what it holds.
+  EXPECT_EQ(t.EraseIf([](auto& e) { return e.value >= 200; }), 9800u);
+  EXPECT_EQ(t.size(), 100u);
+  EXPECT_EQ(t.entries().capacity(), 200u);
+  for (int i = 0; i < 10000; ++i) {
+    int* v = t.Find(*Key(MetricType::kCounter, "m" + std::to_string(i)));
+    EXPECT_EQ(v != nullptr, i >= 100 && i < 200) << i;
+    if (v != nullptr) {
+      EXPECT_EQ(*v, i);
+    }
+  }
+  // It grows again as usual.
+  for (int i = 10000; i < 10500; ++i) {
+    t.Insert(Key(MetricType::kCounter, "m" + std::to_string(i)), i);
+  }
+  EXPECT_EQ(t.size(), 600u);
+  EXPECT_NE(t.Find(*Key(MetricType::kCounter, "m10499")), nullptr);
+  EXPECT_NE(t.Find(*Key(MetricType::kCounter, "m150")), nullptr);
+  // Erasing everything frees everything; the table still works.
+  EXPECT_EQ(t.EraseIf([](auto&) { return true; }), 600u);
+  EXPECT_EQ(t.entries().capacity(), 0u);
+  EXPECT_EQ(t.Find(*Key(MetricType::kCounter, "m150")), nullptr);
+  t.Insert(Key(MetricType::kCounter, "again"), 1);
+  EXPECT_NE(t.Find(*Key(MetricType::kCounter, "again")), nullptr);
+}
+
 }  // namespace
 }  // namespace cstatsd
