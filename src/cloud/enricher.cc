@@ -52,6 +52,12 @@ Enricher::Resolution Enricher::Resolve(std::string_view source, int64_t now_ns, 
   return r;
 }
 
+Enricher::Action Enricher::ApplyToEvent(Event& e, int64_t now_ns, bool may_park) {
+  const Resolution r = Resolve(e.source, now_ns, may_park);
+  if (r.action == Action::kEnrich) CloudHandler::EnrichEvent(e, *r.instance);
+  return r.action;
+}
+
 void Enricher::Park(std::string_view source, std::string_view sender, std::string_view line) {
   parked_.push_back(ParkedLine{std::string(source), std::string(sender), std::string(line)});
 }

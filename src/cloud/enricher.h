@@ -35,6 +35,10 @@ class Enricher {
   // `may_park` false (a replayed line, HTTP ingestion): an unknown source passes unchanged.
   Resolution Resolve(std::string_view source, int64_t now_ns, bool may_park);
 
+  // An event: enriched in place when its source is known (source = instance id, instance tags
+  // added); kPark when it must wait for the lookup (ParkEvent), else kPass/kEnrich.
+  Action ApplyToEvent(Event& e, int64_t now_ns, bool may_park);
+
   // Copies a line to park; Submit() hands what was collected to the handler.
   void Park(std::string_view source, std::string_view sender, std::string_view line);
   void Submit();

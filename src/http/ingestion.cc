@@ -139,10 +139,7 @@ void IngestTarget::AddEvent(const pb::EventV2& msg) {
   pipeline_.ReceiveEvent(e, msg.hostname());
   if (cloud_) {
     cloud_->Refresh();
-    const auto r = cloud_->Resolve(e.source, 0, false);
-    if (r.action == cloud::Enricher::Action::kEnrich) {
-      cloud::CloudHandler::EnrichEvent(e, *r.instance);
-    }
+    cloud_->ApplyToEvent(e, 0, false);
   }
   if (event_sink_) event_sink_(std::move(e));
 }

@@ -99,18 +99,13 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
     case protocol::LineKind::kEvent:
       stats::Bump(counters_.events_received);
       pipeline_.ReceiveEvent(event_, sender);
-      if (enricher_) {
-        const auto r = enricher_->Resolve(event_.source, now_ns, true);
-        if (r.action == cloud::Enricher::Action::kEnrich) {
-          cloud::CloudHandler::EnrichEvent(event_, *r.instance);
-        } else if (r.action == cloud::Enricher::Action::kPark) {
-          std::string source = event_.source;
-          enricher_->handler()->ParkEvent(std::move(source), std::move(event_));
-          event_ = Event();
-          break;
-        }
+      if (enricher_ &&
+          enricher_->ApplyToEvent(event_, now_ns, true) == cloud::Enricher::Action::kPark) {
+        std::string source = event_.source;
+        enricher_->handler()->ParkEvent(std::move(source), std::move(event_));
+      } else if (events_) {
+        events_(std::move(event_));
       }
-      if (events_) events_(std::move(event_));
       event_ = Event();
       break;
     case protocol::LineKind::kBad:
@@ -127,6 +122,7 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
 
 void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns) {
   MetricMap& map = maps_[active_];
+  if (enricher_) enricher_->Refresh();  // one atomic load unless the handler published
   protocol::ForEachLine(std::string_view(data, len), [&](std::string_view line) {
     ProcessLine(line, sender, now_ns, false, map);
   });
@@ -144,7 +140,6 @@ void Worker::ReplayLines(std::vector<cloud::ParkedLine>& lines, int64_t now_ns) 
 }
 
 void Worker::ReplayParked(int64_t now_ns) {
-  enricher_->Refresh();
   if (enricher_->handler()->replay_ready() == 0) return;
   constexpr size_t kMaxReplayedPerBatch = 4096;  // the socket is read in between
   enricher_->handler()->TakeReplay(replay_, kMaxReplayedPerBatch);

@@ -87,6 +87,23 @@ TEST_F(WorkerCloudTest, LinesWaitForTheLookupAndAreEnriched) {
   EXPECT_EQ(handler_->replay_ready(), 0u);
 }
 
+TEST_F(WorkerCloudTest, AWorkerFedOnlyDatagramsSeesNewAnswers) {
+  // The TCP input's worker has no receive loop of its own (and another worker replays): once
+  // the handler knows a source, its next datagram is enriched at once, not parked again.
+  Send("a:1|c", "10.0.0.1");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (handler_->replay_ready() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::vector<cloud::ParkedLine> elsewhere;
+  handler_->TakeReplay(elsewhere, 10);  // replayed by some other worker
+  ASSERT_EQ(elsewhere.size(), 1u);
+  Send("a:2|c", "10.0.0.1");
+  EXPECT_EQ(handler_->replay_ready(), 0u);
+  EXPECT_EQ(Counters(),
+            (std::map<std::string, int64_t>{{"a|dc:1,env:prod,region:us-east-1|i-abc", 2}}));
+}
+
 TEST_F(WorkerCloudTest, UnknownSendersPassUnchanged) {
   Send("b:5|c", "10.0.0.2");
   ReplayWhenReady(1);
