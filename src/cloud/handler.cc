@@ -30,8 +30,7 @@ CloudHandler::CloudHandler(std::unique_ptr<Provider> provider, HandlerOptions op
     : provider_(std::move(provider)),
       options_(options),
       lookups_(provider_->answers_lookups()),
-      tokens_(std::max(1, options.burst_requests)),
-      tokens_at_(std::chrono::steady_clock::now()),
+      requests_(options.max_requests, options.burst_requests),
       view_(std::make_shared<const View>()) {}
 
 CloudHandler::~CloudHandler() { Stop(); }
@@ -318,20 +317,6 @@ std::vector<Event> CloudHandler::ApplyLocked(const std::vector<Wanted>& batch,
   return events;
 }
 
-std::chrono::nanoseconds CloudHandler::TakeTokenLocked(std::chrono::steady_clock::time_point now) {
-  if (options_.max_requests <= 0) return std::chrono::nanoseconds::zero();  // unlimited
-  const double burst = std::max(1, options_.burst_requests);
-  const double elapsed = std::chrono::duration<double>(now - tokens_at_).count();
-  tokens_ = std::min(burst, tokens_ + elapsed * options_.max_requests);
-  tokens_at_ = now;
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return std::chrono::nanoseconds::zero();
-  }
-  return std::chrono::nanoseconds(
-      static_cast<int64_t>((1 - tokens_) / options_.max_requests * 1e9) + 1);
-}
-
 void CloudHandler::Run() {
   if (!lookups_) return;
   const size_t max_batch = std::max<size_t>(1, provider_->max_batch());
@@ -353,9 +338,8 @@ void CloudHandler::Run() {
     }
     if (wanted_.empty()) continue;
     // The rate limit: wait for a token (the queue keeps growing meanwhile, bounded).
-    for (auto wait = TakeTokenLocked(std::chrono::steady_clock::now());
-         wait > std::chrono::nanoseconds::zero() && !stop_;
-         wait = TakeTokenLocked(std::chrono::steady_clock::now())) {
+    if (const auto wait = requests_.Reserve(std::chrono::steady_clock::now());
+        wait > std::chrono::nanoseconds::zero()) {
       cv_.wait_for(lock, wait, [&] { return stop_; });
     }
     if (stop_) break;

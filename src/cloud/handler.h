@@ -30,6 +30,7 @@
 #include "config/options.h"
 #include "core/metric.h"
 #include "stats/rate_limiter.h"
+#include "stats/token_bucket.h"
 
 namespace cstatsd::cloud {
 
@@ -38,7 +39,7 @@ struct HandlerOptions {
   std::chrono::nanoseconds cache_negative_ttl = std::chrono::minutes(1);
   std::chrono::nanoseconds refresh_period = std::chrono::minutes(1);
   std::chrono::nanoseconds evict_after_idle = std::chrono::minutes(10);
-  double max_requests = 10;  // lookups per second
+  double max_requests = 10;  // lookups per second; <= 0: unlimited
   int burst_requests = 15;
   size_t max_parked_per_source = 1000;  // metric lines waiting for one source's lookup
   size_t max_parked = 100000;           // ... for all sources together
@@ -136,8 +137,6 @@ class CloudHandler {
                                  const std::vector<LookupAnswer>& answers, int64_t now_ns);
   void ResolveParkedLocked(const std::string& source, const Instance* instance,
                            std::vector<Event>& events);
-  // Token bucket: how long until a request may go (0: now, and the token is taken).
-  std::chrono::nanoseconds TakeTokenLocked(std::chrono::steady_clock::time_point now);
 
   std::unique_ptr<Provider> provider_;
   const HandlerOptions options_;
@@ -157,8 +156,7 @@ class CloudHandler {
   std::atomic<size_t> replay_size_{0};
   std::function<void(Event&&)> event_sink_;
   std::function<void()> replay_notifier_;
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point tokens_at_;
+  stats::TokenBucket requests_;     // max-cloud-requests / burst-cloud-requests, under mu_
   HandlerStats counters_;           // the cumulative part, under mu_
   stats::RateLimiter drop_log_{6};  // per minute
 

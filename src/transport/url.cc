@@ -1,8 +1,8 @@
-#include "backends/http/url.h"
+#include "transport/url.h"
 
 #include <cctype>
 
-namespace cstatsd::backends {
+namespace cstatsd::transport {
 
 void AppendQueryEscaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -20,4 +20,4 @@ void AppendQueryEscaped(std::string& out, std::string_view s) {
   }
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::transport

@@ -1,11 +1,11 @@
-// URL query escaping as Go's url.QueryEscape (also application/x-www-form-urlencoded bodies):
+// URL query escaping as Go's url.QueryEscape (query strings, form bodies: HTTP backends, k8s):
 // unreserved bytes kept, space as '+', everything else %XX. Pure; any thread.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace cstatsd::backends {
+namespace cstatsd::transport {
 
 void AppendQueryEscaped(std::string& out, std::string_view s);
 
@@ -15,4 +15,4 @@ inline std::string QueryEscape(std::string_view s) {
   return out;
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::transport

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <ctime>
 
-#include "backends/http/url.h"
 #include "core/go_format.h"
+#include "transport/url.h"
 
 namespace cstatsd::backends::cloudwatch {
 namespace {
@@ -23,7 +23,7 @@ class Builder {
  public:
   Builder(std::string_view ns, int64_t now) : timestamp_(IsoTime(now)) {
     header_ = "Action=PutMetricData&Namespace=";
-    AppendQueryEscaped(header_, ns);
+    transport::AppendQueryEscaped(header_, ns);
     header_ += "&Version=2010-08-01";
   }
 
@@ -48,21 +48,21 @@ class Builder {
           colon == std::string_view::npos ? std::string_view("set") : tag.substr(colon + 1);
       const std::string d = m + "Dimensions.member." + std::to_string(++dim) + ".";
       body_ += d + "Name=";
-      AppendQueryEscaped(body_, name);
+      transport::AppendQueryEscaped(body_, name);
       body_ += d + "Value=";
-      AppendQueryEscaped(body_, val);
+      transport::AppendQueryEscaped(body_, val);
     };
     key.ForEachTag(dimension);
     if (!extra_tag.empty()) dimension(extra_tag);
     if (dim > kMaxDimensions) ++out_.truncated_dimensions;
     body_ += m + "MetricName=";
-    AppendQueryEscaped(body_, prefix);
-    AppendQueryEscaped(body_, key.name());
-    AppendQueryEscaped(body_, suffix);
+    transport::AppendQueryEscaped(body_, prefix);
+    transport::AppendQueryEscaped(body_, key.name());
+    transport::AppendQueryEscaped(body_, suffix);
     body_ += m + "Timestamp=";
-    AppendQueryEscaped(body_, timestamp_);
+    transport::AppendQueryEscaped(body_, timestamp_);
     body_ += m + "Unit=";
-    AppendQueryEscaped(body_, unit);
+    transport::AppendQueryEscaped(body_, unit);
     body_ += m + "Value=";
     AppendGoShortestFixed(body_, value);
     ++out_.datums;

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "backends/datadog/datadog_format.h"
-#include "backends/http/url.h"
 #include "config/section_reader.h"
+#include "transport/url.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -56,7 +56,8 @@ DatadogBackend::DatadogBackend(DatadogOptions options, std::unique_ptr<HttpSende
 transport::HttpRequest DatadogBackend::Request(std::string_view path, std::string body,
                                                bool compress) const {
   transport::HttpRequest req;
-  req.url = options_.api_endpoint + std::string(path) + "?api_key=" + QueryEscape(options_.api_key);
+  req.url = options_.api_endpoint + std::string(path) +
+            "?api_key=" + transport::QueryEscape(options_.api_key);
   req.headers.emplace_back("Content-Type", "application/json");
   req.headers.emplace_back("DD-Dogstatsd-Version", "5.6.3");
   req.headers.emplace_back("User-Agent", options_.user_agent);

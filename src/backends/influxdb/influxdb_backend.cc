@@ -4,9 +4,9 @@
 
 #include <thread>
 
-#include "backends/http/url.h"
 #include "backends/influxdb/influxdb_format.h"
 #include "config/section_reader.h"
+#include "transport/url.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -72,11 +72,12 @@ std::string InfluxdbOptions::WriteUrl() const {
   if (!existing_query.empty()) url += existing_query + "&";
   // Keys in Go's url.Values.Encode order (sorted).
   if (api_version == 1) {
-    if (!consistency.empty()) url += "consistency=" + QueryEscape(consistency) + "&";
-    url += "db=" + QueryEscape(database) + "&precision=s";
-    if (!retention_policy.empty()) url += "&rp=" + QueryEscape(retention_policy);
+    if (!consistency.empty()) url += "consistency=" + transport::QueryEscape(consistency) + "&";
+    url += "db=" + transport::QueryEscape(database) + "&precision=s";
+    if (!retention_policy.empty()) url += "&rp=" + transport::QueryEscape(retention_policy);
   } else {
-    url += "bucket=" + QueryEscape(bucket) + "&org=" + QueryEscape(org) + "&precision=s";
+    url += "bucket=" + transport::QueryEscape(bucket) + "&org=" + transport::QueryEscape(org) +
+           "&precision=s";
   }
   return url;
 }

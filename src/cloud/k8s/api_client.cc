@@ -41,23 +41,6 @@ bool StopSignal::WaitFor(Duration d) {
   return !cv_.wait_for(lock, d, [&] { return stopped(); });
 }
 
-TokenBucket::TokenBucket(double qps, double burst)
-    : qps_(qps), burst_(std::max(1.0, burst)), tokens_(burst_) {}
-
-Duration TokenBucket::Reserve(std::chrono::steady_clock::time_point now) {
-  if (!started_) {
-    started_ = true;
-    last_ = now;
-  }
-  if (now > last_) {
-    tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * qps_);
-    last_ = now;
-  }
-  tokens_ -= 1;
-  if (tokens_ >= 0 || qps_ <= 0) return Duration::zero();
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(-tokens_ / qps_));
-}
-
 std::string ApiResponse::Describe() const {
   if (status == 0) return error.empty() ? "no response" : error;
   std::string snippet = body.substr(0, 300);
@@ -263,22 +246,6 @@ ApiResponse ApiClient::Perform(const std::string& path_and_query, Duration timeo
   }
   r.body = std::move(t.body);
   return r;
-}
-
-std::string QueryEscape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace cstatsd::cloud::k8s

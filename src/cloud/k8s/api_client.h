@@ -16,6 +16,7 @@
 
 #include "cloud/k8s/kubeconfig.h"
 #include "config/options.h"
+#include "stats/token_bucket.h"
 
 namespace cstatsd::cloud::k8s {
 
@@ -33,21 +34,6 @@ class StopSignal {
   std::atomic<bool> stopped_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-};
-
-// client-go's token bucket: `qps` tokens a second, at most `burst` stored (full at first).
-// Reserve() takes a token and says how long to wait before it may be used. One thread.
-class TokenBucket {
- public:
-  TokenBucket(double qps, double burst);
-  Duration Reserve(std::chrono::steady_clock::time_point now);
-
- private:
-  double qps_;
-  double burst_;
-  double tokens_;
-  std::chrono::steady_clock::time_point last_{};
-  bool started_ = false;
 };
 
 struct ApiResponse {
@@ -86,11 +72,8 @@ class ApiClient {
 
   Connection connection_;
   std::string user_agent_;
-  TokenBucket bucket_;
+  stats::TokenBucket bucket_;
   StopSignal* stop_;
 };
-
-// Percent-encodes a query parameter value.
-std::string QueryEscape(std::string_view value);
 
 }  // namespace cstatsd::cloud::k8s

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "transport/url.h"
+
 namespace cstatsd::cloud::k8s {
 namespace {
 
@@ -28,7 +30,7 @@ K8sProvider::~K8sProvider() = default;
 std::string K8sProvider::PodsPath() const {
   std::string path = "/api/v1/pods?";
   if (!options_.watch_cluster) {
-    path += "fieldSelector=" + QueryEscape("spec.nodeName=" + options_.node_name) + "&";
+    path += "fieldSelector=" + transport::QueryEscape("spec.nodeName=" + options_.node_name) + "&";
   }
   return path;
 }
@@ -49,7 +51,7 @@ Status K8sProvider::List(bool startup) {
   while (true) {
     std::string path = PodsPath();  // no resourceVersion: the latest, from etcd
     if (paged) path += "limit=" + std::to_string(options_.page_size) + "&";
-    if (!cont.empty()) path += "continue=" + QueryEscape(cont) + "&";
+    if (!cont.empty()) path += "continue=" + transport::QueryEscape(cont) + "&";
     path.pop_back();  // the last '&' (or the '?')
     ApiResponse r = api_.Get(path, options_.list_timeout);
     if (r.stopped) return Status::Error("stopped");
@@ -159,7 +161,7 @@ K8sProvider::WatchEnd K8sProvider::Watch() {
   const auto seconds =
       std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(length).count());
   const std::string path = PodsPath() +
-                           "watch=1&resourceVersion=" + QueryEscape(resource_version_) +
+                           "watch=1&resourceVersion=" + transport::QueryEscape(resource_version_) +
                            "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(seconds);
   WatchEnd end = WatchEnd::kEnded;
   const std::function<bool(std::string_view)> on_line = [&](std::string_view line) {

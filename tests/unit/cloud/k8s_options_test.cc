@@ -130,38 +130,5 @@ clusters: [{name: k, cluster: {server: "http://127.0.0.1:1"}}]
   std::filesystem::remove_all(dir);
 }
 
-TEST(K8sTokenBucketTest, BurstThenQps) {
-  TokenBucket bucket(/*qps=*/5, /*burst=*/3);
-  const auto t0 = std::chrono::steady_clock::time_point() + std::chrono::hours(1);
-  EXPECT_EQ(bucket.Reserve(t0), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t0), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t0), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t0), std::chrono::milliseconds(200));
-  EXPECT_EQ(bucket.Reserve(t0), std::chrono::milliseconds(400));
-  // A second later: 5 tokens earned, 2 owed: 3 free, then waits again.
-  const auto t1 = t0 + std::chrono::seconds(1);
-  EXPECT_EQ(bucket.Reserve(t1), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t1), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t1), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t1), std::chrono::milliseconds(200));
-  // Never more than the burst stored.
-  const auto t2 = t1 + std::chrono::hours(1);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.Reserve(t2), Duration::zero());
-  EXPECT_GT(bucket.Reserve(t2), Duration::zero());
-}
-
-TEST(K8sTokenBucketTest, FractionalBurstAllowsOne) {
-  TokenBucket bucket(/*qps=*/1, /*burst=*/0.5);
-  const auto t0 = std::chrono::steady_clock::time_point() + std::chrono::hours(1);
-  EXPECT_EQ(bucket.Reserve(t0), Duration::zero());
-  EXPECT_EQ(bucket.Reserve(t0), std::chrono::seconds(1));
-}
-
-TEST(K8sQueryEscapeTest, EscapesReservedCharacters) {
-  EXPECT_EQ(QueryEscape("spec.nodeName=ip-10-0-0-1.ec2.internal"),
-            "spec.nodeName%3Dip-10-0-0-1.ec2.internal");
-  EXPECT_EQ(QueryEscape("a b&c/~"), "a%20b%26c%2F~");
-}
-
 }  // namespace
 }  // namespace cstatsd::cloud::k8s

@@ -463,8 +463,8 @@ TEST_F(K8sProviderTest, SharedIpsPickTheOldestPod) {
   EXPECT_EQ(Stat(*p, "ip_conflicts"), 1u);
 }
 
-// The request rate limit is the TokenBucket of api_client.h, tested with explicit time points
-// in k8s_options_test.cc (K8sTokenBucketTest); no test here times real requests.
+// The request rate limit is stats::TokenBucket, tested with explicit time points in
+// tests/unit/stats/token_bucket_test.cc; no test here times real requests.
 
 }  // namespace
 }  // namespace cstatsd::cloud::k8s
