@@ -36,8 +36,10 @@ SCENARIOS = [
     {
         "name": "one-line",
         "what": "one line per datagram, 1,000 series",
+        # UDP segmentation offload: the loader's kernel send path runs once per 64 datagrams
+        # instead of once per datagram; the server still receives 800,000 separate datagrams.
         "loader": ["-c", "1", "--counter-cardinality", "1000", "--buffer-size", "1",
-                   "--rate", "800000"],
+                   "--gso", "64", "--rate", "800000"],
         "target": "≥ 800,000 datagrams/s with < 0.1 % loss",
     },
     {

@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -25,6 +28,10 @@ using cstatsd::loader::Generator;
 using cstatsd::loader::LoadSpec;
 using Clock = std::chrono::steady_clock;
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // linux/udp.h: UDP generic segmentation offload (Linux 4.18)
+#endif
+
 struct Totals {
   std::atomic<uint64_t> lines{0}, datagrams{0}, bytes{0}, errors{0};
   std::atomic<uint64_t> per_type[4] = {0, 0, 0, 0};
@@ -33,7 +40,6 @@ struct Totals {
 struct WorkerPlan {
   LoadSpec spec;
   uint64_t seed = 0;
-  uint64_t lines = 0;            // count mode: lines to send; 0 with a duration
   double datagram_rate = 0;      // per worker, 0 = unlimited
   Clock::time_point deadline{};  // duration mode
   bool duration_mode = false;
@@ -41,7 +47,40 @@ struct WorkerPlan {
   int sockets = 4;
   int batch = 64;
   size_t pool = 2048;
+  int gso = 0;  // datagrams per message with UDP segmentation offload, 0 = off
 };
+
+// What one sendmmsg message carries: `count` datagrams of the pool. With UDP segmentation
+// offload a message holds several datagrams of one size (the last may be shorter) and the kernel
+// cuts it into those datagrams, so the sender pays the send path once per message; the receiver
+// still gets every datagram on its own. Without it a message is one datagram.
+struct Message {
+  const Datagram* const* first = nullptr;
+  uint32_t count = 0;
+};
+
+// Groups `order` into messages of up to `gso` consecutive datagrams of one size.
+std::vector<Message> GroupMessages(const std::vector<const Datagram*>& order, int gso) {
+  constexpr size_t kMaxMessageBytes = 60000;  // a UDP payload is at most 65,507 bytes
+  std::vector<Message> out;
+  for (size_t i = 0; i < order.size();) {
+    Message m{&order[i], 0};
+    size_t bytes = 0;
+    const size_t size = order[i]->bytes.size();
+    while (i < order.size() && m.count < static_cast<uint32_t>(std::max(1, gso)) &&
+           order[i]->bytes.size() == size && bytes + size <= kMaxMessageBytes) {
+      bytes += size;
+      ++m.count;
+      ++i;
+    }
+    if (m.count == 0) {  // one datagram larger than kMaxMessageBytes goes alone
+      m.count = 1;
+      ++i;
+    }
+    out.push_back(m);
+  }
+  return out;
+}
 
 std::vector<int> OpenSockets(const sockaddr_storage& target, socklen_t len, int n) {
   std::vector<int> fds;
@@ -59,51 +98,111 @@ std::vector<int> OpenSockets(const sockaddr_storage& target, socklen_t len, int 
   return fds;
 }
 
-void RunWorker(const WorkerPlan& plan, const sockaddr_storage& target, socklen_t tlen,
-               Totals& totals, const std::atomic<bool>& stop) {
-  Generator gen(plan.spec, plan.seed);
-  gen.set_unbounded(true);
-  gen.set_sequential(plan.sequential);
-  std::vector<Datagram> pool(plan.pool);
-  for (auto& d : pool) gen.NextDatagram(d);
+// Sorts a set of datagrams into messages: by size when segmenting, so that same-size datagrams
+// share a message.
+std::vector<Message> MakeMessages(const std::vector<Datagram>& datagrams, int gso,
+                                  std::vector<const Datagram*>& order) {
+  order.clear();
+  for (const auto& d : datagrams) order.push_back(&d);
+  if (gso > 1) {
+    std::stable_sort(order.begin(), order.end(), [](const Datagram* a, const Datagram* b) {
+      return a->bytes.size() < b->bytes.size();
+    });
+  }
+  return GroupMessages(order, gso);
+}
 
+// Duration mode cycles through a pool of datagrams built once (types drawn in proportion to the
+// counts); count mode draws exactly the worker's per-type counts, a chunk of datagrams at a time.
+void RunWorker(WorkerPlan plan, const sockaddr_storage& target, socklen_t tlen, Totals& totals,
+               const std::atomic<bool>& stop) {
   std::vector<int> fds = OpenSockets(target, tlen, plan.sockets);
   if (fds.empty()) {
     std::fprintf(stderr, "cstatsd-loader: cannot open sockets: %s\n", std::strerror(errno));
     return;
   }
+  if (plan.gso > 1) {
+    int off = 0;
+    if (setsockopt(fds[0], SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) != 0) {
+      std::fprintf(stderr, "cstatsd-loader: no UDP segmentation offload here (%s); --gso ignored\n",
+                   std::strerror(errno));
+      plan.gso = 0;
+    }
+  }
+  const size_t per_message = static_cast<size_t>(std::max(1, plan.gso));
   const int batch = plan.batch;
-  std::vector<mmsghdr> msgs(static_cast<size_t>(batch));
-  std::vector<iovec> iovs(static_cast<size_t>(batch));
-  std::vector<const Datagram*> picked(static_cast<size_t>(batch));
-  Datagram last;  // count mode: the final, shorter datagram
-  uint64_t remaining = plan.lines;
+
+  Generator gen(plan.spec, plan.seed);
+  gen.set_unbounded(plan.duration_mode);
+  gen.set_sequential(plan.sequential);
+  std::vector<Datagram> datagrams(plan.duration_mode ? plan.pool
+                                                     : static_cast<size_t>(batch) * per_message);
+  std::vector<const Datagram*> order;
+  std::vector<Message> messages;
   size_t next = 0;
+  bool exhausted = false;
+  if (plan.duration_mode) {
+    for (auto& d : datagrams) gen.NextDatagram(d);
+    messages = MakeMessages(datagrams, plan.gso, order);
+  }
+  // The next message to send, or false once count mode has sent everything.
+  auto next_message = [&](Message& m) {
+    if (next == messages.size()) {
+      if (plan.duration_mode) {
+        next = 0;
+      } else {
+        if (exhausted) return false;
+        size_t n = 0;
+        while (n < datagrams.size() && gen.NextDatagram(datagrams[n])) ++n;
+        exhausted = n < datagrams.size();
+        if (n == 0) return false;
+        datagrams.resize(n);
+        messages = MakeMessages(datagrams, plan.gso, order);
+        next = 0;
+      }
+    }
+    m = messages[next++];
+    return true;
+  };
+
+  constexpr size_t kControl = CMSG_SPACE(sizeof(uint16_t));
+  std::vector<mmsghdr> msgs(static_cast<size_t>(batch));
+  std::vector<iovec> iovs(static_cast<size_t>(batch) * per_message);
+  std::vector<Message> picked(static_cast<size_t>(batch));
+  std::vector<char> control(static_cast<size_t>(batch) * kControl);
   size_t sock = 0;
   uint64_t sent_datagrams = 0;
   const auto start = Clock::now();
 
   while (!stop.load(std::memory_order_relaxed)) {
     if (plan.duration_mode && Clock::now() >= plan.deadline) break;
-    if (!plan.duration_mode && remaining == 0) break;
     int n = 0;
-    for (; n < batch; ++n) {
-      const Datagram* d = &pool[next];
-      if (!plan.duration_mode) {
-        if (remaining == 0) break;
-        if (d->total_lines() > remaining) {
-          gen.NextDatagram(last, remaining);
-          d = &last;
-        }
-        remaining -= d->total_lines();
+    uint64_t batch_datagrams = 0;
+    // A batch ends where count mode needs a new chunk: the messages point into the current one.
+    for (Message m;
+         n < batch && (n == 0 || next < messages.size() || plan.duration_mode) && next_message(m);
+         ++n) {
+      const size_t i = static_cast<size_t>(n);
+      picked[i] = m;
+      msgs[i] = mmsghdr{};
+      msghdr& h = msgs[i].msg_hdr;
+      h.msg_iov = &iovs[i * per_message];
+      h.msg_iovlen = m.count;
+      for (uint32_t k = 0; k < m.count; ++k) {
+        h.msg_iov[k].iov_base = const_cast<char*>(m.first[k]->bytes.data());
+        h.msg_iov[k].iov_len = m.first[k]->bytes.size();
       }
-      next = (next + 1) % pool.size();
-      picked[static_cast<size_t>(n)] = d;
-      iovs[static_cast<size_t>(n)].iov_base = const_cast<char*>(d->bytes.data());
-      iovs[static_cast<size_t>(n)].iov_len = d->bytes.size();
-      msgs[static_cast<size_t>(n)] = mmsghdr{};
-      msgs[static_cast<size_t>(n)].msg_hdr.msg_iov = &iovs[static_cast<size_t>(n)];
-      msgs[static_cast<size_t>(n)].msg_hdr.msg_iovlen = 1;
+      if (m.count > 1) {
+        h.msg_control = &control[i * kControl];
+        h.msg_controllen = kControl;
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const auto segment = static_cast<uint16_t>(m.first[0]->bytes.size());
+        std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+      }
+      batch_datagrams += m.count;
     }
     if (n == 0) break;
     if (plan.datagram_rate > 0) {
@@ -123,18 +222,26 @@ void RunWorker(const WorkerPlan& plan, const sockaddr_storage& target, socklen_t
         if (stop.load(std::memory_order_relaxed)) break;
         continue;
       }
+      uint64_t lines = 0, bytes = 0, datagrams_sent = 0, per_type[4] = {0, 0, 0, 0};
       for (int i = done; i < done + r; ++i) {
-        const Datagram* d = picked[static_cast<size_t>(i)];
-        totals.lines.fetch_add(d->total_lines(), std::memory_order_relaxed);
-        totals.bytes.fetch_add(d->bytes.size(), std::memory_order_relaxed);
-        for (int t = 0; t < 4; ++t) {
-          if (d->lines[t]) totals.per_type[t].fetch_add(d->lines[t], std::memory_order_relaxed);
+        const Message& m = picked[static_cast<size_t>(i)];
+        datagrams_sent += m.count;
+        for (uint32_t k = 0; k < m.count; ++k) {
+          const Datagram* d = m.first[k];
+          lines += d->total_lines();
+          bytes += d->bytes.size();
+          for (int t = 0; t < 4; ++t) per_type[t] += d->lines[t];
         }
       }
-      totals.datagrams.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+      totals.lines.fetch_add(lines, std::memory_order_relaxed);
+      totals.bytes.fetch_add(bytes, std::memory_order_relaxed);
+      totals.datagrams.fetch_add(datagrams_sent, std::memory_order_relaxed);
+      for (int t = 0; t < 4; ++t) {
+        if (per_type[t]) totals.per_type[t].fetch_add(per_type[t], std::memory_order_relaxed);
+      }
       done += r;
     }
-    sent_datagrams += static_cast<uint64_t>(n);
+    sent_datagrams += batch_datagrams;
     sock = (sock + 1) % fds.size();
   }
   for (int fd : fds) close(fd);
@@ -171,7 +278,7 @@ int main(int argc, char** argv) {
   LoadSpec spec;
   std::string address = "127.0.0.1:8125";
   double rate = 0, line_rate = 0, duration = 0;
-  int workers = 1, sockets = 4, batch = 64;
+  int workers = 1, sockets = 4, batch = 64, gso = 0;
   size_t pool = 2048;
   bool json = false, quiet = false, sequential = false;
   uint64_t seed = 1;
@@ -190,7 +297,11 @@ int main(int argc, char** argv) {
   app.add_option("-w,--workers", workers, "sending threads")->capture_default_str();
   app.add_option("--sockets", sockets, "UDP sockets per worker (spreads SO_REUSEPORT receivers)")
       ->capture_default_str();
-  app.add_option("--batch", batch, "datagrams per sendmmsg")->capture_default_str();
+  app.add_option("--batch", batch, "messages per sendmmsg")->capture_default_str();
+  app.add_option("--gso", gso,
+                 "up to this many same-size datagrams per message with UDP segmentation offload, "
+                 "which the kernel cuts into separate datagrams (0 = off, at most 64)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--duration", duration,
                  "seconds to send for; the per-type counts become proportions (0 = count mode)");
   app.add_option("--seed", seed, "random seed")->capture_default_str();
@@ -266,13 +377,18 @@ int main(int argc, char** argv) {
     plan.duration_mode = duration > 0;
     plan.deadline = start + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(duration));
-    plan.lines = total_lines / static_cast<uint64_t>(workers) +
-                 (static_cast<uint64_t>(w) < total_lines % static_cast<uint64_t>(workers) ? 1 : 0);
+    if (duration <= 0) {  // count mode: each type's count split evenly across the workers
+      for (auto& t : plan.spec.types) {
+        const auto share = static_cast<uint64_t>(workers);
+        t.count = t.count / share + (static_cast<uint64_t>(w) < t.count % share ? 1 : 0);
+      }
+    }
     plan.datagram_rate = rate / workers;
     plan.sockets = std::max(1, sockets);
     plan.batch = std::max(1, batch);
     plan.pool = std::max<size_t>(1, pool);
     plan.sequential = sequential;
+    plan.gso = gso;
     threads.emplace_back(
         [plan, &target, tlen, &totals, &stop] { RunWorker(plan, target, tlen, totals, stop); });
   }

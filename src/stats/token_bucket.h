@@ -14,7 +14,8 @@ class TokenBucket {
   using Duration = std::chrono::nanoseconds;
 
   // rate <= 0: unlimited (Reserve never waits). A burst below 1 holds one token.
-  TokenBucket(double rate, double burst) : rate_(rate), burst_(std::max(1.0, burst)), tokens_(burst_) {}
+  TokenBucket(double rate, double burst)
+      : rate_(rate), burst_(std::max(1.0, burst)), tokens_(burst_) {}
 
   Duration Reserve(std::chrono::steady_clock::time_point now) {
     if (rate_ <= 0) return Duration::zero();
@@ -23,7 +24,8 @@ class TokenBucket {
       last_ = now;
     }
     if (now > last_) {
-      tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
+      tokens_ =
+          std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
       last_ = now;
     }
     tokens_ -= 1;

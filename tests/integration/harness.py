@@ -32,6 +32,7 @@ STOP_TIMEOUT = 10.0
 _paths = {
     "cstatsd": os.environ.get("CSTATSD_BIN", ""),
     "custom_backend": os.environ.get("CUSTOM_BACKEND_BIN", ""),
+    "cstatsd-loader": os.environ.get("CSTATSD_LOADER_BIN", ""),
 }
 
 
@@ -64,7 +65,7 @@ def _binary(key):
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         # An error, not a skip: a suite that cannot find its binary must not look green.
         raise AssertionError(f"{key} binary not found at {path!r} (build it, or set "
-                             f"{key.upper()}_BIN or pass --{key.replace('_', '-')}-bin PATH)")
+                             f"{key.upper().replace('-', '_')}_BIN or pass --{key.replace('_', '-')}-bin PATH)")
     return path
 
 
@@ -74,6 +75,10 @@ def cstatsd_bin():
 
 def custom_backend_bin():
     return _binary("custom_backend")
+
+
+def loader_bin():
+    return _binary("cstatsd-loader")
 
 
 def main():
