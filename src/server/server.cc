@@ -636,10 +636,13 @@ nlohmann::json Server::Vars() const {
     bad += stats::Read(c.bad_lines_seen);
     truncated += stats::Read(c.truncated_datagrams);
   }
-  j["counters"] = {
-      {"receiver.datagrams_received", datagrams},  {"receiver.batches_read", batches},
-      {"receiver.datagrams_truncated", truncated}, {"parser.metrics_received", metrics},
-      {"parser.events_received", events},          {"parser.bad_lines_seen", bad}};
+  j["counters"] = {{"receiver.datagrams_received", datagrams},
+                   {"receiver.batches_read", batches},
+                   {"receiver.datagrams_truncated", truncated},
+                   {"parser.metrics_received", metrics},
+                   {"parser.events_received", events},
+                   {"parser.bad_lines_seen", bad},
+                   {"receiver.kernel_drops", ingest::KernelDrops(fds_)}};
   nlohmann::json backends = nlohmann::json::object();
   for (const auto& r : runners_) {
     auto& st = r->backend().stats();

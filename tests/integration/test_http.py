@@ -240,6 +240,7 @@ class RoutesTest(HttpTestCase):
         self.assertEqual(v["cstatsd"]["settings"]["http-servers"], ["main"])
         self.assertEqual(v["cstatsd"]["http"]["main"]["port"], port)
         self.assertIn("receiver.datagrams_received", v["cstatsd"]["counters"])
+        self.assertEqual(v["cstatsd"]["counters"]["receiver.kernel_drops"], 0)  # issue 3
 
         status, body, _ = self.request(port, "GET", "/debug/pprof/cmdline")
         self.assertEqual(status, 200)
