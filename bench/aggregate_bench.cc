@@ -83,13 +83,20 @@ void WorkerDatagrams(benchmark::State& state, int filters) {
   ingest::Worker w(0, -1, ingest::WorkerOptions{}, &opts, nullptr);
   std::mt19937 rng(1);
   std::vector<std::string> datagrams;
-  const char* type = state.range(0) == 0 ? "c" : "ms";
+  // 0: counters, 1: timers, 2: counters with 3 DogStatsD tags (the loader's tags scenario:
+  // 370 names x 3 x 3 x 3 tag values).
+  const int kind = static_cast<int>(state.range(0));
+  const char* type = kind == 1 ? "ms" : "c";
   for (int d = 0; d < 1024; ++d) {
     std::string s;
     for (int l = 0; l < 25; ++l) {
       if (l) s += '\n';
-      s += "loadtest.metric." + std::to_string(rng() % 10000) + ":" + std::to_string(rng() % 100) +
-           "|" + type;
+      s += "loadtest.metric." + std::to_string(rng() % (kind == 2 ? 370 : 10000)) + ":" +
+           std::to_string(rng() % 100) + "|" + type;
+      if (kind == 2) {
+        s += "|#tag0:" + std::to_string(rng() % 3) + ",tag1:" + std::to_string(rng() % 3) +
+             ",tag2:" + std::to_string(rng() % 3);
+      }
     }
     datagrams.push_back(s);
   }
@@ -108,7 +115,7 @@ void WorkerDatagrams(benchmark::State& state, int filters) {
 }
 
 void BM_WorkerDatagram(benchmark::State& state) { WorkerDatagrams(state, 0); }
-BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->ArgNames({"timers"});
+BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->Arg(2)->ArgNames({"kind"});
 
 void BM_WorkerDatagramFilterMatchingNothing(benchmark::State& state) {
   WorkerDatagrams(state, static_cast<int>(state.range(1)));
@@ -116,7 +123,7 @@ void BM_WorkerDatagramFilterMatchingNothing(benchmark::State& state) {
 BENCHMARK(BM_WorkerDatagramFilterMatchingNothing)
     ->Args({0, 1})
     ->Args({0, 2})
-    ->ArgNames({"timers", "filter"});
+    ->ArgNames({"kind", "filter"});
 
 void FillCounters(MetricMap& map, int n) {
   pipeline::PipelineOptions opts;
