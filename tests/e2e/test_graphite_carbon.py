@@ -225,11 +225,14 @@ dial_timeout = "1s"
         hung = HungCarbon()
         self.addCleanup(hung.close)
         s = self.start_cstatsd(address=hung.address, extra='write_timeout = "1s"')
-        # About 5 MB per flush (the series are kept by expiry while idle): more than a fresh
-        # connection's kernel buffers take in (about 1.7 MB on Linux with a 4 MB tcp_wmem
-        # maximum), so every write, and its retry, times out.
+        # Flushes larger than a fresh connection's kernel buffers can take in (the sender's
+        # buffer grows up to tcp_wmem's maximum, 4 MB by default; a fresh connection took about
+        # 1.7 MB here), kept by expiry while idle: every write, and its retry, times out.
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            wmem_max = int(f.read().split()[2])
         name = "hung." + "x" * 1000
-        for i in range(0, 2500, 50):
+        series = max(2500, int(wmem_max * 1.3 / 2060) + 1)  # 2 lines of ~1030 bytes each
+        for i in range(0, series, 50):
             s.send("\n".join(f"{name}.{j}:1|c" for j in range(i, i + 50)))
             time.sleep(0.01)
         sent = 0

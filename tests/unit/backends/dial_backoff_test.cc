@@ -1,6 +1,6 @@
 // The socket backends' reconnection policy (decision 5): the dial backoff's delays, its reset
 // and its interruption at shutdown; one retry per failed flush against a closed port on
-// 127.0.0.1 (graphite and statsdaemon over TCP).
+// 127.0.0.1 (graphite, statsdaemon over TCP and over UDP).
 #include "backends/net/dial_backoff.h"
 
 #include <gtest/gtest.h>
@@ -68,8 +68,8 @@ TEST(DialBackoffTest, InterruptEndsTheWaitAndEveryLaterOne) {
 }
 
 // A loopback port nothing listens on (bound, then closed).
-std::string ClosedAddress() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+std::string ClosedAddress(int type = SOCK_STREAM) {
+  const int fd = socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -130,6 +130,19 @@ TEST(StatsdaemonDeliveryTest, AFailedTcpFlushIsRetriedOnceThenGivenUp) {
   b.Interrupt();
   EXPECT_FALSE(b.SendMetrics(s).ok());
   EXPECT_EQ(b.stats().retried.load(), 2u);
+}
+
+TEST(StatsdaemonDeliveryTest, RefusedDatagramsAreSentOnceMoreOnAFreshSocket) {
+  StatsdaemonOptions o;
+  o.address = ClosedAddress(SOCK_DGRAM);
+  StatsdaemonBackend b(o, nullptr);
+  const auto s = OneCounter();
+  EXPECT_TRUE(b.SendMetrics(s).ok());  // UDP: the kernel only learns of the closed port after
+  EXPECT_EQ(b.stats().retried.load(), 0u);
+  // The port-unreachable answer makes the next send on that socket fail (on loopback at once);
+  // the datagram goes again on a fresh socket.
+  EXPECT_TRUE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 1u);
 }
 
 }  // namespace
