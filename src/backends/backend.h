@@ -56,6 +56,10 @@ class Backend {
 
   virtual bool CountsOwnBatches() const { return false; }
 
+  // Called from the thread stopping the server, possibly while a send is in progress: ends any
+  // wait between reconnection attempts, so the final flush is tried at once.
+  virtual void Interrupt() {}
+
   // True when the backend needs every raw timer value and set member in the snapshot
   // (FlushSnapshot::ValuesOf / MembersOf); the aggregator copies them only then.
   virtual bool WantsRawValues() const { return false; }

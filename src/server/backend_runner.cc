@@ -82,7 +82,10 @@ void BackendRunner::Loop() {
         BackendStats::Add(st.events_sent, 1);
       } else {
         BackendStats::Add(st.events_dropped, 1);
-        spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(), s.message());
+        if (send_log_.Allow()) {
+          spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(),
+                       s.message());
+        }
       }
     } else {
       const bool own = backend_->CountsOwnBatches();
@@ -96,7 +99,7 @@ void BackendRunner::Loop() {
           BackendStats::Add(st.dropped, 1);
         }
       }
-      if (!s.ok()) {
+      if (!s.ok() && send_log_.Allow()) {
         spdlog::error("sending metrics failed, flush dropped backend={} error=\"{}\"",
                       backend_->Name(), s.message());
       }
@@ -111,6 +114,7 @@ void BackendRunner::Loop() {
 bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
   if (!thread_.joinable()) return true;
   transport::HttpClient* http = backend_->http_client();
+  backend_->Interrupt();
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();

@@ -33,6 +33,10 @@ class BackendRunner {
   // an HTTP backend's requests still in flight or waiting to retry are abandoned and counted).
   bool Stop(std::chrono::milliseconds timeout);
 
+  // Ends the backend's waits between reconnection attempts (Backend::Interrupt); the server
+  // calls it for every runner before stopping them one by one. Stop() calls it too.
+  void Interrupt() { backend_->Interrupt(); }
+
   backends::Backend& backend() { return *backend_; }
 
  private:
@@ -51,6 +55,7 @@ class BackendRunner {
   std::thread thread_;
   std::thread io_thread_;              // runs the backend's HTTP client loop, if it has one
   stats::RateLimiter drop_log_{6, 1};  // at most ~6 drop messages a minute (guarded by mu_)
+  stats::RateLimiter send_log_{6, 1};  // failed sends, likewise (the backend's thread only)
 };
 
 }  // namespace cstatsd::server

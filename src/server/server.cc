@@ -712,6 +712,8 @@ void Server::Stop() {
     forwarder_->Stop(std::chrono::steady_clock::now() + timeout);
     if (forwarder_thread_.joinable()) forwarder_thread_.join();
   }
+  // No backend waits between reconnection attempts while another one is being stopped.
+  for (auto& r : runners_) r->Interrupt();
   for (auto& r : runners_) {
     if (!r->Stop(timeout)) {
       // Its thread is still inside a send and refers to the runner: keep it alive.

@@ -1,7 +1,8 @@
 """A real carbon-cache (Debian's graphite-carbon) for end-to-end tests: a temporary config and
 storage directory, free loopback ports, a bounded wait for readiness, whisper-fetch to read the
-data back, and a stop by PID. Standard library only; the carbon tools run under /usr/bin/python3
-as Debian packages them (scripts/install-deps.sh installs them)."""
+data back, and a stop by PID (with the signal the test chooses). Standard library only; the
+carbon tools run under /usr/bin/python3 as Debian packages them. When they are missing,
+scripts/install-deps.sh installs them (deps.ensure)."""
 
 import os
 import shutil
@@ -10,6 +11,11 @@ import socket
 import subprocess
 import tempfile
 import time
+
+import deps
+
+CARBON_CACHE = "/usr/bin/carbon-cache"
+WHISPER_FETCH = "/usr/bin/whisper-fetch"
 
 
 def free_port():
@@ -20,6 +26,7 @@ def free_port():
 
 class Carbon:
     def __init__(self):
+        deps.ensure({CARBON_CACHE: "graphite-carbon", WHISPER_FETCH: "python3-whisper"})
         self.dir = tempfile.mkdtemp(prefix="cstatsd-carbon-")
         self.port = free_port()
         self.proc = None
@@ -60,7 +67,7 @@ LOG_LISTENER_CONNECTIONS = False
 
     def start(self, timeout=20):
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", shutil.which("carbon-cache") or "/usr/bin/carbon-cache",
+            ["/usr/bin/python3", CARBON_CACHE,
              f"--config={self.conf}", f"--pidfile={self.dir}/pid/carbon.pid", "--debug",
              "start"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -102,8 +109,7 @@ LOG_LISTENER_CONNECTIONS = False
             return []
         now = int(time.time())
         start = since if since is not None else now - 3000
-        out = subprocess.run(["/usr/bin/python3", shutil.which("whisper-fetch") or
-                              "/usr/bin/whisper-fetch", f"--from={start}", f"--until={now + 5}",
+        out = subprocess.run(["/usr/bin/python3", WHISPER_FETCH, f"--from={start}", f"--until={now + 5}",
                               path], capture_output=True, text=True, timeout=30)
         vals = []
         for line in out.stdout.splitlines():

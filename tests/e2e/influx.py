@@ -1,7 +1,7 @@
-"""A real InfluxDB 1.x (Debian's influxdb package, installed by scripts/install-deps.sh) for
-end-to-end tests: a temporary config with meta, data and WAL directories, a free loopback port,
-a bounded wait for /ping, database creation and /query to read values back. Standard library
-only."""
+"""A real InfluxDB 1.x (Debian's influxdb package; when influxd is missing, deps.ensure runs
+scripts/install-deps.sh) for end-to-end tests: a temporary config with meta, data and WAL
+directories, a free loopback port, a bounded wait for /ping, database creation and /query to
+read values back. Standard library only."""
 
 import json
 import os
@@ -14,6 +14,10 @@ import time
 import urllib.parse
 import urllib.request
 
+import deps
+
+INFLUXD = "/usr/bin/influxd"
+
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -23,6 +27,7 @@ def free_port():
 
 class Influx:
     def __init__(self):
+        deps.ensure({INFLUXD: "influxdb"})
         self.dir = tempfile.mkdtemp(prefix="cstatsd-influx-")
         self.port = free_port()
         self.proc = None
@@ -54,7 +59,7 @@ bind-address = "127.0.0.1:{free_port()}"
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        binary = shutil.which("influxd") or "/usr/bin/influxd"
+        binary = INFLUXD
         self.log = open(os.path.join(self.dir, "influxd.log"), "w")
         self.proc = subprocess.Popen([binary, "run", "-config", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -1,6 +1,7 @@
 """cstatsd -> cstatsd with the statsdaemon backend over UDP, TCP and TLS (cstatsd's TCP input,
 with a certificate authority and certificates made here with openssl): the second server's totals
-equal what the first received (counters, every timer value, the last gauge, set members, tags)."""
+equal what the first received (counters, every timer value, the last gauge, set members, tags),
+and the first server's internal metrics (statser logging) account for every flush it sent."""
 
 import os
 import re
@@ -24,6 +25,12 @@ def tcp_port(server):
         if m:
             return int(m.group(1))
     raise AssertionError("no tcp_port in the start line")
+
+
+def counters(server, backend):
+    """The last logged backend.* internal metrics of one backend."""
+    names = ("created", "sent", "dropped", "series.sent")
+    return {n: harness.backend_counter(server, backend, n) for n in names}
 
 
 def openssl(*args, cwd):
@@ -61,10 +68,12 @@ class StatsdaemonTest(harness.ServerTestCase):
     def start_sender(self, port, transport, tls=None, ca="ca.pem"):
         conf = os.path.join(tempfile.mkdtemp(prefix="cstatsd-e2e-"), "a.toml")
         with open(conf, "w") as f:
-            f.write(f"""backends = "statsdaemon"
+            # stdout next to statsdaemon: both get the same flushes, so its internal metrics are
+            # what statsdaemon's must be when everything was delivered.
+            f.write(f"""backends = ["statsdaemon", "stdout"]
 metrics-addr = "127.0.0.1:0"
 flush-interval = "200ms"
-statser-type = "null"
+statser-type = "logging"
 [statsdaemon]
 address = "127.0.0.1:{port}"
 tcp_transport = {"false" if transport == "udp" else "true"}
@@ -100,6 +109,17 @@ tls_key_path = "{tls["client.key"]}"
                          [f"{max(timer_values):.6f}"])
         self.assertEqual(b.values(f"stats.gauge.hop.g{SRC}"), ["4.000000"])
         self.assertEqual(b.values(f"stats.set.hop.s{SRC}"), ["3"])
+        # The sender's internal metrics, tagged backend:statsdaemon, as last logged (at the
+        # shutdown flush, before it was sent): every earlier flush created was sent, with the
+        # same series as the stdout backend got.
+        sd, out = counters(a, "statsdaemon"), counters(a, "stdout")
+        self.assertIsNotNone(sd["created"], "no backend internal metrics logged\n" + a.describe())
+        self.assertGreaterEqual(sd["created"], 2, sd)  # the sends spanned several flushes
+        self.assertEqual(sd["dropped"], 0, sd)
+        self.assertEqual((sd["created"], sd["sent"], sd["series.sent"]),
+                         (out["created"], out["sent"], out["series.sent"]), (sd, out))
+        self.assertEqual(sd["sent"], sd["created"], sd)
+        self.assertGreaterEqual(sd["series.sent"], 4, sd)  # c, t, g and s at least once
 
     def test_totals_survive_the_hop_over_udp(self):
         self.hop("udp")
@@ -118,7 +138,12 @@ tls_key_path = "{tls["client.key"]}"
         a = self.start_sender(port, "tls", tls, ca="other-ca.pem")
         a.send("untrusted.c:1|c")
         a.wait_for_text("certificate verify failed", stream="stderr", timeout=10)
+        time.sleep(0.5)  # a flush or two later, the logged counters include the failure
         self.stop_ok(a)
+        sd = counters(a, "statsdaemon")
+        self.assertEqual(sd["sent"], 0, sd)  # nothing delivered, and that was counted
+        self.assertEqual(sd["series.sent"], 0, sd)
+        self.assertGreater(sd["dropped"], 0, sd)
         # Plain text on the TLS port is not a TLS handshake: nothing of it is counted.
         with socket.create_connection(("127.0.0.1", port)) as c:
             c.sendall(b"plain.c:1|c\n")

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
-#include <thread>
 
 #include "core/go_format.h"
 
@@ -243,18 +242,19 @@ Status GraphiteBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
     client_.Close();
     payloads_on_connection_ = 1;
   }
-  // Decision 5: a failed write is retried on a fresh connection, here a few times with backoff
-  // (0.5 s, 1 s, 2 s) so that a Carbon restart loses nothing; later flushes wait in this
-  // backend's bounded queue meanwhile. Then the flush is dropped (and counted by the runner).
+  // Decision 5: a failed write is retried once, at once, on a fresh connection; then the flush
+  // is dropped (counted and logged by the runner). While Carbon cannot be reached, the dial of
+  // a later flush waits out the client's backoff (0.5 s doubling to 30 s, ended by shutdown);
+  // flushes arriving meanwhile wait in this backend's bounded queue.
   Status s = client_.Write(payload_);
-  auto backoff = std::chrono::milliseconds(500);
-  for (int retry = 0; !s.ok() && retry < kRetries; ++retry) {
-    if (retry == 0) spdlog::warn("graphite write failed, retrying error=\"{}\"", s.message());
+  if (!s.ok()) {
     BackendStats::Add(stats().retried, 1);
-    std::this_thread::sleep_for(backoff);
-    backoff *= 2;
+    if (retry_log_.Allow()) {
+      spdlog::warn("graphite write failed, retrying once on a fresh connection error=\"{}\"",
+                   s.message());
+    }
     payloads_on_connection_ = 1;
-    s = client_.Write(payload_);
+    s = client_.Write(payload_, /*wait_for_backoff=*/false);
   }
   return s;
 }

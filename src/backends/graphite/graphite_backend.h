@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "backends/net/tcp_client.h"
 #include "config/options.h"
+#include "stats/rate_limiter.h"
 
 namespace cstatsd::backends {
 
@@ -39,17 +40,17 @@ class GraphiteBackend : public Backend {
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event&) override { return {}; }  // Carbon has no events
+  void Interrupt() override { client_.Interrupt(); }
 
   // The payload for a snapshot (no I/O).
   static void Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o, std::string& out);
 
  private:
-  static constexpr int kRetries = 3;
-
   GraphiteOptions options_;
   net::TcpClient client_;
   std::string payload_;
   int payloads_on_connection_ = 0;
+  stats::RateLimiter retry_log_{6, 1};  // at most ~6 retry messages a minute
 };
 
 // Graphite's name normalisation: whitespace runs → '_', '/' → '-', then every byte outside

@@ -146,10 +146,15 @@ bool TcpClient::PeerClosed() {
   }
 }
 
-Status TcpClient::Write(std::string_view data) {
+Status TcpClient::Write(std::string_view data, bool wait_for_backoff) {
   if (fd_ >= 0 && PeerClosed()) Close();
   if (fd_ < 0) {
-    if (Status s = Dial(); !s.ok()) return s;
+    if (wait_for_backoff) backoff_.Wait();
+    if (Status s = Dial(); !s.ok()) {
+      backoff_.Failed();
+      return s;
+    }
+    backoff_.Succeeded();
   }
   const bool has_deadline = write_timeout_.count() > 0;
   const auto deadline = std::chrono::steady_clock::now() + write_timeout_;

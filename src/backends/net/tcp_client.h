@@ -1,6 +1,7 @@
 // TcpClient: one persistent TCP (or TLS over TCP) connection to host:port for a backend's
 // thread — dial (and handshake) with a timeout, write a whole payload with a write timeout, close
-// on any error so the next write dials afresh. Owned and used by one backend thread.
+// on any error so the next write dials afresh; after failed dials the next dial backs off
+// (DialBackoff). Owned and used by one backend thread; Interrupt() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "backends/net/dial_backoff.h"
 #include "core/result.h"
 #include "tls/tls.h"
 
@@ -23,10 +25,14 @@ class TcpClient {
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
 
-  // Writes all of `data`, dialling first when not connected. On failure the connection is
-  // closed and the error names the address.
-  Status Write(std::string_view data);
+  // Writes all of `data`, dialling first when not connected — after waiting out the dial backoff
+  // unless `wait_for_backoff` is false (a retry right after a broken connection). On failure the
+  // connection is closed and the error names the address.
+  Status Write(std::string_view data, bool wait_for_backoff = true);
   void Close();
+  // Ends the current and every later backoff wait (shutdown: what is queued is tried at once).
+  void Interrupt() { backoff_.Interrupt(); }
+  const DialBackoff& backoff() const { return backoff_; }
   bool connected() const { return fd_ >= 0; }
   const std::string& address() const { return address_; }
 
@@ -43,6 +49,7 @@ class TcpClient {
   std::shared_ptr<tls::TlsContext> tls_;
   std::optional<tls::TlsStream> stream_;  // set while a TLS connection is up
   int fd_ = -1;
+  DialBackoff backoff_;
 };
 
 // Splits "host:port" / "[v6]:port"; false when malformed.

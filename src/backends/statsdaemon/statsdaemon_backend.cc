@@ -124,9 +124,7 @@ StatsdaemonBackend::StatsdaemonBackend(StatsdaemonOptions options,
       tls_(std::move(tls)),
       tcp_(options_.address, options_.dial_timeout, options_.write_timeout, tls_) {}
 
-StatsdaemonBackend::~StatsdaemonBackend() {
-  if (udp_fd_ >= 0) close(udp_fd_);
-}
+StatsdaemonBackend::~StatsdaemonBackend() { CloseUdp(); }
 
 std::vector<std::string> StatsdaemonBackend::FormatPackets(const aggregate::FlushSnapshot& s,
                                                            bool disable_tags, size_t max_packet) {
@@ -202,37 +200,62 @@ std::string StatsdaemonBackend::FormatEvent(const Event& e, bool disable_tags) {
   return out;
 }
 
+Status StatsdaemonBackend::OpenUdp() {
+  if (udp_fd_ >= 0) return {};
+  std::string host, port;
+  if (!net::SplitHostPort(options_.address, host, port)) {
+    return Status::Error("invalid address \"" + options_.address + "\"");
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return Status::Error("resolve " + options_.address + ": " + gai_strerror(rc));
+  }
+  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) return Status::Error("socket: " + std::string(std::strerror(errno)));
+  udp_fd_ = fd;
+  return {};
+}
+
+void StatsdaemonBackend::CloseUdp() {
+  if (udp_fd_ >= 0) close(udp_fd_);
+  udp_fd_ = -1;
+}
+
 Status StatsdaemonBackend::SendUdp(const std::vector<std::string>& packets) {
-  if (udp_fd_ < 0) {
-    std::string host, port;
-    if (!net::SplitHostPort(options_.address, host, port)) {
-      return Status::Error("statsdaemon: invalid address \"" + options_.address + "\"");
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* res = nullptr;
-    const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0)
-      return Status::Error("statsdaemon: resolve " + options_.address + ": " + gai_strerror(rc));
-    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return Status::Error("statsdaemon: socket: " + std::string(std::strerror(errno)));
-    udp_fd_ = fd;
-  }
-  size_t failed = 0;
+  // Decision 5: datagrams that fail are sent once more on a fresh socket (resolved again), then
+  // the flush counts as dropped.
+  std::vector<const std::string*> pending;
+  pending.reserve(packets.size());
+  for (const std::string& p : packets) pending.push_back(&p);
   std::string last_error;
-  for (const std::string& p : packets) {
-    if (send(udp_fd_, p.data(), p.size(), 0) < 0) {
-      ++failed;
-      last_error = std::strerror(errno);
+  for (int attempt = 0; attempt < 2 && !pending.empty(); ++attempt) {
+    if (attempt == 1) {
+      BackendStats::Add(stats().retried, 1);
+      CloseUdp();
     }
+    if (Status s = OpenUdp(); !s.ok()) {
+      last_error = s.message();
+      continue;
+    }
+    std::vector<const std::string*> failed;
+    for (const std::string* p : pending) {
+      if (send(udp_fd_, p->data(), p->size(), 0) < 0) {
+        failed.push_back(p);
+        last_error = std::strerror(errno);
+      }
+    }
+    pending = std::move(failed);
   }
-  if (failed > 0) {
-    return Status::Error("statsdaemon: " + std::to_string(failed) + " of " +
+  if (!pending.empty()) {
+    return Status::Error("statsdaemon: " + std::to_string(pending.size()) + " of " +
                          std::to_string(packets.size()) + " datagrams not sent: " + last_error);
   }
   return {};
@@ -244,8 +267,13 @@ Status StatsdaemonBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot)
   }
   for (std::string& p : FormatPackets(snapshot, options_.disable_tags, kMaxTcpPacket)) {
     p += '\n';
+    // Decision 5: a failed write is retried once, at once, on a fresh connection; while the
+    // server cannot be reached, the first dial of a later flush waits out the client's backoff.
     Status s = tcp_.Write(p);
-    if (!s.ok()) s = tcp_.Write(p);  // decision 5: once more on a fresh connection
+    if (!s.ok()) {
+      BackendStats::Add(stats().retried, 1);
+      s = tcp_.Write(p, /*wait_for_backoff=*/false);
+    }
     if (!s.ok()) return Status::Error("statsdaemon: " + s.message());
   }
   return {};

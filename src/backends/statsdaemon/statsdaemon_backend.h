@@ -42,6 +42,7 @@ class StatsdaemonBackend : public Backend {
   bool WantsRawValues() const override { return true; }
   Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
+  void Interrupt() override { tcp_.Interrupt(); }
 
   // The packets for a snapshot, each at most max_packet bytes of '\n'-separated lines (a single
   // longer line goes alone).
@@ -51,6 +52,8 @@ class StatsdaemonBackend : public Backend {
 
  private:
   Status SendUdp(const std::vector<std::string>& packets);
+  Status OpenUdp();
+  void CloseUdp();
 
   StatsdaemonOptions options_;
   std::shared_ptr<tls::TlsContext> tls_;  // null without tls_transport

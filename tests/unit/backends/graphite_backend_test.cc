@@ -76,6 +76,19 @@ TEST(GraphiteBackendTest, SpecExampleTagsMode) {
             "gp.ps.users.gs 3 1234\n");
 }
 
+// §6.1's histogram line literally: a histogram timer whose key has no other tag, so only `le`.
+TEST(GraphiteBackendTest, SpecExampleHistogramLine) {
+  auto s = Snapshot();
+  aggregate::TimerPoint h;
+  h.key = Key(MetricType::kTimer, "t1");
+  h.histogram = true;
+  s.buckets.push_back({std::numeric_limits<double>::infinity(), 19});
+  h.buckets_begin = 0;
+  h.buckets_end = 1;
+  s.timers.push_back(h);
+  EXPECT_EQ(Format(s, SpecOptions("tags")), "gp.pc.t1.histogram.gs;le=+Inf 19 1234\n");
+}
+
 TEST(GraphiteBackendTest, SpecExampleLegacyMode) {
   auto s = Snapshot();
   s.counters.push_back({Key(MetricType::kCounter, "stat1", "k:v"), 5, 1.1});
@@ -121,6 +134,90 @@ TEST(GraphiteBackendTest, BasicModeDropsTagsAndTimersHaveEverySubMetric) {
             "stats.timers.t.std 4.320494 1234\n"
             "stats.timers.t.sum 18.000000 1234\n"
             "stats.timers.t.sum_squares 164.000000 1234\n");
+}
+
+// A histogram timer with buckets 10 and +Inf, tagged env:prod, from 10.0.0.1.
+void AddHistogram(aggregate::FlushSnapshot& s, std::string_view name) {
+  aggregate::TimerPoint h;
+  h.key = Key(MetricType::kTimer, name, "env:prod,gsd_histogram:10", "10.0.0.1");
+  h.histogram = true;
+  h.buckets_begin = static_cast<uint32_t>(s.buckets.size());
+  s.buckets.push_back({10, 4});
+  s.buckets.push_back({std::numeric_limits<double>::infinity(), 19});
+  h.buckets_end = static_cast<uint32_t>(s.buckets.size());
+  s.timers.push_back(h);
+}
+
+TEST(GraphiteBackendTest, BasicModeGaugeSetAndHistogram) {
+  auto s = Snapshot();
+  s.gauges.push_back({Key(MetricType::kGauge, "g", "env:prod", "10.0.0.1"), 2.5});
+  s.sets.push_back({Key(MetricType::kSet, "s", "env:prod", "10.0.0.1"), 7});
+  AddHistogram(s, "h");
+  GraphiteOptions o;
+  o.mode = "basic";
+  // No tags at all, so the two buckets share one name (as gostatsd: tags are dropped).
+  EXPECT_EQ(Format(s, o),
+            "stats.counters.h.histogram 4 1234\n"
+            "stats.counters.h.histogram 19 1234\n"
+            "stats.gauges.g 2.500000 1234\n"
+            "stats.sets.s 7 1234\n");
+  o = SpecOptions("basic");
+  EXPECT_EQ(Format(s, o),
+            "gp.pc.h.histogram.gs 4 1234\n"
+            "gp.pc.h.histogram.gs 19 1234\n"
+            "gp.pg.g.gs 2.500000 1234\n"
+            "gp.ps.s.gs 7 1234\n");
+}
+
+TEST(GraphiteBackendTest, LegacyModeHistogram) {
+  auto s = Snapshot();
+  AddHistogram(s, "h");
+  // Legacy ignores the prefix keys but keeps the suffix: stats.<name>.histogram.
+  EXPECT_EQ(Format(s, SpecOptions("legacy")),
+            "stats.h.histogram.gs 4 1234\n"
+            "stats.h.histogram.gs 19 1234\n");
+}
+
+TEST(GraphiteBackendTest, TagsModeTimerSubMetricsCarryTheTags) {
+  auto s = Snapshot();
+  auto names =
+      std::make_shared<std::vector<std::string>>(std::vector<std::string>{"count_90", "upper_90"});
+  s.percentile_names = names;
+  s.percentiles.push_back({(*names)[0], 3});
+  s.percentiles.push_back({(*names)[1], 12});
+  aggregate::TimerPoint t;
+  t.key = Key(MetricType::kTimer, "t1", "k:v,t", "10.0.0.1");
+  t.count = 3;
+  t.min = 2;
+  t.max = 12;
+  t.count_per_second = 0.3;
+  t.mean = 6;
+  t.median = 4;
+  t.stddev = 4.320493798938574;
+  t.sum = 18;
+  t.sum_squares = 164;
+  t.percentiles_begin = 0;
+  t.percentiles_end = 2;
+  s.timers.push_back(t);
+  EXPECT_EQ(Format(s, SpecOptions("tags")),
+            "gp.pt.t1.lower.gs;k=v;unnamed=t;host=10.0.0.1 2.000000 1234\n"
+            "gp.pt.t1.upper.gs;k=v;unnamed=t;host=10.0.0.1 12.000000 1234\n"
+            "gp.pt.t1.count.gs;k=v;unnamed=t;host=10.0.0.1 3 1234\n"
+            "gp.pt.t1.count_ps.gs;k=v;unnamed=t;host=10.0.0.1 0.300000 1234\n"
+            "gp.pt.t1.mean.gs;k=v;unnamed=t;host=10.0.0.1 6.000000 1234\n"
+            "gp.pt.t1.median.gs;k=v;unnamed=t;host=10.0.0.1 4.000000 1234\n"
+            "gp.pt.t1.std.gs;k=v;unnamed=t;host=10.0.0.1 4.320494 1234\n"
+            "gp.pt.t1.sum.gs;k=v;unnamed=t;host=10.0.0.1 18.000000 1234\n"
+            "gp.pt.t1.sum_squares.gs;k=v;unnamed=t;host=10.0.0.1 164.000000 1234\n"
+            "gp.pt.t1.count_90.gs;k=v;unnamed=t;host=10.0.0.1 3.000000 1234\n"
+            "gp.pt.t1.upper_90.gs;k=v;unnamed=t;host=10.0.0.1 12.000000 1234\n");
+}
+
+TEST(GraphiteBackendTest, TagsModeSplitsATagAtItsFirstColon) {
+  auto s = Snapshot();
+  s.gauges.push_back({Key(MetricType::kGauge, "g", "k:v:w,url:http://x"), 1});
+  GraphiteOptions o;
+  EXPECT_EQ(Format(s, o), "stats.gauges.g;k=v:w;url=http://x 1.000000 1234\n");
 }
 
 TEST(GraphiteBackendTest, TagsModeAddsTheSourceAsHostUnlessTagged) {

@@ -23,6 +23,10 @@ class GateBackend : public backends::Backend {
     return fail_ ? Status::Error("refused") : Status();
   }
   Status SendEvent(const Event&) override { return {}; }
+  // As a socket backend's dial backoff: a wait that shutdown ends.
+  void Interrupt() override {
+    if (open_on_interrupt_) Open();
+  }
 
   void Open() {
     std::lock_guard lock(mu_);
@@ -38,6 +42,7 @@ class GateBackend : public backends::Backend {
     return delivered_;
   }
   bool fail_ = false;
+  bool open_on_interrupt_ = false;
 
  private:
   std::mutex mu_;
@@ -81,6 +86,21 @@ TEST(BackendRunnerTest, FailedSendIsCountedAsDropped) {
   EXPECT_TRUE(r.Stop(std::chrono::seconds(5)));
   EXPECT_EQ(b->stats().dropped.load(), 2u);
   EXPECT_EQ(b->stats().sent.load(), 0u);
+}
+
+TEST(BackendRunnerTest, StopInterruptsTheBackendsWait) {
+  auto owned = std::make_unique<GateBackend>();
+  GateBackend* b = owned.get();
+  b->open_on_interrupt_ = true;
+  BackendRunner r(std::move(owned), 10, 10);
+  r.Start();
+  r.EnqueueMetrics(Snap(1));
+  b->WaitEntered();  // waiting, as for a dial backoff
+  r.EnqueueMetrics(Snap(2));
+  // Only Backend::Interrupt opens the gate: without it Stop would give up after the timeout.
+  EXPECT_TRUE(r.Stop(std::chrono::seconds(60)));
+  EXPECT_EQ(b->delivered(), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(b->stats().sent.load(), 2u);
 }
 
 }  // namespace

@@ -1,0 +1,149 @@
+// The socket backends' reconnection policy (decision 5): the dial backoff's delays, its reset
+// and its interruption at shutdown; one retry per failed flush against a closed port on
+// 127.0.0.1 (graphite, statsdaemon over TCP and over UDP).
+#include "backends/net/dial_backoff.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "backends/graphite/graphite_backend.h"
+#include "backends/net/tcp_client.h"
+#include "backends/statsdaemon/statsdaemon_backend.h"
+
+namespace cstatsd::backends {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(DialBackoffTest, DoublesFromHalfASecondToThirtySeconds) {
+  net::DialBackoff b;
+  auto t = net::DialBackoff::Clock::time_point{} + seconds(1000);
+  EXPECT_EQ(b.next_dial(), net::DialBackoff::Clock::time_point{});  // dial at once
+  std::vector<milliseconds> waits;
+  for (int i = 0; i < 9; ++i) {
+    b.Failed(t);  // each dial fails as soon as it may start
+    waits.push_back(std::chrono::duration_cast<milliseconds>(b.next_dial() - t));
+    t = b.next_dial();
+  }
+  EXPECT_EQ(waits, (std::vector<milliseconds>{milliseconds(500), seconds(1), seconds(2), seconds(4),
+                                              seconds(8), seconds(16), seconds(30), seconds(30),
+                                              seconds(30)}));
+}
+
+TEST(DialBackoffTest, AFailureBeforeTheWaitRanOutDoesNotLengthenIt) {
+  net::DialBackoff b;
+  const auto t0 = net::DialBackoff::Clock::time_point{} + seconds(1000);
+  b.Failed(t0);
+  b.Failed(t0 + milliseconds(1));  // the immediate retry
+  EXPECT_EQ(b.next_dial() - t0, milliseconds(500));
+  EXPECT_EQ(b.delay(), seconds(1));
+  b.Failed(t0 + milliseconds(500));
+  EXPECT_EQ(b.next_dial() - t0, milliseconds(1500));
+}
+
+TEST(DialBackoffTest, ASuccessfulDialResetsIt) {
+  net::DialBackoff b;
+  const auto t0 = net::DialBackoff::Clock::time_point{} + seconds(1000);
+  b.Failed(t0);
+  b.Failed(b.next_dial());
+  EXPECT_EQ(b.delay(), seconds(2));
+  b.Succeeded();
+  EXPECT_EQ(b.next_dial(), net::DialBackoff::Clock::time_point{});
+  b.Failed(t0);
+  EXPECT_EQ(b.next_dial() - t0, milliseconds(500));
+}
+
+TEST(DialBackoffTest, InterruptEndsTheWaitAndEveryLaterOne) {
+  net::DialBackoff b(seconds(3600), seconds(3600));
+  b.Failed();  // the next dial would be an hour away
+  b.Interrupt();
+  EXPECT_FALSE(b.Wait());  // returns at once, or the test times out
+  EXPECT_FALSE(b.Wait());
+  EXPECT_TRUE(b.interrupted());
+}
+
+// A loopback port nothing listens on (bound, then closed).
+std::string ClosedAddress(int type = SOCK_STREAM) {
+  const int fd = socket(AF_INET, type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+}
+
+TEST(TcpClientTest, AFailedDialBacksOffTheNextOne) {
+  net::TcpClient c(ClosedAddress(), seconds(1), seconds(1));
+  EXPECT_FALSE(c.Write("x 1 1\n").ok());
+  EXPECT_GT(c.backoff().next_dial(), net::DialBackoff::Clock::now());
+  EXPECT_EQ(c.backoff().delay(), seconds(1));
+  const auto next = c.backoff().next_dial();
+  // Without waiting (the immediate retry) it dials at once, fails, and the wait stays as it was.
+  EXPECT_FALSE(c.Write("x 1 1\n", /*wait_for_backoff=*/false).ok());
+  EXPECT_EQ(c.backoff().next_dial(), next);
+  EXPECT_EQ(c.backoff().delay(), seconds(1));
+  // At shutdown the wait ends: this dials without waiting out the half second.
+  c.Interrupt();
+  EXPECT_FALSE(c.Write("x 1 1\n").ok());
+}
+
+aggregate::FlushSnapshot OneCounter() {
+  aggregate::FlushSnapshot s;
+  s.flush_time_ns = 1234LL * 1000000000;
+  s.flush_seconds = 1;
+  s.counters.push_back(
+      {SeriesKeyRef::Adopt(SeriesKey::Create(MetricType::kCounter, "c", "", "",
+                                             SeriesKey::Hash(MetricType::kCounter, "c", "", ""))),
+       1, 1});
+  return s;
+}
+
+TEST(GraphiteDeliveryTest, AFailedFlushIsRetriedOnceThenGivenUp) {
+  GraphiteOptions o;
+  o.address = ClosedAddress();
+  GraphiteBackend b(o);
+  const auto s = OneCounter();
+  EXPECT_FALSE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 1u);
+  // The next flush would wait out the dial backoff; at shutdown it is tried at once.
+  b.Interrupt();
+  EXPECT_FALSE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 2u);
+}
+
+TEST(StatsdaemonDeliveryTest, AFailedTcpFlushIsRetriedOnceThenGivenUp) {
+  StatsdaemonOptions o;
+  o.address = ClosedAddress();
+  o.tcp_transport = true;
+  StatsdaemonBackend b(o, nullptr);
+  const auto s = OneCounter();
+  EXPECT_FALSE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 1u);
+  b.Interrupt();
+  EXPECT_FALSE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 2u);
+}
+
+TEST(StatsdaemonDeliveryTest, RefusedDatagramsAreSentOnceMoreOnAFreshSocket) {
+  StatsdaemonOptions o;
+  o.address = ClosedAddress(SOCK_DGRAM);
+  StatsdaemonBackend b(o, nullptr);
+  const auto s = OneCounter();
+  EXPECT_TRUE(b.SendMetrics(s).ok());  // UDP: the kernel only learns of the closed port after
+  EXPECT_EQ(b.stats().retried.load(), 0u);
+  // The port-unreachable answer makes the next send on that socket fail (on loopback at once);
+  // the datagram goes again on a fresh socket.
+  EXPECT_TRUE(b.SendMetrics(s).ok());
+  EXPECT_EQ(b.stats().retried.load(), 1u);
+}
+
+}  // namespace
+}  // namespace cstatsd::backends
