@@ -2,10 +2,10 @@
 datadog, newrelic, cloudwatch and otlp requests are checked for method, path, query, headers and
 compression, their bodies decoded (JSON, form, protobuf via protoc) and the values compared with
 what was sent; injected 429 (Retry-After), 500s and timeouts show retries and, past the budget, a
-counted drop (backend.* internal metrics, statser-type logging), for every backend through one set
-of shared checks (Profile, check_*; the tests are generated below the class). The CloudWatch signature is
-recomputed here independently (hmac/hashlib), and credentials also come from a fake instance
-metadata service (IMDSv2)."""
+counted drop (backend.* internal metrics, statser-type logging), for every backend through one
+set of shared checks (Profile, check_*; the tests are generated below the class). The CloudWatch
+signature is recomputed here independently (hmac/hashlib), and credentials also come from a fake
+instance metadata service (IMDSv2)."""
 
 import hashlib
 import hmac
