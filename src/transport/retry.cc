@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cctype>
 #include <random>
 #include <string>
@@ -98,7 +99,20 @@ RetryDecision RetryState::Decide(long status, std::optional<Duration> retry_afte
   }
   std::optional<Duration> wait = backoff_.Next();
   if (!wait) return {RetryAction::kGiveUp, {}};
-  if (options_.honour_retry_after && retry_after && *retry_after > *wait) wait = *retry_after;
+  if (options_.honour_retry_after && retry_after && *retry_after > *wait) {
+    if (options_.max_elapsed_time > Duration::zero()) {
+      // Capped by the budget (spec §6.6): a Retry-After that ends past max-request-elapsed-time
+      // gives up now rather than hold the request (and its slot) past the budget to fail then.
+      if (*retry_after > options_.max_elapsed_time - backoff_.Elapsed()) {
+        return {RetryAction::kGiveUp, {}};
+      }
+      wait = *retry_after;
+    } else {
+      // No time budget (otlp's 0: only max_retries limits): at most the longest backoff
+      // interval, so a server's "Retry-After: 999999999" cannot park the request for years.
+      wait = std::min(*retry_after, std::max(*wait, options_.backoff.max_interval));
+    }
+  }
   return {RetryAction::kRetry, *wait};
 }
 

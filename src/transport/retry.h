@@ -67,7 +67,9 @@ struct RetryOptions {
   Duration max_elapsed_time = std::chrono::seconds(30);
   // Give up at once on a non-retryable failure (e.g. 400) instead of retrying it.
   bool fast_fail_non_retryable = false;
-  // Wait at least as long as the server's Retry-After asks (HTTP backends; not the forwarder).
+  // Wait at least as long as the server's Retry-After asks (HTTP backends; not the forwarder),
+  // within the budget: when less than the Retry-After remains of max_elapsed_time the request
+  // gives up at once; without a time budget (0) the wait is capped at backoff.max_interval.
   bool honour_retry_after = false;
   // At most this many retries after the first attempt (the otlp backend's max_retries); -1 = no
   // limit but the time budget.

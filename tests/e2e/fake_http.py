@@ -1,6 +1,7 @@
 """A recording HTTP server on loopback for the HTTP backends' end-to-end tests: it keeps every
 request (method, path, query, headers, body decompressed per Content-Encoding) and answers from a
-script of responses (status, headers, body, delay), then 200. Standard library only."""
+script of responses (status, headers, body, delay; optionally per path), then 200. Standard
+library only."""
 
 import gzip
 import http.server
@@ -18,6 +19,7 @@ class Request:
         self.headers = headers  # dict, lower-case names
         self.raw = raw
         self.at = time.monotonic()  # arrival
+        self.delay = 0  # how long the answer was held back (a scripted delay)
         enc = headers.get("content-encoding", "identity")
         if enc == "gzip":
             self.body = gzip.decompress(raw)
@@ -31,6 +33,9 @@ class FakeHttp:
     def __init__(self):
         self.requests = []
         self.script = []  # (status, headers dict, body bytes, delay seconds), used in order
+        # Per path, used before `script` for requests to that path (e.g. a backend's metrics
+        # endpoint only, not its events).
+        self.scripts = {}
         self.default = (200, {}, b"")
         self.cond = threading.Condition()
         outer = self
@@ -48,9 +53,14 @@ class FakeHttp:
                 req = Request(self.command, url.path, urllib.parse.parse_qs(url.query),
                               {k.lower(): v for k, v in self.headers.items()}, raw)
                 with outer.cond:
-                    step = outer.script.pop(0) if outer.script else None
+                    mine = outer.scripts.get(url.path)
+                    if mine:
+                        step = mine.pop(0)
+                    else:
+                        step = outer.script.pop(0) if outer.script else None
                 status, headers, body = (step[:3] if step else outer.default)
                 delay = step[3] if step and len(step) > 3 else 0
+                req.delay = delay
                 if delay:
                     time.sleep(delay)
                 with outer.cond:

@@ -2,9 +2,10 @@
 datadog, newrelic, cloudwatch and otlp requests are checked for method, path, query, headers and
 compression, their bodies decoded (JSON, form, protobuf via protoc) and the values compared with
 what was sent; injected 429 (Retry-After), 500s and timeouts show retries and, past the budget, a
-counted drop (backend.* internal metrics, statser-type logging). The CloudWatch signature is
-recomputed here independently (hmac/hashlib), and credentials also come from a fake instance
-metadata service (IMDSv2)."""
+counted drop (backend.* internal metrics, statser-type logging), for every backend through one
+set of shared checks (Profile, check_*; the tests are generated below the class). The CloudWatch
+signature is recomputed here independently (hmac/hashlib), and credentials also come from a fake
+instance metadata service (IMDSv2)."""
 
 import hashlib
 import hmac
@@ -40,6 +41,82 @@ def protoc_encode(message, text):
     return out.stdout
 
 
+def otlp_metrics(text):
+    """protoc's text form of an ExportMetricsServiceRequest → {metric name: its text}."""
+    out = {}
+    name = None
+    expect_name = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == "metrics {":
+            expect_name, name = True, None
+        elif expect_name and stripped.startswith('name: "'):
+            name, expect_name = stripped[len('name: "'):-1], False
+            out[name] = ""
+        elif name is not None:
+            out[name] += stripped + "\n"
+    return out
+
+
+def fields(text, name):
+    """The values of every `name: value` line of a protoc text block."""
+    return [line.split(": ", 1)[1] for line in text.splitlines()
+            if line.startswith(name + ": ")]
+
+
+class Profile:
+    """One HTTP backend set up for failure injection: its section pointing at the fake server
+    (`{url}`; `{budget}` becomes its retry-budget key when it has one), the path its metrics go
+    to (scripts are scoped to it, so events elsewhere do not take the injected failures), and
+    whether it waits out a Retry-After: newrelic as spec §6.6 says, otlp and cloudwatch as
+    cstatsd's choice (docs/backends.md); datadog does not (§6.3 names no Retry-After)."""
+
+    def __init__(self, name, path, section, honours_retry_after, budget_key=None, env=None):
+        self.name = name
+        self.path = path
+        self.section_template = section
+        self.honours_retry_after = honours_retry_after
+        self.budget_key = budget_key
+        self.env = env or {}
+
+    def section(self, url, budget=None, extra=""):
+        line = f'{self.budget_key} = "{budget}"' if budget and self.budget_key else ""
+        return self.section_template.format(url=url, budget=line) + extra
+
+
+PROFILES = [
+    Profile("datadog", "/api/v1/series", """[datadog]
+api_key = "k"
+api_endpoint = "{url}"
+{budget}
+""", honours_retry_after=False, budget_key="max_request_elapsed_time"),
+    # flush-type metrics: the metrics go to address-metrics, the events to address.
+    Profile("newrelic", "/metric/v1", """[newrelic]
+address = "{url}/v1/data"
+address-metrics = "{url}/metric/v1"
+flush-type = "metrics"
+api-key = "k"
+{budget}
+""", honours_retry_after=True, budget_key="max-request-elapsed-time"),
+    # No budget key: the AWS SDK's retryer (3 retries within 15 s).
+    Profile("cloudwatch", "/", """[cloudwatch]
+region = "eu-west-1"
+endpoint = "{url}/"
+{budget}
+""", honours_retry_after=True, env={"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "S"}),
+    Profile("otlp", "/v1/metrics", """[otlp]
+metrics_endpoint = "{url}/v1/metrics"
+logs_endpoint = "{url}/v1/logs"
+{budget}
+""", honours_retry_after=True, budget_key="max_request_elapsed_time"),
+]
+
+TIMEOUT_TRANSPORT = """
+[transport.default]
+client-timeout = "500ms"
+"""
+
+
 class HttpBackendsTest(harness.ServerTestCase):
     def setUp(self):
         self.fake = FakeHttp()
@@ -70,6 +147,71 @@ percent-threshold = "90"
                 return v
             time.sleep(0.1)
         self.fail(f"backend.{name} for {backend} never reached {at_least}\n" + server.describe())
+
+    # --- failure injection, shared by every HTTP backend (generated tests below the class) ---
+
+    def start_profile(self, p, budget=None, extra=""):
+        return self.start_with(p.name, p.section(self.fake.url, budget, extra), env=p.env)
+
+    def metric_requests(self, p, marker):
+        """(request, status) for p's metrics path whose body mentions `marker`, in order of
+        arrival (a delayed answer is recorded when answered)."""
+        with self.fake.cond:
+            mine = [(r, st) for r, st in self.fake.requests
+                    if r.path == p.path and marker in r.body]
+        return sorted(mine, key=lambda x: x[0].at)
+
+    def check_retries_429_and_500_then_delivers(self, p):
+        self.fake.scripts[p.path] = [(429, {"Retry-After": "2"}, b""), (500, {}, b"oops")]
+        s = self.start_profile(p, budget="20s")
+        s.send("fi.c:7|c")
+        self.fake.wait_for(lambda reqs: any(
+            st == 200 and r.path == p.path and b"fi.c" in r.body for r, st in reqs))
+        mine = self.metric_requests(p, b"fi.c")
+        self.assertEqual([st for _, st in mine[:3]], [429, 500, 200])
+        # The retries are the same request again (for cloudwatch: the same signature).
+        self.assertEqual(mine[1][0].raw, mine[0][0].raw)
+        self.assertEqual(mine[2][0].raw, mine[0][0].raw)
+        if p.honours_retry_after:
+            # Waited for Retry-After (2 s), not the 0.25–0.75 s of the first backoff.
+            self.assertGreaterEqual(mine[1][0].at - mine[0][0].at, 1.9)
+        self.wait_counter(s, p.name, "retried", 2)
+        self.stop_ok(s)
+
+    def check_drops_past_the_budget_and_counts_it(self, p):
+        self.fake.default = (500, {}, b"down")
+        s = self.start_profile(p, budget="1s")
+        s.send("fd.c:1|c")
+        dropped = self.wait_counter(s, p.name, "dropped", 1)
+        self.assertGreaterEqual(harness.backend_counter(s, p.name, "created"), dropped)
+        self.assertGreater(len(self.metric_requests(p, b"fd.c")), 1)  # retried before giving up
+        self.wait_counter(s, p.name, "retried", 1)
+        self.stop_ok(s)
+
+    def check_retry_after_past_the_budget_drops_at_once(self, p):
+        # Retry-After 60 s, more than the budget (5 s; cloudwatch's 15 s): given up and counted
+        # at once instead of waiting past the budget.
+        self.fake.scripts[p.path] = [(429, {"Retry-After": "60"}, b"")]
+        s = self.start_profile(p, budget="5s")
+        s.send("ra.c:1|c")
+        self.wait_counter(s, p.name, "dropped", 1, timeout=10)
+        self.assertFalse(harness.backend_counter(s, p.name, "retried"))
+        self.assertEqual(self.metric_requests(p, b"ra.c")[0][1], 429)
+        self.stop_ok(s)
+
+    def check_timeouts_are_retried(self, p):
+        # The first answer comes after the client timeout; the retry is answered at once.
+        self.fake.scripts[p.path] = [(200, {}, b"", 2.0)]
+        s = self.start_profile(p, extra=TIMEOUT_TRANSPORT)
+        s.send("to.c:4|c")
+        self.wait_counter(s, p.name, "retried", 1)
+        # The held-back request is recorded once answered (after 2 s), its retry before.
+        self.fake.wait_for(lambda reqs: any(r.path == p.path and r.delay for r, _ in reqs))
+        first, retry = self.metric_requests(p, b"to.c")[:2]
+        self.assertTrue(first[0].delay)
+        self.assertEqual(first[0].raw, retry[0].raw)  # the timed-out request, sent again
+        self.assertEqual(retry[1], 200)
+        self.stop_ok(s)
 
     # --- datadog -----------------------------------------------------------------------------
 
@@ -119,51 +261,6 @@ api_endpoint = "{self.fake.url}/"
                                                                        ["env:prod"]))
         self.stop_ok(s)
 
-    def test_datadog_retries_429_and_500_then_delivers(self):
-        self.fake.script = [(429, {"Retry-After": "1"}, b""), (500, {}, b"oops")]
-        s = self.start_with("datadog", f"""[datadog]
-api_key = "k"
-api_endpoint = "{self.fake.url}"
-max_request_elapsed_time = "20s"
-""")
-        s.send("r.c:7|c")
-        self.fake.wait_for(lambda reqs: any(
-            st == 200 and b'"r.c.count"' in r.body for r, st in reqs))
-        statuses = [st for _, st in self.fake.requests]
-        self.assertEqual(statuses[:2], [429, 500])
-        self.wait_counter(s, "datadog", "retried", 2)
-        delivered = [x for x in self.datadog_series("r.c.count") if x["points"][0][1] == 7]
-        self.assertEqual(len(delivered), 1)
-        self.stop_ok(s)
-
-    def test_datadog_drops_past_the_budget_and_counts_it(self):
-        self.fake.default = (500, {}, b"down")
-        s = self.start_with("datadog", f"""[datadog]
-api_key = "k"
-api_endpoint = "{self.fake.url}"
-max_request_elapsed_time = "1s"
-""")
-        s.send("d.c:1|c")
-        dropped = self.wait_counter(s, "datadog", "dropped", 1)
-        created = harness.backend_counter(s, "datadog", "created")
-        self.assertGreaterEqual(created, dropped)
-        self.assertGreater(len(self.fake.requests), 1)  # retried before giving up
-        self.stop_ok(s)
-
-    def test_datadog_timeouts_are_retried(self):
-        # The first answer comes after the client timeout; the retry is answered at once.
-        self.fake.script = [(200, {}, b"", 2.0)]
-        s = self.start_with("datadog", f"""[datadog]
-api_key = "k"
-api_endpoint = "{self.fake.url}"
-[transport.default]
-client-timeout = "500ms"
-""")
-        s.send("to.c:4|c")
-        self.wait_counter(s, "datadog", "retried", 1)
-        self.fake.wait_for(lambda reqs: sum(1 for r, _ in reqs if b'"to.c.count"' in r.body) >= 2)
-        self.stop_ok(s)
-
     # --- newrelic ----------------------------------------------------------------------------
 
     def test_newrelic_insights_gzip_with_insert_key(self):
@@ -176,7 +273,10 @@ event-type = "Stats"
         s.send(LINES)
         self.fake.wait_for(lambda reqs: any(b'"h.c"' in r.body for r, _ in reqs))
         req = next(r for r in self.fake.received() if b'"h.c"' in r.body)
+        self.assertEqual(req.method, "POST")
         self.assertEqual(req.path, "/v1/accounts/1/events")
+        self.assertEqual(req.headers["user-agent"], "gostatsd")
+        self.assertEqual(req.headers["content-type"], "application/json")
         self.assertEqual(req.headers["x-insert-key"], "secret")
         self.assertEqual(req.headers["content-encoding"], "gzip")
         items = {x["name"]: x for x in json.loads(req.body)}
@@ -188,16 +288,87 @@ event-type = "Stats"
         self.assertEqual(items["h.s"]["value"], 2)
         self.stop_ok(s)
 
-    def test_newrelic_honours_retry_after(self):
-        self.fake.script = [(429, {"Retry-After": "2"}, b"")]
+    def test_newrelic_infra_payload_plain_without_key(self):
+        # The default flush type (address not an insights or metric-api host): the Infrastructure
+        # agent's payload, neither compressed nor keyed.
         s = self.start_with("newrelic", f"""[newrelic]
 address = "{self.fake.url}/v1/data"
 """)
-        s.send("nr.c:1|c")
-        reqs = self.fake.wait_for(lambda reqs: len(reqs) >= 2)
-        # The retry waited for Retry-After (2 s), not the 0.25–0.75 s of the first backoff.
-        self.assertGreaterEqual(reqs[1][0].at - reqs[0][0].at, 1.9)
-        self.wait_counter(s, "newrelic", "retried", 1)
+        s.send(LINES)
+        self.fake.wait_for(lambda reqs: any(r.path == "/v1/data" and b'"h.c"' in r.body
+                                            for r, _ in reqs))
+        req = next(r for r in self.fake.received("/v1/data") if b'"h.c"' in r.body)
+        self.assertEqual(req.method, "POST")
+        self.assertEqual(req.headers["user-agent"], "gostatsd")
+        self.assertEqual(req.headers["content-type"], "application/json")
+        self.assertNotIn("content-encoding", req.headers)
+        self.assertNotIn("x-insert-key", req.headers)
+        self.assertEqual(req.body, req.raw)
+        body = json.loads(req.body)
+        self.assertEqual((body["name"], body["protocol_version"], body["integration_version"]),
+                         ("com.newrelic.gostatsd", "2", "2.4.0"))
+        items = {x["name"]: x for x in body["data"][0]["metrics"]}
+        c = items["h.c"]
+        self.assertEqual((c["event_type"], c["type"], c["value"]), ("GoStatsD", "counter", 3))
+        self.assertEqual((c["interval"], c["integration_version"]), (0.3, "2.4.0"))
+        self.assertGreater(c["per_second"], 0)
+        self.assertEqual(c["env"], "prod")
+        self.assertIsInstance(c["timestamp"], int)
+        self.assertNotIn("eventType", c)
+        t = items["h.t"]
+        self.assertEqual((t["type"], t["count"], t["min"], t["max"], t["sum"]),
+                         ("timer", 2, 10, 20, 30))
+        self.assertEqual((t["mean"], t["median"]), (15, 15))
+        self.assertIn("sum_squares", t)
+        self.assertIn("std_dev", t)
+        self.assertIn("upper_90", t)
+        self.assertEqual((items["h.g"]["type"], items["h.g"]["value"]), ("gauge", 5))
+        self.assertEqual((items["h.s"]["type"], items["h.s"]["value"]), ("set", 2))
+        self.stop_ok(s)
+
+    def test_newrelic_metrics_api_gzip_with_insert_key(self):
+        s = self.start_with("newrelic", f"""[newrelic]
+address = "{self.fake.url}/v1/data"
+address-metrics = "{self.fake.url}/metric/v1"
+flush-type = "metrics"
+api-key = "secret"
+""")
+        s.send(LINES)
+        self.fake.wait_for(lambda reqs: any(r.path == "/metric/v1" and b'"h.c"' in r.body
+                                            for r, _ in reqs))
+        req = next(r for r in self.fake.received("/metric/v1") if b'"h.c"' in r.body)
+        self.assertEqual(req.method, "POST")
+        self.assertEqual(req.headers["user-agent"], "gostatsd")
+        self.assertEqual(req.headers["content-type"], "application/json")
+        self.assertEqual(req.headers["content-encoding"], "gzip")
+        self.assertEqual(req.headers["x-insert-key"], "secret")
+        body = json.loads(req.body)
+        self.assertEqual(len(body), 1)
+        self.assertEqual(body[0]["common"], {
+            "attributes": {"integration.name": "GoStatsD", "integration.version": "2.4.0"},
+            "interval.ms": 300})
+        items = {x["name"]: x for x in body[0]["metrics"]}
+        c = items["h.c"]
+        self.assertEqual((c["type"], c["value"]), ("count", 3))
+        self.assertEqual(c["attributes"], {"statsdType": "counter", "env": "prod"})
+        self.assertIsInstance(c["timestamp"], int)
+        self.assertEqual(items["h.c.per_second"]["type"], "gauge")
+        summary = items["h.t.summary"]
+        self.assertEqual(summary["type"], "summary")
+        self.assertEqual(summary["value"], {"count": 2, "sum": 30, "min": 10, "max": 20})
+        self.assertEqual(summary["attributes"]["statsdType"], "timer")
+        self.assertEqual((items["h.t.mean"]["type"], items["h.t.mean"]["value"]), ("gauge", 15))
+        for name in ("h.t.per_second", "h.t.median", "h.t.std_dev", "h.t.sum_squares"):
+            self.assertEqual(items[name]["type"], "gauge", name)
+        upper = items["h.t.upper.percentiles"]
+        self.assertEqual(upper["attributes"]["percentile"], 90)
+        self.assertEqual(upper["attributes"]["statsdType"], "gauge")
+        self.assertEqual((items["h.g"]["type"], items["h.g"]["value"]), ("gauge", 5))
+        self.assertEqual(items["h.s"]["attributes"]["statsdType"], "set")
+        self.assertNotIn("type", items["h.s"])  # QUIRK (spec §6.6): sets get no type or value
+        self.assertNotIn("value", items["h.s"])
+        # Events go to `address`, not the Metric API.
+        self.fake.wait_for(lambda reqs: any(r.path == "/v1/data" for r, _ in reqs))
         self.stop_ok(s)
 
     # --- cloudwatch --------------------------------------------------------------------------
@@ -290,6 +461,8 @@ resource_keys = ["env"]
         self.fake.wait_for(lambda reqs: any(r.path == "/v1/metrics" and b"h.c.count" in r.body
                                             for r, _ in reqs))
         req = next(r for r in self.fake.received("/v1/metrics") if b"h.c.count" in r.body)
+        self.assertEqual(req.method, "POST")
+        self.assertEqual(req.headers["user-agent"], "gostatsd")
         self.assertEqual(req.headers["content-type"], "application/x-protobuf")
         self.assertEqual(req.headers["content-encoding"], "gzip")
         text = protoc_decode("otlp.ExportMetricsServiceRequest", req.body)
@@ -299,9 +472,46 @@ resource_keys = ["env"]
         self.assertIn('name: "gostatsd/aggregation"', text)
         self.assertIn("aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA", text)
         self.fake.wait_for(lambda reqs: sum(1 for r, _ in reqs if r.path == "/v1/logs") >= 2)
+        for r in self.fake.received("/v1/logs"):
+            self.assertEqual(r.method, "POST")
+            self.assertEqual(r.headers["user-agent"], "gostatsd")
         logs = [protoc_decode("otlp.ExportLogsServiceRequest", r.body)
                 for r in self.fake.received("/v1/logs")]
         self.assertTrue(any('string_value: "title"' in x for x in logs), logs)
+        self.stop_ok(s)
+
+    def test_otlp_as_histogram(self):
+        s = self.start_with("otlp", f"""[otlp]
+metrics_endpoint = "{self.fake.url}/v1/metrics"
+logs_endpoint = "{self.fake.url}/v1/logs"
+conversion = "AsHistogram"
+user_agent = "ua-test"
+""")
+        # A sampled timer (count = the values received, 3, not round(SampledCount) = 6) and a
+        # gsd_histogram timer (per-bucket counts and bounds), in one datagram: one flush.
+        s.send("ah.t:10|ms|@0.5\nah.t:30|ms|@0.5\nah.t:20|ms|@0.5\n"
+               "ah.h:5|ms|#gsd_histogram:10_20\nah.h:15|ms|#gsd_histogram:10_20\n"
+               "ah.h:25|ms|#gsd_histogram:10_20")
+        self.fake.wait_for(lambda reqs: any(r.path == "/v1/metrics" and b"ah.t" in r.body
+                                            for r, _ in reqs))
+        req = next(r for r in self.fake.received("/v1/metrics") if b"ah.t" in r.body)
+        self.assertEqual(req.method, "POST")
+        self.assertEqual(req.headers["user-agent"], "ua-test")
+        text = protoc_decode("otlp.ExportMetricsServiceRequest", req.body)
+        metrics = otlp_metrics(text)
+        self.assertEqual(set(metrics), {"ah.t", "ah.h"}, text)
+        t = metrics["ah.t"]
+        self.assertIn("histogram {", t)
+        self.assertIn("aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA", t)
+        self.assertEqual(fields(t, "count"), ["3"])
+        self.assertEqual(fields(t, "sum"), ["60"])
+        self.assertEqual(fields(t, "min"), ["10"])
+        self.assertEqual(fields(t, "max"), ["30"])
+        self.assertEqual(fields(t, "bucket_counts"), [])
+        h = metrics["ah.h"]
+        self.assertEqual(fields(h, "count"), ["3"])
+        self.assertEqual(fields(h, "explicit_bounds"), ["10", "20"])
+        self.assertEqual(fields(h, "bucket_counts"), ["1", "1", "1"])
         self.stop_ok(s)
 
     def test_otlp_partial_success_is_a_counted_drop_without_retry(self):
@@ -316,6 +526,21 @@ logs_endpoint = "{self.fake.url}/v1/logs"
         self.wait_counter(s, "otlp", "dropped", 1)
         self.assertIsNone(harness.backend_counter(s, "otlp", "retried") or None)
         self.stop_ok(s)
+
+
+def _add_failure_tests():
+    checks = ["retries_429_and_500_then_delivers", "drops_past_the_budget_and_counts_it",
+              "timeouts_are_retried", "retry_after_past_the_budget_drops_at_once"]
+    for p in PROFILES:
+        for check in checks:
+            if check.startswith("retry_after") and not p.honours_retry_after:
+                continue
+            method = getattr(HttpBackendsTest, "check_" + check)
+            setattr(HttpBackendsTest, f"test_{p.name}_{check}",
+                    lambda self, p=p, method=method: method(self, p))
+
+
+_add_failure_tests()
 
 
 if __name__ == "__main__":

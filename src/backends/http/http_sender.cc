@@ -30,10 +30,13 @@ Result<std::unique_ptr<HttpSender>> HttpSender::Create(const config::Config& con
   if (!t.ok()) return t.status();
   transport::ClientOptions co;
   co.max_in_flight = max_requests == 0 ? 1 : max_requests;
+  // SendAll hands over at most max_in_flight batches at a time; the queue also holds an event
+  // or a credentials request sent meanwhile.
   co.max_queued = std::max<size_t>(co.max_in_flight, 1000);
   auto client = transport::HttpClient::Create(*t, co);
   if (!client.ok()) return client.status();
-  return std::unique_ptr<HttpSender>(new HttpSender(std::string(backend), std::move(*client)));
+  return std::unique_ptr<HttpSender>(
+      new HttpSender(std::string(backend), std::move(*client), co.max_in_flight));
 }
 
 Status HttpSender::SendAll(std::vector<Batch> batches, const transport::RetryOptions& retry,
@@ -42,14 +45,23 @@ Status HttpSender::SendAll(std::vector<Batch> batches, const transport::RetryOpt
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    size_t pending = 0;
+    size_t pending = 0;    // not yet done
+    size_t in_flight = 0;  // handed to the client, not yet done
     size_t dropped = 0;
     std::string first_error;
   };
   auto shared = std::make_shared<Shared>();
   shared->pending = batches.size();
   BackendStats::Add(stats.created, batches.size());
+  // At most max_in_flight batches are handed to the client at a time: the next one waits here,
+  // on the backend's own thread, for a slot. Queueing them all at once would overflow the
+  // client's waiting queue (which drops its oldest) on a flush of thousands of batches.
   for (Batch& b : batches) {
+    {
+      std::unique_lock lock(shared->mu);
+      shared->cv.wait(lock, [&] { return shared->in_flight < limit_; });
+      ++shared->in_flight;
+    }
     const size_t series = b.series;
     transport::RequestCallbacks cb;
     cb.retrying = [&stats, name = backend_](const transport::HttpResponse& r,
@@ -77,7 +89,9 @@ Status HttpSender::SendAll(std::vector<Batch> batches, const transport::RetryOpt
         ++shared->dropped;
         if (shared->first_error.empty()) shared->first_error = error;
       }
-      if (--shared->pending == 0) shared->cv.notify_all();
+      --shared->in_flight;
+      --shared->pending;
+      shared->cv.notify_all();
     };
     client_->Send(std::move(b.request), retry, std::move(cb));
   }

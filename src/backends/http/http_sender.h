@@ -1,8 +1,9 @@
 // HttpSender: the HTTP side of a backend (datadog, influxdb, newrelic, cloudwatch, otlp): an
-// HttpClient on the backend's `[transport.<name>]`, batches sent concurrently (the client keeps
-// max_requests in flight) with the backend's retry policy, and the backend.* counting. Used from
-// the backend's own thread, which blocks in SendAll until every batch is done; the client's
-// event loop runs on a second thread that the BackendRunner (server/) gives it.
+// HttpClient on the backend's `[transport.<name>]`, batches sent concurrently (max_requests in
+// flight; the rest wait for a slot) with the backend's retry policy, and the backend.* counting.
+// Used from the backend's own thread, which blocks in SendAll until every batch is done (never
+// the ingestion or flush threads: the flusher only enqueues snapshots to the BackendRunner);
+// the client's event loop runs on a second thread that the BackendRunner (server/) gives it.
 #pragma once
 
 #include <memory>
@@ -27,10 +28,12 @@ class HttpSender {
     size_t series = 0;
   };
 
-  // Sends every batch and waits for all. Counts created, sent, series_sent, retried and
-  // dropped in `stats`. An error (naming how many were dropped and why) when any was dropped.
-  // `accept` may reject a 2xx response (e.g. an OTLP partial success); a rejected batch is
-  // dropped without retry.
+  // Sends every batch and waits for all, at most max_requests at a time (the others wait on the
+  // calling thread for a free slot, so none is lost to a full queue however many there are; a
+  // batch is dropped only when its retry budget is spent or at shutdown). Counts created, sent,
+  // series_sent, retried and dropped in `stats`. An error (naming how many were dropped and why)
+  // when any was dropped. `accept` may reject a 2xx response (e.g. an OTLP partial success); a
+  // rejected batch is dropped without retry.
   Status SendAll(std::vector<Batch> batches, const transport::RetryOptions& retry,
                  BackendStats& stats,
                  const std::function<Status(const transport::HttpResponse&)>& accept = nullptr);
@@ -42,11 +45,12 @@ class HttpSender {
   transport::HttpClient& client() { return *client_; }
 
  private:
-  HttpSender(std::string backend, std::unique_ptr<transport::HttpClient> client)
-      : backend_(std::move(backend)), client_(std::move(client)) {}
+  HttpSender(std::string backend, std::unique_ptr<transport::HttpClient> client, size_t limit)
+      : backend_(std::move(backend)), client_(std::move(client)), limit_(limit) {}
 
   std::string backend_;
   std::unique_ptr<transport::HttpClient> client_;
+  size_t limit_;  // batches handed to the client at once (max_requests)
 };
 
 // "status 500: <body>" or the transport error, for log lines.

@@ -42,6 +42,8 @@ class OtlpBackend : public Backend {
   Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
   bool CountsOwnBatches() const override { return true; }
+  // AsHistogram takes count, sum, min and max from the raw timer values, as gostatsd does.
+  bool WantsRawValues() const override { return options_.format.as_histogram; }
   transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:

@@ -188,11 +188,30 @@ std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::Fl
     if (o.as_histogram) {
       b.Begin(*t.key);
       otlp::HistogramDataPoint* p = b.DeltaHistogram(name);
-      p->set_count(static_cast<uint64_t>(std::max<int64_t>(t.count, 0)));
-      p->set_sum(t.sum);
-      if (t.count > 0) {  // an idle timer has no min or max (gostatsd panics here)
-        p->set_min(t.min);
-        p->set_max(t.max);
+      if (s.has_raw_values) {
+        // As gostatsd: count, sum, min and max of the values received, so a sampled timer's
+        // count is how many values arrived (len(Values)), not the sample-rate-scaled count.
+        uint64_t n = 0;
+        double sum = 0, min = 0, max = 0;
+        for (double v : s.ValuesOf(t)) {
+          min = n == 0 ? v : std::min(min, v);
+          max = n == 0 ? v : std::max(max, v);
+          sum += v;
+          ++n;
+        }
+        p->set_count(n);
+        p->set_sum(sum);
+        if (n > 0) {  // an idle timer has no min or max (gostatsd panics here)
+          p->set_min(min);
+          p->set_max(max);
+        }
+      } else {  // a snapshot without raw values: the computed aggregates
+        p->set_count(static_cast<uint64_t>(std::max<int64_t>(t.count, 0)));
+        p->set_sum(t.sum);
+        if (t.count > 0) {
+          p->set_min(t.min);
+          p->set_max(t.max);
+        }
       }
       uint64_t below = 0;
       for (const auto& bucket : s.BucketsOf(t)) {

@@ -84,6 +84,32 @@ TEST(SigV4Test, SessionTokenIsSigned) {
   EXPECT_NE(s.signature, Sign(Suite("GET"), kSuite, "us-east-1", "service", kSuiteTime).signature);
 }
 
+// post-sts-token/post-sts-header-before: the session token is a signed header.
+TEST(SigV4Test, PostStsHeaderBefore) {
+  Credentials c = kSuite;
+  c.session_token =
+      "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSP"
+      "fIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/"
+      "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7"
+      "WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+      "scqKmlzm8"
+      "FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
+  Signature s = Sign(Suite("POST"), c, "us-east-1", "service", kSuiteTime);
+  EXPECT_EQ(s.canonical_request,
+            "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
+            "x-amz-security-token:" +
+                c.session_token +
+                "\n\nhost;x-amz-date;x-amz-security-token\n"
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(s.string_to_sign,
+            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
+            "c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6");
+  EXPECT_EQ(s.authorization,
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+            "SignedHeaders=host;x-amz-date;x-amz-security-token, "
+            "Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead");
+}
+
 TEST(SigV4Test, UriEncoding) {
   EXPECT_EQ(UriEncode("a b/c~d*é"), "a%20b%2Fc~d%2A%C3%A9");
   EXPECT_EQ(UriEncode("/a b/c", true), "/a%20b/c");

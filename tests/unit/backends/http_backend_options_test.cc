@@ -130,5 +130,14 @@ TEST(OtlpOptionsTest, ConversionDisabledAggregationsAndRequiredEndpoints) {
   EXPECT_EQ(o->max_retries, 3);
 }
 
+TEST(OtlpOptionsTest, AsHistogramAsksForRawTimerValues) {
+  auto o = OtlpOptions::From(WithFile(R"({"otlp": {"metrics_endpoint": "http://m",
+      "logs_endpoint": "http://l", "conversion": "AsHistogram"}})"));
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_TRUE(OtlpBackend(*o, nullptr).WantsRawValues());
+  o->format.as_histogram = false;  // AsGauge needs only the computed aggregates
+  EXPECT_FALSE(OtlpBackend(*o, nullptr).WantsRawValues());
+}
+
 }  // namespace
 }  // namespace cstatsd::backends

@@ -7,6 +7,9 @@
 
 #include <limits>
 
+#include "aggregate/aggregator.h"
+#include "pipeline/pipeline.h"
+
 namespace cstatsd::backends::otlp_format {
 namespace {
 
@@ -152,6 +155,60 @@ TEST(OtlpFormatTest, TimersAsDeltaHistograms) {
   const auto& q = ms[1].histogram().data_points(0);  // idle: no crash, no min/max
   EXPECT_EQ(q.count(), 0u);
   EXPECT_FALSE(q.has_min());
+}
+
+// gostatsd's AsHistogram takes count, sum, min and max from the values received
+// (len(t.Values)), not the sample-rate-scaled count: three values at @0.5 count 3, not 6.
+TEST(OtlpFormatTest, AsHistogramCountsTheValuesOfASampledTimer) {
+  pipeline::PipelineOptions pipeline_options;
+  pipeline::Pipeline pipeline(&pipeline_options);
+  MetricMap map;
+  for (double v : {30.0, 10.0, 20.0}) {  // lat:<v>|ms|@0.5, three lines
+    ParsedMetric m;
+    m.type = MetricType::kTimer;
+    m.name = "lat";
+    m.values = {v};
+    m.rate = 0.5;
+    pipeline.Receive(m, "", kNow, map);
+  }
+  aggregate::AggregatorOptions ao;
+  ao.keep_raw_values = true;  // what OtlpBackend::WantsRawValues asks for with AsHistogram
+  aggregate::Aggregator agg(ao);
+  agg.Merge(map);
+  auto snap = agg.Flush(kNow, 10);
+  ASSERT_EQ(snap->timers.size(), 1u);
+  ASSERT_EQ(snap->timers[0].count, 6);  // round(SampledCount): what the AsGauge `.count` sends
+  FormatOptions o;
+  o.as_histogram = true;
+  auto reqs = FormatMetrics(*snap, o, 1000);
+  const auto& ms = reqs[0].resource_metrics(0).scope_metrics(0).metrics();
+  ASSERT_EQ(ms.size(), 1);
+  EXPECT_EQ(ms[0].name(), "lat");
+  ASSERT_TRUE(ms[0].has_histogram());
+  const auto& p = ms[0].histogram().data_points(0);
+  EXPECT_EQ(p.count(), 3u);
+  EXPECT_EQ(p.sum(), 60);
+  EXPECT_EQ(p.min(), 10);
+  EXPECT_EQ(p.max(), 30);
+  EXPECT_EQ(p.time_unix_nano(), static_cast<uint64_t>(kNow));
+  EXPECT_EQ(p.bucket_counts_size(), 0);  // no gsd_histogram tag: no buckets
+}
+
+TEST(OtlpFormatTest, AsHistogramIdleTimerWithRawValuesHasNoMinMax) {
+  auto s = Snapshot();
+  s.has_raw_values = true;
+  aggregate::TimerPoint idle;
+  idle.key = Key(MetricType::kTimer, "idle");
+  s.timers.push_back(idle);
+  FormatOptions o;
+  o.as_histogram = true;
+  auto reqs = FormatMetrics(s, o, 1000);
+  const auto& p =
+      reqs[0].resource_metrics(0).scope_metrics(0).metrics(0).histogram().data_points(0);
+  EXPECT_EQ(p.count(), 0u);
+  EXPECT_EQ(p.sum(), 0);
+  EXPECT_FALSE(p.has_min());
+  EXPECT_FALSE(p.has_max());
 }
 
 TEST(OtlpFormatTest, HistogramTimerAsGaugesCarriesLe) {

@@ -134,6 +134,71 @@ TEST(RetryTest, RetryAfterIsHonouredOnlyWhenAsked) {
   EXPECT_EQ(honour.Decide(429, 1ms).wait, 750ms);  // never shorter than the backoff
 }
 
+TEST(RetryTest, RetryAfterWithinTheRemainingBudgetIsWaited) {
+  FakeClock clock;
+  RetryOptions o;
+  o.honour_retry_after = true;
+  o.max_elapsed_time = 15s;
+  RetryState s(o, clock.fn(), [] { return 0.5; });
+  clock.now += 5s;  // 10 s of the budget left
+  auto d = s.Decide(429, 10s);
+  EXPECT_EQ(d.action, RetryAction::kRetry);
+  EXPECT_EQ(d.wait, 10s);  // exactly what remains: still waited
+}
+
+TEST(RetryTest, RetryAfterPastTheBudgetGivesUpAtOnce) {
+  FakeClock clock;
+  RetryOptions o;
+  o.honour_retry_after = true;
+  o.max_elapsed_time = 15s;
+  {
+    RetryState s(o, clock.fn(), [] { return 0.5; });
+    EXPECT_EQ(s.Decide(429, 16s).action, RetryAction::kGiveUp);  // longer than the whole budget
+    EXPECT_EQ(s.attempts(), 1);
+  }
+  {
+    RetryState s(o, clock.fn(), [] { return 0.5; });
+    EXPECT_EQ(s.Decide(500).action, RetryAction::kRetry);
+    clock.now += 6s;  // 9 s left
+    EXPECT_EQ(s.Decide(429, 9s + 1ms).action, RetryAction::kGiveUp);
+  }
+  {
+    RetryState s(o, clock.fn(), [] { return 0.5; });
+    EXPECT_EQ(s.Decide(429, std::chrono::seconds(999999999)).action, RetryAction::kGiveUp);
+  }
+  {
+    // A Retry-After shorter than the backoff changes nothing, even near the end of the budget:
+    // the backoff's own last wait may end past it (backoff v2).
+    RetryState s(o, clock.fn(), [] { return 0.5; });
+    clock.now += 14900ms;
+    auto d = s.Decide(429, 1ms);
+    EXPECT_EQ(d.action, RetryAction::kRetry);
+    EXPECT_EQ(d.wait, 500ms);
+  }
+  {
+    // Not honoured: a long Retry-After is ignored rather than a reason to give up.
+    RetryOptions plain = o;
+    plain.honour_retry_after = false;
+    RetryState s(plain, clock.fn(), [] { return 0.5; });
+    auto d = s.Decide(429, 1h);
+    EXPECT_EQ(d.action, RetryAction::kRetry);
+    EXPECT_EQ(d.wait, 500ms);
+  }
+}
+
+TEST(RetryTest, RetryAfterWithoutATimeBudgetIsCappedAtTheMaxInterval) {
+  FakeClock clock;
+  RetryOptions o;
+  o.honour_retry_after = true;
+  o.max_elapsed_time = 0ns;  // otlp's 0: only max_retries limits
+  o.max_retries = 3;
+  RetryState s(o, clock.fn(), [] { return 0.5; });
+  EXPECT_EQ(s.Decide(429, 20s).wait, 20s);
+  EXPECT_EQ(s.Decide(429, std::chrono::seconds(999999999)).wait, 60s);
+  EXPECT_EQ(s.Decide(429, 1ms).wait, 1125ms);
+  EXPECT_EQ(s.Decide(429, 1s).action, RetryAction::kGiveUp);  // retries spent
+}
+
 TEST(RetryTest, MaxRetriesLimitsTheAttempts) {
   FakeClock clock;
   RetryOptions o;
