@@ -661,6 +661,8 @@ nlohmann::json Server::Vars() const {
         {"enable-ingestion", h->options().enable_ingestion},
         {"enable-prof", h->options().enable_prof},
         {"max-request-body-size", h->options().max_request_body_size},
+        {"max-connections", h->options().max_connections},
+        {"request-threads", h->request_threads()},
         {"incoming.success", stats::Read(c.success)},
         {"incoming.failure.read", stats::Read(c.failure_read)},
         {"incoming.failure.decompress", stats::Read(c.failure_decompress)},

@@ -2,7 +2,8 @@
 on a free loopback port, protobuf bodies made by `protoc --encode` from gostatsd's schema,
 compressed with Python's zlib or the `lz4` tool, and the stdout backend's lines checked for exact
 values. Also the health, expvar, prof and 404/405 routes, bad bodies (each gets its status and
-the server keeps working), a 2,000-request load from 50 threads, and the final flush."""
+the server keeps working), a 2,000-request load from 50 threads, 40 kept-alive clients posting
+every second as forwarders do, and the final flush."""
 
 import http.client
 import json
@@ -371,6 +372,74 @@ class LoadTest(HttpTestCase):
         # Every value arrives: the counts of all flushes add up to what was sent.
         self.wait_sum(s, "stats.counter.load.t.1.count", sent[0])
         self.stop_ok(s)
+
+
+class KeepAliveTest(HttpTestCase):
+    """Forwarders keep their connection and post every second (http-transport.flush-interval), so
+    an idle gap never lets the server close it: each connected forwarder needs a request thread
+    of its own, for as long as it stays connected."""
+    CLIENTS = 40
+    ROUNDS = 6
+    TIMEOUT = 4  # seconds a request may wait for its answer: less than the rounds take
+
+    def test_kept_alive_clients_posting_every_second_are_all_served(self):
+        s, port = self.start_http(INGESTION + "enable-expvar = true\n")
+        body = zlib.compress(protoc_encode("RawMessageV2", counter_message("kept", 1)))
+        results = []  # (client, round, status or the error, local port of the connection)
+        lock = threading.Lock()
+        start = time.monotonic() + 0.5
+
+        def client(k):
+            # One connection for every round, as a forwarder's HTTP client keeps it. A request
+            # that is not answered within TIMEOUT (the server has no thread for its connection
+            # while the others keep theirs) fails.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.TIMEOUT)
+            try:
+                for r in range(self.ROUNDS):
+                    delay = start + r - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    try:
+                        status = self.post(port, "/v2/raw", body, "deflate", conn=conn)[0]
+                        local = conn.sock.getsockname()[1] if conn.sock else None
+                    except OSError as e:  # a timeout included
+                        status, local = f"{type(e).__name__}: {e}", None
+                        conn.close()
+                    with lock:
+                        results.append((k, r, status, local))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        total = self.CLIENTS * self.ROUNDS
+        self.assertEqual(len(results), total)
+        self.assertEqual([x for x in results if x[2] != 202], [], s.describe())
+        # Each client used one connection throughout: the server kept them all open.
+        for k in range(self.CLIENTS):
+            ports = {local for c, _, _, local in results if c == k}
+            self.assertEqual(len(ports), 1, (k, ports))
+            self.assertNotIn(None, ports)
+        status, data, _ = self.request(port, "GET", "/expvar")
+        main = json.loads(data)["cstatsd"]["http"]["main"]
+        self.assertEqual(main["incoming.success"], total)
+        self.assertEqual(main["max-connections"], 1024)
+        # At the peak every client's connection had a thread of its own.
+        self.assertGreaterEqual(main["request-threads"], self.CLIENTS)
+        self.wait_sum(s, "stats.counter.kept.count", total)
+        self.stop_ok(s)
+
+    def test_max_connections_is_validated(self):
+        path = os.path.join(self.dir, "bad.toml")
+        with open(path, "w") as f:
+            f.write('http-servers = "main"\n[http.main]\nmax-connections = 0\n')
+        r = self.run_binary(harness.standard_flags(config_path=path))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("http.main.max-connections: must be a number from 1 to 65536, got 0",
+                      r.stderr)
 
 
 if __name__ == "__main__":
