@@ -90,6 +90,7 @@ class Server {
   void ReturnFreedMemory();
   void CollectInternalMetrics();
   void CollectForwarderMetrics();
+  void CollectHttpIngestMetrics();
   void CollectCloudMetrics();
   Status StartCloud();
   void StopCloud();  // after the workers stopped: their parked lines go into the final flush
