@@ -719,7 +719,7 @@ nlohmann::json Server::Vars() const {
   return j;
 }
 
-void Server::Stop() {
+void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   {
     std::lock_guard lock(stop_mu_);
     if (stopped_) return;
@@ -746,12 +746,18 @@ void Server::Stop() {
     Flush(now, seconds > 0 ? seconds : 1e-9);
   }
 
-  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+  const auto now = std::chrono::steady_clock::now();
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       config_.options.backend_shutdown_timeout);
+  if (deliver_by < now + timeout) {
+    timeout = std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(deliver_by - now));
+    spdlog::info("final flush bounded by the caller's deadline timeout_ms={}", timeout.count());
+  }
   if (forwarder_) {
-    // The final flush and the requests still retrying get backend-shutdown-timeout; what is
-    // left then is dropped and counted.
-    forwarder_->Stop(std::chrono::steady_clock::now() + timeout);
+    // The final flush and the requests still retrying get backend-shutdown-timeout (or less,
+    // above); what is left then is dropped and counted.
+    forwarder_->Stop(now + timeout);
     if (forwarder_thread_.joinable()) forwarder_thread_.join();
   }
   for (auto& r : runners_) {
