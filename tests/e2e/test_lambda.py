@@ -48,8 +48,9 @@ class FakeRuntimeApi:
     """Lambda's Runtime API on 127.0.0.1: records every request with the time it arrived;
     event/next blocks until the test supplies the answer with answer_next()."""
 
-    def __init__(self, register_status=200, subscribe_status=200, agg=None):
+    def __init__(self, register_status=200, subscribe_status=200, agg=None, register_gate=None):
         self.register_status = register_status
+        self.register_gate = register_gate  # threading.Event: register answers once it is set
         self.subscribe_status = subscribe_status
         self.agg = agg  # snapshot of its requests taken when each event/next arrives
         self.requests = []  # dicts: method, path, headers, body, t, agg (snapshot or None)
@@ -92,6 +93,8 @@ class FakeRuntimeApi:
             def do_POST(self):
                 self._record()
                 if self.path == "/2020-01-01/extension/register":
+                    if api.register_gate is not None:
+                        api.register_gate.wait(WAIT)
                     info = json.dumps({"functionName": "fn", "functionVersion": "$LATEST",
                                        "handler": "index.handler"}).encode()
                     hdrs = [("Lambda-Extension-Identifier", EXT_ID)] \
@@ -524,6 +527,25 @@ class LambdaExtensionTest(harness.ServerTestCase):
         self.assertEqual(api.calls("/2020-01-01/extension/init/error"), [])
         # The final flush still delivered what the invocation had sent.
         self.assertEqual(counters(agg.snapshot(), "before.listener.fault"), 6)
+
+    def test_a_stop_during_register_does_not_cut_the_other_requests(self):
+        # SIGTERM while register is in flight: only an event/next long poll is cut short, so
+        # register (and any init/error or exit/error report) still completes; the extension
+        # then stops as after SHUTDOWN: final flush, exit 0.
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        agg, api = self.fakes(register_gate=gate)
+        ext = self.spawn(api, self.config(agg), wait_started=False)
+        api.wait_calls("/2020-01-01/extension/register", 1, proc=ext)
+        ext.send_signal(signal.SIGTERM)
+        ext.wait_for_text("signal received", stream="stderr")
+        time.sleep(0.2)  # the watcher marks the stop right after logging
+        gate.set()
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+        self.assertEqual(api.calls("/2020-01-01/extension/init/error"), [])
+        self.assertFalse([l for l in ext.lines(0, "stderr") if "register failed" in l],
+                         ext.describe())
+        ext.wait_for_text("lambda: extension stopped", stream="stderr")
 
     # ----- cold start -----
 
