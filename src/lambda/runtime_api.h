@@ -2,7 +2,7 @@
 // requests (method, URL, headers, JSON body) built as plain values, the answers parsed, and
 // RuntimeApiClient, which sends them with libcurl's easy interface. The builders and parsers are
 // pure (any thread); a RuntimeApiClient belongs to the thread that calls Do (the extension's
-// event loop), and Abort() may be called from any thread.
+// event loop), and AbortLongPoll() may be called from any thread.
 #pragma once
 
 #include <atomic>
