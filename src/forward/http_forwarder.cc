@@ -160,13 +160,28 @@ bool HttpForwarder::Stop(std::chrono::steady_clock::time_point deadline) {
   return drained;
 }
 
-ForwarderStats HttpForwarder::TakeStats() {
+ForwarderStats HttpForwarder::Totals() const {
   ForwarderStats s;
-  s.invalid = invalid_.exchange(0, std::memory_order_relaxed);
-  s.created = created_.exchange(0, std::memory_order_relaxed);
-  s.sent = sent_.exchange(0, std::memory_order_relaxed);
-  s.retried = retried_.exchange(0, std::memory_order_relaxed);
-  s.dropped = dropped_.exchange(0, std::memory_order_relaxed);
+  s.invalid = invalid_.load(std::memory_order_relaxed);
+  s.created = created_.load(std::memory_order_relaxed);
+  s.sent = sent_.load(std::memory_order_relaxed);
+  s.retried = retried_.load(std::memory_order_relaxed);
+  s.dropped = dropped_.load(std::memory_order_relaxed);
+  return s;
+}
+
+ForwarderStats HttpForwarder::TakeStats() {
+  const ForwarderStats now = Totals();
+  ForwarderStats s;
+  {
+    std::lock_guard lock(taken_mu_);
+    s.invalid = now.invalid - taken_.invalid;
+    s.created = now.created - taken_.created;
+    s.sent = now.sent - taken_.sent;
+    s.retried = now.retried - taken_.retried;
+    s.dropped = now.dropped - taken_.dropped;
+    taken_ = now;
+  }
   s.post_latency_sum_ms =
       static_cast<double>(latency_sum_us_.exchange(0, std::memory_order_relaxed)) / 1000.0;
   s.post_latency_max_ms =

@@ -65,7 +65,11 @@ class HttpForwarder {
   // (counted as dropped) and makes Run() return. Returns true if everything was delivered.
   bool Stop(std::chrono::steady_clock::time_point deadline);
 
+  // The counts since the previous TakeStats (the http.forwarder.* internal metrics). One caller
+  // at a time (the flusher).
   ForwarderStats TakeStats();
+  // The counts since the start (/expvar); latencies are left 0. Any thread.
+  ForwarderStats Totals() const;
 
   // When a POST last succeeded (the HTTP server's /deepcheck "sentRecently"); nullopt = never.
   std::optional<std::chrono::system_clock::time_point> LastSuccessfulSend() const;
@@ -89,7 +93,10 @@ class HttpForwarder {
   transport::RetryOptions retry_;
   std::vector<std::pair<std::string, std::string>> base_headers_;
 
+  // Cumulative; TakeStats reports the change since `taken_`.
   std::atomic<uint64_t> invalid_{0}, created_{0}, sent_{0}, retried_{0}, dropped_{0};
+  std::mutex taken_mu_;
+  ForwarderStats taken_;  // guarded by taken_mu_
   std::atomic<uint64_t> latency_sum_us_{0}, latency_max_us_{0};
   std::atomic<int64_t> last_send_ns_{0};  // system clock, 0 = never
   std::mutex log_mu_;

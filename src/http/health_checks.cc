@@ -24,12 +24,9 @@ HealthReport HealthChecks::Run() const {
   }
   HealthReport report;
   for (const auto& [name, check] : checks) {
-    std::optional<std::string> problem = check();
-    if (problem) {
-      report.failed.push_back(name + ": " + *problem);
-    } else {
-      report.ok.push_back(name);
-    }
+    const DeepCheckResult r = check();
+    std::string entry = r.detail.empty() ? name : name + ": " + r.detail;
+    (r.healthy ? report.ok : report.failed).push_back(std::move(entry));
   }
   return report;
 }

@@ -5,18 +5,23 @@
 
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace cstatsd::http {
 
-// A check returns std::nullopt when healthy, else why not ("never sent").
-using DeepCheck = std::function<std::optional<std::string>()>;
+// A check's verdict, and what it has to say either way ("never sent", "lastSend=<time>").
+struct DeepCheckResult {
+  bool healthy = true;
+  std::string detail;  // may be empty
+};
+using DeepCheck = std::function<DeepCheckResult()>;
 
+// Each entry is "<name>: <detail>", or "<name>" when the check said nothing (as gostatsd's
+// "sentRecently: lastSend=<time>" and "sentRecently: never sent").
 struct HealthReport {
-  std::vector<std::string> ok;      // names of the checks that passed
-  std::vector<std::string> failed;  // "<name>: <reason>"
+  std::vector<std::string> ok;
+  std::vector<std::string> failed;
   bool healthy() const { return failed.empty(); }
   // {"ok":[...],"failed":[...]}
   std::string Json() const;

@@ -9,9 +9,12 @@
 namespace cstatsd::http {
 namespace {
 
-constexpr const char* kKnownKeys[] = {"address",       "enable-healthcheck",
-                                      "enable-expvar", "enable-ingestion",
-                                      "enable-prof",   "max-request-body-size"};
+constexpr const char* kKnownKeys[] = {
+    "address",     "enable-healthcheck",    "enable-expvar",  "enable-ingestion",
+    "enable-prof", "max-request-body-size", "max-connections"};
+
+// A thread per connection: beyond this many, a server would rather use an event loop.
+constexpr int64_t kMaxConnectionsLimit = 65536;
 
 // Bodies are parsed by protobuf, which takes at most 2 GiB; 1 GiB is plenty.
 constexpr int64_t kMaxBodyLimit = int64_t{1} << 30;
@@ -68,6 +71,14 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
     take(section.GetBool("enable-ingestion", o.enable_ingestion), o.enable_ingestion);
     take(section.GetBool("enable-prof", o.enable_prof), o.enable_prof);
     take(section.GetInt("max-request-body-size", o.max_request_body_size), o.max_request_body_size);
+    int64_t max_connections = o.max_connections;
+    take(section.GetInt("max-connections", max_connections), max_connections);
+    if (max_connections < 1 || max_connections > kMaxConnectionsLimit) {
+      errors.push_back(fmt::format("{}.max-connections: must be a number from 1 to {}, got {}",
+                                   section.path(), kMaxConnectionsLimit, max_connections));
+    } else {
+      o.max_connections = static_cast<int>(max_connections);
+    }
     if (Status s = SplitAddress(o.address, o.host, o.port); !s.ok()) {
       errors.push_back(fmt::format("{}.address: {}", section.path(), s.message()));
     }

@@ -21,6 +21,11 @@ struct HttpServerOptions {
   // max-request-body-size (cstatsd): bytes an ingestion body may have, as sent and after
   // decompression; beyond it the answer is 413. Default 64 MiB.
   int64_t max_request_body_size = int64_t{64} << 20;
+  // max-connections (cstatsd): connections served at once. Each open connection has a request
+  // thread while it is open (a kept-alive one too, until it has been idle 2 s or has carried
+  // 100 requests); threads are started as connections need them, up to this many, and stay.
+  // Connections beyond it wait for a thread. Default 1024.
+  int max_connections = 1024;
 
   // The address split for binding: host ("0.0.0.0" when empty) and port.
   std::string host;

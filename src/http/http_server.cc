@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "http/process_info.h"
 
@@ -65,6 +68,79 @@ bool Unrouted(const httplib::Request& req, const RouteMatch& m, httplib::Respons
   }
 }
 
+// httplib's task queue: one job per accepted connection, which keeps its thread until the
+// connection closes (a kept-alive one after 2 s idle or 100 requests). httplib's own ThreadPool
+// has a fixed size, so a few clients that keep their connections (forwarders post every second)
+// would hold every thread and leave the others waiting. This one starts a thread whenever no
+// idle one is there for a new connection, up to `max_threads`; beyond that, connections wait.
+// Threads stay once started (parked on the condition variable when idle).
+class ConnectionThreads : public httplib::TaskQueue {
+ public:
+  ConnectionThreads(size_t max_threads, std::atomic<size_t>* started)
+      : max_(max_threads), started_(started) {}
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mu_);
+    jobs_.push_back(std::move(fn));
+    if (jobs_.size() > idle_ + starting_ && threads_.size() < max_) {
+      try {
+        threads_.emplace_back([this] { Work(); });
+        ++starting_;
+        started_->store(threads_.size(), std::memory_order_relaxed);
+      } catch (const std::system_error& e) {
+        // Out of threads (ulimit -u, memory): the connection waits for a running one.
+        spdlog::warn("http server cannot start a request thread threads={} error={}",
+                     threads_.size(), e.what());
+        if (threads_.empty()) {
+          auto job = std::move(jobs_.back());
+          jobs_.pop_back();
+          lock.unlock();
+          job();  // nothing else would ever serve it
+          return;
+        }
+      }
+    }
+    lock.unlock();
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();  // httplib enqueues nothing after shutdown
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mu_);
+    --starting_;
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (jobs_.empty()) return;  // shut down, and every connection served
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  const size_t max_;
+  std::atomic<size_t>* started_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;      // threads waiting for a connection
+  size_t starting_ = 0;  // threads started that have not reached their loop yet
+  bool shutdown_ = false;
+};
+
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
@@ -72,15 +148,18 @@ HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
       deps_(std::move(deps)),
       server_(std::make_unique<httplib::Server>()) {
   auto& s = *server_;
-  s.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  s.new_task_queue = [this] {
+    return new ConnectionThreads(static_cast<size_t>(options_.max_connections), &request_threads_);
+  };
   // Bodies as sent are capped here (a Content-Length above it is skipped without reading and
   // answered 413); the ingestion handler caps chunked bodies and decompressed sizes itself.
   s.set_payload_max_length(static_cast<size_t>(options_.max_request_body_size));
   // SO_REUSEADDR only, as Go's listeners: httplib's default adds SO_REUSEPORT, which would let
   // a second server bind the same port and silently take half of the connections.
-  s.set_socket_options([](socket_t sock) {
+  s.set_socket_options([this](socket_t sock) {
     const int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;  // the listening socket (the last one tried is the one bound)
   });
   s.set_keep_alive_max_count(100);
   // An idle keep-alive connection holds a pool thread this long, also at shutdown.
@@ -138,6 +217,13 @@ Status HttpServer::Bind() {
   if (port_ <= 0) {
     return Status::Error("http." + options_.name + ".address: cannot listen on " +
                          options_.address + " (" + std::strerror(errno) + ")");
+  }
+  // httplib listens with a backlog of 5: a burst of connections (forwarders reconnecting after
+  // a restart) would overflow it, and each SYN dropped costs its client a 1 s retransmission.
+  // Listening again only changes the backlog (up to net.core.somaxconn).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
+    spdlog::warn("http server cannot raise its listen backlog server={} error={}", options_.name,
+                 std::strerror(errno));
   }
   return {};
 }

@@ -1,9 +1,11 @@
 // HttpServer: one [http.<name>] server (spec §4.4) on cpp-httplib — health checks, /expvar,
 // what a C++ process can offer of /debug/pprof, and ingestion (§5). Built and bound on the
-// main thread; Run() is the body of one thread that server/ creates, and serves requests on a
-// bounded pool of kThreads threads; Stop() may be called from any thread.
+// main thread; Run() is the body of one thread that server/ creates, and serves each connection
+// on a thread of its own (started on demand, up to max-connections); Stop() may be called from
+// any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -38,8 +40,6 @@ struct HttpServerDeps {
 
 class HttpServer {
  public:
-  static constexpr int kThreads = 8;  // request threads per server (connections queue beyond)
-
   HttpServer(HttpServerOptions options, HttpServerDeps deps);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -57,6 +57,8 @@ class HttpServer {
   int port() const { return port_; }
   const HttpServerOptions& options() const { return options_; }
   const IngestCounters& counters() const { return counters_; }
+  // Request threads started so far (connections served at once, at the peak). Any thread.
+  size_t request_threads() const { return request_threads_.load(std::memory_order_relaxed); }
 
  private:
   void Serve(const httplib::Request& req, httplib::Response& res);
@@ -69,8 +71,10 @@ class HttpServer {
   HttpServerOptions options_;
   HttpServerDeps deps_;
   IngestCounters counters_;
+  std::atomic<size_t> request_threads_{0};
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  int listen_fd_ = -1;  // httplib's listening socket, seen by its socket-options callback
 
   std::mutex log_mu_;
   stats::RateLimiter failure_log_{60, 10};  // failed requests logged, per minute; guarded

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 
 namespace cstatsd::lambda {
@@ -9,6 +10,20 @@ namespace {
 
 constexpr long kRegisterTimeoutMs = 10000;
 constexpr long kReportTimeoutMs = 2000;  // init/error, exit/error, the telemetry subscription
+// Lambda freezes the sandbox (INVOKE) or ends the process (SHUTDOWN) at an event's deadlineMs:
+// the fallback flush and the final flush must be done this much earlier.
+constexpr auto kDeadlineMargin = std::chrono::milliseconds(200);
+
+// An event's deadlineMs (Unix milliseconds) as a steady-clock time, less kDeadlineMargin.
+std::chrono::steady_clock::time_point DeadlineWithMargin(int64_t deadline_ms) {
+  const auto wall = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::milliseconds(deadline_ms)));
+  const auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      wall - std::chrono::system_clock::now() - kDeadlineMargin);
+  return std::chrono::steady_clock::now() +
+         std::max(left, std::chrono::steady_clock::duration::zero());
+}
 
 double MillisSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -29,7 +44,7 @@ Extension::~Extension() { StopAll(); }
 
 void Extension::RequestStop() {
   stop_.store(true, std::memory_order_relaxed);
-  client_.Abort();  // ends an event/next long poll
+  client_.AbortLongPoll();  // ends an event/next long poll; the other requests still go
   std::lock_guard lock(mu_);
   cv_.notify_all();
 }
@@ -83,10 +98,10 @@ int Extension::FailRuntime(const std::string& message) {
   return 1;
 }
 
-void Extension::StopAll() {
+void Extension::StopAll(std::chrono::steady_clock::time_point deliver_by) {
   if (listener_) listener_->Stop();
   if (listener_thread_.joinable()) listener_thread_.join();
-  if (server_) server_->Stop();
+  if (server_) server_->Stop(deliver_by);
 }
 
 bool Extension::WaitForRuntimeDone(const NextEvent& invoke) {
@@ -98,25 +113,21 @@ bool Extension::WaitForRuntimeDone(const NextEvent& invoke) {
     }
     return runtime_done_.end();
   };
-  auto ready = [&] {
-    return stop_.load(std::memory_order_relaxed) || match() != runtime_done_.end();
-  };
+  auto ready = [&] { return interrupted() || match() != runtime_done_.end(); };
   std::unique_lock lock(mu_);
   if (invoke.deadline_ms > 0) {
-    const auto deadline = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::milliseconds(invoke.deadline_ms)));
-    if (!cv_.wait_until(lock, deadline, ready)) {
+    // Lambda freezes the sandbox at the deadline: flush early enough for the POST to finish.
+    if (!cv_.wait_until(lock, DeadlineWithMargin(invoke.deadline_ms), ready)) {
       spdlog::warn(
-          "lambda: no platform.runtimeDone before the invocation's deadline; flushing now "
-          "request_id={}",
-          invoke.request_id);
+          "lambda: no platform.runtimeDone before the invocation's deadline (less {} ms); "
+          "flushing now request_id={}",
+          kDeadlineMargin.count(), invoke.request_id);
       return true;
     }
   } else {
     cv_.wait(lock, ready);
   }
-  if (stop_.load(std::memory_order_relaxed)) return false;
+  if (interrupted()) return false;
   runtime_done_.erase(runtime_done_.begin(), std::next(match()));
   return true;
 }
@@ -127,9 +138,9 @@ void Extension::FlushAndWait() {
   // Bounded by the forwarder's retry budget (max-request-elapsed-time); a stop cuts it short
   // and the final flush takes over.
   while (delivered.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    if (stop_.load(std::memory_order_relaxed)) return;
+    if (interrupted()) return;
   }
-  spdlog::debug("lambda: flushed after runtimeDone elapsed_ms={:.1f}", MillisSince(t0));
+  spdlog::debug("lambda: flushed elapsed_ms={:.1f}", MillisSince(t0));
 }
 
 int Extension::Run(std::optional<config::Config> config, const std::string& startup_error) {
@@ -153,7 +164,15 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
       cv_.notify_all();
     });
     if (Status s = listener_->Bind(options_.telemetry); !s.ok()) return FailInit(s.message(), 1);
-    listener_thread_ = std::thread([l = listener_.get()] { l->Run(); });
+    listener_thread_ = std::thread([this, l = listener_.get()] {
+      if (l->Run()) return;
+      // Lambda's telemetry can no longer reach the extension, so no invocation would ever be
+      // flushed at its end: a runtime failure (spec §8 step 7). The event loop reports it.
+      listener_failed_.store(true, std::memory_order_relaxed);
+      client_.AbortLongPoll();
+      std::lock_guard lock(mu_);
+      cv_.notify_all();
+    });
     const std::string uri = DestinationUri(options_.telemetry, listener_->port());
     auto r = client_.Do(api_.SubscribeTelemetry(id_, uri), kReportTimeoutMs);
     if (!r.ok() || r->status != 200) {
@@ -164,14 +183,25 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
   spdlog::info("lambda: extension ready manual_flush={} startup_ms={:.1f}", options_.manual_flush,
                MillisSince(process_start_));
 
+  const std::string kListenerFailed =
+      "the telemetry listener stopped: platform.runtimeDone can no longer reach the extension";
+  // Spec §8 step 5: one flush before the first event/next, so that nothing received during
+  // the init phase waits for the end of the first invocation.
+  if (options_.manual_flush) FlushAndWait();
+  auto deliver_by = std::chrono::steady_clock::time_point::max();
   while (!stop_.load(std::memory_order_relaxed)) {
-    auto r = client_.Do(api_.NextEvent(id_));
+    if (listener_failed_.load(std::memory_order_relaxed)) return FailRuntime(kListenerFailed);
+    auto r = client_.Do(api_.NextEvent(id_), 0, /*abortable=*/true);
+    if (listener_failed_.load(std::memory_order_relaxed)) return FailRuntime(kListenerFailed);
     if (stop_.load(std::memory_order_relaxed)) break;
     if (!r.ok() || r->status != 200) return FailRuntime("event/next failed: " + Describe(r));
     auto event = ParseNextEvent(r->body);
     if (!event.ok()) return FailRuntime(event.error());
     if (event->type == EventType::kShutdown) {
-      spdlog::info("lambda: shutdown event received reason={}", event->shutdown_reason);
+      spdlog::info("lambda: shutdown event received reason={} deadline_ms={}",
+                   event->shutdown_reason, event->deadline_ms);
+      // The final flush must be done before Lambda ends the process at the deadline.
+      if (event->deadline_ms > 0) deliver_by = DeadlineWithMargin(event->deadline_ms);
       break;
     }
     if (event->type != EventType::kInvoke) {
@@ -183,11 +213,11 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
     // Manual flush: the function's metrics go out before Lambda may freeze the sandbox, which
     // it does once every extension has asked for the next event.
     if (options_.manual_flush) {
-      if (!WaitForRuntimeDone(*event)) break;
+      if (!WaitForRuntimeDone(*event)) continue;  // a stop, or the listener failed: see above
       FlushAndWait();
     }
   }
-  StopAll();
+  StopAll(deliver_by);
   spdlog::info("lambda: extension stopped");
   return 0;
 }

@@ -3,10 +3,11 @@
 // platform.runtimeDone events make the forwarder flush: after each INVOKE the event loop waits
 // for the function's runtimeDone, flushes, waits until the flush's POSTs have finished, and only
 // then asks for the next event, so Lambda never freezes the sandbox with metrics unsent. The
-// runtimeDone is matched by request id; if none comes before the invocation's deadline the
-// flush happens then (a broken telemetry subscription costs latency, never a stuck function).
-// SHUTDOWN stops the server (final flush). Failures before the loop go to init/error, later ones
-// to exit/error.
+// runtimeDone is matched by request id; if none comes by the invocation's deadline (less a
+// margin) the flush happens then (a broken telemetry subscription costs latency, never a stuck
+// function). One flush also precedes the first event/next (spec §8 step 5). SHUTDOWN stops the
+// server (final flush, bounded by the SHUTDOWN's deadline). Failures before the loop go to
+// init/error, later ones (event/next, the telemetry listener dying) to exit/error.
 // Run() is called once by main's thread, which it keeps as the event loop; the Extension owns
 // the listener's thread (the Lambda mode's counterpart of server/'s threads). RequestStop() may
 // be called from any thread (a signal watcher).
@@ -51,12 +52,20 @@ class Extension {
   bool Register();
   int FailInit(const std::string& message, int code);
   int FailRuntime(const std::string& message);
-  // Waits until the runtimeDone of `invoke` has arrived, or its deadline has passed; false if a
-  // stop was requested.
+  // Waits until the runtimeDone of `invoke` has arrived, or its deadline (less
+  // kDeadlineMargin) has passed; false if a stop was requested or the listener failed.
   bool WaitForRuntimeDone(const NextEvent& invoke);
-  // Flushes the forwarder and waits until the flush's requests have finished (or a stop).
+  // Flushes the forwarder and waits until the flush's requests have finished (or a stop, or
+  // the listener failing).
   void FlushAndWait();
-  void StopAll();
+  // Stops the listener and the server; the final flush delivers until `deliver_by` at the
+  // latest (and within backend-shutdown-timeout).
+  void StopAll(std::chrono::steady_clock::time_point deliver_by =
+                   std::chrono::steady_clock::time_point::max());
+  bool interrupted() const {
+    return stop_.load(std::memory_order_relaxed) ||
+           listener_failed_.load(std::memory_order_relaxed);
+  }
 
   ExtensionOptions options_;
   std::chrono::steady_clock::time_point process_start_;
@@ -69,6 +78,7 @@ class Extension {
   std::thread listener_thread_;
 
   std::atomic<bool> stop_{false};
+  std::atomic<bool> listener_failed_{false};  // the telemetry listener stopped by itself
   std::mutex mu_;
   std::condition_variable cv_;
   // Request ids of the platform.runtimeDone events not yet waited for, oldest first ("" for an

@@ -160,9 +160,10 @@ RuntimeApiClient::~RuntimeApiClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-Result<ApiResponse> RuntimeApiClient::Do(const ApiRequest& request, long timeout_ms) {
+Result<ApiResponse> RuntimeApiClient::Do(const ApiRequest& request, long timeout_ms,
+                                         bool abortable) {
   if (curl_ == nullptr) return Status::Error("cannot initialise libcurl");
-  if (aborted()) return Status::Error("aborted");
+  if (abortable && long_poll_aborted()) return Status::Error("aborted");
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   ApiResponse response;
@@ -189,10 +190,12 @@ Result<ApiResponse> RuntimeApiClient::Do(const ApiRequest& request, long timeout
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
-  // Abort() ends a long poll: libcurl calls this about once a second, and at every read.
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &aborted_);
+  if (abortable) {
+    // AbortLongPoll() ends it: libcurl calls this about once a second, and at every read.
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &aborted_);
+  }
   const CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {

@@ -2,7 +2,7 @@
 // requests (method, URL, headers, JSON body) built as plain values, the answers parsed, and
 // RuntimeApiClient, which sends them with libcurl's easy interface. The builders and parsers are
 // pure (any thread); a RuntimeApiClient belongs to the thread that calls Do (the extension's
-// event loop), and Abort() may be called from any thread.
+// event loop), and AbortLongPoll() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -98,11 +98,13 @@ class RuntimeApiClient {
   RuntimeApiClient(const RuntimeApiClient&) = delete;
   RuntimeApiClient& operator=(const RuntimeApiClient&) = delete;
 
-  // `timeout_ms` 0 = none (the event/next long poll).
-  Result<ApiResponse> Do(const ApiRequest& request, long timeout_ms = 0);
-  // Makes the request in progress (and every later one) fail at once. Any thread.
-  void Abort() { aborted_.store(true, std::memory_order_relaxed); }
-  bool aborted() const { return aborted_.load(std::memory_order_relaxed); }
+  // `timeout_ms` 0 = none. An `abortable` request (the event/next long poll) fails at once
+  // after AbortLongPoll(), in progress or not yet sent; the others are never aborted, so the
+  // error reports and the final requests still go out after a stop.
+  Result<ApiResponse> Do(const ApiRequest& request, long timeout_ms = 0, bool abortable = false);
+  // Ends the abortable request in progress, and makes every later one fail. Any thread.
+  void AbortLongPoll() { aborted_.store(true, std::memory_order_relaxed); }
+  bool long_poll_aborted() const { return aborted_.load(std::memory_order_relaxed); }
 
  private:
   void* curl_ = nullptr;  // CURL*, reused: one connection to the Runtime API

@@ -62,20 +62,24 @@ Status TelemetryListener::Bind(const TelemetryAddress& address) {
   return {};
 }
 
-void TelemetryListener::Run() {
+bool TelemetryListener::Run() {
   {
     std::lock_guard lock(mu_);
-    if (stop_requested_) return;
+    if (stop_requested_) return true;
     running_ = true;
   }
   cv_.notify_all();
-  if (!server_->listen_after_bind()) {
-    std::lock_guard lock(mu_);
-    if (!stop_requested_) spdlog::error("lambda: the telemetry listener stopped with an error");
-  }
+  const bool listened = server_->listen_after_bind();
   std::lock_guard lock(mu_);
+  // httplib's accept loop ends by itself (false) when accept() fails; after Stop() it is ours.
+  const bool failed = !listened && !stop_requested_;
+  if (failed) {
+    spdlog::error("lambda: the telemetry listener stopped with an error error=\"{}\"",
+                  std::strerror(errno));
+  }
   running_ = false;
   cv_.notify_all();
+  return !failed;
 }
 
 void TelemetryListener::Stop() {

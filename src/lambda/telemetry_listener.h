@@ -32,8 +32,9 @@ class TelemetryListener {
 
   // Binds the listening socket (requests wait in the backlog until Run).
   Status Bind(const TelemetryAddress& address);
-  // Thread body: serves until Stop().
-  void Run();
+  // Thread body: serves until Stop(). False if it stopped by itself (the listening socket
+  // failed): Lambda's telemetry can no longer reach the extension.
+  bool Run();
   // Stops serving; Run() returns. Safe before Run() and more than once.
   void Stop();
 

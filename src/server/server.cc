@@ -128,13 +128,13 @@ Result<std::unique_ptr<Server>> Server::Create(
   }
   s->http_reported_.resize(s->http_servers_.size());
   if (s->forwarder_) {
-    // /deepcheck: unhealthy until the forwarder has delivered once (as gostatsd).
+    // /deepcheck: unhealthy until the forwarder has delivered once (as gostatsd), then
+    // "sentRecently: lastSend=<time>".
     s->health_->AddDeepCheck("sentRecently", [f = s->forwarder_.get()]() {
       auto [healthy, message] = f->SentRecentlyCheck();
       constexpr std::string_view kPrefix = "sentRecently: ";
-      if (healthy) return std::optional<std::string>();
       if (message.rfind(kPrefix, 0) == 0) message.erase(0, kPrefix.size());
-      return std::optional<std::string>(message);
+      return http::DeepCheckResult{healthy, std::move(message)};
     });
   }
   return s;
@@ -399,6 +399,7 @@ void Server::CollectInternalMetrics() {
   s.Report("parser.events_received", events);
   s.SparseGauge("parser.bad_lines_seen", bad);
   CollectCloudMetrics();
+  CollectHttpIngestMetrics();
   if (forwarder_) {
     CollectForwarderMetrics();
     return;
@@ -418,6 +419,15 @@ void Server::CollectInternalMetrics() {
     s.Gauge("backend.series.sent", static_cast<double>(stats::Read(st.series_sent)), tags);
     s.SparseGauge("backend.retried", stats::Read(st.retried), tags);
   }
+  if (config_.options.heartbeat_enabled) {
+    s.Gauge("heartbeat", 1,
+            {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
+  }
+}
+
+// http.incoming*: counters of the interval, per ingestion server, in either mode (spec §4.7).
+void Server::CollectHttpIngestMetrics() {
+  auto& s = internal_stats_;
   for (size_t i = 0; i < http_servers_.size(); ++i) {
     const auto& h = *http_servers_[i];
     if (!h.options().enable_ingestion) continue;
@@ -445,10 +455,6 @@ void Server::CollectInternalMetrics() {
     s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
     s.Counter("http.incoming.events", now.events - last.events, {server});
     last = now;
-  }
-  if (config_.options.heartbeat_enabled) {
-    s.Gauge("heartbeat", 1,
-            {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
   }
 }
 
@@ -664,6 +670,8 @@ nlohmann::json Server::Vars() const {
         {"enable-ingestion", h->options().enable_ingestion},
         {"enable-prof", h->options().enable_prof},
         {"max-request-body-size", h->options().max_request_body_size},
+        {"max-connections", h->options().max_connections},
+        {"request-threads", h->request_threads()},
         {"incoming.success", stats::Read(c.success)},
         {"incoming.failure.read", stats::Read(c.failure_read)},
         {"incoming.failure.decompress", stats::Read(c.failure_decompress)},
@@ -674,10 +682,47 @@ nlohmann::json Server::Vars() const {
         {"incoming.events", stats::Read(c.events)}};
   }
   j["http"] = servers;
+  if (forwarder_) {
+    // Forwarder mode: [http-transport] as in effect, and the http.forwarder.* counts since the
+    // start (the internal metrics report them per flush).
+    const auto& fo = forwarder_->options();
+    auto ms = [](auto d) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    };
+    const forward::ForwarderStats t = forwarder_->Totals();
+    j["forwarder"] = {
+        {"settings",
+         {{"api-endpoint", fo.api_endpoint},
+          {"transport", fo.transport},
+          {"compress", fo.compression != wire::Compression::kNone},
+          {"compression-type", fo.compression == wire::Compression::kLz4    ? "lz4"
+                               : fo.compression == wire::Compression::kNone ? "none"
+                                                                            : "zlib"},
+          {"compression-level", fo.compression_level},
+          {"max-requests", fo.max_requests},
+          {"concurrent-merge", fo.concurrent_merge},
+          {"consolidator-slots", fo.consolidator_slots},
+          {"max-request-elapsed-time", config::FormatGoDuration(fo.max_request_elapsed_time)},
+          {"flush-interval", config::FormatGoDuration(fo.flush_interval)},
+          {"flush", timed_flush_ ? "timed" : "manual"},
+          {"custom-headers", fo.custom_headers},
+          {"dynamic-headers", fo.dynamic_headers},
+          {"fast-fail-on-non-retryable-errors", fo.fast_fail_on_non_retryable_errors}}},
+        {"counters",
+         {{"http.forwarder.invalid", t.invalid},
+          {"http.forwarder.created", t.created},
+          {"http.forwarder.sent", t.sent},
+          {"http.forwarder.retried", t.retried},
+          {"http.forwarder.dropped", t.dropped}}},
+        {"outstanding", forwarder_->outstanding()}};
+    const auto last = forwarder_->LastSuccessfulSend();
+    j["forwarder"]["last-successful-send-unix-ms"] =
+        last ? nlohmann::json(ms(last->time_since_epoch())) : nlohmann::json(nullptr);
+  }
   return j;
 }
 
-void Server::Stop() {
+void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   {
     std::lock_guard lock(stop_mu_);
     if (stopped_) return;
@@ -704,12 +749,18 @@ void Server::Stop() {
     Flush(now, seconds > 0 ? seconds : 1e-9);
   }
 
-  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+  const auto now = std::chrono::steady_clock::now();
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       config_.options.backend_shutdown_timeout);
+  if (deliver_by < now + timeout) {
+    timeout = std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(deliver_by - now));
+    spdlog::info("final flush bounded by the caller's deadline timeout_ms={}", timeout.count());
+  }
   if (forwarder_) {
-    // The final flush and the requests still retrying get backend-shutdown-timeout; what is
-    // left then is dropped and counted.
-    forwarder_->Stop(std::chrono::steady_clock::now() + timeout);
+    // The final flush and the requests still retrying get backend-shutdown-timeout (or less,
+    // above); what is left then is dropped and counted.
+    forwarder_->Stop(now + timeout);
     if (forwarder_thread_.joinable()) forwarder_thread_.join();
   }
   // No backend waits between reconnection attempts while another one is being stopped.

@@ -49,7 +49,10 @@ class Server {
   Status Start();
   // Stops receiving, flushes everything received once more, lets the backends deliver within
   // backend-shutdown-timeout, and joins the threads. Idempotent.
-  void Stop();
+  void Stop() { Stop(std::chrono::steady_clock::time_point::max()); }
+  // The same, with delivery also bounded by `deliver_by` (the Lambda SHUTDOWN event's deadline):
+  // what is not delivered by the earlier of the two is given up and counted as dropped.
+  void Stop(std::chrono::steady_clock::time_point deliver_by);
 
   // Forwarder mode: no timed flush; metrics are posted only by FlushNow() and by Stop()'s final
   // flush (the Lambda extension's manual flush, spec §8). Internal metrics join a FlushNow()
@@ -90,6 +93,7 @@ class Server {
   void ReturnFreedMemory();
   void CollectInternalMetrics();
   void CollectForwarderMetrics();
+  void CollectHttpIngestMetrics();
   void CollectCloudMetrics();
   Status StartCloud();
   void StopCloud();  // after the workers stopped: their parked lines go into the final flush

@@ -11,6 +11,7 @@ invocation. SHUTDOWN ends it after a final flush. The error paths check the endp
 bodies of init/error and exit/error. The cold start (process spawn → register, → first
 event/next) is measured and printed, not asserted."""
 
+import ctypes
 import http.server
 import json
 import os
@@ -47,8 +48,9 @@ class FakeRuntimeApi:
     """Lambda's Runtime API on 127.0.0.1: records every request with the time it arrived;
     event/next blocks until the test supplies the answer with answer_next()."""
 
-    def __init__(self, register_status=200, subscribe_status=200, agg=None):
+    def __init__(self, register_status=200, subscribe_status=200, agg=None, register_gate=None):
         self.register_status = register_status
+        self.register_gate = register_gate  # threading.Event: register answers once it is set
         self.subscribe_status = subscribe_status
         self.agg = agg  # snapshot of its requests taken when each event/next arrives
         self.requests = []  # dicts: method, path, headers, body, t, agg (snapshot or None)
@@ -91,6 +93,8 @@ class FakeRuntimeApi:
             def do_POST(self):
                 self._record()
                 if self.path == "/2020-01-01/extension/register":
+                    if api.register_gate is not None:
+                        api.register_gate.wait(WAIT)
                     info = json.dumps({"functionName": "fn", "functionVersion": "$LATEST",
                                        "handler": "index.handler"}).encode()
                     hdrs = [("Lambda-Extension-Identifier", EXT_ID)] \
@@ -196,6 +200,34 @@ class FakeRuntimeApi:
             assert resp.status == 200, resp.status
 
 
+def break_listening_socket(pid, port):
+    """Shuts down the TCP socket that process `pid` listens on at 127.0.0.1:`port`, as a failing
+    network stack would: its accept() then fails (EINVAL) and the server's accept loop ends. The
+    test (the parent) takes a duplicate of the process's descriptor with pidfd_getfd(2); the
+    shutdown acts on the socket both descriptors refer to."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":  # LISTEN
+                inode = fields[9]
+    assert inode, f"no listening socket on 127.0.0.1:{port}"
+    fd_dir = f"/proc/{pid}/fd"
+    target = next(int(fd) for fd in os.listdir(fd_dir)
+                  if os.readlink(os.path.join(fd_dir, fd)) == f"socket:[{inode}]")
+    pidfd = os.pidfd_open(pid)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        SYS_pidfd_getfd = 438  # the same number on x86_64 and arm64
+        dup = libc.syscall(SYS_pidfd_getfd, pidfd, target, 0)
+        if dup < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+    finally:
+        os.close(pidfd)
+    with socket.socket(fileno=dup) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def counters(requests, name, tags_key=SRC):
     return fwd.counter_total(requests, name, tags_key)
 
@@ -220,10 +252,10 @@ class LambdaExtensionTest(harness.ServerTestCase):
         self.addCleanup(os.unlink, path)
         return path
 
-    def spawn(self, api, conf, flags=(), wait_started=True):
+    def spawn(self, api, conf, flags=(), wait_started=True, statser="null"):
         env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.host)
         args = ["--config-path", conf, "--lambda-entrypoint-name", "cstatsd-ext",
-                "--statser-type", "null", "--disable-internal-events"] + list(flags)
+                "--statser-type", statser, "--disable-internal-events"] + list(flags)
         return self.start(args, binary=lambda_bin(), env=env, wait_started=wait_started)
 
     def exit_code(self, ext, timeout=WAIT):
@@ -435,6 +467,85 @@ class LambdaExtensionTest(harness.ServerTestCase):
         self.assertEqual(api.calls("/2020-01-01/extension/init/error"), [])
         # What was received still went out with the final flush.
         self.assertEqual(counters(agg.snapshot(), "before.fault"), 4)
+
+    def test_a_flush_precedes_the_first_event_next(self):
+        # Spec §8 step 5: one flush before the loop. With internal metrics on, that flush posts
+        # them (nothing else flushes in manual mode before the first invocation ends), so the
+        # aggregator has a /v2/raw by the time the first event/next arrives.
+        agg, api = self.fakes()
+        ext = self.spawn(api, self.config(agg), statser="internal")
+        first = api.wait_calls("/2020-01-01/extension/event/next", 1, proc=ext)[0]
+        raw = [(p, h, b) for p, h, b in first["agg"] if p == "/v2/raw"]
+        self.assertTrue(raw, "no POST before the first event/next\n" + ext.describe())
+        names = {name for name, _ in fwd.series(raw, "Counters")}
+        self.assertIn("statsd.receiver.datagrams_received", names)
+        api.answer_next("SHUTDOWN")
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+
+    def test_shutdown_deadline_bounds_the_final_flush(self):
+        # An aggregator that accepts connections and never answers; backend-shutdown-timeout
+        # (30 s) and the retry budget would hold the final flush far beyond the SHUTDOWN's
+        # deadline (1.5 s away): the deadline, less its margin, ends it, and what could not be
+        # delivered is dropped and counted.
+        hung = socket.socket()
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        self.addCleanup(hung.close)
+        agg, api = self.fakes()
+        fd, conf = tempfile.mkstemp(suffix=".toml", prefix="cstatsd-lambda-")
+        with os.fdopen(fd, "w") as f:
+            f.write('metrics-addr = "127.0.0.1:0"\n'
+                    'lambda-extension-telemetry-address = "127.0.0.1:0"\n'
+                    'backend-shutdown-timeout = "30s"\n'
+                    "[http-transport]\n"
+                    f'api-endpoint = "http://127.0.0.1:{hung.getsockname()[1]}"\n'
+                    'max-request-elapsed-time = "60s"\n'
+                    '[transport.default]\nclient-timeout = "60s"\n')
+        self.addCleanup(os.unlink, conf)
+        ext = self.spawn(api, conf)
+        api.wait_calls("/2020-01-01/extension/event/next", 1, proc=ext)
+        ext.send("stuck.count:1|c")
+        api.answer_next("SHUTDOWN", deadlineMs=int(time.time() * 1000) + 1500)
+        # Bounded wait (WAIT, 15 s): half of what backend-shutdown-timeout alone would allow.
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+        ext.wait_for_text("final flush bounded by the caller's deadline", stream="stderr")
+        ext.wait_for_text("requests still pending at shutdown are dropped", stream="stderr")
+
+    def test_telemetry_listener_failure_is_an_exit_error(self):
+        agg, api = self.fakes()
+        ext = self.spawn(api, self.config(agg))
+        api.wait_calls("/2020-01-01/extension/event/next", 1, proc=ext)
+        api.answer_next("INVOKE", requestId="req-1")
+        ext.send("before.listener.fault:6|c")
+        port = int(api.destination().rsplit(":", 1)[1].split("/")[0])
+        # The extension waits for req-1's runtimeDone, which can no longer arrive.
+        break_listening_socket(ext.proc.pid, port)
+        self.assertEqual(self.exit_code(ext), 1, ext.describe())
+        message = self.assert_error_call(api, "/2020-01-01/extension/exit/error", "exit",
+                                         "extension.runtime.fault", "ShutdownError")
+        self.assertIn("telemetry listener", message)
+        self.assertEqual(api.calls("/2020-01-01/extension/init/error"), [])
+        # The final flush still delivered what the invocation had sent.
+        self.assertEqual(counters(agg.snapshot(), "before.listener.fault"), 6)
+
+    def test_a_stop_during_register_does_not_cut_the_other_requests(self):
+        # SIGTERM while register is in flight: only an event/next long poll is cut short, so
+        # register (and any init/error or exit/error report) still completes; the extension
+        # then stops as after SHUTDOWN: final flush, exit 0.
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        agg, api = self.fakes(register_gate=gate)
+        ext = self.spawn(api, self.config(agg), wait_started=False)
+        api.wait_calls("/2020-01-01/extension/register", 1, proc=ext)
+        ext.send_signal(signal.SIGTERM)
+        ext.wait_for_text("signal received", stream="stderr")
+        time.sleep(0.2)  # the watcher marks the stop right after logging
+        gate.set()
+        self.assertEqual(self.exit_code(ext), 0, ext.describe())
+        self.assertEqual(api.calls("/2020-01-01/extension/init/error"), [])
+        self.assertFalse([l for l in ext.lines(0, "stderr") if "register failed" in l],
+                         ext.describe())
+        ext.wait_for_text("lambda: extension stopped", stream="stderr")
 
     # ----- cold start -----
 

@@ -2,7 +2,8 @@
 on a free loopback port, protobuf bodies made by `protoc --encode` from gostatsd's schema,
 compressed with Python's zlib or the `lz4` tool, and the stdout backend's lines checked for exact
 values. Also the health, expvar, prof and 404/405 routes, bad bodies (each gets its status and
-the server keeps working), a 2,000-request load from 50 threads, and the final flush."""
+the server keeps working), a 2,000-request load from 50 threads, 40 kept-alive clients posting
+every second as forwarders do, ingestion and /expvar in forwarder mode, and the final flush."""
 
 import http.client
 import json
@@ -17,6 +18,7 @@ import time
 import zlib
 
 import harness
+import test_forwarder as fwd
 from harness import ServerTestCase
 
 PROTO_DIR = os.path.join(harness.SOURCE_DIR, "proto")
@@ -371,6 +373,137 @@ class LoadTest(HttpTestCase):
               f"({self.REQUESTS / elapsed:.0f} requests/s)", flush=True)
         # Every value arrives: the counts of all flushes add up to what was sent.
         self.wait_sum(s, "stats.counter.load.t.1.count", sent[0])
+        self.stop_ok(s)
+
+
+class KeepAliveTest(HttpTestCase):
+    """Forwarders keep their connection and post every second (http-transport.flush-interval), so
+    an idle gap never lets the server close it: each connected forwarder needs a request thread
+    of its own, for as long as it stays connected."""
+    CLIENTS = 40
+    ROUNDS = 6
+    TIMEOUT = 4  # seconds a request may wait for its answer: less than the rounds take
+
+    def test_kept_alive_clients_posting_every_second_are_all_served(self):
+        s, port = self.start_http(INGESTION + "enable-expvar = true\n")
+        body = zlib.compress(protoc_encode("RawMessageV2", counter_message("kept", 1)))
+        results = []  # (client, round, status or the error, local port of the connection)
+        lock = threading.Lock()
+        start = time.monotonic() + 0.5
+
+        def client(k):
+            # One connection for every round, as a forwarder's HTTP client keeps it. A request
+            # that is not answered within TIMEOUT (the server has no thread for its connection
+            # while the others keep theirs) fails.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.TIMEOUT)
+            try:
+                for r in range(self.ROUNDS):
+                    delay = start + r - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    try:
+                        status = self.post(port, "/v2/raw", body, "deflate", conn=conn)[0]
+                        local = conn.sock.getsockname()[1] if conn.sock else None
+                    except OSError as e:  # a timeout included
+                        status, local = f"{type(e).__name__}: {e}", None
+                        conn.close()
+                    with lock:
+                        results.append((k, r, status, local))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        total = self.CLIENTS * self.ROUNDS
+        self.assertEqual(len(results), total)
+        self.assertEqual([x for x in results if x[2] != 202], [], s.describe())
+        # Each client used one connection throughout: the server kept them all open.
+        for k in range(self.CLIENTS):
+            ports = {local for c, _, _, local in results if c == k}
+            self.assertEqual(len(ports), 1, (k, ports))
+            self.assertNotIn(None, ports)
+        status, data, _ = self.request(port, "GET", "/expvar")
+        main = json.loads(data)["cstatsd"]["http"]["main"]
+        self.assertEqual(main["incoming.success"], total)
+        self.assertEqual(main["max-connections"], 1024)
+        # At the peak every client's connection had a thread of its own.
+        self.assertGreaterEqual(main["request-threads"], self.CLIENTS)
+        self.wait_sum(s, "stats.counter.kept.count", total)
+        self.stop_ok(s)
+
+    def test_max_connections_is_validated(self):
+        path = os.path.join(self.dir, "bad.toml")
+        with open(path, "w") as f:
+            f.write('http-servers = "main"\n[http.main]\nmax-connections = 0\n')
+        r = self.run_binary(harness.standard_flags(config_path=path))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("http.main.max-connections: must be a number from 1 to 65536, got 0",
+                      r.stderr)
+
+
+def counter_sum(requests, name, *tags):
+    """The total of counter `name` over the forwarded series whose tags include every one of
+    `tags` (whatever the others, e.g. host: and the source)."""
+    return sum(v.get("Value", [0])[0]
+               for (n, key), vs in fwd.series(requests, "Counters").items()
+               if n == name and all(t in key.split(",") for t in tags)
+               for v in vs)
+
+
+class ForwarderModeTest(HttpTestCase):
+    """An HTTP server of a forwarder (server-mode = forwarder): what it ingests is forwarded,
+    its http.incoming* metrics go out with the forwarder's own internal metrics, and /expvar
+    shows the forwarder."""
+
+    def test_incoming_metrics_and_expvar(self):
+        agg = fwd.FakeAggregator()
+        self.addCleanup(agg.stop)
+        s, port = self.start_http(
+            INGESTION + "enable-expvar = true\n"
+            f'[http-transport]\napi-endpoint = "{agg.url}"\nflush-interval = "200ms"\n'
+            "max-requests = 7\n",
+            server_mode="forwarder", statser_type="internal", hostname="fw")
+        good = protoc_encode("RawMessageV2", counter_message("relayed", 5, hostname="web-1"))
+        self.assertEqual(self.post(port, "/v2/raw", good)[0], 202)
+        self.assertEqual(self.post(port, "/v2/raw", good)[0], 202)
+        self.assertEqual(self.post(port, "/v2/raw", good, "gzip")[0], 400)
+        self.assertEqual(self.post(port, "/v2/raw", b"\xff")[0], 400)
+        server = "server-name:main"
+        reqs = agg.wait_until(
+            lambda rs: counter_sum(rs, "statsd.http.incoming", server, "result:success") >= 2
+            and counter_sum(rs, "statsd.http.incoming.metrics", server) >= 2
+            and counter_sum(rs, "relayed") >= 10,
+            what="http.incoming* from the forwarder")
+        self.assertEqual(counter_sum(reqs, "statsd.http.incoming", server, "result:success"), 2)
+        self.assertEqual(counter_sum(reqs, "statsd.http.incoming", server, "result:failure",
+                                     "failure:encoding"), 1)
+        self.assertEqual(counter_sum(reqs, "statsd.http.incoming", server, "result:failure",
+                                     "failure:unmarshal"), 1)
+        self.assertEqual(counter_sum(reqs, "statsd.http.incoming.metrics", server), 2)
+        self.assertEqual(counter_sum(reqs, "relayed", "s:web-1"), 10)
+
+        # /expvar: the forwarder's settings, and its counts since the start. The internal
+        # metrics report http.forwarder.sent per flush; wait until several flushes have been
+        # reported, so a count reset at each flush would fall behind their sum.
+        reqs = agg.wait_until(lambda rs: counter_sum(rs, "statsd.http.forwarder.sent") >= 5,
+                              what="five reported sends")
+        reported = counter_sum(reqs, "statsd.http.forwarder.sent")
+        status, data, _ = self.request(port, "GET", "/expvar")
+        self.assertEqual(status, 200)
+        f = json.loads(data)["cstatsd"]["forwarder"]
+        self.assertEqual(f["settings"]["api-endpoint"], agg.url)
+        self.assertEqual(f["settings"]["flush-interval"], "200ms")
+        self.assertEqual(f["settings"]["max-requests"], 7)
+        self.assertEqual(f["settings"]["compression-type"], "zlib")
+        self.assertEqual(f["settings"]["flush"], "timed")
+        counters = f["counters"]
+        self.assertGreaterEqual(counters["http.forwarder.sent"], reported)
+        self.assertGreaterEqual(counters["http.forwarder.created"], counters["http.forwarder.sent"])
+        self.assertEqual(counters["http.forwarder.dropped"], 0)
+        self.assertIsInstance(f["last-successful-send-unix-ms"], int)
         self.stop_ok(s)
 
 

@@ -18,10 +18,10 @@ TEST(HealthChecksTest, NoChecksIsHealthyAndEmpty) {
 TEST(HealthChecksTest, AFailingCheckMakesItUnhealthy) {
   HealthChecks checks;
   bool sent = false;
-  checks.AddDeepCheck("alive", [] { return std::nullopt; });
-  checks.AddDeepCheck("sentRecently", [&]() -> std::optional<std::string> {
-    if (sent) return std::nullopt;
-    return "never sent";
+  checks.AddDeepCheck("alive", [] { return DeepCheckResult{}; });
+  checks.AddDeepCheck("sentRecently", [&] {
+    if (sent) return DeepCheckResult{true, "lastSend=2026-01-02T03:04:05Z"};
+    return DeepCheckResult{false, "never sent"};
   });
   HealthReport r = checks.Run();
   EXPECT_FALSE(r.healthy());
@@ -30,7 +30,8 @@ TEST(HealthChecksTest, AFailingCheckMakesItUnhealthy) {
   sent = true;
   r = checks.Run();
   EXPECT_TRUE(r.healthy());
-  EXPECT_EQ(r.ok, (std::vector<std::string>{"alive", "sentRecently"}));
+  EXPECT_EQ(r.ok,
+            (std::vector<std::string>{"alive", "sentRecently: lastSend=2026-01-02T03:04:05Z"}));
 }
 
 }  // namespace

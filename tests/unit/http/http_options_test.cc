@@ -31,6 +31,7 @@ TEST(HttpOptionsTest, DefaultsOfASectionThatIsNotInTheFile) {
   EXPECT_FALSE(o.enable_ingestion);
   EXPECT_FALSE(o.enable_prof);
   EXPECT_EQ(o.max_request_body_size, 64 << 20);
+  EXPECT_EQ(o.max_connections, 1024);
   EXPECT_TRUE(warnings.empty());
 }
 
@@ -107,6 +108,23 @@ TEST(HttpOptionsTest, BodyLimitAboveOneGibIsRefused) {
       ConfigWith({"m"}, R"({"http": {"m": {"max-request-body-size": 2147483648}}})"), warnings);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("http.m.max-request-body-size"), std::string::npos) << r.error();
+}
+
+TEST(HttpOptionsTest, MaxConnections) {
+  std::vector<std::string> warnings;
+  auto r = LoadHttpServerOptions(ConfigWith({"m"}, R"({"http": {"m": {"max-connections": 64}}})",
+                                            {{"GSD_HTTP_M_MAX_CONNECTIONS", "4096"}}),
+                                 warnings);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ((*r)[0].max_connections, 4096);  // the environment over the file
+  EXPECT_TRUE(warnings.empty());
+  for (const char* bad : {R"({"http": {"m": {"max-connections": 0}}})",
+                          R"({"http": {"m": {"max-connections": 65537}}})",
+                          R"({"http": {"m": {"max-connections": "many"}}})"}) {
+    r = LoadHttpServerOptions(ConfigWith({"m"}, bad), warnings);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().find("http.m.max-connections"), std::string::npos) << r.error();
+  }
 }
 
 }  // namespace

@@ -48,9 +48,9 @@ TEST_F(HttpServerTest, DeepCheckRunsTheRegisteredChecks) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, R"({"ok":[],"failed":[]})");
   std::atomic<bool> sent{false};
-  health_->AddDeepCheck("sentRecently", [&]() -> std::optional<std::string> {
-    if (sent) return std::nullopt;
-    return "never sent";
+  health_->AddDeepCheck("sentRecently", [&] {
+    if (sent) return DeepCheckResult{true, "lastSend=2026-01-02T03:04:05Z"};
+    return DeepCheckResult{false, "never sent"};
   });
   res = client_->Get("/deepcheck");
   ASSERT_TRUE(res);
@@ -61,7 +61,7 @@ TEST_F(HttpServerTest, DeepCheckRunsTheRegisteredChecks) {
   res = client_->Get("/deepcheck");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, R"({"ok":["sentRecently"],"failed":[]})");
+  EXPECT_EQ(res->body, R"({"ok":["sentRecently: lastSend=2026-01-02T03:04:05Z"],"failed":[]})");
   // Liveness does not run the checks.
   sent = false;
   res = client_->Get("/healthcheck");
