@@ -36,6 +36,7 @@ unit: build
 bench: build
 	./$(BUILD_DIR)/bin/bench_parser --benchmark_min_time=0.2
 	./$(BUILD_DIR)/bin/bench_aggregate --benchmark_min_time=0.2
+	./$(BUILD_DIR)/bin/bench_encoder --benchmark_min_time=0.2
 	python3 bench/e2e/run_bench.py --build-dir $(BUILD_DIR) --runs 3 --duration 10 --write
 
 # The unit, fuzz-replay and integration tests under AddressSanitizer + UBSan, and ThreadSanitizer.

@@ -1,6 +1,6 @@
 // Micro-benchmarks of the aggregation path: a parsed line into a worker map (the per-line cost
 // after parsing), merging worker maps, and the flush computations (counters, timers with
-// percentiles, sets), plus the stdout encoder.
+// percentiles, sets). The encoders are in encoder_bench.cc.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "aggregate/aggregator.h"
-#include "backends/stdout/stdout_backend.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
 
@@ -213,23 +212,6 @@ void BM_FlushSets(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1000 * 100);
 }
 BENCHMARK(BM_FlushSets)->Unit(benchmark::kMillisecond);
-
-void BM_StdoutEncodeCounters(benchmark::State& state) {
-  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
-  MetricMap map;
-  FillCounters(map, 10000);
-  agg.Merge(map);
-  auto snap = agg.Flush(2, 1.0);
-  std::string out;
-  config::DisabledSubMetrics disabled;
-  for (auto _ : state) {
-    out.clear();
-    backends::StdoutBackend::Format(*snap, disabled, out);
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations() * 10000);
-}
-BENCHMARK(BM_StdoutEncodeCounters)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
