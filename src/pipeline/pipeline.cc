@@ -25,6 +25,14 @@ void SortTags(std::vector<std::string_view>& tags) {
   }
 }
 
+// Sorted with no duplicates: nothing to do for the usual client, which sends its tags in order.
+bool StrictlyIncreasing(const std::vector<std::string_view>& tags) {
+  for (size_t i = 1; i < tags.size(); ++i) {
+    if (!(tags[i - 1] < tags[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 PipelineOptions PipelineOptions::From(const config::Options& o) {
@@ -84,6 +92,15 @@ bool Pipeline::Filter(std::string_view name, std::string_view& source) {
   return true;
 }
 
+inline char* Pipeline::AppendTags(char* p, size_t tags_len, bool one_run) const {
+  if (one_run) return KeyAppend(p, {tags_.front().data(), tags_len});
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    if (i > 0) *p++ = ',';
+    p = KeyAppend(p, tags_[i]);
+  }
+  return p;
+}
+
 KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string_view source,
                              std::vector<char>& buf, size_t at) {
   for (const std::string& t : options_->default_tags) {
@@ -93,21 +110,29 @@ KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string
     }
   }
   size_t tags_len = 0;
+  // Tags still laid out as the line sent them, one ','-separated run already sorted (as most
+  // clients send them), are copied in one piece.
+  bool one_run = true;
   if (!tags_.empty()) {
-    if (tags_.size() > 1) {
+    if (tags_.size() > 1 && !StrictlyIncreasing(tags_)) {
       SortTags(tags_);
       tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
     }
     tags_len = tags_.size() - 1;  // commas
-    for (std::string_view t : tags_) tags_len += t.size();
+    for (size_t i = 0; i < tags_.size(); ++i) {
+      tags_len += tags_[i].size();
+      // The next tag starts right after this one's ',' (both in one buffer: the byte between
+      // belongs to the next view's buffer, so reading it is safe once the addresses match).
+      if (i > 0 && (tags_[i].data() != tags_[i - 1].data() + tags_[i - 1].size() + 1 ||
+                    tags_[i].data()[-1] != ',')) {
+        one_run = false;
+      }
+    }
   }
   const size_t total = name.size() + tags_len + source.size();
   if (at + total > buf.size()) buf.resize(std::max(at + total, buf.size() * 2));
   char* p = KeyAppend(buf.data() + at, name);
-  for (size_t i = 0; i < tags_.size(); ++i) {
-    if (i > 0) *p++ = ',';
-    p = KeyAppend(p, tags_[i]);
-  }
+  if (tags_len > 0) p = AppendTags(p, tags_len, one_run);
   KeyAppend(p, source);
   return KeyParts{type, std::string_view(buf.data() + at, total),
                   static_cast<uint32_t>(name.size()), static_cast<uint32_t>(tags_len)};

@@ -110,7 +110,9 @@ class Pipeline {
   uint64_t filtered_ = 0;
   // Copies s to out; the caller has made room (capacity only grows, so there is
   // no allocation in the steady state and no std::string bookkeeping per line).
-  char* KeyAppend(char* out, std::string_view s) {
+  // tags_ (sorted, unique; tags_len bytes joined with ','), copied in one piece when one_run.
+  char* AppendTags(char* p, size_t tags_len, bool one_run) const;
+  static char* KeyAppend(char* out, std::string_view s) {
     if (!s.empty()) std::memcpy(out, s.data(), s.size());  // an empty view may be null
     return out + s.size();
   }

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "protocol/parser.h"
+
 namespace cstatsd::pipeline {
 namespace {
 
@@ -58,6 +60,53 @@ TEST_F(PipelineTest, DefaultTagsAreMergedSortedAndDeduplicated) {
   Pipeline p(&options_);
   Counter(p, {"z", "b:1", "env:prod", "b:1"}, "");
   EXPECT_EQ(Only(map_).tags(), "b:1,env:prod,z");
+}
+
+// Tags that are still one sorted ','-run of the line are copied in one piece; anything that
+// breaks the run (order, a duplicate, an empty element, a host tag taken out, a default tag)
+// takes the tag-by-tag path. Both must give the same key.
+TEST_F(PipelineTest, TagsOfTheLineAreJoinedTheSameWhateverPathTheyTake) {
+  options_.ignore_host = true;
+  options_.default_tags = {"m:0"};
+  struct Case {
+    std::string line;
+    std::string_view tags;
+  };
+  const Case cases[] = {
+      {"f:1|c|#a:1,b:2,c:3", "a:1,b:2,c:3,m:0"},
+      {"f:1|c|#a:1,b:2,z:3", "a:1,b:2,m:0,z:3"},
+      {"f:1|c|#c:3,a:1", "a:1,c:3,m:0"},
+      {"f:1|c|#a:1,a:1,b:2", "a:1,b:2,m:0"},
+      {"f:1|c|#a:1,,b:2", "a:1,b:2,m:0"},
+      {"f:1|c|#a:1,host:h,b:2", "a:1,b:2,m:0"},
+      {"f:1|c|#m:0", "m:0"},
+  };
+  for (const Case& c : cases) {
+    std::string line = c.line;  // the parsed tags are views of it
+    protocol::Parser parser;
+    ParsedMetric m;
+    Event e;
+    protocol::ParseError err;
+    ASSERT_EQ(parser.Parse(line, m, e, err), protocol::LineKind::kMetric) << c.line;
+    MetricMap map;
+    Pipeline p(&options_);
+    p.Receive(m, "127.0.0.1", 1, map);
+    ASSERT_EQ(map.counters.size(), 1u) << c.line;
+    EXPECT_EQ(map.counters.entries()[0].key->tags(), c.tags) << c.line;
+  }
+  // Without default tags, a sorted run of the line is the key's tags byte for byte.
+  options_.default_tags.clear();
+  std::string line = "f:1|c|#a:1,b:2,c:3";
+  protocol::Parser parser;
+  ParsedMetric m;
+  Event e;
+  protocol::ParseError err;
+  ASSERT_EQ(parser.Parse(line, m, e, err), protocol::LineKind::kMetric);
+  MetricMap map;
+  Pipeline p(&options_);
+  p.Receive(m, "127.0.0.1", 1, map);
+  EXPECT_EQ(map.counters.entries()[0].key->tags(), "a:1,b:2,c:3");
+  EXPECT_EQ(map.counters.entries()[0].key->source(), "");
 }
 
 TEST_F(PipelineTest, SameTagsInAnotherOrderAreOneSeries) {
