@@ -28,9 +28,10 @@ class BackendRunner {
   void EnqueueMetrics(aggregate::SnapshotPtr snapshot);
   void EnqueueEvent(std::shared_ptr<const Event> event);
 
-  // Delivers what is queued within `timeout`, then stops the thread. Returns false when the
-  // backend was still busy at the deadline (what it had not delivered is counted as dropped;
-  // an HTTP backend's requests still in flight or waiting to retry are abandoned and counted).
+  // Delivers what is queued within `timeout`, then stops the thread. What is not delivered by
+  // then is counted as dropped (an HTTP backend's requests still in flight or waiting to retry
+  // are abandoned and counted). Returns false only when the thread could not be joined (still
+  // inside a send 2 s after that): it was detached and the runner must then never be destroyed.
   bool Stop(std::chrono::milliseconds timeout);
 
   // Ends the backend's waits between reconnection attempts (Backend::Interrupt); the server
