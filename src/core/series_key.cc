@@ -45,7 +45,6 @@ SeriesKey* SeriesKey::Create(const KeyParts& k, uint64_t hash) {
   void* mem = ::operator new(sizeof(SeriesKey) + k.bytes.size());
   auto* key = new (mem) SeriesKey();
   key->hash_ = hash;
-  key->type_ = k.type;
   key->name_len_ = k.name_len;
   key->tags_len_ = k.tags_len;
   key->source_len_ = static_cast<uint32_t>(k.bytes.size() - k.name_len - k.tags_len);

@@ -1,7 +1,9 @@
 // SeriesKey: the immutable identity of a series — (type, name, sorted tags, source) — hashed
-// once. Created by the thread that first sees the series, then shared (reference-counted) by the
-// worker maps, the aggregator state and every flush snapshot that mentions it, so a key's bytes
-// exist once however many maps hold the series. Any thread may hold a SeriesKeyRef.
+// once. The type seeds the hash but is not stored: a key lives only in tables of its own type,
+// so the header is 24 bytes and a typical key (name + source) fits a 64-byte malloc chunk. Created
+// by the thread that first sees the series, then shared (reference-counted) by the worker maps, the
+// aggregator state and every flush snapshot that mentions it, so a key's bytes exist once however
+// many maps hold the series. Any thread may hold a SeriesKeyRef.
 #pragma once
 
 #include <atomic>
@@ -42,22 +44,20 @@ class SeriesKey {
   static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
                            std::string_view source, uint64_t hash);
 
-  MetricType type() const { return type_; }
   uint64_t hash() const { return hash_; }
   std::string_view name() const { return {data(), name_len_}; }
   std::string_view tags() const { return {data() + name_len_, tags_len_}; }  // "a:b,c"
   std::string_view source() const { return {data() + name_len_ + tags_len_, source_len_}; }
 
+  // Same bytes and part lengths; the type is the table's to match (see above).
   bool Equals(const KeyParts& k) const {
-    return k.type == type_ && k.name_len == name_len_ && k.tags_len == tags_len_ &&
-           k.bytes.size() == size_t{name_len_} + tags_len_ + source_len_ &&
+    return k.name_len == name_len_ && k.tags_len == tags_len_ && k.bytes.size() == size() &&
            std::memcmp(data(), k.bytes.data(), k.bytes.size()) == 0;
   }
   bool Equals(const SeriesKey& o) const {
-    return this == &o || (o.hash_ == hash_ && Equals(o.parts()));
-  }
-  KeyParts parts() const {
-    return {type_, {data(), size_t{name_len_} + tags_len_ + source_len_}, name_len_, tags_len_};
+    return this == &o ||
+           (o.hash_ == hash_ && o.name_len_ == name_len_ && o.tags_len_ == tags_len_ &&
+            o.source_len_ == source_len_ && std::memcmp(data(), o.data(), size()) == 0);
   }
 
   // Calls fn(std::string_view tag) for each tag in sorted order.
@@ -87,14 +87,15 @@ class SeriesKey {
   SeriesKey() = default;
   static void Destroy(const SeriesKey* key);
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  size_t size() const { return size_t{name_len_} + tags_len_ + source_len_; }
 
   uint64_t hash_ = 0;
   mutable std::atomic<uint32_t> refs_{1};
   uint32_t name_len_ = 0;
   uint32_t tags_len_ = 0;
   uint32_t source_len_ = 0;
-  MetricType type_ = MetricType::kCounter;
 };
+static_assert(sizeof(SeriesKey) == 24);
 
 // An owning reference to a SeriesKey (intrusive count).
 class SeriesKeyRef {
