@@ -116,69 +116,130 @@ Aggregator::Aggregator(AggregatorOptions options)
   }
 }
 
-void Aggregator::Merge(MetricMap& delta) {
-  auto drain = [](auto& table, auto& state_table, auto&& merge, auto&& reset) {
-    auto& entries = table.entries();
-    for (size_t i = 0; i < entries.size(); ++i) {
-      auto& e = entries[i];
-      auto& v = e.value;
-      if (!Received(v)) {
-        CountIdleDrain(v);
-        continue;
-      }
-      auto* se = state_table.FindEntry(*e.key);
-      if (se == nullptr) {
-        state_table.Insert(e.key);
-        se = &state_table.entries().back();
-      } else {
-        table.ShareKey(i, se->key);  // the worker map drops its own copy of the key
-      }
-      auto* s = &se->value;
-      merge(*s, v);
-      reset(v);
-      MarkDrained(v);
-    }
-    table.EraseIf([](auto& e) { return IdleDrains(e.value) >= kForgetAfterDrains; });
-  };
+namespace {
 
-  drain(
-      delta.counters, state_.counters,
-      [](CounterAgg& s, const CounterAgg& d) {
-        s.value += d.value;
-        s.last_ns = std::max(s.last_ns, d.last_ns);
-      },
-      [](CounterAgg& d) { d.value = 0; });
-  drain(
-      delta.gauges, state_.gauges,
-      [](GaugeAgg& s, const GaugeAgg& d) {
-        if (d.last_ns >= s.last_ns) {
-          s.value = d.value;
-          s.last_ns = d.last_ns;
-        }
-      },
-      [](GaugeAgg&) {});
-  drain(
-      delta.timers, state_.timers,
-      [](TimerAgg& s, const TimerAgg& d) {
-        s.values.insert(s.values.end(), d.values.begin(), d.values.end());
-        s.sampled_count += d.sampled_count;
-        s.last_ns = std::max(s.last_ns, d.last_ns);
-      },
-      [](TimerAgg& d) {
-        d.values.clear();
-        d.sampled_count = 0;
-      });
-  drain(
-      delta.sets, state_.sets,
-      [](SetAgg& s, SetAgg& d) {
-        if (s.members.empty()) {
-          s.members.swap(d.members);
-        } else {
-          s.members.merge(d.members);
-        }
-        s.last_ns = std::max(s.last_ns, d.last_ns);
-      },
-      [](SetAgg& d) { d.members.clear(); });
+// Merge rules (spec §2.3) and what a worker map's value is reset to once merged.
+void MergeValue(CounterAgg& s, const CounterAgg& d) {
+  s.value += d.value;
+  s.last_ns = std::max(s.last_ns, d.last_ns);
+}
+void MergeValue(GaugeAgg& s, const GaugeAgg& d) {
+  if (d.last_ns >= s.last_ns) s = d;  // decision 4: the value received last wins
+}
+void MergeValue(TimerAgg& s, const TimerAgg& d) {
+  s.values.insert(s.values.end(), d.values.begin(), d.values.end());
+  s.sampled_count += d.sampled_count;
+  s.last_ns = std::max(s.last_ns, d.last_ns);
+}
+void MergeValue(SetAgg& s, SetAgg& d) {
+  if (s.members.empty()) {
+    s.members.swap(d.members);
+  } else {
+    s.members.merge(d.members);
+  }
+  s.last_ns = std::max(s.last_ns, d.last_ns);
+}
+void ResetValue(CounterAgg& d) { d.value = 0; }
+void ResetValue(GaugeAgg&) {}
+void ResetValue(TimerAgg& d) {
+  d.values.clear();
+  d.sampled_count = 0;
+}
+void ResetValue(SetAgg& d) { d.members.clear(); }
+
+// Merges the values received into a worker map's table since its last drain (`find` gives the
+// state's entry, inserted if new) and drains them, so the worker reuses the entries without
+// allocating; series the map has not seen for kForgetAfterDrains drains leave it.
+template <typename V, typename Find>
+void DrainTable(SeriesTable<V>& table, Find&& find) {
+  auto& entries = table.entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto& e = entries[i];
+    if (!Received(e.value)) {
+      CountIdleDrain(e.value);
+      continue;
+    }
+    auto* state = find(e.key);
+    if (state == nullptr) continue;
+    table.ShareKey(i, state->key);  // the worker map drops its own copy of the key
+    MergeValue(state->value, e.value);
+    ResetValue(e.value);
+    MarkDrained(e.value);
+  }
+  table.EraseIf([](auto& e) { return IdleDrains(e.value) >= Aggregator::kForgetAfterDrains; });
+}
+
+// The state's own copy of a key first seen in a worker map. Made on the flusher's thread, so
+// the worker's copy is freed once its map forgets the series and no worker's malloc arena keeps
+// a page for each new series: malloc_trim (Server::ReturnFreedMemory) gives them back.
+SeriesKeyRef StateKey(const SeriesKeyRef& key) {
+  return SeriesKeyRef::Adopt(SeriesKey::Copy(*key));
+}
+
+// Counters and gauges: the values a worker received by id, then its table's.
+template <typename V>
+void MergeIndexed(SeriesIndex<V>& index, std::vector<IdDelta<V>>& deltas, SeriesTable<V>& table,
+                  bool attached) {
+  for (const IdDelta<V>& d : deltas) {
+    uint32_t id = d.id;
+    if (!index.live(id)) {  // erased after the worker found it: the series comes back
+      id = index.FindOrInsert(index.entry(id).key);
+      if (id == kNoSeriesId) continue;
+    }
+    MergeValue(index.entry(id).value, d.value);
+  }
+  std::vector<IdDelta<V>>().swap(deltas);  // the next hand-over reserves what it needs
+  DrainTable(table, [&](const SeriesKeyRef& key) -> typename SeriesIndex<V>::Entry* {
+    uint32_t id = index.Find(*key);
+    if (id == kNoSeriesId) id = index.Insert(StateKey(key));
+    return id == kNoSeriesId ? nullptr : &index.entry(id);
+  });
+  // An attached worker finds these series in the index from now on.
+  if (attached) table.EraseIf([](auto&) { return true; });
+}
+
+template <typename V>
+void MergeTable(SeriesTable<V>& state, SeriesTable<V>& table) {
+  DrainTable(table, [&](const SeriesKeyRef& key) {
+    auto* e = state.FindEntry(*key);
+    if (e == nullptr) {
+      state.Insert(StateKey(key));
+      e = &state.entries().back();
+    }
+    return e;
+  });
+}
+
+}  // namespace
+
+void Aggregator::Merge(MetricMap& delta) {
+  const bool attached = delta.ids != nullptr;
+  MergeIndexed(counters_, delta.counter_deltas, delta.counters, attached);
+  MergeIndexed(gauges_, delta.gauge_deltas, delta.gauges, attached);
+  MergeTable(timers_, delta.timers);
+  MergeTable(sets_, delta.sets);
+}
+
+MetricMap Aggregator::TakeState() {
+  MetricMap out;
+  auto take = [](auto& index, auto& table, auto&& reset) {
+    index.ForEach([&](uint32_t id, auto& e) {
+      if (!Received(e.value)) {
+        CountIdleDrain(e.value);
+        if (IdleDrains(e.value) >= kForgetAfterDrains) index.Erase(id);
+        return;
+      }
+      table.Insert(e.key, e.value);
+      reset(e.value);
+      MarkDrained(e.value);
+    });
+    index.EndRound();
+  };
+  take(counters_, out.counters, [](CounterAgg& v) { v.value = 0; });
+  take(gauges_, out.gauges, [](GaugeAgg&) {});
+  out.timers = std::exchange(timers_, SeriesTable<TimerAgg>());
+  out.sets = std::exchange(sets_, SeriesTable<SetAgg>());
+  return out;
 }
 
 void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds,
@@ -284,16 +345,16 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
   snap->flush_seconds = flush_seconds;
   snap->percentile_names = names_;
 
-  snap->counters.reserve(state_.counters.size());
-  for (auto& e : state_.counters.entries()) {
+  snap->counters.reserve(counters_.size());
+  counters_.ForEach([&](uint32_t, auto& e) {
     snap->counters.push_back(
         {e.key, e.value.value, static_cast<double>(e.value.value) / flush_seconds});
-  }
-  snap->gauges.reserve(state_.gauges.size());
-  for (auto& e : state_.gauges.entries()) snap->gauges.push_back({e.key, e.value.value});
-  snap->sets.reserve(state_.sets.size());
+  });
+  snap->gauges.reserve(gauges_.size());
+  gauges_.ForEach([&](uint32_t, auto& e) { snap->gauges.push_back({e.key, e.value.value}); });
+  snap->sets.reserve(sets_.size());
   snap->has_raw_values = options_.keep_raw_values;
-  for (auto& e : state_.sets.entries()) {
+  for (auto& e : sets_.entries()) {
     SetPoint sp{e.key, e.value.members.size(), 0, 0};
     sp.members_begin = static_cast<uint32_t>(snap->set_members.size());
     if (options_.keep_raw_values) {
@@ -302,24 +363,31 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
     sp.members_end = static_cast<uint32_t>(snap->set_members.size());
     snap->sets.push_back(std::move(sp));
   }
-  snap->timers.reserve(state_.timers.size());
-  for (auto& e : state_.timers.entries()) ComputeTimer(e.value, e.key, flush_seconds, *snap);
+  snap->timers.reserve(timers_.size());
+  for (auto& e : timers_.entries()) ComputeTimer(e.value, e.key, flush_seconds, *snap);
   return snap;
 }
 
 void Aggregator::Reset(int64_t now_ns) {
   const auto& o = options_;
-  state_.counters.EraseIf(
-      [&](auto& e) { return Expired(o.expiry_counter, now_ns, e.value.last_ns); });
-  for (auto& e : state_.counters.entries()) e.value.value = 0;
+  counters_.ForEach([&](uint32_t id, auto& e) {
+    if (Expired(o.expiry_counter, now_ns, e.value.last_ns)) {
+      counters_.Erase(id);
+    } else {
+      e.value.value = 0;
+    }
+  });
+  counters_.EndRound();
+  gauges_.ForEach([&](uint32_t id, auto& e) {
+    if (Expired(o.expiry_gauge, now_ns, e.value.last_ns)) gauges_.Erase(id);
+  });
+  gauges_.EndRound();
 
-  state_.gauges.EraseIf([&](auto& e) { return Expired(o.expiry_gauge, now_ns, e.value.last_ns); });
+  sets_.EraseIf([&](auto& e) { return Expired(o.expiry_set, now_ns, e.value.last_ns); });
+  for (auto& e : sets_.entries()) e.value.members.clear();
 
-  state_.sets.EraseIf([&](auto& e) { return Expired(o.expiry_set, now_ns, e.value.last_ns); });
-  for (auto& e : state_.sets.entries()) e.value.members.clear();
-
-  state_.timers.EraseIf([&](auto& e) { return Expired(o.expiry_timer, now_ns, e.value.last_ns); });
-  for (auto& e : state_.timers.entries()) {
+  timers_.EraseIf([&](auto& e) { return Expired(o.expiry_timer, now_ns, e.value.last_ns); });
+  for (auto& e : timers_.entries()) {
     TimerAgg& t = e.value;
     const size_t used = t.values.size();
     t.values.clear();

@@ -1,6 +1,7 @@
 // Aggregator: the standalone server's aggregation state. Merges the deltas that workers hand
 // over (spec §2.3), computes each flush (§2.5) into an immutable FlushSnapshot, then resets and
-// expires series (§2.6). Owned and called by the flusher thread only.
+// expires series (§2.6). Owned and called by the flusher thread only; the workers read its
+// counter and gauge indexes (SeriesIndex) to receive into series it holds by id.
 #pragma once
 
 #include <chrono>
@@ -50,12 +51,26 @@ class Aggregator {
   // Resets what was flushed and expires idle series (spec §2.6); call after Flush.
   void Reset(int64_t now_ns);
 
-  // Forwarder mode: hands over the merged state (spec §2.3, nothing computed) and starts empty.
-  MetricMap TakeState() { return std::exchange(state_, MetricMap()); }
+  // Forwarder mode: hands over what was merged since the last call (spec §2.3, nothing
+  // computed); series idle for kForgetAfterDrains calls leave the indexes.
+  MetricMap TakeState();
 
-  size_t series() const { return state_.size(); }
+  // The indexes that worker maps look series up in (MetricMap::ids).
+  const SeriesIndex<CounterAgg>& counter_index() const { return counters_; }
+  const SeriesIndex<GaugeAgg>& gauge_index() const { return gauges_; }
+  // Flushes (Reset or TakeState calls) so far. What an index retires in round r is freed by
+  // ReleaseRetired(safe) once safe > r: every worker has handed over in a round after r.
+  uint64_t round() const { return counters_.round(); }
+  void ReleaseRetired(uint64_t safe) {
+    counters_.Release(safe);
+    gauges_.Release(safe);
+  }
+
+  size_t series() const {
+    return counters_.size() + gauges_.size() + timers_.size() + sets_.size();
+  }
+  size_t gauges() const { return gauges_.size(); }
   void set_keep_raw_values(bool keep) { options_.keep_raw_values = keep; }
-  const MetricMap& state() const { return state_; }
 
   static constexpr uint8_t kForgetAfterDrains = 3;
 
@@ -71,7 +86,10 @@ class Aggregator {
   AggregatorOptions options_;
   std::vector<Threshold> thresholds_;
   std::shared_ptr<std::vector<std::string>> names_;
-  MetricMap state_;
+  SeriesIndex<CounterAgg> counters_;
+  SeriesIndex<GaugeAgg> gauges_;
+  SeriesTable<TimerAgg> timers_;
+  SeriesTable<SetAgg> sets_;
   std::vector<double> prefix_sums_, prefix_squares_;  // scratch for percentiles
 };
 

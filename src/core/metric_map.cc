@@ -20,13 +20,15 @@ V& MetricMap::FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_
 
 void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta,
                                int64_t now_ns) {
-  CounterAgg& c = FindOrInsert(counters, parts, hash);
+  CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
+  CounterAgg& c = found != nullptr ? *found : FindOrInsert(counters, parts, hash);
   c.value += delta;
   if (now_ns > c.last_ns) c.last_ns = now_ns;
 }
 
 void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns) {
-  GaugeAgg& g = FindOrInsert(gauges, parts, hash);
+  GaugeAgg* found = ids != nullptr ? ids->gauges.Find(hash, parts) : nullptr;
+  GaugeAgg& g = found != nullptr ? *found : FindOrInsert(gauges, parts, hash);
   if (now_ns >= g.last_ns) {  // also when not received into since the last drain
     g.value = value;
     g.last_ns = now_ns;

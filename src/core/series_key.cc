@@ -53,6 +53,17 @@ SeriesKey* SeriesKey::Create(const KeyParts& k, uint64_t hash) {
   return key;
 }
 
+SeriesKey* SeriesKey::Copy(const SeriesKey& key) {
+  void* mem = ::operator new(sizeof(SeriesKey) + key.size());
+  auto* copy = new (mem) SeriesKey();
+  copy->hash_ = key.hash_;
+  copy->name_len_ = key.name_len_;
+  copy->tags_len_ = key.tags_len_;
+  copy->source_len_ = key.source_len_;
+  if (key.size() != 0) std::memcpy(reinterpret_cast<char*>(copy + 1), key.data(), key.size());
+  return copy;
+}
+
 void SeriesKey::Destroy(const SeriesKey* key) {
   key->~SeriesKey();
   ::operator delete(const_cast<SeriesKey*>(key));

@@ -43,6 +43,8 @@ class SeriesKey {
   static SeriesKey* Create(const KeyParts& parts, uint64_t hash);
   static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
                            std::string_view source, uint64_t hash);
+  // A copy allocated by the calling thread (see Aggregator::Merge).
+  static SeriesKey* Copy(const SeriesKey& key);
 
   uint64_t hash() const { return hash_; }
   std::string_view name() const { return {data(), name_len_}; }

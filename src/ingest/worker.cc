@@ -64,9 +64,17 @@ MetricMap* Worker::HandOver(std::chrono::milliseconds timeout) {
   return &maps_[active_ ^ 1];
 }
 
+void Worker::AttachIndexes(const SeriesIndex<CounterAgg>* counters,
+                           const SeriesIndex<GaugeAgg>* gauges) {
+  ids_.counters.index = counters;
+  ids_.gauges.index = gauges;
+  maps_[0].ids = maps_[1].ids = &ids_;
+}
+
 void Worker::MaybeHandOver() {
   const uint64_t req = requested_.load(std::memory_order_acquire);
   if (req == served_) return;  // served_ is only written by this thread
+  maps_[active_].TakeReceivedIds();
   {
     std::lock_guard lock(mu_);
     active_ ^= 1;

@@ -74,6 +74,9 @@ class Worker {
   // Wakes the worker if it waits for traffic (e.g. lines are ready for replay); any thread.
   void Nudge() { Wake(); }
   MetricMap& active_map() { return maps_[active_]; }
+  // Before Run(): receive counters and gauges the aggregator holds into the worker's values by
+  // series id (MetricMap::ids), which each hand-over copies into the outgoing map.
+  void AttachIndexes(const SeriesIndex<CounterAgg>* counters, const SeriesIndex<GaugeAgg>* gauges);
   // Either map, once the worker thread has exited.
   MetricMap& map(int i) { return maps_[i]; }
 
@@ -110,6 +113,7 @@ class Worker {
   std::vector<char> last_addr_;
 
   // Double-buffered maps and the hand-over.
+  IdValues ids_;
   MetricMap maps_[2];
   int active_ = 0;
   std::atomic<uint64_t> requested_{0};

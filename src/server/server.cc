@@ -32,13 +32,22 @@ constexpr auto kHandOverTimeout = std::chrono::milliseconds(1000);
 // How long an HTTP ingestion request waits for the cloud lookups of its sources.
 constexpr auto kIngestCloudWait = std::chrono::milliseconds(5000);
 
+// Every allocation of 128 KiB or more gets its own mapping, returned to the kernel when freed.
+// By default glibc raises that threshold to the size of each large block freed (up to 32 MiB),
+// after which a flush's large, short-lived arrays (snapshots, hand-over deltas, a new series
+// burst's tables) come from the arenas, in among long-lived keys, and their pages stay in the
+// RSS: 60 bytes per series with a million series (docs/performance.md).
+void KeepLargeAllocationsMapped() { mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
+
 }  // namespace
 
 Server::Server(config::Config config)
     : config_(std::move(config)),
       pipeline_options_(pipeline::PipelineOptions::From(config_.options)),
       aggregator_(aggregate::AggregatorOptions::From(config_.options)),
-      internal_stats_(config_.options, &pipeline_options_) {}
+      internal_stats_(config_.options, &pipeline_options_) {
+  KeepLargeAllocationsMapped();
+}
 
 Result<std::unique_ptr<Server>> Server::Create(config::Config config,
                                                backends::BackendRegistry registry) {
@@ -225,6 +234,7 @@ Status Server::Start() {
     const int fd = fds_[fds_.size() == 1 ? 0 : static_cast<size_t>(i)];
     workers_.push_back(std::make_unique<ingest::Worker>(
         i, fd, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+    workers_.back()->AttachIndexes(&aggregator_.counter_index(), &aggregator_.gauge_index());
     if (cloud_) workers_.back()->SetCloud(cloud_.get());
   }
   if (cloud_) {
@@ -284,6 +294,7 @@ Status Server::Start() {
     // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
     workers_.push_back(std::make_unique<ingest::Worker>(
         workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
+    workers_.back()->AttachIndexes(&aggregator_.counter_index(), &aggregator_.gauge_index());
     if (cloud_) workers_.back()->SetCloud(cloud_.get());
     tcp_receiver_ =
         std::make_unique<ingest::TcpReceiver>(tcp_listen_fd_, workers_.back().get(),
@@ -536,8 +547,14 @@ void Server::ReturnFreedMemory() {
 
 uint64_t Server::MergeIngested() {
   uint64_t maps = 0;
+  // What the aggregator's indexes retired may be freed once every worker has handed over in a
+  // later round (SeriesIndex): the oldest round a worker last handed over in.
+  uint64_t safe = UINT64_MAX;
+  handed_over_round_.resize(workers_.size(), 0);
+  late_handovers_.resize(workers_.size(), 0);
   for (auto& w : workers_) {
     if (workers_stopped_) {
+      w->map(0).TakeReceivedIds();  // the thread is gone: what it received by id
       for (int i = 0; i < 2; ++i) {
         if (!w->map(i).empty()) ++maps;
         aggregator_.Merge(w->map(i));
@@ -550,11 +567,23 @@ uint64_t Server::MergeIngested() {
           "worker did not hand over its metrics in time; they go with the next flush "
           "worker={}",
           w->id());
+      // Its map, switched late, may reach the aggregator only with the second hand-over from
+      // now (the next one returns the map filled since): until then it may name old ids.
+      late_handovers_[static_cast<size_t>(w->id())] = 2;
+      safe = std::min(safe, handed_over_round_[static_cast<size_t>(w->id())]);
       continue;
     }
+    const auto wi = static_cast<size_t>(w->id());
+    if (late_handovers_[wi] > 0) {
+      --late_handovers_[wi];
+    } else {
+      handed_over_round_[wi] = aggregator_.round();
+    }
+    safe = std::min(safe, handed_over_round_[wi]);
     if (!m->empty()) ++maps;
     aggregator_.Merge(*m);
   }
+  aggregator_.ReleaseRetired(safe);
   if (http_ingest_) {
     // Series ingested over HTTP since the last flush (spec §5.3).
     MetricMap& m = http_ingest_->SwapForFlush();

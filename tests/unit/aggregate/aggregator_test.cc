@@ -29,7 +29,26 @@ class AggregatorTest : public ::testing::Test {
     m.rate = rate;
     m.tags = std::move(tags);
     m.set_value = set_value;
+    if (attached_ && map_.ids == nullptr) Attach(map_, ids_);
     pipeline_.Receive(m, sender, now, map_);
+  }
+
+  // The same through a second worker's pipeline, into `map`.
+  void AddTo(MetricMap& map, MetricType type, std::string_view name, std::vector<double> values,
+             int64_t now, std::string_view set_value = {}) {
+    ParsedMetric m;
+    m.type = type;
+    m.name = name;
+    m.values = std::move(values);
+    m.set_value = set_value;
+    other_pipeline_.Receive(m, "", now, map);
+  }
+
+  // As a server's worker map: series the aggregator holds are received by id.
+  void Attach(MetricMap& map, IdValues& ids) {
+    ids.counters.index = &agg().counter_index();
+    ids.gauges.index = &agg().gauge_index();
+    map.ids = &ids;
   }
 
   Aggregator& agg() {
@@ -38,6 +57,7 @@ class AggregatorTest : public ::testing::Test {
   }
 
   SnapshotPtr FlushAt(int64_t now, double seconds = 10) {
+    map_.TakeReceivedIds();  // the worker's part of a hand-over
     agg().Merge(map_);
     auto s = agg().Flush(now, seconds);
     agg().Reset(now);
@@ -52,12 +72,27 @@ class AggregatorTest : public ::testing::Test {
 
   pipeline::PipelineOptions pipeline_options_;
   pipeline::Pipeline pipeline_{&pipeline_options_};
+  pipeline::Pipeline other_pipeline_{&pipeline_options_};
   MetricMap map_;
+  IdValues ids_;
+  bool attached_ = false;
   AggregatorOptions options_;
   std::unique_ptr<Aggregator> agg_;
 };
 
-TEST_F(AggregatorTest, CounterTruncatesEachLineBySampleRate) {
+// Each of these runs twice: with a map on its own (HTTP ingestion, tests) and with a worker map
+// attached to the aggregator's indexes, where counters and gauges go by series id once the
+// aggregator holds them.
+class AggregatorMapsTest : public AggregatorTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override { attached_ = GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(Maps, AggregatorMapsTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "Attached" : "Alone";
+                         });
+
+TEST_P(AggregatorMapsTest, CounterTruncatesEachLineBySampleRate) {
   // Spec §2.2: 2|c|@0.25 and 5|c|@0.25 → 8 + 20 = 28.
   Add(MetricType::kCounter, "c", {2}, 0.25);
   Add(MetricType::kCounter, "c", {5}, 0.25);
@@ -70,7 +105,7 @@ TEST_F(AggregatorTest, CounterTruncatesEachLineBySampleRate) {
   EXPECT_EQ(s->counters[1].value, 3);
 }
 
-TEST_F(AggregatorTest, PackedValues) {
+TEST_P(AggregatorMapsTest, PackedValues) {
   Add(MetricType::kCounter, "f", {2, 2});   // f:2:2|c → 4
   Add(MetricType::kTimer, "t", {2, 2});     // f:2:2|ms → [2,2], SampledCount 1
   Add(MetricType::kGauge, "g", {3, 3, 1});  // f:3:3:1|g → 1
@@ -85,7 +120,7 @@ TEST_F(AggregatorTest, PackedValues) {
   EXPECT_EQ(s->gauges[1].value, 3);
 }
 
-TEST_F(AggregatorTest, TimerWorkedExample) {
+TEST_P(AggregatorMapsTest, TimerWorkedExample) {
   // Spec §2.5: values {2,4,12}, p=90, 10 s, rate 1.
   Add(MetricType::kTimer, "t", {2});
   Add(MetricType::kTimer, "t", {12});
@@ -111,7 +146,7 @@ TEST_F(AggregatorTest, TimerWorkedExample) {
   EXPECT_EQ(p["upper_90"], 12);
 }
 
-TEST_F(AggregatorTest, TimerSampledCount) {
+TEST_P(AggregatorMapsTest, TimerSampledCount) {
   // Same values with rate 0.1 → SampledCount 30 → Count 30, PerSecond 3.
   Add(MetricType::kTimer, "t", {2}, 0.1);
   Add(MetricType::kTimer, "t", {12}, 0.1);
@@ -122,7 +157,7 @@ TEST_F(AggregatorTest, TimerSampledCount) {
   EXPECT_EQ(s->timers[0].mean, 6);  // sample rate does not touch the values
 }
 
-TEST_F(AggregatorTest, TimerMedianEvenAndSingleValue) {
+TEST_P(AggregatorMapsTest, TimerMedianEvenAndSingleValue) {
   Add(MetricType::kTimer, "even", {1, 2, 3, 10});
   Add(MetricType::kTimer, "one", {7});
   auto s = FlushAt(100 * kSecond, 1);
@@ -138,7 +173,7 @@ TEST_F(AggregatorTest, TimerMedianEvenAndSingleValue) {
   EXPECT_EQ(p["sum_squares_90"], 49);
 }
 
-TEST_F(AggregatorTest, NegativeAndFractionalThresholds) {
+TEST_P(AggregatorMapsTest, NegativeAndFractionalThresholds) {
   options_.percent_thresholds = {90, -10, 99.9, -100};
   std::vector<double> values;
   for (int i = 1; i <= 20; ++i) values.push_back(i);
@@ -167,7 +202,7 @@ TEST_F(AggregatorTest, NegativeAndFractionalThresholds) {
   EXPECT_EQ(small["sum_-100"], 3);
 }
 
-TEST_F(AggregatorTest, PercentileSuffixes) {
+TEST_P(AggregatorMapsTest, PercentileSuffixes) {
   EXPECT_EQ(PercentileSuffix(90), "90");
   EXPECT_EQ(PercentileSuffix(-10), "-10");
   EXPECT_EQ(PercentileSuffix(99.9), "99_9");
@@ -175,7 +210,7 @@ TEST_F(AggregatorTest, PercentileSuffixes) {
   EXPECT_EQ(PercentileSuffix(100), "100");
 }
 
-TEST_F(AggregatorTest, DisabledPercentileSubMetrics) {
+TEST_P(AggregatorMapsTest, DisabledPercentileSubMetrics) {
   options_.percent_thresholds = {90, -10};
   options_.disabled.count_pct = true;
   options_.disabled.upper_pct = true;
@@ -190,7 +225,7 @@ TEST_F(AggregatorTest, DisabledPercentileSubMetrics) {
   EXPECT_EQ(p["lower_-10"], 10);
 }
 
-TEST_F(AggregatorTest, HistogramWorkedExample) {
+TEST_P(AggregatorMapsTest, HistogramWorkedExample) {
   Add(MetricType::kTimer, "h", {10, 20, 29.9, 2000, -38, -5}, 1,
       {"gsd_histogram:-10_0_2.5_20_50_5000"});
   auto s = FlushAt(100 * kSecond, 1);
@@ -220,7 +255,7 @@ TEST_F(AggregatorTest, HistogramWorkedExample) {
   EXPECT_EQ(total, 0u);
 }
 
-TEST_F(AggregatorTest, HistogramGostatsdVectors) {
+TEST_P(AggregatorMapsTest, HistogramGostatsdVectors) {
   // From gostatsd's latency_histogram_test.go.
   Add(MetricType::kTimer, "a", {1, 10, 11, 12, 29, 30, 31, 45, 100, 100000}, 1,
       {"gsd_histogram:10_30_45"});
@@ -240,7 +275,7 @@ TEST_F(AggregatorTest, HistogramGostatsdVectors) {
   EXPECT_EQ(buckets(2), (std::vector<std::pair<double, uint64_t>>{{inf, 3}}));
 }
 
-TEST_F(AggregatorTest, HistogramBoundsParsingAndLimit) {
+TEST_P(AggregatorMapsTest, HistogramBoundsParsingAndLimit) {
   EXPECT_EQ(HistogramBounds("10__20_50", 100), (std::vector<double>{10, 20, 50}));
   EXPECT_EQ(HistogramBounds("10_incorrect_20_50", 100), (std::vector<double>{10, 20, 50}));
   EXPECT_TRUE(HistogramBounds("incorrect", 100).empty());
@@ -254,7 +289,7 @@ TEST_F(AggregatorTest, HistogramBoundsParsingAndLimit) {
   EXPECT_EQ(s->BucketsOf(s->timers[0]).begin(), s->BucketsOf(s->timers[0]).end());
 }
 
-TEST_F(AggregatorTest, IdleValuesUntilExpiry) {
+TEST_P(AggregatorMapsTest, IdleValuesUntilExpiry) {
   options_.expiry_counter = std::chrono::seconds(5);
   options_.expiry_gauge = std::chrono::seconds(5);
   options_.expiry_set = std::chrono::seconds(5);
@@ -290,19 +325,19 @@ TEST_F(AggregatorTest, IdleValuesUntilExpiry) {
   EXPECT_EQ(agg().series(), 0u);
 }
 
-TEST_F(AggregatorTest, PerTypeExpiryZeroNeverNegativeImmediately) {
+TEST_P(AggregatorMapsTest, PerTypeExpiryZeroNeverNegativeImmediately) {
   options_.expiry_counter = std::chrono::nanoseconds(0);  // never
   options_.expiry_gauge = std::chrono::nanoseconds(-1);   // right after the first flush
   Add(MetricType::kCounter, "c", {1});
   Add(MetricType::kGauge, "g", {1});
   FlushAt(100 * kSecond);
-  EXPECT_EQ(agg().state().gauges.size(), 0u);
+  EXPECT_EQ(agg().gauges(), 0u);
   auto later = FlushAt(100000 * kSecond);
   EXPECT_EQ(later->counters.size(), 1u);
   EXPECT_EQ(later->gauges.size(), 0u);
 }
 
-TEST_F(AggregatorTest, GaugeLastReceivedWins) {
+TEST_P(AggregatorMapsTest, GaugeLastReceivedWins) {
   // Decision 4: within one batch (same timestamp) the line received last wins.
   Add(MetricType::kGauge, "g", {1});
   Add(MetricType::kGauge, "g", {2});
@@ -314,31 +349,15 @@ TEST_F(AggregatorTest, MergeFromTwoWorkers) {
   // Two worker maps merged (§2.3): counters summed, timers concatenated, sets united, the
   // newer gauge kept.
   MetricMap other;
-  pipeline::Pipeline p2(&pipeline_options_);
   Add(MetricType::kCounter, "c", {2}, 1, {}, {}, 100 * kSecond);
   Add(MetricType::kGauge, "g", {5}, 1, {}, {}, 101 * kSecond);
   Add(MetricType::kTimer, "t", {1}, 1, {}, {}, 100 * kSecond);
   Add(MetricType::kSet, "s", {}, 1, {}, "a", 100 * kSecond);
-  ParsedMetric m;
-  m.name = "c";
-  m.type = MetricType::kCounter;
-  m.values = {3};
-  p2.Receive(m, "", 100 * kSecond, other);
-  m.name = "g";
-  m.type = MetricType::kGauge;
-  m.values = {9};
-  p2.Receive(m, "", 100 * kSecond, other);  // older than 5 above
-  m.name = "t";
-  m.type = MetricType::kTimer;
-  m.values = {2, 3};
-  p2.Receive(m, "", 100 * kSecond, other);
-  m.name = "s";
-  m.type = MetricType::kSet;
-  m.values.clear();
-  m.set_value = "b";
-  p2.Receive(m, "", 100 * kSecond, other);
-  m.set_value = "a";
-  p2.Receive(m, "", 100 * kSecond, other);
+  AddTo(other, MetricType::kCounter, "c", {3}, 100 * kSecond);
+  AddTo(other, MetricType::kGauge, "g", {9}, 100 * kSecond);  // older than 5 above
+  AddTo(other, MetricType::kTimer, "t", {2, 3}, 100 * kSecond);
+  AddTo(other, MetricType::kSet, "s", {}, 100 * kSecond, "b");
+  AddTo(other, MetricType::kSet, "s", {}, 100 * kSecond, "a");
 
   agg().Merge(map_);
   agg().Merge(other);
@@ -395,7 +414,7 @@ TEST_F(AggregatorTest, DrainStateLivesInLastNs) {
   EXPECT_EQ(map_.gauges.entries()[0].value.last_ns, 90 * kSecond);
 }
 
-TEST_F(AggregatorTest, SeriesIdentityIncludesSortedTagsAndSource) {
+TEST_P(AggregatorMapsTest, SeriesIdentityIncludesSortedTagsAndSource) {
   Add(MetricType::kCounter, "c", {1}, 1, {"b:2", "a:1"}, {}, 100 * kSecond, "10.0.0.1");
   Add(MetricType::kCounter, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.1");
   Add(MetricType::kCounter, "c", {1}, 1, {"a:1", "b:2"}, {}, 100 * kSecond, "10.0.0.2");
@@ -406,6 +425,107 @@ TEST_F(AggregatorTest, SeriesIdentityIncludesSortedTagsAndSource) {
   EXPECT_EQ(s->counters[0].key->tags(), "a:1,b:2");
   EXPECT_EQ(s->counters[0].key->TagsKey(), "a:1,b:2,s:10.0.0.1");
   EXPECT_EQ(s->gauges.size(), 1u);
+}
+
+// A worker map attached to the aggregator's indexes (ADR 0002).
+class AttachedMapTest : public AggregatorTest {
+ protected:
+  void SetUp() override { attached_ = true; }
+};
+
+TEST_F(AttachedMapTest, ASeriesGoesByIdOnceTheAggregatorHoldsIt) {
+  Add(MetricType::kCounter, "c", {5});
+  Add(MetricType::kGauge, "g", {2});
+  EXPECT_EQ(map_.counters.size(), 1u);  // new: by key, in the map's table
+  auto first = FlushAt(100 * kSecond);
+  ASSERT_EQ(first->counters.size(), 1u);
+  EXPECT_EQ(first->counters[0].value, 5);
+  EXPECT_EQ(map_.size(), 0u);  // adopted by the aggregator: the map's table lets it go
+
+  Add(MetricType::kCounter, "c", {3}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kCounter, "c", {4}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kGauge, "g", {8}, 1, {}, {}, 101 * kSecond);
+  EXPECT_EQ(map_.counters.size(), 0u);  // by id, nothing allocated
+  EXPECT_EQ(map_.gauges.size(), 0u);
+  map_.TakeReceivedIds();
+  ASSERT_EQ(map_.counter_deltas.size(), 1u);
+  EXPECT_EQ(map_.counter_deltas[0].value.value, 7);
+  EXPECT_EQ(map_.counter_deltas[0].value.last_ns, 101 * kSecond);
+  auto second = FlushAt(101 * kSecond);
+  EXPECT_EQ(second->counters[0].value, 7);
+  EXPECT_EQ(second->gauges[0].value, 8);
+  EXPECT_TRUE(map_.counter_deltas.empty());
+  EXPECT_EQ(agg().series(), 2u);
+}
+
+TEST_F(AttachedMapTest, ASeriesReceivedByIdAfterItExpiredComesBack) {
+  options_.expiry_counter = std::chrono::seconds(1);
+  Add(MetricType::kCounter, "c", {1}, 1, {}, {}, 100 * kSecond);
+  FlushAt(100 * kSecond);
+  // The worker found the id before the flusher expired the series, and writes after.
+  Add(MetricType::kCounter, "c", {6}, 1, {}, {}, 100 * kSecond);
+  agg().Reset(102 * kSecond);  // idle since 100 s: expired
+  EXPECT_EQ(agg().series(), 0u);
+  auto s = FlushAt(102 * kSecond);  // the worker's hand-over names the old id
+  ASSERT_EQ(s->counters.size(), 1u);
+  EXPECT_EQ(s->counters[0].value, 6);
+  EXPECT_EQ(s->counters[0].key->name(), "c");
+  // Freed only once every worker handed over after it was retired.
+  agg().ReleaseRetired(agg().round());
+  Add(MetricType::kCounter, "d", {2}, 1, {}, {}, 103 * kSecond);
+  Add(MetricType::kCounter, "c", {1}, 1, {}, {}, 103 * kSecond);
+  auto t = FlushAt(103 * kSecond);
+  ASSERT_EQ(t->counters.size(), 2u);
+  int64_t c = 0, d = 0;
+  for (const auto& p : t->counters) (p.key->name() == "c" ? c : d) = p.value;
+  EXPECT_EQ(c, 1);
+  EXPECT_EQ(d, 2);
+}
+
+TEST_F(AttachedMapTest, TwoWorkersByIdSumCountersAndKeepTheNewerGauge) {
+  Add(MetricType::kCounter, "c", {1});
+  Add(MetricType::kGauge, "g", {1});
+  FlushAt(100 * kSecond);
+  MetricMap other;
+  IdValues other_ids;
+  Attach(other, other_ids);
+  AddTo(other, MetricType::kCounter, "c", {10}, 101 * kSecond);
+  AddTo(other, MetricType::kGauge, "g", {9}, 102 * kSecond);  // newer than 5 below
+  Add(MetricType::kCounter, "c", {3}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kGauge, "g", {5}, 1, {}, {}, 101 * kSecond);
+  other.TakeReceivedIds();
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  agg().Merge(other);
+  auto s = agg().Flush(103 * kSecond, 1);
+  EXPECT_EQ(s->counters[0].value, 13);
+  EXPECT_EQ(s->gauges[0].value, 9);
+}
+
+TEST_F(AttachedMapTest, ForwarderTakesWhatWasReceivedAndForgetsIdleSeries) {
+  Add(MetricType::kCounter, "c", {2});
+  Add(MetricType::kGauge, "g", {4});
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  MetricMap out = agg().TakeState();
+  ASSERT_EQ(out.counters.size(), 1u);
+  EXPECT_EQ(out.counters.entries()[0].value.value, 2);
+  EXPECT_EQ(out.gauges.entries()[0].value.value, 4);
+
+  Add(MetricType::kCounter, "c", {3}, 1, {}, {}, 101 * kSecond);  // by id now
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  out = agg().TakeState();
+  ASSERT_EQ(out.counters.size(), 1u);
+  EXPECT_EQ(out.counters.entries()[0].value.value, 3);  // not 5: each take starts from zero
+  EXPECT_EQ(out.gauges.size(), 0u);                     // not received since the last take
+
+  for (int i = 0; i < Aggregator::kForgetAfterDrains; ++i) {
+    EXPECT_NE(agg().series(), 0u);
+    out = agg().TakeState();
+    EXPECT_EQ(out.size(), 0u);
+  }
+  EXPECT_EQ(agg().series(), 0u);
 }
 
 TEST(CounterDeltaTest, SaturatesInsteadOfUndefinedBehaviour) {

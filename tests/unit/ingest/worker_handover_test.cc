@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "aggregate/aggregator.h"
 #include "ingest/socket.h"
 #include "ingest/worker.h"
 
@@ -23,42 +24,100 @@ int64_t CounterTotal(MetricMap& m, std::string_view name) {
   return total;
 }
 
-TEST(WorkerHandOverTest, TakesTheDatagramsAlreadyQueued) {
-  auto addr = ParseListenAddress("127.0.0.1:0");
-  ASSERT_TRUE(addr.ok()) << addr.error();
-  auto fd = OpenUdpSocket(*addr, false, 1 << 20);
-  ASSERT_TRUE(fd.ok()) << fd.error();
-  const int port = LocalPort(*fd);
+// A worker's UDP socket on loopback and a client socket that sends to it.
+class WorkerHandOverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto addr = ParseListenAddress("127.0.0.1:0");
+    ASSERT_TRUE(addr.ok()) << addr.error();
+    auto fd = OpenUdpSocket(*addr, false, 4 << 20);
+    ASSERT_TRUE(fd.ok()) << fd.error();
+    fd_ = *fd;
+    client_ = socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(client_, 0);
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(static_cast<uint16_t>(LocalPort(fd_)));
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  void TearDown() override {
+    if (client_ >= 0) close(client_);
+    if (fd_ >= 0) close(fd_);
+  }
+  void Send(const std::string& datagram) {
+    ASSERT_EQ(sendto(client_, datagram.data(), datagram.size(), 0,
+                     reinterpret_cast<sockaddr*>(&to_), sizeof(to_)),
+              static_cast<ssize_t>(datagram.size()));
+  }
 
+  int fd_ = -1;
+  int client_ = -1;
+  sockaddr_in to_{};
+};
+
+TEST_F(WorkerHandOverTest, TakesTheDatagramsAlreadyQueued) {
   pipeline::PipelineOptions popts;
-  Worker worker(0, *fd, WorkerOptions{}, &popts, nullptr);
+  Worker worker(0, fd_, WorkerOptions{}, &popts, nullptr);
   std::thread loop([&] { worker.Run(); });
-
-  const int client = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(client, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
   // Rounds of: send (the kernel queues the datagrams on the socket before sendto returns on
   // loopback), then ask for the map at once; each round's map holds exactly that round.
   for (int round = 1; round <= 50; ++round) {
     for (int i = 0; i < round % 4 + 1; ++i) {
-      const std::string line = "queued:" + std::to_string(round) + "|c";
-      ASSERT_EQ(
-          sendto(client, line.data(), line.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
-          static_cast<ssize_t>(line.size()));
+      Send("queued:" + std::to_string(round) + "|c");
     }
     MetricMap* m = worker.HandOver(std::chrono::seconds(5));
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(CounterTotal(*m, "queued"), round * (round % 4 + 1)) << "round " << round;
     m->Clear();  // as the flusher's merge leaves it: nothing counted twice
   }
-  close(client);
   worker.Stop();
   loop.join();
-  close(*fd);
+}
+
+// A worker attached to the aggregator's indexes receives by series id while the flusher adopts
+// new series, expires every series after each flush (so ids are erased, retired, freed and
+// reused all the time) and frees retired memory as the server does. Every count sent reaches a
+// flush exactly once. Under ThreadSanitizer this checks the index's publication and reuse.
+TEST_F(WorkerHandOverTest, AttachedWorkerLosesNothingWhileSeriesExpireAndIdsAreReused) {
+  aggregate::AggregatorOptions aopts;
+  aopts.expiry_counter = std::chrono::nanoseconds(-1);  // every series leaves after each flush
+  aopts.expiry_gauge = std::chrono::nanoseconds(-1);
+  aggregate::Aggregator agg(aopts);
+  pipeline::PipelineOptions popts;
+  Worker worker(0, fd_, WorkerOptions{}, &popts, nullptr);
+  worker.AttachIndexes(&agg.counter_index(), &agg.gauge_index());
+  std::thread loop([&] { worker.Run(); });
+
+  constexpr int kRounds = 60;
+  constexpr int kNames = 40;
+  int64_t sent = 0, flushed = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    // Each round sends to a sliding window of names: some new, most known, some known earlier.
+    std::string datagram;
+    for (int i = 0; i < kNames; ++i) {
+      datagram += "n" + std::to_string((round * 7 + i) % 97) + ":" + std::to_string(i + 1) + "|c\n";
+      sent += i + 1;
+      datagram += "g" + std::to_string(i % 5) + ":1|g\n";
+    }
+    Send(datagram);
+    MetricMap* m = worker.HandOver(std::chrono::seconds(5));
+    ASSERT_NE(m, nullptr);
+    const uint64_t safe = agg.round();  // as the server: the round of this hand-over
+    agg.Merge(*m);
+    agg.ReleaseRetired(safe);
+    const int64_t now = 1000000000LL * (100 + round);
+    auto snap = agg.Flush(now, 1);
+    for (const auto& c : snap->counters) flushed += c.value;
+    agg.Reset(now);
+  }
+  worker.Stop();
+  loop.join();
+  // What the worker received after its last hand-over.
+  worker.map(0).TakeReceivedIds();
+  for (int i = 0; i < 2; ++i) agg.Merge(worker.map(i));
+  auto last = agg.Flush(1000000000LL * 1000, 1);
+  for (const auto& c : last->counters) flushed += c.value;
+  EXPECT_EQ(flushed, sent);
 }
 
 }  // namespace
