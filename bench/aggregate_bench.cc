@@ -67,7 +67,8 @@ void BM_ReceiveCounterWith3Tags(benchmark::State& state) {
 BENCHMARK(BM_ReceiveCounterWith3Tags);
 
 // One datagram of the timed loop, out of line so that callgrind can count the steady state
-// alone: `bench/callgrind_ir.sh bench_aggregate 'BM_WorkerDatagram/kind:0$' '*TimedDatagram'`
+// alone: `bench/callgrind_ir.sh build/bin/bench_aggregate 'BM_WorkerDatagram/kind:0$'
+// '(anonymous namespace)::TimedDatagram'`
 // (the warm-up, which creates every series, calls ProcessDatagram directly).
 [[gnu::noipa]] void TimedDatagram(ingest::Worker& w, std::string& buf) {
   w.ProcessDatagram(buf.data(), buf.size(), "127.0.0.1", 1);

@@ -148,8 +148,8 @@ void ResetValue(TimerAgg& d) {
 void ResetValue(SetAgg& d) { d.members.clear(); }
 
 // Merges the values received into a worker map's table since its last drain (`find` gives the
-// state's entry, inserted if new) and drains them, so the worker reuses the entries without
-// allocating; series the map has not seen for kForgetAfterDrains drains leave it.
+// state's entry, inserted if new) and drains them, so the worker can reuse the entries without
+// allocating.
 template <typename V, typename Find>
 void DrainTable(SeriesTable<V>& table, Find&& find) {
   auto& entries = table.entries();
@@ -166,6 +166,11 @@ void DrainTable(SeriesTable<V>& table, Find&& find) {
     ResetValue(e.value);
     MarkDrained(e.value);
   }
+}
+
+// Series a worker map has not seen for kForgetAfterDrains drains leave it.
+template <typename V>
+void ForgetIdle(SeriesTable<V>& table) {
   table.EraseIf([](auto& e) { return IdleDrains(e.value) >= Aggregator::kForgetAfterDrains; });
 }
 
@@ -194,8 +199,11 @@ void MergeIndexed(SeriesIndex<V>& index, std::vector<IdDelta<V>>& deltas, Series
     if (id == kNoSeriesId) id = index.Insert(StateKey(key));
     return id == kNoSeriesId ? nullptr : &index.entry(id);
   });
-  // An attached worker finds these series in the index from now on.
-  if (attached) table.EraseIf([](auto&) { return true; });
+  if (attached) {
+    table.EraseIf([](auto&) { return true; });  // found in the index from now on
+  } else {
+    ForgetIdle(table);
+  }
 }
 
 template <typename V>
@@ -208,6 +216,7 @@ void MergeTable(SeriesTable<V>& state, SeriesTable<V>& table) {
     }
     return e;
   });
+  ForgetIdle(table);
 }
 
 }  // namespace

@@ -94,10 +94,10 @@ struct IdDelta {
   V value;
 };
 
-// A worker's values of one fixed-size type by series id (the aggregator's SeriesIndex ids),
-// with a bit per id that says which were received into since the last hand-over. One per
-// worker, not per map: at the hand-over the worker copies what was received into the outgoing
-// map, so each series costs the worker 16 bytes (ADR 0002).
+// A worker's values of one fixed-size type by series id (the aggregator's SeriesIndex ids); a
+// value's last_ns says whether it was received into since the last hand-over (Received()). One
+// per worker, not per map: at the hand-over the worker copies what was received into the
+// outgoing map, so each series costs the worker 16 bytes (ADR 0002).
 template <typename V>
 class IdColumn {
  public:

@@ -550,8 +550,7 @@ uint64_t Server::MergeIngested() {
   // What the aggregator's indexes retired may be freed once every worker has handed over in a
   // later round (SeriesIndex): the oldest round a worker last handed over in.
   uint64_t safe = UINT64_MAX;
-  handed_over_round_.resize(workers_.size(), 0);
-  late_handovers_.resize(workers_.size(), 0);
+  handed_over_.resize(workers_.size());
   for (auto& w : workers_) {
     if (workers_stopped_) {
       w->map(0).TakeReceivedIds();  // the thread is gone: what it received by id
@@ -569,17 +568,18 @@ uint64_t Server::MergeIngested() {
           w->id());
       // Its map, switched late, may reach the aggregator only with the second hand-over from
       // now (the next one returns the map filled since): until then it may name old ids.
-      late_handovers_[static_cast<size_t>(w->id())] = 2;
-      safe = std::min(safe, handed_over_round_[static_cast<size_t>(w->id())]);
+      HandOverRound& h = handed_over_[static_cast<size_t>(w->id())];
+      h.late = 2;
+      safe = std::min(safe, h.round);
       continue;
     }
-    const auto wi = static_cast<size_t>(w->id());
-    if (late_handovers_[wi] > 0) {
-      --late_handovers_[wi];
+    HandOverRound& h = handed_over_[static_cast<size_t>(w->id())];
+    if (h.late > 0) {
+      --h.late;
     } else {
-      handed_over_round_[wi] = aggregator_.round();
+      h.round = aggregator_.round();
     }
-    safe = std::min(safe, handed_over_round_[wi]);
+    safe = std::min(safe, h.round);
     if (!m->empty()) ++maps;
     aggregator_.Merge(*m);
   }

@@ -117,11 +117,14 @@ class Server {
   std::string unix_path_;
   int metrics_port_ = 0;
   std::vector<std::unique_ptr<ingest::Worker>> workers_;
-  // By worker id: the aggregator round of the worker's last hand-over after which everything
-  // it received had been merged, and how many hand-overs after a timeout that is still waiting
-  // for (MergeIngested).
-  std::vector<uint64_t> handed_over_round_;
-  std::vector<int> late_handovers_;
+  // By worker id (MergeIngested): the aggregator round of the worker's last hand-over after
+  // which everything it received had been merged, and how many more hand-overs that still waits
+  // for after a timeout.
+  struct HandOverRound {
+    uint64_t round = 0;
+    int late = 0;
+  };
+  std::vector<HandOverRound> handed_over_;
   int tcp_listen_fd_ = -1;
   int tcp_port_ = 0;
   std::unique_ptr<ingest::TcpReceiver> tcp_receiver_;
