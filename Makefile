@@ -50,13 +50,21 @@ tsan: deps
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  ctest --output-on-failure -L 'unit|integration'
 
-# libFuzzer on the parser for FUZZ_SECONDS (clang preset), starting from the committed corpus.
+# libFuzzer on one target, tests/fuzz/<TARGET>_fuzz.cc (`make fuzz TARGET=config_yaml`), for
+# FUZZ_SECONDS (clang preset), starting from a copy of its committed corpus; what it finds goes to
+# build-clang/fuzz-<TARGET>/. FUZZ_ARGS adds libFuzzer flags (e.g. -runs=10000000).
+TARGET ?= parser
 FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FUZZ_MAX_LEN_parser := 70000
+FUZZ_MAX_LEN_ingest := 65536
 fuzz: deps
-	cmake --preset clang >/dev/null && cmake --build --preset clang --target fuzz_parser
-	mkdir -p build-clang/corpus-parser && cp -n tests/fuzz/corpus/parser/* build-clang/corpus-parser/
-	./build-clang/bin/fuzz_parser -max_total_time=$(FUZZ_SECONDS) -max_len=70000 \
-	  build-clang/corpus-parser
+	cmake --preset clang >/dev/null && cmake --build --preset clang --target fuzz_$(TARGET)
+	mkdir -p build-clang/corpus-$(TARGET) build-clang/fuzz-$(TARGET)
+	cp -n tests/fuzz/corpus/$(TARGET)/* build-clang/corpus-$(TARGET)/
+	./build-clang/bin/fuzz_$(TARGET) -max_total_time=$(FUZZ_SECONDS) \
+	  -max_len=$(or $(FUZZ_MAX_LEN_$(TARGET)),8192) -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+	  -artifact_prefix=build-clang/fuzz-$(TARGET)/ $(FUZZ_ARGS) build-clang/corpus-$(TARGET)
 
 clean:
 	rm -rf build build-*
