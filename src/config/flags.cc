@@ -125,6 +125,14 @@ std::vector<OptionDef> MakeOptionDefs() {
        "cstatsd: private key (PEM) of metrics-tcp-tls-cert"},
       {"metrics-tcp-tls-client-ca", &O::metrics_tcp_tls_client_ca, all, "string",
        "cstatsd: CA bundle (PEM); TCP input clients must present a certificate it signed"},
+      {"metrics-tcp-max-connections", &O::metrics_tcp_max_connections, all, "int",
+       "cstatsd: TCP input connections open at once; more are closed at once and counted"},
+      {"metrics-tcp-idle-timeout", &O::metrics_tcp_idle_timeout, all, "duration",
+       "cstatsd: close a TCP input connection that sends no line data (or does not finish its "
+       "TLS handshake) for this long (0 = never)"},
+      {"metrics-reuse-port", &O::metrics_reuse_port, all, "bool",
+       "cstatsd: share the metrics-addr UDP port and the metrics-tcp-addr port with another "
+       "process that asks for it too (a deliberate hand-over); off, a port in use is an error"},
       {"backend-queue-size", &O::backend_queue_size, all, "int",
        "cstatsd: flushes queued per backend before the oldest is dropped"},
       {"backend-shutdown-timeout", &O::backend_shutdown_timeout, all, "duration",

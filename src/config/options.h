@@ -101,6 +101,10 @@ struct Options {
   std::string metrics_tcp_tls_cert;  // metrics-tcp-tls-cert: PEM certificate; with the key,
   std::string metrics_tcp_tls_key;   //   the TCP input speaks TLS only (metrics-tcp-tls-key)
   std::string metrics_tcp_tls_client_ca;  // metrics-tcp-tls-client-ca: require client certs
+  int metrics_tcp_max_connections = 1024;  // metrics-tcp-max-connections: more are refused
+  // metrics-tcp-idle-timeout: a TCP connection sending no line data this long is closed (0 never)
+  Duration metrics_tcp_idle_timeout = std::chrono::minutes(5);
+  bool metrics_reuse_port = false;  // metrics-reuse-port: share UDP/TCP ports for a hand-over
   int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
 

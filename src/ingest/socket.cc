@@ -62,7 +62,11 @@ Result<ListenAddress> ParseListenAddress(std::string_view addr) {
   return out;
 }
 
-Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_buffer_bytes) {
+namespace {
+
+// `bind_error` receives the errno of the last failed bind (0 if none failed).
+Result<int> OpenUdp(const ListenAddress& addr, bool reuse_port, int recv_buffer_bytes,
+                    int& bind_error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
@@ -97,42 +101,103 @@ Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_b
       freeaddrinfo(res);
       return fd;
     }
+    bind_error = errno;
     last_error = Errno("bind " + addr.host + ":" + addr.port);
     close(fd);
   }
   freeaddrinfo(res);
-  if (node == nullptr && hints.ai_family == AF_INET6) {
+  if (node == nullptr && hints.ai_family == AF_INET6 && bind_error != EADDRINUSE) {
     // IPv6 may be disabled on this host: fall back to IPv4.
     ListenAddress v4 = addr;
     v4.host = "0.0.0.0";
-    return OpenUdpSocket(v4, reuse_port, recv_buffer_bytes);
+    return OpenUdp(v4, reuse_port, recv_buffer_bytes, bind_error);
   }
   return Status::Error("metrics-addr: " + last_error);
 }
 
-Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes) {
+std::string HostPort(const ListenAddress& addr) {
+  if (addr.host.find(':') != std::string::npos) return "[" + addr.host + "]:" + addr.port;
+  return addr.host + ":" + addr.port;
+}
+
+}  // namespace
+
+Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_buffer_bytes) {
+  int bind_error = 0;
+  return OpenUdp(addr, reuse_port, recv_buffer_bytes, bind_error);
+}
+
+Result<int> ClaimUdpPort(const ListenAddress& addr) {
+  int bind_error = 0;
+  auto fd = OpenUdp(addr, false, 0, bind_error);
+  if (!fd.ok()) {
+    if (bind_error == EADDRINUSE) {
+      return Status::Error("metrics-addr: " + HostPort(addr) +
+                           " is already in use by another process (set metrics-reuse-port = true "
+                           "only to share it deliberately, for a hand-over)");
+    }
+    return fd.status();
+  }
+  const int port = LocalPort(*fd);
+  close(*fd);
+  return port;
+}
+
+Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes, SocketFile* file) {
   sockaddr_un sa{};
   if (path.size() >= sizeof(sa.sun_path)) {
     return Status::Error("metrics-addr: unix socket path too long: " + path);
   }
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Status::Error("metrics-addr: " + path + " exists and is not a socket");
+    }
+    // Someone listening there (another cstatsd) keeps it; only a stale file is replaced.
+    const int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return Status::Error(Errno("metrics-addr: socket"));
+    const int rc = connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    const int err = errno;
+    close(probe);
+    if (rc == 0 || err == EPROTOTYPE) {
+      return Status::Error("metrics-addr: " + path +
+                           " is the socket of a running process (it accepts connections); stop "
+                           "that process or choose another path");
+    }
+    if (err != ECONNREFUSED) {
+      return Status::Error("metrics-addr: cannot tell whether " + path +
+                           " is in use: connect: " + std::strerror(err));
     }
     unlink(path.c_str());
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Error(Errno("metrics-addr: socket"));
   SetRecvBuffer(fd, recv_buffer_bytes);
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.data(), path.size());
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    std::string err = Errno("metrics-addr: bind " + path);
+    std::string err = errno == EADDRINUSE
+                          ? "metrics-addr: " + path + " was created by another process meanwhile"
+                          : Errno("metrics-addr: bind " + path);
     close(fd);
     return Status::Error(err);
   }
+  if (file != nullptr) {
+    file->path = path;
+    if (lstat(path.c_str(), &st) == 0) {
+      file->dev = st.st_dev;
+      file->ino = st.st_ino;
+    }
+  }
   return fd;
+}
+
+void RemoveSocketFile(const SocketFile& file) {
+  if (file.path.empty()) return;
+  struct stat st {};
+  if (lstat(file.path.c_str(), &st) != 0) return;
+  if (!S_ISSOCK(st.st_mode) || st.st_dev != file.dev || st.st_ino != file.ino) return;
+  unlink(file.path.c_str());
 }
 
 void FormatSender(const sockaddr_storage& ss, std::string& out) {

@@ -1,7 +1,11 @@
-// Opening the metrics sockets (spec §1.1): UDP on host:port (IPv4 or IPv6, SO_REUSEPORT so each
-// worker has its own socket), or a unix datagram socket when the address is an absolute path.
-// Called on the main thread at startup.
+// Opening the metrics sockets (docs/configuration.md, metrics-addr): UDP on host:port (IPv4 or
+// IPv6, SO_REUSEPORT so each worker has its own socket), or a unix datagram socket when the
+// address is an absolute path. A port or a socket file another process serves is refused unless
+// a hand-over is asked for (metrics-reuse-port), and only this process's own socket file is ever
+// removed (docs/limits.md). Called on the main thread at startup and shutdown.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -26,8 +30,26 @@ Result<ListenAddress> ParseListenAddress(std::string_view addr);
 // recv_buffer_bytes > 0 asks for that SO_RCVBUF (SO_RCVBUFFORCE when permitted).
 Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_buffer_bytes);
 
-// A bound unix datagram socket (an existing socket file is replaced).
-Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes);
+// Before the workers bind with SO_REUSEPORT (which Linux shares with any socket of the same
+// user, another cstatsd included): binds a probe socket without it, so that a port any other
+// socket holds fails with an error naming metrics-addr, and returns the port (the free one the
+// kernel picked for port 0). The probe is closed again.
+Result<int> ClaimUdpPort(const ListenAddress& addr);
+
+// A unix socket file this process created: removed at exit only if it is still this one.
+struct SocketFile {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// A bound unix datagram socket. An existing file is replaced only when it is a stale socket
+// (nothing listens: connect() is refused); a live one is an error naming metrics-addr.
+// `file` receives the identity of the new socket file.
+Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes, SocketFile* file);
+
+// Unlinks file.path if it is still the socket file recorded at bind (same device and inode).
+void RemoveSocketFile(const SocketFile& file);
 
 // The local port a socket is bound to (0 for unix sockets).
 int LocalPort(int fd);

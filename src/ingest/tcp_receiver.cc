@@ -1,12 +1,15 @@
 #include "ingest/tcp_receiver.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,8 +17,24 @@
 #include "ingest/socket.h"
 
 namespace cstatsd::ingest {
+namespace {
 
-Result<int> OpenTcpListener(const std::string& address) {
+// Out of file descriptors and without a spare to free: the listener is not polled for this
+// long (a listener that stays readable would make the loop spin).
+constexpr auto kAcceptPause = std::chrono::milliseconds(250);
+// Connections taken off the listen queue per round at most, so that a flood of new connections
+// delays neither the reads nor the hand-over (the rest wait in the queue for the next round).
+constexpr int kAcceptsPerRound = 256;
+// Refusals and timeouts are logged at most once per 10 s (with the number since the last line).
+constexpr double kLogsPerMinute = 6;
+
+int OpenSpareFd() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+bool OutOfFds(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+
+}  // namespace
+
+Result<int> OpenTcpListener(const std::string& address, bool reuse_port) {
   auto addr = ParseListenAddress(address);
   if (!addr.ok() || addr->is_unix) {
     return Status::Error("metrics-tcp-addr: invalid address \"" + address + "\" (want host:port)");
@@ -40,53 +59,98 @@ Result<int> OpenTcpListener(const std::string& address) {
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::Error(std::string("metrics-tcp-addr: socket: ") + strerror(errno));
   int one = 1, zero = 0;
+  // SO_REUSEADDR only skips TIME_WAIT leftovers: a live listener still makes bind fail.
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 128) != 0) {
-    const std::string err = strerror(errno);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, SOMAXCONN) != 0) {
+    const int err = errno;
     close(fd);
-    return Status::Error("metrics-tcp-addr: bind " + address + ": " + err);
+    if (err == EADDRINUSE) {
+      return Status::Error("metrics-tcp-addr: " + address +
+                           " is already in use by another process (set metrics-reuse-port = "
+                           "true only to share it deliberately, for a hand-over)");
+    }
+    return Status::Error("metrics-tcp-addr: bind " + address + ": " + strerror(err));
   }
   return fd;
 }
 
-TcpReceiver::TcpReceiver(int listen_fd, Worker* worker, size_t max_line,
-                         std::shared_ptr<tls::TlsContext> tls, size_t max_connections)
+TcpReceiver::TcpReceiver(int listen_fd, Worker* worker, const TcpOptions& options,
+                         std::shared_ptr<tls::TlsContext> tls)
     : listen_fd_(listen_fd),
       worker_(worker),
-      max_line_(max_line),
+      options_(options),
       tls_(std::move(tls)),
-      max_connections_(max_connections),
-      chunk_(64 * 1024) {}
+      chunk_(std::max<size_t>(1, std::min<size_t>(options.read_budget, 64 * 1024))),
+      spare_fd_(OpenSpareFd()),
+      refusal_log_(kLogsPerMinute),
+      timeout_log_(kLogsPerMinute),
+      tls_error_log_(kLogsPerMinute) {}
 
 TcpReceiver::~TcpReceiver() {
-  for (auto& c : connections_) close(c.fd);
+  for (auto& c : connections_) {
+    if (c.fd >= 0) close(c.fd);
+  }
+  if (spare_fd_ >= 0) close(spare_fd_);
 }
 
-void TcpReceiver::Accept() {
-  while (true) {
+void TcpReceiver::Refuse(int fd, const char* why, Clock::time_point now) {
+  close(fd);
+  stats::Bump(counters_.refused);
+  ++refused_unlogged_;
+  if (refusal_log_.Allow(now)) {
+    spdlog::warn("refused TCP metric connections count={} reason=\"{}\" max_connections={}",
+                 refused_unlogged_, why, options_.max_connections);
+    refused_unlogged_ = 0;
+  }
+}
+
+void TcpReceiver::Accept(Clock::time_point now) {
+  for (int round = 0; round < kAcceptsPerRound; ++round) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
     const int fd =
         accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error: poll again
-    if (connections_.size() >= max_connections_) {
-      spdlog::warn("too many TCP metric connections, refusing one limit={}", max_connections_);
-      close(fd);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;  // that client left
+      if (!OutOfFds(err)) return;  // EAGAIN: the queue is empty
+      // Out of file descriptors: free the spare to take the connection off the queue and close
+      // it, so that the listener does not stay readable (a busy loop) and the client learns.
+      if (spare_fd_ >= 0) {
+        close(spare_fd_);
+        const int taken = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int taken_err = errno;
+        spare_fd_ = OpenSpareFd();
+        if (taken >= 0) {
+          Refuse(taken, "out of file descriptors", now);
+          if (spare_fd_ >= 0) continue;
+        } else if ((taken_err == EAGAIN || taken_err == EWOULDBLOCK) && spare_fd_ >= 0) {
+          return;  // the queue is empty
+        }
+      }
+      // No spare (another thread took the descriptor): rest the listener for a while.
+      listen_paused_until_ = now + kAcceptPause;
+      return;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      Refuse(fd, "metrics-tcp-max-connections reached", now);
       continue;
     }
-    Connection c{fd, {}, {}, false, {}, POLLIN};
+    Connection c{fd, {}, LineAssembler(options_.max_line), {}, now};
     FormatSender(ss, c.sender);
     if (tls_) c.tls.emplace(tls_, fd);
     connections_.push_back(std::move(c));
+    stats::Bump(counters_.accepted);
   }
 }
 
-ssize_t TcpReceiver::ReadSome(Connection& c, bool& ended) {
+ssize_t TcpReceiver::ReadSome(Connection& c, size_t max, bool& ended) {
   ended = false;
   c.wait_for = POLLIN;
   if (c.tls) {
-    const tls::IoResult r = c.tls->Read(chunk_.data(), chunk_.size());
+    const tls::IoResult r = c.tls->Read(chunk_.data(), max);
     switch (r.state) {
       case tls::IoState::kDone:
         return static_cast<ssize_t>(r.n);
@@ -96,7 +160,11 @@ ssize_t TcpReceiver::ReadSome(Connection& c, bool& ended) {
       case tls::IoState::kWantRead:
         return 0;
       case tls::IoState::kError:
-        spdlog::warn("TLS metrics connection failed sender={} error={}", c.sender, c.tls->error());
+        if (tls_error_log_.Allow()) {
+          spdlog::warn(
+              "TLS metrics connection failed sender={} error={} (logged at most every 10 s)",
+              c.sender, c.tls->error());
+        }
         [[fallthrough]];
       case tls::IoState::kClosed:
         ended = true;
@@ -104,7 +172,7 @@ ssize_t TcpReceiver::ReadSome(Connection& c, bool& ended) {
     }
   }
   while (true) {
-    const ssize_t n = read(c.fd, chunk_.data(), chunk_.size());
+    const ssize_t n = read(c.fd, chunk_.data(), max);
     if (n > 0) return n;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
@@ -113,78 +181,123 @@ ssize_t TcpReceiver::ReadSome(Connection& c, bool& ended) {
   }
 }
 
-void TcpReceiver::Consume(Connection& c, std::string_view data) {
-  if (c.skipping) {
-    const size_t nl = data.find('\n');
-    if (nl == std::string_view::npos) return;
-    data.remove_prefix(nl + 1);
-    c.skipping = false;
-  }
-  c.buffer.append(data);
-  const size_t last_nl = c.buffer.rfind('\n');
-  if (last_nl != std::string::npos) {
-    worker_->ProcessDatagram(c.buffer.data(), last_nl + 1, c.sender, NowUnixNanos());
-    c.buffer.erase(0, last_nl + 1);
-  }
-  if (c.buffer.size() > max_line_) {
-    // An over-long line: dropped as one bad line; its remaining bytes are skipped.
-    worker_->CountBadLine("line longer than receive-buffer-size", c.sender);
-    c.buffer.clear();
-    c.skipping = true;
-  }
-}
-
-bool TcpReceiver::ReadFrom(Connection& c) {
-  while (true) {
+bool TcpReceiver::ReadFrom(Connection& c, size_t budget, Clock::time_point now) {
+  auto lines = [&](char* data, size_t len) {
+    worker_->ProcessDatagram(data, len, c.sender, NowUnixNanos());
+  };
+  auto too_long = [&] { worker_->CountBadLine("line longer than receive-buffer-size", c.sender); };
+  c.pending = false;
+  size_t read_so_far = 0;
+  while (read_so_far < budget) {
     bool ended = false;
-    const ssize_t n = ReadSome(c, ended);
+    const ssize_t n = ReadSome(c, std::min(chunk_.size(), budget - read_so_far), ended);
     if (n > 0) {
-      Consume(c, std::string_view(chunk_.data(), static_cast<size_t>(n)));
+      read_so_far += static_cast<size_t>(n);
+      c.last_active = now;
+      c.lines.Feed(chunk_.data(), static_cast<size_t>(n), lines, too_long);
       continue;
     }
     if (n == 0) return true;
     // The peer closed: its last line needs no newline.
-    if (ended && !c.skipping && !c.buffer.empty()) {
-      worker_->ProcessDatagram(c.buffer.data(), c.buffer.size(), c.sender, NowUnixNanos());
-    }
+    if (ended) c.lines.Finish(lines);
     return false;
   }
+  c.pending = true;  // the budget is spent; the rest waits for the next round
+  return true;
+}
+
+void TcpReceiver::Close(Connection& c) {
+  if (c.fd >= 0) close(c.fd);
+  c.fd = -1;
+}
+
+void TcpReceiver::CompactClosed() {
+  std::erase_if(connections_, [](const Connection& c) { return c.fd < 0; });
+  counters_.open.store(connections_.size(), std::memory_order_relaxed);
+}
+
+TcpReceiver::Clock::time_point TcpReceiver::ExpireIdle(Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  if (options_.idle_timeout <= std::chrono::nanoseconds::zero()) return next;
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(options_.idle_timeout);
+  uint64_t expired = 0;
+  for (auto& c : connections_) {
+    const auto deadline = c.last_active + timeout;
+    if (deadline <= now) {
+      Close(c);
+      ++expired;
+    } else {
+      next = std::min(next, deadline);
+    }
+  }
+  if (expired > 0) {
+    stats::Bump(counters_.timed_out, expired);
+    timed_out_unlogged_ += expired;
+    if (timeout_log_.Allow(now)) {
+      spdlog::info("closed idle TCP metric connections count={} idle_timeout={}ms",
+                   timed_out_unlogged_,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+      timed_out_unlogged_ = 0;
+    }
+    CompactClosed();
+  }
+  return next;
 }
 
 void TcpReceiver::Run() {
   std::vector<pollfd> fds;
   while (!worker_->stop_requested()) {
     worker_->ServiceHandOver();
+    auto now = Clock::now();
+    const auto next_expiry = ExpireIdle(now);
+    const bool listening = now >= listen_paused_until_;
     fds.clear();
     fds.push_back({worker_->wake_fd(), POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
-    for (const auto& c : connections_) fds.push_back({c.fd, c.wait_for, 0});
-    if (poll(fds.data(), fds.size(), 1000) <= 0) continue;
+    fds.push_back({listening ? listen_fd_ : -1, POLLIN, 0});
+    bool pending = false;
+    for (const auto& c : connections_) {
+      fds.push_back({c.fd, c.wait_for, 0});
+      pending = pending || c.pending;
+    }
+    auto wake_at = std::min(next_expiry, now + std::chrono::seconds(1));
+    if (!listening) wake_at = std::min(wake_at, listen_paused_until_);
+    int timeout_ms = 0;
+    if (!pending && wake_at > now) {
+      timeout_ms =
+          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wake_at - now).count());
+    }
+    const int ready = poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0) continue;  // EINTR
+    if (ready == 0 && !pending) continue;
+    now = Clock::now();
     if (fds[0].revents & POLLIN) {
       uint64_t drain;
       [[maybe_unused]] ssize_t r = read(worker_->wake_fd(), &drain, sizeof(drain));
     }
-    if (fds[1].revents & POLLIN) Accept();
-    // Connections are read in poll order; finished ones are removed afterwards.
-    size_t kept = 0;
+    // Every connection gets one budget per round, in turn; hand-over and stop are looked at
+    // between connections, so no client delays them by more than one budget.
     const size_t polled = fds.size() - 2;
-    for (size_t i = 0; i < connections_.size(); ++i) {
-      bool alive = true;
-      if (i < polled && fds[i + 2].revents != 0) alive = ReadFrom(connections_[i]);
-      if (alive) {
-        if (kept != i) connections_[kept] = std::move(connections_[i]);
-        ++kept;
-      } else {
-        close(connections_[i].fd);
-      }
+    for (size_t i = 0; i < polled && !worker_->stop_requested(); ++i) {
+      Connection& c = connections_[i];
+      if (fds[i + 2].revents == 0 && !c.pending) continue;
+      if (!ReadFrom(c, options_.read_budget, now)) Close(c);
+      worker_->ServiceHandOver();
     }
-    connections_.erase(connections_.begin() + static_cast<std::ptrdiff_t>(kept),
-                       connections_.end());
+    if (fds[1].revents & POLLIN) Accept(now);
+    CompactClosed();
   }
-  // Stop: take connections already queued, read what they already delivered, then hand over
-  // the last map.
-  Accept();
-  for (auto& c : connections_) ReadFrom(c);
+  // Stop: take connections already queued, read what each had already delivered (bounded by
+  // what its socket held then, so a client that keeps sending cannot delay the exit), then hand
+  // over the last map.
+  const auto now = Clock::now();
+  Accept(now);
+  for (auto& c : connections_) {
+    int queued = 0;
+    if (ioctl(c.fd, FIONREAD, &queued) != 0) queued = 0;
+    const size_t budget = std::max(options_.read_budget, static_cast<size_t>(queued));
+    if (!ReadFrom(c, budget, now)) Close(c);
+  }
+  CompactClosed();
   worker_->ServiceHandOver();
 }
 

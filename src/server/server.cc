@@ -203,12 +203,18 @@ Status Server::Start() {
   const int workers = std::max(1, o.max_workers);
 
   if (addr->is_unix) {
-    auto fd = ingest::OpenUnixgramSocket(addr->path, kSocketReceiveBuffer);
+    auto fd = ingest::OpenUnixgramSocket(addr->path, kSocketReceiveBuffer, &unix_file_);
     if (!fd.ok()) return fd.status();
     fds_.push_back(*fd);
-    unix_path_ = addr->path;
   } else {
     ingest::ListenAddress a = *addr;
+    if (!o.metrics_reuse_port) {
+      // The workers' SO_REUSEPORT sockets would share the port with any process of this user:
+      // a probe bound without it fails first when another process holds the port.
+      auto port = ingest::ClaimUdpPort(a);
+      if (!port.ok()) return port.status();
+      a.port = std::to_string(*port);
+    }
     for (int i = 0; i < workers; ++i) {
       auto fd = ingest::OpenUdpSocket(a, true, kSocketReceiveBuffer);
       if (!fd.ok()) {
@@ -251,7 +257,7 @@ Status Server::Start() {
       tcp_listen_fd_ = -1;
       return s;
     };
-    auto lfd = ingest::OpenTcpListener(o.metrics_tcp_addr);
+    auto lfd = ingest::OpenTcpListener(o.metrics_tcp_addr, o.metrics_reuse_port);
     if (!lfd.ok()) return abandon(lfd.status());
     tcp_listen_fd_ = *lfd;
     tcp_port_ = ingest::LocalPort(tcp_listen_fd_);
@@ -296,9 +302,12 @@ Status Server::Start() {
         workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
     workers_.back()->AttachIndexes(&aggregator_.counter_index(), &aggregator_.gauge_index());
     if (cloud_) workers_.back()->SetCloud(cloud_.get());
+    ingest::TcpOptions to;
+    to.max_line = static_cast<size_t>(o.receive_buffer_size);
+    to.max_connections = static_cast<size_t>(o.metrics_tcp_max_connections);
+    to.idle_timeout = o.metrics_tcp_idle_timeout;
     tcp_receiver_ =
-        std::make_unique<ingest::TcpReceiver>(tcp_listen_fd_, workers_.back().get(),
-                                              static_cast<size_t>(o.receive_buffer_size), tcp_tls_);
+        std::make_unique<ingest::TcpReceiver>(tcp_listen_fd_, workers_.back().get(), to, tcp_tls_);
     worker_threads_.emplace_back([r = tcp_receiver_.get()] { r->Run(); });
   }
   // Without the timed flush (forwarder mode only) FlushNow and Stop are the only flushes.
@@ -409,6 +418,13 @@ void Server::CollectInternalMetrics() {
   s.Report("parser.metrics_received", metrics);
   s.Report("parser.events_received", events);
   s.SparseGauge("parser.bad_lines_seen", bad);
+  if (tcp_receiver_) {
+    // cstatsd: TCP input connections open now, refused (over the cap or out of fds), timed out.
+    const auto& t = tcp_receiver_->counters();
+    s.Gauge("receiver.tcp_connections", static_cast<double>(stats::Read(t.open)));
+    s.SparseGauge("receiver.tcp_connections_refused", stats::Read(t.refused));
+    s.SparseGauge("receiver.tcp_connections_timed_out", stats::Read(t.timed_out));
+  }
   CollectCloudMetrics();
   CollectHttpIngestMetrics();
   if (forwarder_) {
@@ -678,6 +694,12 @@ nlohmann::json Server::Vars() const {
                    {"parser.events_received", events},
                    {"parser.bad_lines_seen", bad},
                    {"receiver.kernel_drops", ingest::KernelDrops(fds_)}};
+  if (tcp_receiver_) {
+    const auto& t = tcp_receiver_->counters();
+    j["counters"]["receiver.tcp_connections"] = stats::Read(t.open);
+    j["counters"]["receiver.tcp_connections_refused"] = stats::Read(t.refused);
+    j["counters"]["receiver.tcp_connections_timed_out"] = stats::Read(t.timed_out);
+  }
   nlohmann::json backends = nlohmann::json::object();
   for (const auto& r : runners_) {
     auto& st = r->backend().stats();
@@ -802,7 +824,7 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   }
   for (int fd : fds_) close(fd);
   fds_.clear();
-  if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  ingest::RemoveSocketFile(unix_file_);  // only if it is still the file this process bound
   if (tcp_listen_fd_ >= 0) close(tcp_listen_fd_);
   tcp_receiver_.reset();
   spdlog::info("cstatsd stopped");

@@ -23,6 +23,7 @@
 #include "http/health_checks.h"
 #include "http/http_server.h"
 #include "http/ingestion.h"
+#include "ingest/socket.h"
 #include "ingest/tcp_receiver.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
@@ -114,7 +115,7 @@ class Server {
   MetricMap internal_map_;
 
   std::vector<int> fds_;
-  std::string unix_path_;
+  ingest::SocketFile unix_file_;  // the unix socket file this process bound (metrics-addr)
   int metrics_port_ = 0;
   std::vector<std::unique_ptr<ingest::Worker>> workers_;
   // By worker id (MergeIngested): the aggregator round of the worker's last hand-over after
