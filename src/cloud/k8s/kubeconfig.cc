@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -19,7 +20,14 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// Regular files only: a kubeconfig or token path naming /dev/zero, a FIFO or a directory would
+// otherwise read for ever (or block) at startup and before every API request.
 Result<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return Status::Error("cannot read " + path + ": not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Error("cannot read " + path);
   std::ostringstream ss;

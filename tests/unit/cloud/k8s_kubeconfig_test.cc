@@ -183,6 +183,24 @@ users: [{name: u, user: {tokenFile: token}}]
   EXPECT_THAT(missing.error(), HasSubstr("cannot read"));
 }
 
+// /dev/zero would be read for ever, a FIFO would block: only regular files are read.
+TEST(K8sKubeconfigTest, OnlyRegularFilesAreRead) {
+  for (const char* device : {"/dev/null", "/dev/zero", "/"}) {
+    const std::string yaml = std::string(R"(
+current-context: c
+contexts: [{name: c, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "http://127.0.0.1:8080"}}]
+users: [{name: u, user: {tokenFile: )") +
+                             device + "}}]\n";
+    auto c = ParseKubeconfig(yaml, "", "");
+    ASSERT_FALSE(c.ok()) << device;
+    EXPECT_THAT(c.error(), HasSubstr("not a regular file")) << device;
+    auto file = LoadKubeconfig(device, "");
+    ASSERT_FALSE(file.ok()) << device;
+    EXPECT_THAT(file.error(), HasSubstr("not a regular file")) << device;
+  }
+}
+
 TEST(K8sKubeconfigTest, InCluster) {
   TempDir dir;
   config::Environment env{{"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
