@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "cloud/k8s/watch_stream.h"
 #include "transport/http_client.h"
 
 namespace cstatsd::cloud::k8s {
@@ -42,7 +43,7 @@ bool StopSignal::WaitFor(Duration d) {
 }
 
 std::string ApiResponse::Describe() const {
-  if (status == 0) return error.empty() ? "no response" : error;
+  if (status == 0 || !error.empty()) return error.empty() ? "no response" : error;
   std::string snippet = body.substr(0, 300);
   std::replace(snippet.begin(), snippet.end(), '\n', ' ');
   return "HTTP " + std::to_string(status) + (snippet.empty() ? "" : ": " + snippet);
@@ -52,9 +53,10 @@ struct ApiClient::Transfer {
   CURL* easy = nullptr;
   bool stream = false;
   const std::function<bool(std::string_view)>* on_line = nullptr;
-  std::string pending;  // a stream's incomplete last line
+  LineSplitter lines{0};  // a stream's lines
   std::string body;
   bool ended_by_caller = false;
+  bool line_too_long = false;
 
   bool Success() const {
     long code = 0;
@@ -62,20 +64,11 @@ struct ApiClient::Transfer {
     return code >= 200 && code < 300;
   }
 
-  // Delivers the complete lines of `pending`; false if the caller wants no more.
-  bool Lines() {
-    size_t start = 0;
-    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string_view line(pending.data() + start, nl - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
-      if (!(*on_line)(line)) {
-        ended_by_caller = true;
-        return false;
-      }
-    }
-    pending.erase(0, start);
-    return true;
+  // What the splitter said; false if the stream must end.
+  bool Lines(LineSplitter::Fed fed) {
+    if (fed == LineSplitter::Fed::kStopped) ended_by_caller = true;
+    if (fed == LineSplitter::Fed::kTooLong) line_too_long = true;
+    return fed == LineSplitter::Fed::kMore;
   }
 
   static size_t Write(char* data, size_t size, size_t n, void* self) {
@@ -85,8 +78,9 @@ struct ApiClient::Transfer {
       if (!t->stream || t->body.size() < kErrorBodyKept) t->body.append(data, len);
       return len;
     }
-    t->pending.append(data, len);
-    return t->Lines() ? len : 0;  // 0 ends the transfer (CURLE_WRITE_ERROR)
+    return t->Lines(t->lines.Feed(std::string_view(data, len), *t->on_line))
+               ? len
+               : 0;  // 0 ends the transfer (CURLE_WRITE_ERROR)
   }
 };
 
@@ -100,16 +94,17 @@ ApiClient::ApiClient(Connection connection, std::string user_agent, double qps, 
 }
 
 ApiResponse ApiClient::Get(const std::string& path_and_query, Duration timeout) {
-  return Perform(path_and_query, timeout, false, nullptr, nullptr);
+  return Perform(path_and_query, timeout, false, 0, nullptr, nullptr);
 }
 
-ApiResponse ApiClient::Stream(const std::string& path_and_query, Duration timeout,
+ApiResponse ApiClient::Stream(const std::string& path_and_query, Duration timeout, size_t max_line,
                               const std::function<bool(std::string_view)>& on_line,
                               const std::function<void()>& tick) {
-  return Perform(path_and_query, timeout, true, &on_line, &tick);
+  return Perform(path_and_query, timeout, true, max_line, &on_line, &tick);
 }
 
 ApiResponse ApiClient::Perform(const std::string& path_and_query, Duration timeout, bool stream,
+                               size_t max_line,
                                const std::function<bool(std::string_view)>* on_line,
                                const std::function<void()>* tick) {
   ApiResponse r;
@@ -130,6 +125,7 @@ ApiResponse ApiClient::Perform(const std::string& path_and_query, Duration timeo
   t.easy = easy.get();
   t.stream = stream;
   t.on_line = on_line;
+  t.lines = LineSplitter(max_line);
   CURL* e = easy.get();
   const std::string url = connection_.server + path_and_query;
   const std::string no_proxy = transport::NoProxyList();
@@ -232,10 +228,9 @@ ApiResponse ApiClient::Perform(const std::string& path_and_query, Duration timeo
   const bool http_ok = r.status >= 200 && r.status < 300;
   if (finished) {
     if (result == CURLE_OK) {
-      if (stream && http_ok && !t.pending.empty()) {  // a last line without its newline
-        t.pending += '\n';
-        t.Lines();
-      }
+      if (stream && http_ok) t.Lines(t.lines.Finish(*on_line));  // a last line without '\n'
+    } else if (t.line_too_long) {
+      r.error = "a line of the stream is longer than " + std::to_string(max_line) + " bytes";
     } else if (!(result == CURLE_WRITE_ERROR && t.ended_by_caller)) {
       r.error = curl_easy_strerror(result);
       if (result == CURLE_OPERATION_TIMEDOUT && stream && http_ok) r.error.clear();  // ended

@@ -42,7 +42,8 @@ struct ApiResponse {
   std::string body;      // the body (Get), or the start of an error body (Stream)
   bool stopped = false;  // cut short by Stop()
   bool ok() const { return status >= 200 && status < 300 && error.empty(); }
-  // "HTTP 403: <the start of the body>" or the transport error, for messages.
+  // The transport error (also one after a 2xx status), else "HTTP 403: <the start of the
+  // body>", for messages.
   std::string Describe() const;
 };
 
@@ -59,15 +60,16 @@ class ApiClient {
 
   // GET a stream of lines: on_line for each complete line of a 2xx response (returning false
   // ends the stream), tick about every 100 ms and after each batch of data. Returns when the
-  // server ends the stream, on an error, after `timeout`, or soon after Stop().
-  ApiResponse Stream(const std::string& path_and_query, Duration timeout,
+  // server ends the stream, on an error (a line longer than max_line bytes is one), after
+  // `timeout`, or soon after Stop().
+  ApiResponse Stream(const std::string& path_and_query, Duration timeout, size_t max_line,
                      const std::function<bool(std::string_view)>& on_line,
                      const std::function<void()>& tick);
 
  private:
   struct Transfer;
   ApiResponse Perform(const std::string& path_and_query, Duration timeout, bool stream,
-                      const std::function<bool(std::string_view)>* on_line,
+                      size_t max_line, const std::function<bool(std::string_view)>* on_line,
                       const std::function<void()>* tick);
 
   Connection connection_;

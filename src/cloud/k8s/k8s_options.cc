@@ -10,10 +10,10 @@ namespace cstatsd::cloud::k8s {
 namespace {
 
 constexpr const char* kKnownKeys[] = {
-    "kube-api-qps",    "kube-api-burst",  "annotation-tag-regex",
-    "label-tag-regex", "kubeconfig-path", "kubeconfig-context",
-    "node-name",       "resync-period",   "user-agent",
-    "watch-cluster",
+    "kube-api-qps",    "kube-api-burst",       "annotation-tag-regex",
+    "label-tag-regex", "kubeconfig-path",      "kubeconfig-context",
+    "node-name",       "resync-period",        "user-agent",
+    "watch-cluster",   "max-watch-event-size",
 };
 
 }  // namespace
@@ -43,6 +43,7 @@ Result<K8sOptions> ReadK8sOptions(const config::Config& config,
   r.Dur("resync-period", o.resync_period);
   r.Str("user-agent", o.user_agent);
   r.Bool("watch-cluster", o.watch_cluster);
+  r.Integer("max-watch-event-size", o.max_watch_event_size);
 
   for (const auto& [key, text] : {std::pair{"annotation-tag-regex", &o.annotation_tag_regex},
                                   std::pair{"label-tag-regex", &o.label_tag_regex}}) {
@@ -57,6 +58,7 @@ Result<K8sOptions> ReadK8sOptions(const config::Config& config,
               "downward API's spec.nodeName)");
   }
   if (o.user_agent.empty()) r.Problem("user-agent", "must not be empty");
+  if (o.max_watch_event_size <= 0) r.Problem("max-watch-event-size", "must be positive");
   if (warnings != nullptr) {
     for (const std::string& key : r.section().Keys()) {
       if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {

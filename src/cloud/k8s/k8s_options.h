@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct K8sOptions {
   Duration resync_period = std::chrono::minutes(5);  // resync-period: full re-list (0 = never)
   std::string user_agent;                            // user-agent: default "cstatsd/<version>"
   bool watch_cluster = true;  // watch-cluster: every pod; false = the pods of node_name only
+  // max-watch-event-size: the longest line (one event) of a watch stream, in bytes; a longer
+  // one drops the watch (reconnect with backoff), so a broken server cannot fill the memory.
+  int64_t max_watch_event_size = int64_t{16} << 20;
 
   // Not config keys (tests shorten them).
   Duration min_backoff = std::chrono::seconds(1);   // first wait after a failed request

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/log_escape.h"
 #include "transport/url.h"
 
 namespace cstatsd::cloud::k8s {
@@ -168,8 +169,8 @@ K8sProvider::WatchEnd K8sProvider::Watch() {
     return OnEvent(line, end);
   };
   const std::function<void()> tick = [&] { MaybePublish(/*force=*/false); };
-  ApiResponse r =
-      api_.Stream(path, std::chrono::seconds(seconds) + std::chrono::seconds(30), on_line, tick);
+  ApiResponse r = api_.Stream(path, std::chrono::seconds(seconds) + std::chrono::seconds(30),
+                              static_cast<size_t>(options_.max_watch_event_size), on_line, tick);
   MaybePublish(/*force=*/true);
   if (r.stopped) return WatchEnd::kStopped;
   if (r.status == 410) return WatchEnd::kGone;
@@ -186,53 +187,33 @@ K8sProvider::WatchEnd K8sProvider::Watch() {
 
 bool K8sProvider::OnEvent(std::string_view line, WatchEnd& end) {
   ++stat_watch_events_;
-  json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  const json* object = Field(&event, "object");
-  const std::string type = Text(&event, "type");
-  if (event.is_discarded() || object == nullptr || type.empty()) {
-    ++stat_errors_;
-    if (warn_limiter_.Allow()) {
-      spdlog::warn("k8s: a watch event is not a JSON event object; reconnecting line=\"{}\"",
-                   Snippet(line));
-    }
-    end = WatchEnd::kError;
-    return false;
-  }
-  if (type == "ERROR") {
-    const json* code = Field(object, "code");
-    if (code != nullptr && code->is_number_integer() && code->get<int64_t>() == 410) {
+  const WatchEvent event = ApplyWatchEvent(line, rules_, pods_, resource_version_, dirty_);
+  switch (event.kind) {
+    case WatchEventKind::kApplied:
+    case WatchEventKind::kBookmark:
+      return true;
+    case WatchEventKind::kBadPod:
+      ++stat_errors_;
+      return true;
+    case WatchEventKind::kGone:
       end = WatchEnd::kGone;
       return false;
-    }
-    ++stat_errors_;
-    if (warn_limiter_.Allow()) {
-      spdlog::warn("k8s: the watch of the pods returned an error; reconnecting error=\"{}\"",
-                   Snippet(Text(object, "message")));
-    }
-    end = WatchEnd::kError;
-    return false;
-  }
-  const std::string version = Text(Field(object, "metadata"), "resourceVersion");
-  if (!version.empty()) resource_version_ = version;
-  if (type == "BOOKMARK") return true;
-  auto pod = ParsePod(*object);
-  if (!pod.ok()) {
-    ++stat_errors_;
-    return true;
-  }
-  const std::string key = pod->key();
-  if (type == "ADDED" || type == "MODIFIED") {
-    if (auto entry = ToIndexed(*pod, rules_)) {
-      auto it = pods_.find(key);
-      if (it == pods_.end() || !(it->second == *entry)) {
-        pods_.insert_or_assign(key, std::move(*entry));
-        dirty_ = true;
+    case WatchEventKind::kNotAnEvent:
+      ++stat_errors_;
+      if (warn_limiter_.Allow()) {
+        spdlog::warn("k8s: a watch event is not a JSON event object; reconnecting line=\"{}\"",
+                     LogEscaped{Snippet(line)});
       }
-    } else if (pods_.erase(key) > 0) {
-      dirty_ = true;
-    }
-  } else if (type == "DELETED") {
-    if (pods_.erase(key) > 0) dirty_ = true;
+      end = WatchEnd::kError;
+      return false;
+    case WatchEventKind::kError:
+      ++stat_errors_;
+      if (warn_limiter_.Allow()) {
+        spdlog::warn("k8s: the watch of the pods returned an error; reconnecting error=\"{}\"",
+                     Snippet(event.message));
+      }
+      end = WatchEnd::kError;
+      return false;
   }
   return true;
 }

@@ -19,6 +19,7 @@
 #include "cloud/k8s/k8s_options.h"
 #include "cloud/k8s/kubeconfig.h"
 #include "cloud/k8s/pod_index.h"
+#include "cloud/k8s/watch_stream.h"
 #include "cloud/provider.h"
 #include "config/config.h"
 #include "core/result.h"

@@ -39,6 +39,7 @@ TEST(K8sOptionsTest, Defaults) {
   EXPECT_EQ(o->resync_period, std::chrono::minutes(5));
   EXPECT_EQ(o->user_agent, "cstatsd/" + std::string(Version()));
   EXPECT_TRUE(o->watch_cluster);
+  EXPECT_EQ(o->max_watch_event_size, 16 << 20);
 }
 
 TEST(K8sOptionsTest, KeysAndTheEnvironment) {
@@ -83,6 +84,12 @@ TEST(K8sOptionsTest, EveryProblemIsNamed) {
   auto text = ReadK8sOptions(MakeConfig(R"({"k8s": {"kube-api-qps": "fast"}})"));
   ASSERT_FALSE(text.ok());
   EXPECT_THAT(text.error(), HasSubstr("k8s.kube-api-qps"));
+  auto size = ReadK8sOptions(MakeConfig(R"({"k8s": {"max-watch-event-size": 0}})"));
+  ASSERT_FALSE(size.ok());
+  EXPECT_THAT(size.error(), HasSubstr("k8s.max-watch-event-size: must be positive"));
+  auto set = ReadK8sOptions(MakeConfig(R"({"k8s": {"max-watch-event-size": 1024}})"));
+  ASSERT_TRUE(set.ok()) << set.error();
+  EXPECT_EQ(set->max_watch_event_size, 1024);
 }
 
 TEST(K8sOptionsTest, UnknownKeysAreWarnedAbout) {

@@ -382,6 +382,27 @@ TEST_F(K8sProviderTest, AMalformedEventReconnects) {
   ASSERT_NE(published_.WaitFor([](const Index& i) { return i.contains("10.2.0.2"); }), nullptr);
 }
 
+// A watch line longer than max-watch-event-size drops the watch (counted, reconnect with the
+// same version) instead of being buffered whole; the pod it carried is not indexed.
+TEST_F(K8sProviderTest, AnEventLongerThanTheLimitReconnects) {
+  options_.max_watch_event_size = 4096;
+  server_.SetPods({}, "100");
+  auto p = Make();
+  ASSERT_TRUE(p->Start().ok());
+  Runner run(*p);
+  server_.WaitForWatches(1);
+  PodSpec big = Pod("big", "10.3.0.1", std::string(8192, 'x'), "101");
+  server_.Push("ADDED", PodJson(big));
+  auto watches = server_.WaitForWatches(2);
+  ASSERT_EQ(FakeApiServer::Count(watches, true), 2u);
+  EXPECT_EQ(watches.back().Param("resourceVersion"), "100");
+  EXPECT_GE(Stat(*p, "errors"), 1u);
+  server_.Push("ADDED", PodJson(Pod("small", "10.3.0.2", "", "102")));
+  auto index = published_.WaitFor([](const Index& i) { return i.contains("10.3.0.2"); });
+  ASSERT_NE(index, nullptr);
+  EXPECT_FALSE(index->contains("10.3.0.1"));
+}
+
 TEST_F(K8sProviderTest, NodeScopeSendsTheFieldSelector) {
   options_.watch_cluster = false;
   options_.node_name = "node-b";
