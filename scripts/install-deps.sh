@@ -10,6 +10,7 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libxxhash-dev zlib1g-dev liblz4-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libre2-dev libpugixml-dev
+  libmicrohttpd-dev  # the HTTP servers (docs/adr/0003-http-server-on-libmicrohttpd.md)
   # real services the end-to-end tests run on loopback
   graphite-carbon python3-whisper influxdb
   # tests and benchmarks

@@ -10,11 +10,19 @@ namespace cstatsd::http {
 namespace {
 
 constexpr const char* kKnownKeys[] = {
-    "address",     "enable-healthcheck",    "enable-expvar",  "enable-ingestion",
-    "enable-prof", "max-request-body-size", "max-connections"};
+    "address",          "enable-healthcheck",    "enable-expvar",   "enable-ingestion",
+    "enable-prof",      "max-request-body-size", "max-connections", "max-connections-per-ip",
+    "max-header-bytes", "header-timeout",        "request-timeout", "ingestion-threads"};
 
-// A thread per connection: beyond this many, a server would rather use an event loop.
+// Each connection holds a socket and its buffer (up to max-header-bytes): the process's file
+// descriptor limit is usually reached first.
 constexpr int64_t kMaxConnectionsLimit = 65536;
+
+// The request line and headers; Go's http.Server allows 1 MiB.
+constexpr int64_t kMinHeaderBytes = 1024;
+constexpr int64_t kMaxHeaderBytesLimit = int64_t{16} << 20;
+
+constexpr int64_t kMaxIngestionThreads = 64;
 
 // Bodies are parsed by protobuf, which takes at most 2 GiB; 1 GiB is plenty.
 constexpr int64_t kMaxBodyLimit = int64_t{1} << 30;
@@ -78,6 +86,39 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
                                    section.path(), kMaxConnectionsLimit, max_connections));
     } else {
       o.max_connections = static_cast<int>(max_connections);
+    }
+    int64_t per_ip = o.max_connections_per_ip;
+    take(section.GetInt("max-connections-per-ip", per_ip), per_ip);
+    if (per_ip < 1 || per_ip > kMaxConnectionsLimit) {
+      errors.push_back(
+          fmt::format("{}.max-connections-per-ip: must be a number from 1 to {}, got {}",
+                      section.path(), kMaxConnectionsLimit, per_ip));
+    } else {
+      o.max_connections_per_ip = static_cast<int>(per_ip);
+    }
+    take(section.GetInt("max-header-bytes", o.max_header_bytes), o.max_header_bytes);
+    if (o.max_header_bytes < kMinHeaderBytes || o.max_header_bytes > kMaxHeaderBytesLimit) {
+      errors.push_back(fmt::format(
+          "{}.max-header-bytes: must be a number of bytes from {} to {} (16 MiB), got {}",
+          section.path(), kMinHeaderBytes, kMaxHeaderBytesLimit, o.max_header_bytes));
+    }
+    take(section.GetDuration("header-timeout", o.header_timeout), o.header_timeout);
+    take(section.GetDuration("request-timeout", o.request_timeout), o.request_timeout);
+    for (auto [key, d] : {std::pair{"header-timeout", o.header_timeout},
+                          std::pair{"request-timeout", o.request_timeout}}) {
+      if (d < std::chrono::seconds(1) || d > std::chrono::hours(1)) {
+        errors.push_back(fmt::format("{}.{}: must be a duration from 1s to 1h, got {}s",
+                                     section.path(), key,
+                                     std::chrono::duration<double>(d).count()));
+      }
+    }
+    int64_t threads = o.ingestion_threads;
+    take(section.GetInt("ingestion-threads", threads), threads);
+    if (threads < 1 || threads > kMaxIngestionThreads) {
+      errors.push_back(fmt::format("{}.ingestion-threads: must be a number from 1 to {}, got {}",
+                                   section.path(), kMaxIngestionThreads, threads));
+    } else {
+      o.ingestion_threads = static_cast<int>(threads);
     }
     if (Status s = SplitAddress(o.address, o.host, o.port); !s.ok()) {
       errors.push_back(fmt::format("{}.address: {}", section.path(), s.message()));

@@ -2,6 +2,7 @@
 // and validated once at startup on the main thread; read-only afterwards.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,11 +22,27 @@ struct HttpServerOptions {
   // max-request-body-size (cstatsd): bytes an ingestion body may have, as sent and after
   // decompression; beyond it the answer is 413. Default 64 MiB.
   int64_t max_request_body_size = int64_t{64} << 20;
-  // max-connections (cstatsd): connections served at once. Each open connection has a request
-  // thread while it is open (a kept-alive one too, until it has been idle 2 s or has carried
-  // 100 requests); threads are started as connections need them, up to this many, and stay.
-  // Connections beyond it wait for a thread. Default 1024.
+  // max-connections (cstatsd): connections open at once, from every client together. One event
+  // loop serves them all, so an idle or slow connection costs no thread. A connection beyond
+  // it is closed as soon as it is accepted (counted). Default 1024.
   int max_connections = 1024;
+  // max-connections-per-ip (cstatsd): connections open at once from one client address; beyond
+  // it a new connection is closed as soon as it is accepted (counted). Default 256.
+  int max_connections_per_ip = 256;
+  // max-header-bytes (cstatsd): bytes the request line and headers of one request may take;
+  // beyond them the answer is 431 (or 414 for the request line alone) and the connection
+  // closes. Default 64 KiB.
+  int64_t max_header_bytes = int64_t{64} << 10;
+  // header-timeout (cstatsd): from a connection's accept, or from the end of the previous
+  // answer on a kept-alive connection, until the end of the request's headers. Not restarted
+  // by each byte received; beyond it the connection is closed (counted). Default 10s.
+  std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
+  // request-timeout (cstatsd): from the same start until the request's body has been read in
+  // full; beyond it the connection is closed (counted). Default 60s.
+  std::chrono::nanoseconds request_timeout = std::chrono::seconds(60);
+  // ingestion-threads (cstatsd): threads that decompress, decode and ingest request bodies, off
+  // the event loop (which keeps answering /healthcheck meanwhile). Default 4.
+  int ingestion_threads = 4;
 
   // The address split for binding: host ("0.0.0.0" when empty) and port.
   std::string host;

@@ -1,35 +1,65 @@
 #include "http/http_server.h"
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <system_error>
 #include <thread>
-#include <vector>
 
 #include "http/process_info.h"
 
 namespace cstatsd::http {
 namespace {
 
+using Clock = ConnectionTable::Clock;
+
 constexpr const char* kJson = "application/json";
 constexpr const char* kText = "text/plain; charset=utf-8";
+
+// A connection that sends nothing for this long is closed (libmicrohttpd's idle timeout: reset
+// by every byte, so the deadlines below bound a trickling client).
+constexpr unsigned kIdleTimeoutSeconds = 5;
+// Room in a connection's buffer beyond max-header-bytes: the answer's headers, and the read
+// buffer once the headers are parsed.
+constexpr size_t kBufferReserve = 16 << 10;
+// How often the loop looks at the deadlines (and at Stop) when nothing else wakes it.
+constexpr int32_t kTickMillis = 100;
+// A body beyond max-request-body-size is read and dropped up to this many times the limit, then
+// answered 413 on a connection that stays usable (clients that write the whole body before
+// reading the answer get it); beyond that the 413 goes at once and the connection closes.
+constexpr uint64_t kDiscardFactor = 4;
 
 std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool HasBodyMethod(const std::string& method) {
+bool HasBodyMethod(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-bool IsChunked(const httplib::Request& req) {
-  return req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view TrimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
 }
 
 int64_t NowUnixNanos() {
@@ -38,90 +68,61 @@ int64_t NowUnixNanos() {
       .count();
 }
 
-void NotFound(httplib::Response& res) {
-  res.status = 404;
-  res.set_content("not found", kText);
-}
-
-// The answers that do not depend on the route's feature: 301, 404, 405. True if answered.
-bool Unrouted(const httplib::Request& req, const RouteMatch& m, httplib::Response& res) {
-  switch (m.status) {
-    case 301: {
-      // As gorilla/mux: to the clean path, with the query kept.
-      std::string location = m.location;
-      const size_t q = req.target.find('?');
-      if (q != std::string::npos) location += req.target.substr(q);
-      res.status = 301;
-      res.set_header("Location", location);
-      res.body.clear();
-      return true;
-    }
-    case 404:
-      NotFound(res);
-      return true;
-    case 405:
-      res.status = 405;
-      res.body.clear();
-      return true;
-    default:
-      return false;
+// The client's IP as text (no port): the key of the per-address count, and srcip in logs.
+std::string AddressText(const sockaddr* addr) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (addr == nullptr) return buf;
+  if (addr->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, buf, sizeof(buf));
+  } else if (addr->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, buf, sizeof(buf));
   }
+  return buf;
 }
 
-// httplib's task queue: one job per accepted connection, which keeps its thread until the
-// connection closes (a kept-alive one after 2 s idle or 100 requests). httplib's own ThreadPool
-// has a fixed size, so a few clients that keep their connections (forwarders post every second)
-// would hold every thread and leave the others waiting. This one starts a thread whenever no
-// idle one is there for a new connection, up to `max_threads`; beyond that, connections wait.
-// Threads stay once started (parked on the condition variable when idle).
-class ConnectionThreads : public httplib::TaskQueue {
+// The bounded pool that runs ingestion (inflate, decode, ingest) off the event loop. Jobs are
+// never refused: each is one suspended connection, so max-connections bounds the queue.
+class IngestPool {
  public:
-  ConnectionThreads(size_t max_threads, std::atomic<size_t>* started)
-      : max_(max_threads), started_(started) {}
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mu_);
-    jobs_.push_back(std::move(fn));
-    if (jobs_.size() > idle_ + starting_ && threads_.size() < max_) {
+  void Start(int threads) {
+    for (int i = 0; i < threads; ++i) {
       try {
         threads_.emplace_back([this] { Work(); });
-        ++starting_;
-        started_->store(threads_.size(), std::memory_order_relaxed);
       } catch (const std::system_error& e) {
-        // Out of threads (ulimit -u, memory): the connection waits for a running one.
-        spdlog::warn("http server cannot start a request thread threads={} error={}",
+        spdlog::warn("http server cannot start an ingestion thread threads={} error={}",
                      threads_.size(), e.what());
-        if (threads_.empty()) {
-          auto job = std::move(jobs_.back());
-          jobs_.pop_back();
-          lock.unlock();
-          job();  // nothing else would ever serve it
-          return;
-        }
+        break;
       }
     }
-    lock.unlock();
-    cv_.notify_one();
   }
-
-  void shutdown() override {
+  // False if no thread runs (the caller then runs the job itself).
+  bool Submit(std::function<void()> job) {
+    if (threads_.empty()) return false;
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  // Runs what is queued, then joins.
+  void Shutdown() {
     {
       std::lock_guard lock(mu_);
       shutdown_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();  // httplib enqueues nothing after shutdown
+    for (auto& t : threads_) t.join();
+    threads_.clear();
   }
+  ~IngestPool() { Shutdown(); }
 
  private:
   void Work() {
     std::unique_lock lock(mu_);
-    --starting_;
     for (;;) {
-      ++idle_;
       cv_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
-      --idle_;
-      if (jobs_.empty()) return;  // shut down, and every connection served
+      if (jobs_.empty()) return;
       std::function<void()> job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
@@ -130,101 +131,700 @@ class ConnectionThreads : public httplib::TaskQueue {
     }
   }
 
-  const size_t max_;
-  std::atomic<size_t>* started_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   std::vector<std::thread> threads_;
-  size_t idle_ = 0;      // threads waiting for a connection
-  size_t starting_ = 0;  // threads started that have not reached their loop yet
   bool shutdown_ = false;
+};
+
+// One request (libmicrohttpd's per-request context), from its request line to its end.
+struct Request {
+  enum class Mode { kAnswer, kIngest, kDiscard };
+  std::string target;  // as sent, with the query (for 301's Location)
+  std::string method;
+  std::string path;
+  bool started = false;  // headers complete: the access handler has seen it
+  bool answered = false;
+  bool submitted = false;  // the body is with the ingestion threads
+  Mode mode = Mode::kAnswer;
+  RouteMatch match;
+  IngestKind kind = IngestKind::kRaw;
+  bool has_encoding = false;
+  std::string encoding;
+  std::string body;
+  uint64_t received = 0;          // body bytes, kept or dropped
+  bool too_large = false;         // beyond max-request-body-size: dropped, answered 413
+  std::atomic<bool> done{false};  // the ingestion threads' result is in `result`
+  IngestResult result;
 };
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
-    : options_(std::move(options)),
-      deps_(std::move(deps)),
-      server_(std::make_unique<httplib::Server>()) {
-  auto& s = *server_;
-  s.new_task_queue = [this] {
-    return new ConnectionThreads(static_cast<size_t>(options_.max_connections), &request_threads_);
-  };
-  // Bodies as sent are capped here (a Content-Length above it is skipped without reading and
-  // answered 413); the ingestion handler caps chunked bodies and decompressed sizes itself.
-  s.set_payload_max_length(static_cast<size_t>(options_.max_request_body_size));
-  // SO_REUSEADDR only, as Go's listeners: httplib's default adds SO_REUSEPORT, which would let
-  // a second server bind the same port and silently take half of the connections.
-  s.set_socket_options([this](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_fd_ = sock;  // the listening socket (the last one tried is the one bound)
-  });
-  s.set_keep_alive_max_count(100);
-  // An idle keep-alive connection holds a pool thread this long, also at shutdown.
-  s.set_keep_alive_timeout(2);
-  s.set_read_timeout(5, 0);
-  s.set_write_timeout(5, 0);
-  // Requests without a body are answered here, before httplib reads anything; POST, PUT,
-  // PATCH and DELETE go to the content-reader handlers below, so that no body is ever read
-  // (or inflated: httplib would inflate a `deflate` body without bound) except by our code.
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (HasBodyMethod(req.method)) return httplib::Server::HandlerResponse::Unhandled;
-    Serve(req, res);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  auto with_body = [this](const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& reader) {
-    ServeWithBody(req, res, reader);
-  };
-  s.Post(".*", with_body);
-  s.Put(".*", with_body);
-  s.Patch(".*", with_body);
-  s.Delete(".*", with_body);
-  s.set_exception_handler(
-      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown";
-        try {
-          if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
+std::string_view RefusalName(Refusal r) {
+  switch (r) {
+    case Refusal::kMaxConnections:
+      return "max-connections";
+    case Refusal::kMaxConnectionsPerIp:
+      return "max-connections-per-ip";
+    case Refusal::kBadHead:
+      return "bad-head";
+    case Refusal::kBadFraming:
+      return "bad-framing";
+    case Refusal::kHeaderTimeout:
+      return "header-timeout";
+    case Refusal::kRequestTimeout:
+      return "request-timeout";
+  }
+  return "unknown";
+}
+
+Framing CheckFraming(const std::vector<std::pair<std::string_view, std::string_view>>& headers,
+                     int64_t max_body) {
+  Framing f;
+  int transfer_encodings = 0;
+  for (const auto& [name, raw] : headers) {
+    const std::string_view value = TrimOws(raw);
+    if (IEquals(name, "Content-Length")) {
+      // 1*DIGIT (RFC 9110 §8.6): no sign, no list, no spaces inside; 18 digits fit int64.
+      if (value.empty() || value.size() > 18 ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        f.status = 400;
+        f.reason = "Content-Length is not a number of bytes";
+        return f;
+      }
+      int64_t n = 0;
+      for (char c : value) n = n * 10 + (c - '0');
+      if (f.content_length >= 0 && f.content_length != n) {
+        f.status = 400;
+        f.reason = "conflicting Content-Length headers";
+        return f;
+      }
+      f.content_length = n;
+    } else if (IEquals(name, "Transfer-Encoding")) {
+      ++transfer_encodings;
+      if (!IEquals(value, "chunked")) {
+        f.status = 501;
+        f.reason = "Transfer-Encoding other than chunked";
+        return f;
+      }
+      f.chunked = true;
+    }
+  }
+  if (transfer_encodings > 1) {
+    f.status = 400;
+    f.reason = "Transfer-Encoding repeated";
+  } else if (f.chunked && f.content_length >= 0) {
+    f.status = 400;
+    f.reason = "both Transfer-Encoding and Content-Length";
+  } else if (f.content_length > max_body) {
+    f.status = 413;
+    f.reason = "Content-Length above max-request-body-size";
+  }
+  return f;
+}
+
+bool ConnectionTable::Admit(const std::string& address, Refusal* why) const {
+  if (entries_.size() >= static_cast<size_t>(max_total_)) {
+    *why = Refusal::kMaxConnections;
+    return false;
+  }
+  if (from(address) >= max_per_address_) {
+    *why = Refusal::kMaxConnectionsPerIp;
+    return false;
+  }
+  return true;
+}
+
+ConnectionTable::Entry* ConnectionTable::Add(std::string address, int fd, Clock::time_point now) {
+  auto e = std::make_unique<Entry>();
+  e->address = std::move(address);
+  e->fd = fd;
+  e->start = now;
+  ++per_address_[e->address];
+  Entry* p = e.get();
+  entries_.emplace(p, std::move(e));
+  return p;
+}
+
+void ConnectionTable::Remove(Entry* entry) {
+  auto it = entries_.find(entry);
+  if (it == entries_.end()) return;
+  auto a = per_address_.find(entry->address);
+  if (a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
+  entries_.erase(it);
+}
+
+void ConnectionTable::Enter(Entry* entry, Phase phase, Clock::time_point now) {
+  if (phase == Phase::kHead || entry->phase == Phase::kWorking) entry->start = now;
+  if (phase == Phase::kHead) entry->head_started = false;
+  entry->phase = phase;
+}
+
+std::vector<std::pair<ConnectionTable::Entry*, Refusal>> ConnectionTable::Expired(
+    Clock::time_point now) {
+  std::vector<std::pair<Entry*, Refusal>> out;
+  for (auto& [ptr, e] : entries_) {
+    if (e->cut) continue;
+    const auto age = now - e->start;
+    if (e->phase == Phase::kHead) {
+      if (age > request_timeout_) {
+        out.emplace_back(ptr, Refusal::kRequestTimeout);
+      } else if (age > header_timeout_) {
+        out.emplace_back(ptr, Refusal::kHeaderTimeout);
+      } else {
+        continue;
+      }
+    } else if (e->phase == Phase::kBody && age > request_timeout_) {
+      out.emplace_back(ptr, Refusal::kRequestTimeout);
+    } else {
+      continue;
+    }
+    e->cut = true;
+  }
+  return out;
+}
+
+int ConnectionTable::from(const std::string& address) const {
+  auto it = per_address_.find(address);
+  return it == per_address_.end() ? 0 : it->second;
+}
+
+// The event loop's state. Every member is the loop thread's, except what the ingestion
+// threads touch: a Request they were handed (until they resume its connection) and the
+// server's counters (atomics).
+struct HttpServer::Loop {
+  using Entry = ConnectionTable::Entry;
+  using Phase = ConnectionTable::Phase;
+
+  explicit Loop(HttpServer* s)
+      : server(s),
+        o(s->options_),
+        table(s->options_.max_connections, s->options_.max_connections_per_ip,
+              std::chrono::duration_cast<Clock::duration>(s->options_.header_timeout),
+              std::chrono::duration_cast<Clock::duration>(s->options_.request_timeout)) {}
+  ~Loop() {
+    StopDaemon();
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  // Any thread: makes the loop run at once (a resumed connection, Stop).
+  void Wake() {
+    const uint64_t one = 1;
+    if (wake_fd >= 0) (void)!::write(wake_fd, &one, sizeof(one));
+  }
+
+  // One round: waits (at most a tick) for the library's sockets or a Wake(), then lets the
+  // library work. libmicrohttpd's own wait does not return when another thread resumes a
+  // connection, so the loop polls its epoll descriptor together with an eventfd of ours.
+  void RunOnce() {
+    int timeout = kTickMillis;
+    MHD_UNSIGNED_LONG_LONG t = 0;
+    if (MHD_get_timeout(daemon, &t) == MHD_YES &&
+        t < static_cast<MHD_UNSIGNED_LONG_LONG>(timeout)) {
+      timeout = static_cast<int>(t);
+    }
+    pollfd fds[2] = {{epoll_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(fds, 2, timeout) > 0 && (fds[1].revents & POLLIN) != 0) {
+      uint64_t n = 0;
+      (void)!::read(wake_fd, &n, sizeof(n));
+    }
+    MHD_run(daemon);
+    Sweep();
+  }
+
+  void StopDaemon() {
+    pool.Shutdown();  // every suspended connection resumed
+    if (daemon != nullptr) MHD_stop_daemon(daemon);
+    daemon = nullptr;
+  }
+
+  static Loop* Of(void* cls) { return static_cast<Loop*>(cls); }
+  static Entry* EntryOf(MHD_Connection* c) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == nullptr ? nullptr : static_cast<Entry*>(info->socket_context);
+  }
+
+  void Refuse(Refusal why, std::string_view address, std::string_view detail = {}) {
+    server->server_counters_.refused[static_cast<size_t>(why)].fetch_add(1,
+                                                                         std::memory_order_relaxed);
+    if (refusal_log.Allow()) {
+      spdlog::warn("http server refused a client server={} reason={} srcip={}{}{}", o.name,
+                   RefusalName(why), address, detail.empty() ? "" : " detail=", detail);
+    }
+  }
+
+  // --- libmicrohttpd's callbacks (all on the loop thread) ---
+
+  static MHD_Result OnAccept(void* cls, const sockaddr* addr, socklen_t) {
+    Loop* l = Of(cls);
+    if (l->stopping) return MHD_NO;
+    const std::string address = AddressText(addr);
+    Refusal why;
+    if (!l->table.Admit(address, &why)) {
+      l->Refuse(why, address);
+      return MHD_NO;
+    }
+    return MHD_YES;
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
+                           MHD_ConnectionNotificationCode code) {
+    Loop* l = Of(cls);
+    auto& n = l->server->server_counters_;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      const MHD_ConnectionInfo* a = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      const MHD_ConnectionInfo* f = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+      *socket_context = l->table.Add(AddressText(a ? a->client_addr : nullptr),
+                                     f ? f->connect_fd : -1, Clock::now());
+      n.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+      const uint64_t open = l->table.size();
+      n.connections_open.store(open, std::memory_order_relaxed);
+      if (open > n.connections_peak.load(std::memory_order_relaxed)) {
+        n.connections_peak.store(open, std::memory_order_relaxed);
+      }
+    } else {
+      l->table.Remove(static_cast<Entry*>(*socket_context));
+      *socket_context = nullptr;
+      n.connections_open.store(l->table.size(), std::memory_order_relaxed);
+    }
+  }
+
+  // A request line arrived: the request's context starts here, so that a request whose head
+  // the parser refuses still reaches OnCompleted (and is counted).
+  static void* OnRequestLine(void*, const char* uri, MHD_Connection* c) {
+    auto* r = new Request;
+    r->target = uri == nullptr ? "" : uri;
+    if (Entry* e = EntryOf(c)) e->head_started = true;
+    return r;
+  }
+
+  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
+                          MHD_RequestTerminationCode toe) {
+    Loop* l = Of(cls);
+    auto* r = static_cast<Request*>(*con_cls);
+    *con_cls = nullptr;
+    Entry* e = EntryOf(c);
+    if (r != nullptr) {
+      const std::string address = e ? e->address : "?";
+      const bool cut = e != nullptr && e->cut;
+      const bool refused_by_parser =
+          !cut && !r->answered &&
+          (toe == MHD_REQUEST_TERMINATED_WITH_ERROR || toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+      if (!r->started) {
+        if (refused_by_parser) {
+          l->Refuse(Refusal::kBadHead, address, "request line or headers refused (400/414/431)");
         }
-        spdlog::error("http request failed server={} method={} path={} error={}", options_.name,
-                      req.method, req.path, what);
-        res.status = 500;
-        res.set_content("internal error", kText);
+      } else if (refused_by_parser && toe == MHD_REQUEST_TERMINATED_WITH_ERROR) {
+        l->Refuse(Refusal::kBadFraming, address, "chunked body malformed (400)");
+      } else if (r->mode == Request::Mode::kIngest && !r->answered && !r->submitted) {
+        // The body never arrived in full (the client closed, stalled or was cut off).
+        l->server->counters_.failure_read.fetch_add(1, std::memory_order_relaxed);
+        if (l->failure_log.Allow()) {
+          spdlog::info(
+              "http ingestion failed server={} path={} status=none failure=read "
+              "reason=\"the connection ended before the body was complete\" srcip={}",
+              l->o.name, r->path, address);
+        }
+      }
+      delete r;
+    }
+    if (e != nullptr) {
+      if (r != nullptr) ++e->answered;
+      ConnectionTable::Enter(e, Phase::kHead, Clock::now());
+    }
+  }
+
+  static MHD_Result OnRequest(void* cls, MHD_Connection* c, const char* url, const char* method,
+                              const char*, const char* upload_data, size_t* upload_data_size,
+                              void** con_cls) {
+    Loop* l = Of(cls);
+    auto* r = static_cast<Request*>(*con_cls);
+    if (r == nullptr) {  // no request line callback (cannot happen): serve it all the same
+      r = new Request;
+      r->target = url;
+      *con_cls = r;
+    }
+    Entry* e = EntryOf(c);
+    if (!r->started) return l->Begin(c, e, r, url, method);
+    if (*upload_data_size > 0) {
+      l->Consume(c, e, r, upload_data, *upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    if (r->answered) return MHD_YES;
+    return l->Finish(c, e, r);
+  }
+
+  // --- requests ---
+
+  MHD_Result Answer(MHD_Connection* c, Request* r, int status, std::string_view body = {},
+                    const char* content_type = nullptr, bool close = false,
+                    const std::string* location = nullptr,
+                    const std::string* retry_after = nullptr) {
+    MHD_Response* res = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                        MHD_RESPMEM_MUST_COPY);
+    if (res == nullptr) return MHD_NO;  // out of memory: the connection is closed
+    if (content_type != nullptr) MHD_add_response_header(res, "Content-Type", content_type);
+    if (location != nullptr) MHD_add_response_header(res, "Location", location->c_str());
+    if (retry_after != nullptr) MHD_add_response_header(res, "Retry-After", retry_after->c_str());
+    if (close) MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
+    const MHD_Result ok = MHD_queue_response(c, static_cast<unsigned>(status), res);
+    MHD_destroy_response(res);
+    r->answered = true;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      const MHD_ConnectionInfo* a = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      spdlog::debug("http request server={} method={} path={} status={} srcip={}", o.name,
+                    r->method, r->path, status,
+                    AddressText(a ? a->client_addr : nullptr));
+    }
+    return ok;
+  }
+
+  // Headers complete: check them, and answer now or wait for the body.
+  MHD_Result Begin(MHD_Connection* c, Entry* e, Request* r, const char* url, const char* method) {
+    r->started = true;
+    r->method = method;
+    r->path = url;
+    if (e != nullptr) ConnectionTable::Enter(e, Phase::kBody, Clock::now());
+    const std::string address = e ? e->address : "?";
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    MHD_get_connection_values(
+        c, MHD_HEADER_KIND,
+        [](void* cls, MHD_ValueKind, const char* k, const char* v) {
+          static_cast<decltype(headers)*>(cls)->emplace_back(k, v == nullptr ? "" : v);
+          return MHD_YES;
+        },
+        &headers);
+    // The parser bounds the head by its buffer (max-header-bytes plus a reserve); this makes
+    // the limit exact.
+    size_t head = r->target.size() + r->method.size() + 12;
+    for (const auto& [k, v] : headers) head += k.size() + v.size() + 4;
+    if (head > static_cast<size_t>(o.max_header_bytes)) {
+      Refuse(Refusal::kBadHead, address, "headers above max-header-bytes (431)");
+      return Answer(c, r, 431, "request header fields too large", kText, true);
+    }
+    const Framing f = CheckFraming(headers, o.max_request_body_size);
+    r->match = MatchRoute(o, r->method, r->path);
+    const bool ingest =
+        r->match.status == 0 && (r->match.route == Route::kRaw || r->match.route == Route::kEvent);
+    const uint64_t limit = static_cast<uint64_t>(o.max_request_body_size);
+    if (f.status == 413 && static_cast<uint64_t>(f.content_length) <= kDiscardFactor * limit) {
+      r->too_large = true;  // read, dropped, answered 413 after it (Finish)
+    } else if (f.status != 0) {
+      if (ingest && f.status == 413) {  // counted where ingestion counts it (too-large)
+        server->counters_.failure_too_large.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        Refuse(Refusal::kBadFraming, address, f.reason);
+      }
+      return Answer(c, r, f.status, {}, nullptr, true);
+    }
+    // Nothing is answered in this first call unless refused: libmicrohttpd treats an answer
+    // queued before the body as "early" and closes the connection after it. The next call
+    // (after the body, or at once without one) answers.
+    if (ingest) {
+      r->mode = Request::Mode::kIngest;
+      r->kind = r->match.route == Route::kRaw ? IngestKind::kRaw : IngestKind::kEvent;
+      const char* enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+      r->has_encoding = enc != nullptr;
+      r->encoding = enc == nullptr ? "" : enc;
+      // Room for the announced length (within the limit): one allocation.
+      if (f.content_length > 0 && !r->too_large) {
+        r->body.reserve(static_cast<size_t>(f.content_length));
+      }
+    } else if (HasBodyMethod(r->method) || f.content_length > 0 || f.chunked) {
+      r->mode = Request::Mode::kDiscard;  // read and dropped, so the connection stays usable
+    }
+    return MHD_YES;
+  }
+
+  void Consume(MHD_Connection* c, Entry* e, Request* r, const char* data, size_t n) {
+    r->received += n;
+    if (r->answered) return;  // answered early: the rest is dropped until the close
+    const uint64_t limit = static_cast<uint64_t>(o.max_request_body_size);
+    if (r->received > limit) {
+      if (!r->too_large) {
+        r->too_large = true;
+        r->body = std::string();
+      }
+      if (r->received > kDiscardFactor * limit) {
+        // Too much to drop politely: answered now, and the connection closed.
+        TooLarge(c, e, r, true);
+      }
+      return;
+    }
+    if (r->mode == Request::Mode::kIngest) r->body.append(data, n);
+  }
+
+  // 413 for a body beyond max-request-body-size (an ingestion one counted as too-large).
+  MHD_Result TooLarge(MHD_Connection* c, Entry* e, Request* r, bool close) {
+    if (r->mode != Request::Mode::kIngest) return Answer(c, r, 413, {}, nullptr, close);
+    IngestBody body;
+    body.too_large = true;
+    const IngestResult res =
+        HandleIngest(r->kind, body, static_cast<size_t>(o.max_request_body_size), NowUnixNanos(),
+                     *server->deps_.ingest, server->counters_);
+    const MHD_Result ok = Answer(c, r, res.status, {}, nullptr, close);
+    LogFailure(r, res, e);
+    return ok;
+  }
+
+  MHD_Result Finish(MHD_Connection* c, Entry* e, Request* r) {
+    if (r->too_large) return TooLarge(c, e, r, false);
+    if (r->mode != Request::Mode::kIngest) {
+      Serve(c, r);
+      return MHD_YES;
+    }
+    if (!r->submitted) {
+      // Off the loop: inflating and decoding a large body takes milliseconds, and the ingestion
+      // lock may be held by others; the loop keeps serving meanwhile.
+      r->submitted = true;
+      if (e != nullptr) ConnectionTable::Enter(e, Phase::kWorking, Clock::now());
+      MHD_suspend_connection(c);
+      auto job = [s = server, r, c] {
+        IngestBody body;
+        body.has_encoding = r->has_encoding;
+        body.encoding = r->encoding;
+        body.data = r->body;
+        r->result = HandleIngest(r->kind, body, static_cast<size_t>(s->options_.max_request_body_size),
+                                 NowUnixNanos(), *s->deps_.ingest,
+                                 s->counters_);
+        r->done.store(true, std::memory_order_release);
+        MHD_resume_connection(c);
+        s->loop_->Wake();
+      };
+      if (!pool.Submit(job)) job();
+      return MHD_YES;
+    }
+    if (!r->done.load(std::memory_order_acquire)) return MHD_YES;  // not resumed by the pool
+    if (e != nullptr) ConnectionTable::Enter(e, Phase::kBody, Clock::now());
+    r->body = std::string();  // released before the answer is written
+    // Over the ingestion memory budget (503): when to try again.
+    const std::string retry =
+        std::string();  // Retry-After: with the ingestion memory budget
+    const MHD_Result ok = Answer(c, r, r->result.status, {}, nullptr, false, nullptr,
+                                 retry.empty() ? nullptr : &retry);
+    LogFailure(r, r->result, e);
+    return ok;
+  }
+
+  void LogFailure(Request* r, const IngestResult& res, Entry* e) {
+    if (res.failure == IngestFailure::kNone || !failure_log.Allow()) return;
+    spdlog::info(
+        "http ingestion failed server={} path={} status={} failure={} reason=\"{}\" srcip={}",
+        o.name, r->path, res.status, IngestFailureName(res.failure), res.message,
+        e ? e->address : "?");
+  }
+
+  // Every answer but ingestion's.
+  void Serve(MHD_Connection* c, Request* r) {
+    const RouteMatch& m = r->match;
+    switch (m.status) {
+      case 301: {
+        // As gorilla/mux: to the clean path, with the query kept.
+        std::string location = m.location;
+        const size_t q = r->target.find('?');
+        if (q != std::string::npos) location += r->target.substr(q);
+        Answer(c, r, 301, {}, nullptr, false, &location);
+        return;
+      }
+      case 404:
+        Answer(c, r, 404, "not found", kText);
+        return;
+      case 405:
+        Answer(c, r, 405);
+        return;
+      default:
+        break;
+    }
+    switch (m.route) {
+      case Route::kHealthcheck:
+        Answer(c, r, 200, HealthReport{}.Json(), kJson);  // liveness: no checks (as gostatsd)
+        return;
+      case Route::kDeepcheck: {
+        const auto& health = server->deps_.health;
+        const HealthReport report = health ? health->Run() : HealthReport{};
+        Answer(c, r, report.healthy() ? 200 : 500, report.Json(), kJson);
+        return;
+      }
+      case Route::kExpvar: {
+        nlohmann::json j = nlohmann::json::object();
+        j["cmdline"] = CommandLine();
+        j["process"] = ProcessStats();
+        j["cstatsd"] = server->deps_.vars ? server->deps_.vars() : nlohmann::json::object();
+        Answer(c, r, 200, Dump(j), "application/json; charset=utf-8");
+        return;
+      }
+      default:
+        Prof(c, r);
+    }
+  }
+
+  void Prof(MHD_Connection* c, Request* r) {
+    if (r->match.route == Route::kProfCmdline) {
+      // As Go's pprof.Cmdline: the arguments joined by NUL bytes.
+      std::string out;
+      for (const auto& a : CommandLine()) {
+        if (!out.empty()) out.push_back('\0');
+        out += a;
+      }
+      Answer(c, r, 200, out, kText);
+      return;
+    }
+    if (r->match.route == Route::kProfIndex) {
+      Answer(c, r, 200,
+             "cstatsd is a C++ program: Go's profiles do not exist here.\n"
+             "/debug/pprof/cmdline   the command line, NUL-separated\n"
+             "Everything else under /debug/pprof/ answers 501. Profile with perf instead, e.g.\n"
+             "  perf record -g -p <pid> -- sleep 30 && perf report\n"
+             "and see /expvar for memory and thread figures.\n",
+             kText);
+      return;
+    }
+    Answer(c, r, 501,
+           "not available in cstatsd (a C++ program has no Go profiler); profile with perf, e.g. "
+           "perf record -g -p <pid> -- sleep 30\n",
+           kText);
+  }
+
+  // --- the loop ---
+
+  // Closes the connections past a deadline: shutdown(2) makes libmicrohttpd read the end of
+  // the stream and close (and forget) the connection itself.
+  void Sweep() {
+    for (auto [e, why] : table.Expired(Clock::now())) {
+      ::shutdown(e->fd, SHUT_RDWR);
+      // An idle kept-alive connection (nothing of a next request received) is only closed.
+      if (e->answered > 0 && !e->head_started) continue;
+      Refuse(why, e->address);
+    }
+  }
+
+  void Serve() {
+    pool.Start(o.enable_ingestion ? o.ingestion_threads : 0);
+    while (!server->stop_requested_.load(std::memory_order_acquire)) {
+      RunOnce();
+    }
+    // Stop accepting; close every connection without a request in progress; serve the
+    // requests in progress to their end (their deadlines still apply).
+    stopping = true;
+    const MHD_socket listener = MHD_quiesce_daemon(daemon);
+    if (listener != MHD_INVALID_SOCKET) ::close(listener);
+    for (;;) {
+      table.ForEach([](Entry* e) {
+        if (e->phase == Phase::kHead && !e->cut) {
+          e->cut = true;
+          ::shutdown(e->fd, SHUT_RDWR);
+        }
       });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    spdlog::debug("http request server={} method={} path={} status={} srcip={}", options_.name,
-                  req.method, req.path, res.status, req.remote_addr);
-  });
+      if (table.size() == 0) break;
+      RunOnce();
+    }
+    StopDaemon();
+  }
+
+  HttpServer* server;
+  const HttpServerOptions& o;
+  MHD_Daemon* daemon = nullptr;
+  int epoll_fd = -1;  // the library's (not ours to close)
+  int wake_fd = -1;   // an eventfd: Wake()
+  ConnectionTable table;
+  IngestPool pool;
+  bool stopping = false;
+  stats::RateLimiter refusal_log{60, 10};  // refusals logged, per minute
+  stats::RateLimiter failure_log{60, 10};  // failed ingestion requests logged, per minute
+};
+
+HttpServer::HttpServer(HttpServerOptions options, HttpServerDeps deps)
+    : options_(std::move(options)), deps_(std::move(deps)) {
+  loop_ = std::make_unique<Loop>(this);
 }
 
 HttpServer::~HttpServer() {
   // The owner normally joins Run()'s thread first; this is for a server destroyed running.
   Stop();
   WaitStopped(std::chrono::seconds(5));
+  loop_.reset();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
 Status HttpServer::Bind() {
-  if (options_.port == 0) {
-    port_ = server_->bind_to_any_port(options_.host);
-  } else {
-    port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
-  }
-  if (port_ <= 0) {
+  auto fail = [&](const char* what, int err) {
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    listen_fd_ = -1;
+    port_ = -1;
     return Status::Error("http." + options_.name + ".address: cannot listen on " +
-                         options_.address + " (" + std::strerror(errno) + ")");
+                         options_.address + " (" + what + std::strerror(err) + ")");
+  };
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* ai = nullptr;
+  const std::string port = std::to_string(options_.port);
+  if (int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &ai); rc != 0) {
+    return Status::Error("http." + options_.name + ".address: cannot listen on " +
+                         options_.address + " (" + gai_strerror(rc) + ")");
   }
-  // httplib listens with a backlog of 5: a burst of connections (forwarders reconnecting after
-  // a restart) would overflow it, and each SYN dropped costs its client a 1 s retransmission.
-  // Listening again only changes the backlog (up to net.core.somaxconn).
-  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
-    spdlog::warn("http server cannot raise its listen backlog server={} error={}", options_.name,
-                 std::strerror(errno));
+  int err = 0;
+  for (addrinfo* p = ai; p != nullptr; p = p->ai_next) {
+    const int fd = ::socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    // SO_REUSEADDR only, as Go's listeners: SO_REUSEPORT would let a second server bind the
+    // same port and silently take half of the connections.
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // The backlog: a burst of connections (forwarders reconnecting after a restart) must not
+    // be met with dropped SYNs and 1 s retransmissions.
+    if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+      listen_fd_ = fd;
+      break;
+    }
+    err = errno;
+    ::close(fd);
   }
+  freeaddrinfo(ai);
+  if (listen_fd_ < 0) return fail("", err);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+
+  const auto o = options_;
+  Loop* l = loop_.get();
+  const unsigned flags =
+      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  l->daemon = MHD_start_daemon(
+      flags, 0, &Loop::OnAccept, l, &Loop::OnRequest, l, MHD_OPTION_LISTEN_SOCKET,
+      static_cast<MHD_socket>(listen_fd_),
+      // Our own caps (per address, total) refuse first, counted; this is a backstop.
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(o.max_connections + 16),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(o.max_header_bytes) + kBufferReserve,
+      MHD_OPTION_CONNECTION_MEMORY_INCREMENT, static_cast<size_t>(4096),
+      MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds, MHD_OPTION_NOTIFY_CONNECTION,
+      &Loop::OnConnection, l, MHD_OPTION_NOTIFY_COMPLETED, &Loop::OnCompleted, l,
+      MHD_OPTION_URI_LOG_CALLBACK, &Loop::OnRequestLine, l, MHD_OPTION_EXTERNAL_LOGGER,
+      +[](void*, const char* fmt, va_list ap) {
+        if (!spdlog::should_log(spdlog::level::debug)) return;
+        char buf[512];
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        std::string_view msg(buf);
+        while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+        spdlog::debug("http server (libmicrohttpd): {}", msg);
+      },
+      nullptr, MHD_OPTION_END);
+  if (l->daemon == nullptr) {
+    const int e = errno;
+    return fail("libmicrohttpd did not start: ", e);
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+  l->epoll_fd = info == nullptr ? -1 : info->epoll_fd;
+  l->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  listen_fd_ = -1;  // libmicrohttpd's now (closed by MHD_quiesce_daemon's caller or at stop)
   return {};
 }
 
@@ -233,7 +833,7 @@ void HttpServer::Run() {
     std::lock_guard lock(run_mu_);
     if (!stop_requested_) running_ = true;
   }
-  if (running_) {
+  if (running_ && loop_->daemon != nullptr) {
     const bool v6 = options_.host.find(':') != std::string::npos;
     spdlog::info(
         "http server listening server={} address={}{}{}:{} healthcheck={} expvar={} "
@@ -241,9 +841,7 @@ void HttpServer::Run() {
         options_.name, v6 ? "[" : "", options_.host, v6 ? "]" : "", port_,
         options_.enable_healthcheck, options_.enable_expvar, options_.enable_ingestion,
         options_.enable_prof);
-    if (!server_->listen_after_bind()) {
-      spdlog::error("http server stopped with an error server={}", options_.name);
-    }
+    loop_->Serve();
   }
   std::lock_guard lock(run_mu_);
   finished_ = true;
@@ -251,17 +849,8 @@ void HttpServer::Run() {
 }
 
 void HttpServer::Stop() {
-  std::unique_lock lock(run_mu_);
-  stop_requested_ = true;
-  if (!running_ || finished_) return;
-  // Run() has started: wait (bounded) until httplib is in its accept loop, then stop it.
-  for (int i = 0; i < 1000 && !server_->is_running() && !finished_; ++i) {
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    lock.lock();
-  }
-  lock.unlock();
-  server_->stop();
+  stop_requested_.store(true, std::memory_order_release);
+  loop_->Wake();
 }
 
 bool HttpServer::WaitStopped(std::chrono::milliseconds timeout) {
@@ -270,127 +859,11 @@ bool HttpServer::WaitStopped(std::chrono::milliseconds timeout) {
   return run_cv_.wait_for(lock, timeout, [this] { return finished_; });
 }
 
-void HttpServer::Serve(const httplib::Request& req, httplib::Response& res) {
-  const RouteMatch m = MatchRoute(options_, req.method, req.path);
-  if (Unrouted(req, m, res)) return;
-  switch (m.route) {
-    case Route::kHealthcheck:
-      // Liveness: no checks (as gostatsd).
-      res.status = 200;
-      res.set_content(HealthReport{}.Json(), kJson);
-      return;
-    case Route::kDeepcheck: {
-      const HealthReport report = deps_.health ? deps_.health->Run() : HealthReport{};
-      res.status = report.healthy() ? 200 : 500;
-      res.set_content(report.Json(), kJson);
-      return;
-    }
-    case Route::kExpvar: {
-      nlohmann::json j = nlohmann::json::object();
-      j["cmdline"] = CommandLine();
-      j["process"] = ProcessStats();
-      j["cstatsd"] = deps_.vars ? deps_.vars() : nlohmann::json::object();
-      res.status = 200;
-      res.set_content(Dump(j), "application/json; charset=utf-8");
-      return;
-    }
-    default:
-      return Prof(m.route, res);
-  }
-}
-
-void HttpServer::Prof(Route route, httplib::Response& res) {
-  if (route == Route::kProfCmdline) {
-    // As Go's pprof.Cmdline: the arguments joined by NUL bytes.
-    std::string out;
-    for (const auto& a : CommandLine()) {
-      if (!out.empty()) out.push_back('\0');
-      out += a;
-    }
-    res.status = 200;
-    res.set_content(out, kText);
-    return;
-  }
-  if (route == Route::kProfIndex) {
-    res.status = 200;
-    res.set_content(
-        "cstatsd is a C++ program: Go's profiles do not exist here.\n"
-        "/debug/pprof/cmdline   the command line, NUL-separated\n"
-        "Everything else under /debug/pprof/ answers 501. Profile with perf instead, e.g.\n"
-        "  perf record -g -p <pid> -- sleep 30 && perf report\n"
-        "and see /expvar for memory and thread figures.\n",
-        kText);
-    return;
-  }
-  res.status = 501;
-  res.set_content(
-      "not available in cstatsd (a C++ program has no Go profiler); profile with perf, e.g. "
-      "perf record -g -p <pid> -- sleep 30\n",
-      kText);
-}
-
-void HttpServer::ServeWithBody(const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
-  const RouteMatch m = MatchRoute(options_, req.method, req.path);
-  if (m.status == 0 && (m.route == Route::kRaw || m.route == Route::kEvent)) {
-    return Ingest(m.route == Route::kRaw ? IngestKind::kRaw : IngestKind::kEvent, req, res, reader);
-  }
-  // Any other body is read and dropped (so the connection stays usable), never inflated.
-  auto& raw = const_cast<httplib::Request&>(req);  // see Ingest
-  raw.headers.erase("Content-Encoding");
-  raw.headers.erase("Content-Type");
-  if (req.has_header("Content-Length") || IsChunked(req)) {
-    reader([](const char*, size_t) { return true; });
-  }
-  if (Unrouted(req, m, res)) return;
-  Prof(m.route, res);  // POST /debug/pprof/trace
-}
-
-void HttpServer::Ingest(IngestKind kind, const httplib::Request& req, httplib::Response& res,
-                        const httplib::ContentReader& reader) {
-  const size_t limit = static_cast<size_t>(options_.max_request_body_size);
-  IngestBody body;
-  const std::string encoding = req.get_header_value("Content-Encoding");
-  body.has_encoding = req.has_header("Content-Encoding");
-  body.encoding = encoding;
-  // Read the body as sent: without these headers httplib neither inflates it (unbounded, and a
-  // corrupt stream would look like a read error) nor parses it as a form (gostatsd ignores
-  // Content-Type). The Request is httplib's own mutable per-request object, passed as const.
-  auto& raw = const_cast<httplib::Request&>(req);
-  raw.headers.erase("Content-Encoding");
-  raw.headers.erase("Content-Type");
-  std::string data;
-  if (req.has_header("Content-Length") || IsChunked(req)) {
-    // Room for the announced length (within the limit): one allocation, no copy as it grows.
-    const uint64_t announced =
-        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-    if (!IsChunked(req) && announced <= limit) data.reserve(static_cast<size_t>(announced));
-    const bool ok = reader([&](const char* p, size_t n) {
-      if (data.size() + n > limit) {
-        body.too_large = true;
-        return false;
-      }
-      data.append(p, n);
-      return true;
-    });
-    if (!ok && res.status == 413) body.too_large = true;  // Content-Length above the limit
-    body.read_failed = !ok && !body.too_large;
-  }
-  body.data = data;
-  const IngestResult r = HandleIngest(kind, body, limit, NowUnixNanos(), *deps_.ingest, counters_);
-  res.status = r.status;
-  res.body.clear();
-  if (r.failure == IngestFailure::kNone) return;
-  bool log = false;
-  {
-    std::lock_guard lock(log_mu_);
-    log = failure_log_.Allow();
-  }
-  if (log) {
-    spdlog::info(
-        "http ingestion failed server={} path={} status={} failure={} reason=\"{}\" srcip={}",
-        options_.name, req.path, r.status, IngestFailureName(r.failure), r.message,
-        req.remote_addr);
+void HttpServer::TakeRefusals(const std::function<void(std::string_view, uint64_t)>& f) {
+  for (size_t i = 0; i < kRefusalCount; ++i) {
+    const uint64_t now = server_counters_.refused[i].load(std::memory_order_relaxed);
+    f(RefusalName(static_cast<Refusal>(i)), now - refusals_reported_[i]);
+    refusals_reported_[i] = now;
   }
 }
 

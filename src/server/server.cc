@@ -456,7 +456,15 @@ void Server::CollectInternalMetrics() {
 void Server::CollectHttpIngestMetrics() {
   auto& s = internal_stats_;
   for (size_t i = 0; i < http_servers_.size(); ++i) {
-    const auto& h = *http_servers_[i];
+    auto& h = *http_servers_[i];
+    // http.refused (cstatsd): connections and requests the server's limits refused (only
+    // reasons that occurred in the interval).
+    h.TakeRefusals([&](std::string_view reason, uint64_t n) {
+      if (n > 0) {
+        s.Counter("http.refused", n,
+                  {"server-name:" + h.options().name, "reason:" + std::string(reason)});
+      }
+    });
     if (!h.options().enable_ingestion) continue;
     const auto& c = h.counters();
     IngestReported now{stats::Read(c.success),
@@ -722,7 +730,12 @@ nlohmann::json Server::Vars() const {
         {"enable-prof", h->options().enable_prof},
         {"max-request-body-size", h->options().max_request_body_size},
         {"max-connections", h->options().max_connections},
-        {"request-threads", h->request_threads()},
+        {"max-connections-per-ip", h->options().max_connections_per_ip},
+        {"max-header-bytes", h->options().max_header_bytes},
+        {"ingestion-threads", h->options().ingestion_threads},
+        {"connections", stats::Read(h->server_counters().connections_open)},
+        {"connections-peak", stats::Read(h->server_counters().connections_peak)},
+        {"connections-accepted", stats::Read(h->server_counters().connections_accepted)},
         {"incoming.success", stats::Read(c.success)},
         {"incoming.failure.read", stats::Read(c.failure_read)},
         {"incoming.failure.decompress", stats::Read(c.failure_decompress)},
@@ -731,6 +744,11 @@ nlohmann::json Server::Vars() const {
         {"incoming.failure.too-large", stats::Read(c.failure_too_large)},
         {"incoming.metrics", stats::Read(c.metrics)},
         {"incoming.events", stats::Read(c.events)}};
+    for (size_t r = 0; r < http::kRefusalCount; ++r) {  // http.refused, cumulative
+      const std::string reason(http::RefusalName(static_cast<http::Refusal>(r)));
+      servers[h->options().name]["refused." + reason] =
+          stats::Read(h->server_counters().refused[r]);
+    }
   }
   j["http"] = servers;
   if (forwarder_) {

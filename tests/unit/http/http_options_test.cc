@@ -32,6 +32,11 @@ TEST(HttpOptionsTest, DefaultsOfASectionThatIsNotInTheFile) {
   EXPECT_FALSE(o.enable_prof);
   EXPECT_EQ(o.max_request_body_size, 64 << 20);
   EXPECT_EQ(o.max_connections, 1024);
+  EXPECT_EQ(o.max_connections_per_ip, 256);
+  EXPECT_EQ(o.max_header_bytes, 65536);
+  EXPECT_EQ(o.header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(o.request_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(o.ingestion_threads, 4);
   EXPECT_TRUE(warnings.empty());
 }
 
@@ -124,6 +129,39 @@ TEST(HttpOptionsTest, MaxConnections) {
     r = LoadHttpServerOptions(ConfigWith({"m"}, bad), warnings);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().find("http.m.max-connections"), std::string::npos) << r.error();
+  }
+}
+
+TEST(HttpOptionsTest, HardeningLimits) {
+  std::vector<std::string> warnings;
+  auto r = LoadHttpServerOptions(
+      ConfigWith({"m"}, R"({"http": {"m": {"max-connections-per-ip": 8, "max-header-bytes": 4096,
+                 "header-timeout": "2s", "request-timeout": "1m30s", "ingestion-threads": 1}}})",
+                 {{"GSD_HTTP_M_MAX_HEADER_BYTES", "8192"}}),
+      warnings);
+  ASSERT_TRUE(r.ok()) << r.error();
+  const HttpServerOptions& o = (*r)[0];
+  EXPECT_EQ(o.max_connections_per_ip, 8);
+  EXPECT_EQ(o.max_header_bytes, 8192);  // the environment over the file
+  EXPECT_EQ(o.header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(o.request_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(o.ingestion_threads, 1);
+  EXPECT_TRUE(warnings.empty());
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"http": {"m": {"max-connections-per-ip": 0}}})", "http.m.max-connections-per-ip"},
+      {R"({"http": {"m": {"max-connections-per-ip": 65537}}})", "http.m.max-connections-per-ip"},
+      {R"({"http": {"m": {"max-header-bytes": 100}}})", "http.m.max-header-bytes"},
+      {R"({"http": {"m": {"max-header-bytes": 1073741824}}})", "http.m.max-header-bytes"},
+      {R"({"http": {"m": {"header-timeout": "0s"}}})", "http.m.header-timeout"},
+      {R"({"http": {"m": {"header-timeout": "soon"}}})", "http.m.header-timeout"},
+      {R"({"http": {"m": {"request-timeout": "2h"}}})", "http.m.request-timeout"},
+      {R"({"http": {"m": {"ingestion-threads": 0}}})", "http.m.ingestion-threads"},
+      {R"({"http": {"m": {"ingestion-threads": 65}}})", "http.m.ingestion-threads"},
+  };
+  for (const auto& [file, key] : bad) {
+    r = LoadHttpServerOptions(ConfigWith({"m"}, file), warnings);
+    ASSERT_FALSE(r.ok()) << file;
+    EXPECT_NE(r.error().find(key), std::string::npos) << r.error();
   }
 }
 

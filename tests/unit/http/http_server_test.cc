@@ -1,5 +1,7 @@
 // HttpServer on a loopback socket (port 0): deep checks registered at runtime, ingestion through
-// the HTTP layer (the body read as sent, never inflated by httplib), and the Run/Stop lifecycle.
+// the HTTP layer (the body read as sent, never inflated), and the Run/Stop lifecycle. Without
+// sockets: request framing (CheckFraming) and the connection caps and deadlines
+// (ConnectionTable, on an injected clock).
 #include "http/http_server.h"
 
 #include <gtest/gtest.h>
@@ -142,6 +144,129 @@ TEST(HttpServerLifecycleTest, BindingATakenPortNamesTheKey) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("http.second.address: cannot listen on"), std::string::npos)
       << s.message();
+}
+
+using Headers = std::vector<std::pair<std::string_view, std::string_view>>;
+
+TEST(CheckFramingTest, AcceptsWhatClientsSend) {
+  Framing f = CheckFraming({{"Host", "x"}, {"Content-Length", "12"}}, 100);
+  EXPECT_EQ(f.status, 0);
+  EXPECT_EQ(f.content_length, 12);
+  EXPECT_FALSE(f.chunked);
+  f = CheckFraming({{"transfer-encoding", "Chunked"}}, 100);
+  EXPECT_EQ(f.status, 0);
+  EXPECT_TRUE(f.chunked);
+  f = CheckFraming({{"content-length", " 0 "}}, 100);  // optional whitespace around the value
+  EXPECT_EQ(f.status, 0);
+  EXPECT_EQ(f.content_length, 0);
+  f = CheckFraming({{"Content-Length", "7"}, {"Content-Length", "7"}}, 100);  // the same twice
+  EXPECT_EQ(f.status, 0);
+  EXPECT_EQ(f.content_length, 7);
+  f = CheckFraming({{"Host", "x"}}, 100);
+  EXPECT_EQ(f.status, 0);
+  EXPECT_EQ(f.content_length, -1);
+}
+
+TEST(CheckFramingTest, RefusesEveryAmbiguousOrBadLength) {
+  const std::pair<Headers, int> cases[] = {
+      {{{"Content-Length", "abc"}}, 400},
+      {{{"Content-Length", "-1"}}, 400},
+      {{{"Content-Length", "+5"}}, 400},
+      {{{"Content-Length", ""}}, 400},
+      {{{"Content-Length", "1 2"}}, 400},
+      {{{"Content-Length", "5, 5"}}, 400},
+      {{{"Content-Length", "0x10"}}, 400},
+      {{{"Content-Length", "99999999999999999999999"}}, 400},  // beyond int64
+      {{{"Content-Length", "5"}, {"content-length", "6"}}, 400},
+      {{{"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}}, 400},
+      {{{"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}}, 400},
+      {{{"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}}, 400},
+      {{{"Transfer-Encoding", "gzip, chunked"}}, 501},
+      {{{"Transfer-Encoding", "identity"}}, 501},
+      {{{"Content-Length", "101"}}, 413},
+  };
+  for (const auto& [headers, want] : cases) {
+    const Framing f = CheckFraming(headers, 100);
+    EXPECT_EQ(f.status, want) << headers[0].first << ": " << headers[0].second;
+    EXPECT_FALSE(f.reason.empty());
+  }
+}
+
+class ConnectionTableTest : public ::testing::Test {
+ protected:
+  using Clock = ConnectionTable::Clock;
+  using Phase = ConnectionTable::Phase;
+  Clock::time_point t0 = Clock::time_point() + std::chrono::hours(1);
+  ConnectionTable table{4, 2, std::chrono::seconds(10), std::chrono::seconds(60)};
+};
+
+TEST_F(ConnectionTableTest, CapsPerAddressAndInTotal) {
+  Refusal why;
+  ASSERT_TRUE(table.Admit("10.0.0.1", &why));
+  auto* a1 = table.Add("10.0.0.1", 5, t0);
+  ASSERT_TRUE(table.Admit("10.0.0.1", &why));
+  table.Add("10.0.0.1", 6, t0);
+  EXPECT_FALSE(table.Admit("10.0.0.1", &why));
+  EXPECT_EQ(why, Refusal::kMaxConnectionsPerIp);
+  EXPECT_TRUE(table.Admit("10.0.0.2", &why));  // another address is not refused
+  table.Add("10.0.0.2", 7, t0);
+  table.Add("10.0.0.3", 8, t0);
+  EXPECT_FALSE(table.Admit("10.0.0.4", &why));
+  EXPECT_EQ(why, Refusal::kMaxConnections);
+  table.Remove(a1);  // a closed connection frees its place in both counts
+  EXPECT_EQ(table.from("10.0.0.1"), 1);
+  EXPECT_TRUE(table.Admit("10.0.0.1", &why));
+  EXPECT_EQ(table.size(), 3u);
+}
+
+TEST_F(ConnectionTableTest, HeaderDeadlineIsNotRestartedByTraffic) {
+  auto* slow = table.Add("10.0.0.1", 5, t0);
+  auto* quick = table.Add("10.0.0.2", 6, t0);
+  ConnectionTable::Enter(quick, Phase::kBody, t0 + std::chrono::seconds(1));  // headers read
+  EXPECT_TRUE(table.Expired(t0 + std::chrono::seconds(10)).empty());
+  auto cut = table.Expired(t0 + std::chrono::seconds(10) + std::chrono::milliseconds(1));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0].first, slow);
+  EXPECT_EQ(cut[0].second, Refusal::kHeaderTimeout);
+  EXPECT_TRUE(table.Expired(t0 + std::chrono::seconds(11)).empty());  // reported once
+  // The body's deadline runs from the start of the request, not from the end of the headers.
+  cut = table.Expired(t0 + std::chrono::seconds(61));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0].first, quick);
+  EXPECT_EQ(cut[0].second, Refusal::kRequestTimeout);
+}
+
+TEST_F(ConnectionTableTest, OurWorkIsNotTheClientsTime) {
+  auto* e = table.Add("10.0.0.1", 5, t0);
+  ConnectionTable::Enter(e, Phase::kBody, t0 + std::chrono::seconds(5));
+  ConnectionTable::Enter(e, Phase::kWorking, t0 + std::chrono::seconds(50));
+  EXPECT_TRUE(table.Expired(t0 + std::chrono::hours(1)).empty());  // ingestion threads busy
+  // Answering: a fresh request-timeout.
+  ConnectionTable::Enter(e, Phase::kBody, t0 + std::chrono::hours(1));
+  EXPECT_TRUE(table.Expired(t0 + std::chrono::hours(1) + std::chrono::seconds(59)).empty());
+  // Answered: the next request's head has header-timeout from the end of the answer.
+  e->head_started = true;
+  ConnectionTable::Enter(e, Phase::kHead, t0 + std::chrono::hours(2));
+  EXPECT_FALSE(e->head_started);
+  EXPECT_TRUE(table.Expired(t0 + std::chrono::hours(2) + std::chrono::seconds(10)).empty());
+  EXPECT_EQ(table.Expired(t0 + std::chrono::hours(2) + std::chrono::seconds(11)).size(), 1u);
+}
+
+TEST_F(ConnectionTableTest, AShorterRequestTimeoutAlsoBoundsTheHead) {
+  ConnectionTable t(4, 2, std::chrono::seconds(30), std::chrono::seconds(5));
+  t.Add("10.0.0.1", 5, t0);
+  auto cut = t.Expired(t0 + std::chrono::seconds(6));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0].second, Refusal::kRequestTimeout);
+}
+
+TEST(RefusalTest, Names) {
+  EXPECT_EQ(RefusalName(Refusal::kMaxConnections), "max-connections");
+  EXPECT_EQ(RefusalName(Refusal::kMaxConnectionsPerIp), "max-connections-per-ip");
+  EXPECT_EQ(RefusalName(Refusal::kBadHead), "bad-head");
+  EXPECT_EQ(RefusalName(Refusal::kBadFraming), "bad-framing");
+  EXPECT_EQ(RefusalName(Refusal::kHeaderTimeout), "header-timeout");
+  EXPECT_EQ(RefusalName(Refusal::kRequestTimeout), "request-timeout");
 }
 
 }  // namespace
