@@ -15,7 +15,7 @@ import time
 import zlib
 
 import harness
-from test_http import HttpTestCase, INGESTION, counter_message, protoc_encode
+from test_http import HttpTestCase, INGESTION, counter_message, deflated_zeros, protoc_encode
 
 OTHER = "127.0.0.2"  # a second client address on loopback
 
@@ -168,6 +168,45 @@ class SlowlorisTest(HardeningTestCase):
         stop.set()
         self.stop_ok(s)
         self.assertEqual(s.values("stats.counter.survived.count"), ["9"])
+
+
+class SaturatedIngestionTest(HardeningTestCase):
+    def test_health_is_answered_while_every_ingestion_thread_is_busy(self):
+        # One ingestion thread, kept busy by clients posting 32 MiB deflate bombs (each inflated
+        # to the end before it is refused); the event loop answers /healthcheck meanwhile.
+        s, port = self.start_http(INGESTION + "enable-expvar = true\ningestion-threads = 1\n")
+        bomb = deflated_zeros(32 << 20)
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+        posted = []
+
+        def flood():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while not stop.is_set():
+                c.request("POST", "/v2/raw", body=bomb, headers={"Content-Encoding": "deflate"})
+                r = c.getresponse()
+                r.read()
+                posted.append(r.status)
+            c.close()
+
+        threads = [threading.Thread(target=flood, daemon=True) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        for _ in range(10):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.sock = connect(port, OTHER, timeout=5)
+            c.request("GET", "/healthcheck")
+            self.assertEqual(c.getresponse().status, 200)
+            c.close()
+            time.sleep(0.1)
+        stop.set()
+        for t in threads:
+            t.join(60)
+        self.assertTrue(posted)
+        # Zeros are not a RawMessageV2 (400); 503 if the ingestion memory budget was spent.
+        self.assertLessEqual(set(posted), {400, 503}, posted)
+        self.stop_ok(s)
 
 
 class PerAddressCapTest(HardeningTestCase):
