@@ -211,7 +211,8 @@ class SaturatedIngestionTest(HardeningTestCase):
 
 class PerAddressCapTest(HardeningTestCase):
     def test_connections_beyond_the_per_address_cap_are_closed_and_counted(self):
-        s, port = self.start_http("enable-expvar = true\nmax-connections-per-ip = 5\n")
+        s, port = self.start_http("enable-expvar = true\nmax-connections-per-ip = 5\n",
+                                  statser_type="internal", hostname="testhost")
         held = [connect(port) for _ in range(5)]
         for c in held:
             self.addCleanup(c.close)
@@ -226,6 +227,9 @@ class PerAddressCapTest(HardeningTestCase):
         v = self.expvar(port)
         self.assertEqual(v["refused.max-connections-per-ip"], 3)
         self.assertEqual(v["max-connections-per-ip"], 5)
+        # The internal metric, per flush interval.
+        self.wait_sum(s, "stats.counter.statsd.http.refused.host.testhost."
+                      "reason.max-connections-per-ip.server-name.main.s.testhost.count", 3)
         self.stop_ok(s)
 
 
