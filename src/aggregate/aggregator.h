@@ -33,9 +33,16 @@ struct AggregatorOptions {
 // The percentile sub-metric suffix for a threshold: "90", "-10", "99_9" (decisions 1–2).
 std::string PercentileSuffix(double threshold);
 
-// Histogram bounds from a gsd_histogram tag value ("10_20_50"): unparsable pieces skipped,
-// truncated to `limit`, then sorted with duplicates removed.
+// Histogram bounds from a gsd_histogram tag value ("10_20_50"): each piece read as Go's
+// ParseFloat reads a value (hex floats, underflow to 0), unparsable, out-of-range and NaN
+// pieces skipped, truncated to `limit`, then sorted with duplicates removed (as gostatsd's map
+// of buckets) and a +Inf bound left out (the +Inf bucket is always emitted).
 std::vector<double> HistogramBounds(std::string_view spec, uint32_t limit);
+
+// Appends the buckets of `values` for sorted, unique `bounds`: for each bound the number of
+// values <= it (cumulative), then +Inf with every value.
+void HistogramBuckets(const std::vector<double>& bounds, const std::vector<double>& values,
+                      std::vector<BucketPoint>& out);
 
 class Aggregator {
  public:

@@ -79,6 +79,8 @@ std::vector<OptionDef> MakeOptionDefs() {
        "Space separated list of timer percentiles, each in (-100, 100] and not 0"},
       {"timer-histogram-limit", &O::timer_histogram_limit, all, "uint32",
        "Upper limit of timer histogram buckets"},
+      {"max-histogram-bounds", &O::max_histogram_bounds, all, "uint32",
+       "Most bounds a gsd_histogram tag may list; a timer with more is a bad line"},
       // internal metrics
       {"internal-tags", &O::internal_tags, all, "list",
        "Space separated list of tags to add to internal metrics"},

@@ -70,6 +70,9 @@ struct Options {
   // --- timers ---
   std::vector<double> percent_threshold = {90};  // percent-threshold: in (-100, 100], not 0
   uint32_t timer_histogram_limit = std::numeric_limits<uint32_t>::max();  // timer-histogram-limit
+  // max-histogram-bounds: a timer line (or forwarded timer) whose gsd_histogram tag lists more
+  // '_'-separated bounds is refused as a bad line (docs/limits.md)
+  uint32_t max_histogram_bounds = 100;
   DisabledSubMetrics disabled_sub_metrics;                                // [disabled-sub-metrics]
 
   // --- internal metrics ---

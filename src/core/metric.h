@@ -3,6 +3,7 @@
 // Owned by the thread that parses; not shared.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,6 +35,63 @@ struct ParsedMetric {
     rate = 1.0;
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// The value rules of every ingestion path: UDP, unix socket and TCP lines (the parser), HTTP
+// /v2/raw series (Pipeline::ReceiveAggregated) and internal metrics. docs/limits.md ("Lines and
+// values") states them for users.
+
+// A metric value: NaN is refused ("invalid value NaN"), ±Inf is accepted, as gostatsd does for a
+// line (Go's ParseFloat reads "inf"); a counter's ±Inf saturates (SaturateToInt64).
+inline bool ValidValue(double v) { return !std::isnan(v); }
+
+// A sample rate (`@`): a finite number > 0 (decision 1; `@0`, `@-1`, `@inf`, `@nan` refused).
+inline bool ValidSampleRate(double rate) { return std::isfinite(rate) && rate > 0; }
+
+// A forwarded timer's sample count (what its values count for): a finite number >= 0.
+inline bool ValidSampleCount(double count) { return std::isfinite(count) && count >= 0; }
+
+// Truncation toward zero, saturating at the int64 limits where Go's conversion is undefined
+// (|v| >= 2^63, ±Inf); NaN gives 0.
+inline int64_t SaturateToInt64(double v) {
+  constexpr double kLimit = 9223372036854775808.0;                // 2^63
+  if (v < kLimit && v > -kLimit) return static_cast<int64_t>(v);  // truncates toward zero
+  if (v >= kLimit) return INT64_MAX;
+  if (v <= -kLimit) return INT64_MIN;
+  return 0;  // NaN
+}
+
+// a + b, saturating at the int64 limits (every counter add: receive, merges, forwarding).
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return sum;
+}
+
+// What one timer line counts for: 1/rate, saturating at 2^63 (so `@1e-320` does not add +Inf).
+inline double TimerLineWeight(double rate) {
+  constexpr double kMax = 9223372036854775808.0;  // 2^63
+  const double w = rate == 1.0 ? 1.0 : 1.0 / rate;
+  return w < kMax ? w : kMax;
+}
+
+// gsd_histogram timers: the tag whose value lists the bucket bounds ("gsd_histogram:10_20_50").
+inline constexpr std::string_view kHistogramTagPrefix = "gsd_histogram:";
+// Default of max-histogram-bounds: the most '_'-separated bounds a gsd_histogram tag may list.
+inline constexpr uint32_t kDefaultMaxHistogramBounds = 100;
+
+// Whether `tag` is a gsd_histogram tag listing more than `max_bounds` bounds ('_'-separated
+// pieces, empty or unparsable ones included). Such a timer is refused on every path: each
+// bound is a series of its own at every flush.
+inline bool HistogramTagOverLimit(std::string_view tag, uint32_t max_bounds) {
+  if (tag.size() <= kHistogramTagPrefix.size() || tag[0] != 'g' ||
+      tag.substr(0, kHistogramTagPrefix.size()) != kHistogramTagPrefix) {
+    return false;
+  }
+  uint64_t pieces = 1;
+  for (size_t i = kHistogramTagPrefix.size(); i < tag.size(); ++i) pieces += tag[i] == '_';
+  return pieces > max_bounds;
+}
 
 enum class EventPriority : uint8_t { kNormal = 0, kLow = 1 };
 enum class EventAlertType : uint8_t { kInfo = 0, kWarning = 1, kError = 2, kSuccess = 3 };

@@ -22,7 +22,7 @@ void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t del
                                int64_t now_ns) {
   CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
   CounterAgg& c = found != nullptr ? *found : FindOrInsert(counters, parts, hash);
-  c.value += delta;
+  c.value = SaturatingAdd(c.value, delta);
   if (now_ns > c.last_ns) c.last_ns = now_ns;
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/metric.h"
 #include "core/series_index.h"
 #include "core/series_table.h"
 
@@ -78,12 +79,7 @@ void CountIdleDrain(A& a) {
 // int64(sum / rate) with truncation toward zero, saturating where Go's conversion would be
 // undefined (|x| ≥ 2^63, ±Inf). Inline: it runs for every counter line.
 inline int64_t CounterDelta(double sum, double rate) {
-  const double v = rate == 1.0 ? sum : sum / rate;
-  constexpr double kLimit = 9223372036854775808.0;                // 2^63
-  if (v < kLimit && v > -kLimit) return static_cast<int64_t>(v);  // truncates toward zero
-  if (v >= kLimit) return INT64_MAX;
-  if (v <= -kLimit) return INT64_MIN;
-  return 0;  // NaN
+  return SaturateToInt64(rate == 1.0 ? sum : sum / rate);
 }
 
 // What a worker received into a series the aggregator's index already holds, taken out at the

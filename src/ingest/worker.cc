@@ -21,7 +21,7 @@ Worker::Worker(int id, int fd, const WorkerOptions& options,
       fd_(fd),
       options_(options),
       events_(std::move(events)),
-      parser_(options.namespace_prefix),
+      parser_(options.namespace_prefix, pipeline->max_histogram_bounds),
       pipeline_(pipeline),
       bad_line_log_(options.bad_lines_per_minute) {
   const size_t batch = static_cast<size_t>(options_.receive_batch_size);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
 namespace cstatsd::pipeline {
 namespace {
@@ -38,6 +39,7 @@ bool StrictlyIncreasing(const std::vector<std::string_view>& tags) {
 PipelineOptions PipelineOptions::From(const config::Options& o) {
   PipelineOptions p;
   p.ignore_host = o.ignore_host;
+  p.max_histogram_bounds = o.max_histogram_bounds;
   for (const std::string& t : o.default_tags) {
     if (std::find(p.default_tags.begin(), p.default_tags.end(), t) == p.default_tags.end()) {
       p.default_tags.push_back(t);
@@ -211,7 +213,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
         break;
       case MetricType::kTimer:
         out.ReceiveTimer(parts, st.hash, staged_values_.data() + st.values_off, st.values_count,
-                         1.0 / st.rate, now_ns);
+                         TimerLineWeight(st.rate), now_ns);
         break;
       case MetricType::kSet:
         out.ReceiveSet(parts, st.hash, st.member, now_ns);
@@ -223,11 +225,35 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
   staged_keys_len_ = 0;
 }
 
-void Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
+bool ValidAggregated(const AggregatedSeries& s, uint32_t max_histogram_bounds) {
+  switch (s.type) {
+    case MetricType::kCounter:
+    case MetricType::kSet:
+      return true;
+    case MetricType::kGauge:
+      return ValidValue(s.gauge);
+    case MetricType::kTimer:
+      if (!ValidSampleCount(s.sample_count)) return false;
+      for (size_t i = 0; i < s.timer_count; ++i) {
+        if (!ValidValue(s.timer_values[i])) return false;
+      }
+      for (std::string_view tag : s.tags) {
+        if (HistogramTagOverLimit(tag, max_histogram_bounds)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+bool Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
+  if (!ValidAggregated(s, options_->max_histogram_bounds)) {
+    ++refused_;
+    return false;
+  }
   tags_.assign(s.tags.begin(), s.tags.end());
   if (cloud_ != nullptr) Enrich(source, now_ns, false);
-  if (!Filter(s.name, source)) return;
+  if (!Filter(s.name, source)) return true;
   // Laid out after whatever is staged, so a pending batch is left intact.
   const KeyParts parts = LayoutKey(s.type, s.name, source, staged_keys_, staged_keys_len_);
   const uint64_t hash = SeriesKey::Hash(parts);
@@ -245,13 +271,46 @@ void Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view sou
       out.ReceiveSet(parts, hash, std::span<const std::string_view>(s.set_members), now_ns);
       break;
   }
+  return true;
+}
+
+void UniqueEventTags(std::vector<std::string>& tags, const std::vector<std::string>& defaults) {
+  // As gostatsd's uniqueTags: a repeated tag is replaced by the last one (so the order changes
+  // as in gostatsd's), then the default tags not already present are appended.
+  const auto run = [&](auto&& seen) {
+    size_t last = tags.size();
+    for (size_t i = 0; i < last;) {
+      if (!seen(tags[i])) {
+        ++i;
+        continue;
+      }
+      --last;
+      if (i != last) tags[i] = std::move(tags[last]);
+      tags.resize(last);
+    }
+    for (const std::string& t : defaults) {
+      if (!seen(t)) tags.push_back(t);
+    }
+  };
+  constexpr size_t kLinearUpTo = 16;  // a handful of tags: no hash set
+  if (tags.size() + defaults.size() <= kLinearUpTo) {
+    size_t kept = 0;  // tags[0, kept) were seen: the unique tags so far (defaults are unique)
+    run([&](const std::string& t) {
+      const auto end = tags.begin() + static_cast<std::ptrdiff_t>(kept);
+      if (std::find(tags.begin(), end, t) != end) return true;
+      ++kept;
+      return false;
+    });
+  } else {
+    std::unordered_set<std::string> seen;
+    seen.reserve(tags.size() + defaults.size());
+    run([&](const std::string& t) { return !seen.insert(t).second; });
+  }
 }
 
 void Pipeline::ReceiveEvent(Event& e, std::string_view sender) const {
   e.source.assign(sender);
-  for (const std::string& t : options_->default_tags) {
-    if (std::find(e.tags.begin(), e.tags.end(), t) == e.tags.end()) e.tags.push_back(t);
-  }
+  UniqueEventTags(e.tags, options_->default_tags);
 }
 
 }  // namespace cstatsd::pipeline

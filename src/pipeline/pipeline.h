@@ -35,10 +35,20 @@ struct AggregatedSeries {
   std::vector<std::string_view> set_members;  // set
 };
 
+// The value rules of a line (the parser's), for a series that arrives aggregated: a gauge or
+// a timer value that is NaN, a timer sample count that is not a finite number >= 0, a timer
+// gsd_histogram tag with more than max_histogram_bounds bounds. True when none applies.
+bool ValidAggregated(const AggregatedSeries& s, uint32_t max_histogram_bounds);
+
+// An event's tags as gostatsd's tag handler leaves them: repeated tags removed (each replaced by
+// the last tag, as gostatsd's uniqueTags does), then the default tags not present appended.
+void UniqueEventTags(std::vector<std::string>& tags, const std::vector<std::string>& defaults);
+
 struct PipelineOptions {
   bool ignore_host = false;
-  std::vector<std::string> default_tags;             // de-duplicated
-  std::shared_ptr<const filter::FilterSet> filters;  // null or empty: no filtering
+  uint32_t max_histogram_bounds = kDefaultMaxHistogramBounds;  // max-histogram-bounds
+  std::vector<std::string> default_tags;                       // de-duplicated
+  std::shared_ptr<const filter::FilterSet> filters;            // null or empty: no filtering
 
   static PipelineOptions From(const config::Options& o);
 };
@@ -54,9 +64,11 @@ class Pipeline {
   void ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                          MetricMap& out);
 
-  // An aggregated series whose source is decided (the forwarder's Hostname): default tags,
-  // tag sorting and de-duplication as for any metric, then the merge rule of its type.
-  void ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
+  // An aggregated series whose source is decided (the forwarder's Hostname): the value rules
+  // of every ingestion path (ValidAggregated), then default tags, tag sorting and
+  // de-duplication as for any metric, then the merge rule of its type. False when the values
+  // were refused (counted in refused()); a series a filter drops is not refused.
+  bool ReceiveAggregated(const AggregatedSeries& s, std::string_view source, int64_t now_ns,
                          MetricMap& out);
 
   // Batched receive, for a worker's datagram: Stage() lays a line's key out, hashes it and
@@ -73,11 +85,14 @@ class Pipeline {
   void set_cloud(cloud::Enricher* enricher) { cloud_ = enricher; }
   void Commit(int64_t now_ns, MetricMap& out);
 
-  // An event from the network: source = sender (always, spec §1.6); default tags added.
+  // An event from the network: source = sender (always, spec §1.6); its tags de-duplicated and
+  // the default tags added (UniqueEventTags).
   void ReceiveEvent(Event& e, std::string_view sender) const;
 
   // Series dropped by a filter's drop-metric so far (read by this pipeline's thread).
   uint64_t filtered() const { return filtered_; }
+  // Aggregated series whose values ReceiveAggregated refused so far (this pipeline's thread).
+  uint64_t refused() const { return refused_; }
 
  private:
   // A staged line: its key at key_off in staged_keys_, its value(s), and the hash.
@@ -108,6 +123,7 @@ class Pipeline {
   std::vector<std::string_view> tags_;     // scratch: the metric's tags + default tags
   std::vector<std::string_view> dropped_;  // scratch: tags a filter dropped (default tags too)
   uint64_t filtered_ = 0;
+  uint64_t refused_ = 0;
   // Copies s to out; the caller has made room (capacity only grows, so there is
   // no allocation in the steady state and no std::string bookkeeping per line).
   // tags_ (sorted, unique; tags_len bytes joined with ','), copied in one piece when one_run.

@@ -43,9 +43,6 @@ inline void SplitTags(std::string_view line, size_t pos, size_t end, Add&& add) 
   if (end > start) add(line.substr(start, end - start));
 }
 
-// cstatsd decision 1: a sample rate must be a finite number > 0 (this also rejects NaN).
-inline bool ValidRate(double rate) { return std::isfinite(rate) && rate > 0; }
-
 // Reads decimal digits at `pos` (gostatsd's lexUint): no digit is kInvalidFormat, a value that
 // does not fit in uint64 or exceeds `max` is kOverflow. `pos` ends after the digits.
 ParseError ReadUint(std::string_view line, size_t& pos, uint64_t max, uint64_t& value) {
@@ -120,11 +117,14 @@ std::string_view ParseErrorName(ParseError e) {
       return "overflow";
     case ParseError::kInvalidEventAttributes:
       return "invalid event attributes";
+    case ParseError::kHistogramBounds:
+      return "too many histogram bounds";
   }
   return "unknown";
 }
 
-Parser::Parser(std::string_view namespace_prefix) : namespace_prefix_(namespace_prefix) {
+Parser::Parser(std::string_view namespace_prefix, uint32_t max_histogram_bounds)
+    : namespace_prefix_(namespace_prefix), max_histogram_bounds_(max_histogram_bounds) {
   if (!namespace_prefix_.empty()) {
     name_scratch_ = namespace_prefix_;
     name_scratch_.push_back('.');
@@ -211,7 +211,7 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       double rate = 0;
       if (ParseGoFloat(line.substr(pos, end - pos), rate, float_scratch_) !=
               FloatParseStatus::kOk ||
-          !ValidRate(rate)) {
+          !ValidSampleRate(rate)) {
         return Bad(error, ParseError::kInvalidSampleRate);
       }
       metric.rate = rate;
@@ -219,6 +219,13 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
     }
     pos = end;
+  }
+  if (type == MetricType::kTimer) {
+    for (std::string_view tag : metric.tags) {
+      if (HistogramTagOverLimit(tag, max_histogram_bounds_)) {
+        return Bad(error, ParseError::kHistogramBounds);
+      }
+    }
   }
 
   // Values, after the whole line was lexed (gostatsd reports attribute errors first).
@@ -235,7 +242,7 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
           FloatParseStatus::kOk) {
         return Bad(error, ParseError::kInvalidValue);
       }
-      if (std::isnan(v)) return Bad(error, ParseError::kInvalidValueNaN);
+      if (!ValidValue(v)) return Bad(error, ParseError::kInvalidValueNaN);
       metric.values.push_back(v);
     }
     start = end + 1;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,7 @@ enum class ParseError : uint8_t {
   kNotEnoughData,           // event: "not enough data"
   kOverflow,                // event: "overflow"
   kInvalidEventAttributes,  // event: "invalid event attributes"
+  kHistogramBounds,         // timer: a gsd_histogram tag beyond max-histogram-bounds (cstatsd)
 };
 
 std::string_view ParseErrorName(ParseError e);  // gostatsd's message text, e.g. "invalid type"
@@ -35,8 +37,10 @@ std::string_view ParseErrorName(ParseError e);  // gostatsd's message text, e.g.
 class Parser {
  public:
   // namespace_prefix: the `namespace` option; when non-empty every metric name becomes
-  // "<namespace>.<name>".
-  explicit Parser(std::string_view namespace_prefix = {});
+  // "<namespace>.<name>". max_histogram_bounds: the `max-histogram-bounds` option; a timer line
+  // with a gsd_histogram tag listing more bounds is bad (HistogramTagOverLimit).
+  explicit Parser(std::string_view namespace_prefix = {},
+                  uint32_t max_histogram_bounds = kDefaultMaxHistogramBounds);
 
   // Parses one line. The line has no '\n'; a trailing '\r' has already been removed (see
   // ForEachLine). On kMetric `metric` is filled (views valid until the next call); on kEvent
@@ -47,21 +51,30 @@ class Parser {
   LineKind ParseEvent(std::string_view line, Event& event, ParseError& error);
 
   std::string namespace_prefix_;
-  std::string name_scratch_;   // "<namespace>." then the name, when it is not a view of the input
-  size_t prefix_len_ = 0;      // length of "<namespace>." (0 without a namespace)
+  std::string name_scratch_;  // "<namespace>." then the name, when it is not a view of the input
+  size_t prefix_len_ = 0;     // length of "<namespace>." (0 without a namespace)
+  uint32_t max_histogram_bounds_;
   std::string float_scratch_;  // for float literals with digit underscores (rare)
 };
 
-// Calls fn(std::string_view line) for each line of a datagram: split on '\n', a trailing '\r'
-// removed, empty lines skipped (cstatsd decision 3).
+// Calls fn(std::string_view line) for each line of a datagram: split on '\n', a NUL byte ends
+// the line (the rest up to the '\n' is ignored, as gostatsd's lexer reads NUL as the end of its
+// input), a trailing '\r' removed, empty lines skipped (cstatsd decision 3).
 template <typename Fn>
 inline void ForEachLine(std::string_view datagram, Fn&& fn) {
   size_t start = 0;
   const size_t n = datagram.size();
+  // One scan of the whole datagram: the usual one has no NUL, and its lines need no other.
+  const bool has_nul = n > 0 && std::memchr(datagram.data(), 0, n) != nullptr;
   while (start < n) {
     size_t end = datagram.find('\n', start);
     if (end == std::string_view::npos) end = n;
     size_t len = end - start;
+    if (has_nul && len > 0) {
+      if (const void* nul = std::memchr(datagram.data() + start, 0, len); nul != nullptr) {
+        len = static_cast<size_t>(static_cast<const char*>(nul) - (datagram.data() + start));
+      }
+    }
     if (len > 0 && datagram[start + len - 1] == '\r') --len;
     if (len > 0) fn(datagram.substr(start, len));
     start = end + 1;

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <string>
 
 #include "pipeline/pipeline.h"
@@ -526,6 +528,185 @@ TEST_F(AttachedMapTest, ForwarderTakesWhatWasReceivedAndForgetsIdleSeries) {
     EXPECT_EQ(out.size(), 0u);
   }
   EXPECT_EQ(agg().series(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saturation (issue 14 item 7): counters saturate at the int64 limits on every add.
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+
+TEST_P(AggregatorMapsTest, CountersSaturateOnReceive) {
+  // Two valid 9e18|c lines: 1.8e19 does not fit; it used to wrap to a negative sum.
+  Add(MetricType::kCounter, "c", {9e18});
+  Add(MetricType::kCounter, "c", {9e18});
+  Add(MetricType::kCounter, "n", {-9e18});
+  Add(MetricType::kCounter, "n", {-9e18});
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->counters.size(), 2u);
+  EXPECT_EQ(s->counters[0].value, kMax);
+  EXPECT_EQ(s->counters[1].value, kMin);
+  // Once the aggregator holds the series (by id when attached), the same.
+  Add(MetricType::kCounter, "c", {9e18}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kCounter, "c", {9e18}, 1, {}, {}, 101 * kSecond);
+  Add(MetricType::kCounter, "c", {-5}, 1, {}, {}, 101 * kSecond);  // saturated, not undone
+  EXPECT_EQ(FlushAt(101 * kSecond, 1)->counters[0].value, kMax - 5);
+}
+
+TEST_P(AggregatorMapsTest, CountersSaturateWhenWorkerMapsMerge) {
+  // Each worker map holds 9e18 (no overflow there); the merge into the aggregator adds them.
+  Add(MetricType::kCounter, "c", {9e18});
+  Add(MetricType::kCounter, "n", {-9e18});
+  MetricMap other;
+  IdValues other_ids;
+  if (attached_) Attach(other, other_ids);
+  AddTo(other, MetricType::kCounter, "c", {9e18}, 100 * kSecond);
+  AddTo(other, MetricType::kCounter, "n", {-9e18}, 100 * kSecond);
+  map_.TakeReceivedIds();
+  other.TakeReceivedIds();
+  agg().Merge(map_);
+  agg().Merge(other);
+  auto s = agg().Flush(100 * kSecond, 1);
+  ASSERT_EQ(s->counters.size(), 2u);
+  EXPECT_EQ(s->counters[0].value, kMax);
+  EXPECT_EQ(s->counters[1].value, kMin);
+  agg().Reset(100 * kSecond);
+
+  // By id: both workers add into a series the aggregator holds.
+  AddTo(other, MetricType::kCounter, "c", {9e18}, 101 * kSecond);
+  Add(MetricType::kCounter, "c", {9e18}, 1, {}, {}, 101 * kSecond);
+  map_.TakeReceivedIds();
+  other.TakeReceivedIds();
+  agg().Merge(map_);
+  agg().Merge(other);
+  EXPECT_EQ(agg().Flush(101 * kSecond, 1)->counters[0].value, kMax);
+}
+
+TEST_P(AggregatorMapsTest, CountersSaturateInTheForwardersMerge) {
+  // Forwarder mode: merged twice before one TakeState.
+  Add(MetricType::kCounter, "c", {9e18});
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  Add(MetricType::kCounter, "c", {9e18});
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  MetricMap out = agg().TakeState();
+  ASSERT_EQ(out.counters.size(), 1u);
+  EXPECT_EQ(out.counters.entries()[0].value.value, kMax);
+}
+
+TEST_P(AggregatorMapsTest, TimerCountSaturatesAtATinySampleRate) {
+  // t:1|ms|@1e-300 counts for 1e300 lines: a line counts for 2^63 at most and the count
+  // saturates (it was INT64_MIN); a rate so small that 1/rate is +Inf counts for 2^63 too, so
+  // count_ps stays finite.
+  Add(MetricType::kTimer, "t", {1}, 1e-300);
+  Add(MetricType::kTimer, "u", {1}, 1e-320);
+  Add(MetricType::kTimer, "v", {1}, 0.25);  // an ordinary rate is untouched
+  auto s = FlushAt(100 * kSecond, 10);
+  ASSERT_EQ(s->timers.size(), 3u);
+  EXPECT_EQ(s->timers[0].count, kMax);
+  EXPECT_DOUBLE_EQ(s->timers[0].count_per_second, 9223372036854775808.0 / 10);
+  EXPECT_EQ(s->timers[1].count, kMax);
+  EXPECT_DOUBLE_EQ(s->timers[1].count_per_second, 9223372036854775808.0 / 10);
+  EXPECT_EQ(s->timers[2].count, 4);
+  EXPECT_DOUBLE_EQ(s->timers[2].count_per_second, 0.4);
+}
+
+TEST(SaturatingAddTest, EveryDirection) {
+  EXPECT_EQ(SaturatingAdd(1, 2), 3);
+  EXPECT_EQ(SaturatingAdd(kMax, 1), kMax);
+  EXPECT_EQ(SaturatingAdd(kMax, kMax), kMax);
+  EXPECT_EQ(SaturatingAdd(kMin, -1), kMin);
+  EXPECT_EQ(SaturatingAdd(kMin, kMin), kMin);
+  EXPECT_EQ(SaturatingAdd(kMax, kMin), -1);
+  EXPECT_EQ(SaturatingAdd(kMin, kMax), -1);
+  EXPECT_EQ(SaturateToInt64(9.3e18), kMax);
+  EXPECT_EQ(SaturateToInt64(-9.3e18), kMin);
+  EXPECT_EQ(SaturateToInt64(std::nan("")), 0);
+  EXPECT_EQ(TimerLineWeight(0.5), 2);
+  EXPECT_EQ(TimerLineWeight(1), 1);
+  EXPECT_EQ(TimerLineWeight(1e-320), 9223372036854775808.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// gsd_histogram (issue 14 items 6 and 11).
+
+// The bucket rule as gostatsd states it, one scan of the values per bound.
+std::vector<std::pair<double, uint64_t>> BruteForceBuckets(const std::vector<double>& bounds,
+                                                           const std::vector<double>& values) {
+  std::vector<std::pair<double, uint64_t>> out;
+  for (double le : bounds) {
+    uint64_t c = 0;
+    for (double x : values) c += x <= le ? 1 : 0;
+    out.emplace_back(le, c);
+  }
+  out.emplace_back(std::numeric_limits<double>::infinity(), values.size());
+  return out;
+}
+
+TEST(HistogramBucketsTest, BinarySearchGivesTheBucketsOfOneScanPerBound) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<std::vector<double>> bound_sets = {
+      {}, {0}, {-10, 0, 2.5, 20, 50, 5000}, {-inf, -1, 1}, {1e-300, 1e300}, {-5, -4, -3, -2, -1},
+  };
+  const std::vector<double> values = {10,   20,   29.9, 2000, -38,  -5,  0,     -0.0,   2.5, 50,
+                                      5000, 5001, -10,  -11,  -inf, inf, 1e300, 1e-300, 1,   -1,
+                                      -2,   -3,   -4,   -5,   -6,   20,  20,    0.5};
+  for (const auto& bounds : bound_sets) {
+    std::vector<BucketPoint> got;
+    HistogramBuckets(bounds, values, got);
+    std::vector<std::pair<double, uint64_t>> pairs;
+    for (const auto& b : got) pairs.emplace_back(b.le, b.count);
+    EXPECT_EQ(pairs, BruteForceBuckets(bounds, values)) << bounds.size() << " bounds";
+  }
+  std::vector<BucketPoint> none;
+  HistogramBuckets({1, 2}, {}, none);
+  ASSERT_EQ(none.size(), 3u);
+  EXPECT_EQ(none[0].count + none[1].count + none[2].count, 0u);
+}
+
+TEST(HistogramBucketsTest, RandomTablesMatchTheScan) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<double> bounds, values;
+    const int nb = static_cast<int>(rng() % 20);
+    for (int i = 0; i < nb; ++i) bounds.push_back(static_cast<double>(rng() % 41) - 20);
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    for (int i = 0; i < 50; ++i) values.push_back(static_cast<double>(rng() % 49) / 2 - 12);
+    std::vector<BucketPoint> got;
+    HistogramBuckets(bounds, values, got);
+    std::vector<std::pair<double, uint64_t>> pairs;
+    for (const auto& b : got) pairs.emplace_back(b.le, b.count);
+    ASSERT_EQ(pairs, BruteForceBuckets(bounds, values)) << round;
+  }
+}
+
+TEST(HistogramBoundsTest, BoundsAreReadAsValuesAre) {
+  // Go's ParseFloat, the parser's float syntax: hex floats, underflow to 0, underscores.
+  EXPECT_EQ(HistogramBounds("0x1p3", 100), (std::vector<double>{8}));
+  EXPECT_EQ(HistogramBounds("1e-400", 100), (std::vector<double>{0}));
+  EXPECT_EQ(HistogramBounds("0X1.8P1_.5_5.", 100), (std::vector<double>{0.5, 3, 5}));
+  EXPECT_EQ(HistogramBounds("-Inf_1", 100),
+            (std::vector<double>{-std::numeric_limits<double>::infinity(), 1}));
+  // Skipped as gostatsd skips what ParseFloat refuses: out of range, syntax; NaN as values are.
+  EXPECT_EQ(HistogramBounds("1e400_2_nan_NaN_0x1_1__0", 100), (std::vector<double>{0, 1, 2}));
+  // A +Inf bound is the +Inf bucket every histogram has (one bucket, not two).
+  EXPECT_EQ(HistogramBounds("10_inf_+Infinity", 100), (std::vector<double>{10}));
+  // Repeated bounds are one bucket (gostatsd 38's map of buckets), counted once each.
+  EXPECT_EQ(HistogramBounds("10_10_20_10", 100), (std::vector<double>{10, 20}));
+  // timer-histogram-limit truncates the pieces that parsed, in the order given.
+  EXPECT_EQ(HistogramBounds("30_x_10_20", 2), (std::vector<double>{10, 30}));
+}
+
+TEST_P(AggregatorMapsTest, HistogramRepeatedAndInfiniteBoundsAreOneBucketEach) {
+  Add(MetricType::kTimer, "h", {5, 10, 15, 100}, 1, {"gsd_histogram:10_10_20_inf"});
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 1u);
+  std::vector<std::pair<double, uint64_t>> got;
+  for (const auto& b : s->BucketsOf(s->timers[0])) got.emplace_back(b.le, b.count);
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(got, (std::vector<std::pair<double, uint64_t>>{{10, 2}, {20, 3}, {inf, 4}}));
 }
 
 TEST(CounterDeltaTest, SaturatesInsteadOfUndefinedBehaviour) {

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
 
 #include "protocol/parser.h"
 
@@ -272,6 +276,153 @@ TEST_F(PipelineTest, EventsTakeTheSenderAndDefaultTags) {
   p.ReceiveEvent(e, "10.1.2.3");
   EXPECT_EQ(e.source, "10.1.2.3");
   EXPECT_EQ(e.tags, (std::vector<std::string>{"env:prod", "t"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The value rules of every ingestion path (issue 14 item 7): a series that arrives aggregated
+// (HTTP /v2/raw) is refused where the same value on a line is a bad line.
+
+TEST_F(PipelineTest, AggregatedSeriesObeyTheParsersValueRules) {
+  const double nan = std::nan("");
+  const double inf = std::numeric_limits<double>::infinity();
+  Pipeline p(&options_);
+  protocol::Parser parser;
+  for (double v : {nan, -nan, inf, -inf, 0.0, -1.5, 1e308}) {
+    // The parser's verdict on the same value (Go's %v text: NaN, +Inf, -Inf, numbers).
+    const std::string text = std::isnan(v)   ? "NaN"
+                             : std::isinf(v) ? (v > 0 ? "+Inf" : "-Inf")
+                                             : std::to_string(v);
+    ParsedMetric m;
+    Event e;
+    protocol::ParseError err;
+    const bool line_ok = parser.Parse("g:" + text + "|g", m, e, err) == protocol::LineKind::kMetric;
+    const bool timer_line_ok =
+        parser.Parse("t:1:" + text + "|ms", m, e, err) == protocol::LineKind::kMetric;
+
+    AggregatedSeries g;
+    g.type = MetricType::kGauge;
+    g.name = "g";
+    g.gauge = v;
+    EXPECT_EQ(p.ReceiveAggregated(g, "", 1, map_), line_ok) << text;
+    const double values[] = {1, v};
+    AggregatedSeries t;
+    t.type = MetricType::kTimer;
+    t.name = "t";
+    t.timer_values = values;
+    t.timer_count = 2;
+    t.sample_count = 1;
+    EXPECT_EQ(p.ReceiveAggregated(t, "", 1, map_), timer_line_ok) << text;
+  }
+  EXPECT_EQ(p.refused(), 4u);  // NaN and -NaN, gauge and timer
+  // Nothing of a refused series reached the map: the NaN gauge did not overwrite the last one.
+  ASSERT_EQ(map_.gauges.size(), 1u);
+  EXPECT_EQ(map_.gauges.entries()[0].value.value, 1e308);
+  ASSERT_EQ(map_.timers.size(), 1u);
+  EXPECT_EQ(map_.timers.entries()[0].value.values.size(), 10u);  // 5 accepted series x 2
+}
+
+TEST_F(PipelineTest, AggregatedTimerSampleCountMustBeFiniteAndNotNegative) {
+  Pipeline p(&options_);
+  const double values[] = {1};
+  AggregatedSeries t;
+  t.type = MetricType::kTimer;
+  t.name = "t";
+  t.timer_values = values;
+  t.timer_count = 1;
+  for (double c : {std::nan(""), std::numeric_limits<double>::infinity(), -1.0}) {
+    t.sample_count = c;
+    EXPECT_FALSE(p.ReceiveAggregated(t, "", 1, map_)) << c;
+  }
+  EXPECT_EQ(map_.timers.size(), 0u);
+  for (double c : {0.0, 1.0, 1e300}) {
+    t.sample_count = c;
+    EXPECT_TRUE(p.ReceiveAggregated(t, "", 1, map_)) << c;
+  }
+  EXPECT_EQ(map_.timers.entries()[0].value.sampled_count, 1e300 + 1);
+  EXPECT_EQ(p.refused(), 3u);
+}
+
+TEST_F(PipelineTest, AggregatedCountersSaturate) {
+  Pipeline p(&options_);
+  AggregatedSeries c;
+  c.name = "c";
+  c.counter = std::numeric_limits<int64_t>::max() - 1;
+  EXPECT_TRUE(p.ReceiveAggregated(c, "", 1, map_));
+  EXPECT_TRUE(p.ReceiveAggregated(c, "", 1, map_));
+  EXPECT_EQ(map_.counters.entries()[0].value.value, std::numeric_limits<int64_t>::max());
+  c.name = "d";
+  c.counter = std::numeric_limits<int64_t>::min();
+  EXPECT_TRUE(p.ReceiveAggregated(c, "", 1, map_));
+  EXPECT_TRUE(p.ReceiveAggregated(c, "", 1, map_));
+  EXPECT_EQ(map_.counters.entries()[1].value.value, std::numeric_limits<int64_t>::min());
+}
+
+TEST_F(PipelineTest, AggregatedHistogramTimersObeyMaxHistogramBounds) {
+  options_.max_histogram_bounds = 3;
+  Pipeline p(&options_);
+  const double values[] = {1};
+  AggregatedSeries t;
+  t.type = MetricType::kTimer;
+  t.name = "t";
+  t.timer_values = values;
+  t.timer_count = 1;
+  t.sample_count = 1;
+  t.tags = {"a", "gsd_histogram:1_2_3"};
+  EXPECT_TRUE(p.ReceiveAggregated(t, "", 1, map_));
+  t.tags = {"gsd_histogram:1_2_3_4", "a"};
+  EXPECT_FALSE(p.ReceiveAggregated(t, "", 1, map_));
+  t.tags = {"gsd_histogram:1__3_"};  // empty pieces count: 4
+  EXPECT_FALSE(p.ReceiveAggregated(t, "", 1, map_));
+  t.tags = {"gsd_histogramx:1_2_3_4", "x_gsd_histogram:1_2_3_4"};  // not the tag
+  EXPECT_TRUE(p.ReceiveAggregated(t, "", 1, map_));
+  AggregatedSeries c;  // other types do not read the tag
+  c.name = "c";
+  c.tags = {"gsd_histogram:1_2_3_4"};
+  EXPECT_TRUE(p.ReceiveAggregated(c, "", 1, map_));
+  EXPECT_EQ(p.refused(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event tags (issue 14 item 11): de-duplicated as gostatsd's tag handler does.
+
+TEST_F(PipelineTest, EventTagsAreDeduplicatedAsGostatsd) {
+  Pipeline p(&options_);
+  Event e;
+  e.tags = {"t1", "t1"};  // _e{1,1}:a|b|#t1,t1
+  p.ReceiveEvent(e, "");
+  EXPECT_EQ(e.tags, (std::vector<std::string>{"t1"}));
+  // A repeat is replaced by the last tag (gostatsd's order, not sorted).
+  e.tags = {"a", "a", "b", "c"};
+  p.ReceiveEvent(e, "");
+  EXPECT_EQ(e.tags, (std::vector<std::string>{"a", "c", "b"}));
+  e.tags = {"x", "y", "x", "x", "z", "y"};
+  p.ReceiveEvent(e, "");
+  EXPECT_EQ(e.tags, (std::vector<std::string>{"x", "y", "z"}));
+}
+
+TEST_F(PipelineTest, EventTagsDeduplicatedTheSameWithManyTagsAndDefaults) {
+  // Beyond a handful of tags a hash set decides: the result is the same as the linear scan's.
+  std::vector<std::string> tags, want_order;
+  for (int i = 0; i < 40; ++i) tags.push_back("t" + std::to_string(i % 7));
+  std::vector<std::string> small(tags.begin(), tags.begin() + 10);
+  std::vector<std::string> defaults = {"t3", "env:prod"};
+  std::vector<std::string> a = small;
+  UniqueEventTags(a, defaults);  // 12 in all: linear
+  EXPECT_EQ(a, (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "env:prod"}));
+  std::vector<std::string> b = tags;
+  UniqueEventTags(b, defaults);  // 42: hash set
+  std::vector<std::string> sorted = b;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted,
+            (std::vector<std::string>{"env:prod", "t0", "t1", "t2", "t3", "t4", "t5", "t6"}));
+  EXPECT_EQ(b.back(), "env:prod");
+  // Default tags already on the event are not added twice; the event's own repeats go too.
+  options_.default_tags = {"env:prod", "t"};
+  Pipeline p(&options_);
+  Event e;
+  e.tags = {"t", "env:prod", "t"};
+  p.ReceiveEvent(e, "");
+  EXPECT_EQ(e.tags, (std::vector<std::string>{"t", "env:prod"}));
 }
 
 }  // namespace

@@ -265,6 +265,37 @@ TEST(ParserErrorTest, SampleRateMustBeFinitePositive) {  // cstatsd decision 1
   }
 }
 
+// max-histogram-bounds (issue 14 item 6): a timer whose gsd_histogram tag lists more bounds is
+// a bad line; each bound would be a series of its own at every flush.
+std::string HistogramLine(int bounds, std::string_view type = "ms") {
+  std::string line = "t:1|" + std::string(type) + "|#a:b,gsd_histogram:";
+  for (int i = 0; i < bounds; ++i) line += (i ? "_" : "") + std::to_string(i);
+  return line;
+}
+
+TEST(ParserErrorTest, HistogramBoundsBeyondTheLimitAreBad) {
+  EXPECT_EQ(kDefaultMaxHistogramBounds, 100u);
+  EXPECT_EQ(ParseOne(HistogramLine(100)).kind, LineKind::kMetric);
+  EXPECT_EQ(ErrorOf(HistogramLine(101)), ParseError::kHistogramBounds);
+  EXPECT_EQ(ErrorOf(HistogramLine(10000)), ParseError::kHistogramBounds);  // the issue's line
+  EXPECT_EQ(ErrorOf(HistogramLine(101, "h")), ParseError::kHistogramBounds);
+  // Only timers read the tag: other types keep it as a plain tag.
+  EXPECT_EQ(ParseOne(HistogramLine(101, "c")).kind, LineKind::kMetric);
+  EXPECT_EQ(ParseOne(HistogramLine(101, "g")).kind, LineKind::kMetric);
+  // Any gsd_histogram tag of the line counts, in any '#' attribute.
+  EXPECT_EQ(ErrorOf("t:1|ms|#gsd_histogram:1|#" + HistogramLine(101).substr(11)),
+            ParseError::kHistogramBounds);
+
+  Parser three("", 3);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#gsd_histogram:1_2_3").kind, LineKind::kMetric);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#gsd_histogram:1_2_3_4").error, ParseError::kHistogramBounds);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#gsd_histogram:__x_").error, ParseError::kHistogramBounds);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#gsd_histogram:").kind, LineKind::kMetric);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#gsd_histogra:1_2_3_4_5").kind, LineKind::kMetric);
+  EXPECT_EQ(ParseWith(three, "t:1|ms|#x,gsd_histogram:1_2_3_4_5|@0").error,
+            ParseError::kInvalidSampleRate);  // attribute errors first
+}
+
 TEST(ParserErrorTest, SampleRatesAccepted) {
   EXPECT_EQ(ParseOne("x:1|c|@1").rate, 1.0);
   EXPECT_EQ(ParseOne("x:1|c|@2.5").rate, 2.5);  // > 1 is allowed, as gostatsd
@@ -899,7 +930,6 @@ TEST(ForEachLineTest, SplitsOnNewlineOnly) {
   EXPECT_THAT(Lines("a\r\nb\r\n"), ElementsAre("a", "b"));
   EXPECT_THAT(Lines("a\rb\r"), ElementsAre("a\rb"));  // only a trailing '\r' goes
   EXPECT_THAT(Lines("a\r\r\n"), ElementsAre("a\r"));  // and only one
-  EXPECT_THAT(Lines(std::string_view("a\0b\n", 4)), ElementsAre(std::string("a\0b", 3)));
 }
 
 struct Counts {
@@ -947,6 +977,29 @@ TEST(ForEachLineTest, Datagrams) {
   EXPECT_EQ(mixed.bad, 1);
 }
 
+// A NUL byte ends the line (gostatsd's lexer reads NUL as the end of its input): the rest of the
+// line, up to the next '\n', is ignored (docs/compatibility.md).
+TEST(ForEachLineTest, NulEndsTheLine) {
+  using namespace std::string_view_literals;
+  EXPECT_THAT(Lines("a\0b\n"sv), ElementsAre("a"));
+  EXPECT_THAT(Lines("x:1|c\0\0\0\ny:2|c\0garbage"sv), ElementsAre("x:1|c", "y:2|c"));
+  EXPECT_THAT(Lines("\0x:1|c\nz:1|c"sv), ElementsAre("z:1|c"));  // nothing before the NUL
+  EXPECT_THAT(Lines("x:1|c\r\0\r\n"sv), ElementsAre("x:1|c"));   // then the trailing '\r'
+  EXPECT_THAT(Lines("\0"sv), IsEmpty());
+  // Through the parser: NUL padding after a line (a C client sending its buffer) is not bad, a
+  // NUL inside a name or value cuts the line short as it does in gostatsd.
+  const Counts padded = ParseDatagram("a:1|c|#t:1\0\0\0\nb:2|g\0"sv);
+  EXPECT_EQ(padded.metrics, 2);
+  EXPECT_EQ(padded.bad, 0);
+  std::vector<Got> got;
+  const Counts cut = ParseDatagram("ab\0c:1|c\nx:1\0|c\nt:1|ms|#a\0b"sv, &got);
+  EXPECT_EQ(cut.bad, 2);  // "ab": missing key separator; "x:1": missing value separator
+  EXPECT_EQ(got[0].error, ParseError::kMissingKeySeparator);
+  EXPECT_EQ(got[1].error, ParseError::kMissingValueSeparator);
+  ASSERT_EQ(got[2].kind, LineKind::kMetric);
+  EXPECT_THAT(got[2].tags, ElementsAre("a"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Error names.
 
@@ -963,6 +1016,7 @@ TEST(ParseErrorNameTest, GostatsdTexts) {
   EXPECT_EQ(ParseErrorName(ParseError::kNotEnoughData), "not enough data");
   EXPECT_EQ(ParseErrorName(ParseError::kOverflow), "overflow");
   EXPECT_EQ(ParseErrorName(ParseError::kInvalidEventAttributes), "invalid event attributes");
+  EXPECT_EQ(ParseErrorName(ParseError::kHistogramBounds), "too many histogram bounds");
 }
 
 // ---------------------------------------------------------------------------------------------
