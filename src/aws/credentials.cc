@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file_read.h"
+
 namespace cstatsd::aws {
 namespace {
 
@@ -70,11 +72,10 @@ std::optional<Credentials> CredentialsFromSharedFile(std::string_view ini,
 std::optional<Credentials> CredentialsFromSharedFile(const Environment& env) {
   const std::string path = SharedCredentialsPath(env);
   if (path.empty()) return std::nullopt;
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return CredentialsFromSharedFile(ss.str(), ProfileName(env));
+  // A regular file of at most 1 MiB: a FIFO or /dev/zero here must not hang or exhaust memory.
+  auto text = ReadRegularFile(path, size_t{1} << 20);
+  if (!text.ok()) return std::nullopt;
+  return CredentialsFromSharedFile(*text, ProfileName(env));
 }
 
 std::optional<std::string> RegionFromEnvironment(const Environment& env) {

@@ -1,5 +1,6 @@
-// main() of the cstatsd binary: load the configuration, start the server, and on SIGTERM or
-// SIGINT stop receiving, flush once more and exit 0 (decision 10).
+// main() of the cstatsd binary: load the configuration, start the server, and on SIGTERM,
+// SIGINT or SIGHUP stop receiving, flush once more and exit 0 (decision 10; SIGHUP, which ends
+// gostatsd without a flush, is a stop with a flush here: docs/compatibility.md).
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -46,8 +48,9 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("signal received, flushing and stopping signal={}",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("signal received, flushing and stopping signal={}", sig == SIGINT   ? "SIGINT"
+                                                                   : sig == SIGHUP ? "SIGHUP"
+                                                                                   : "SIGTERM");
   (*srv)->Stop();
   return 0;
 }

@@ -66,6 +66,19 @@ std::optional<RawValue> FindRaw(std::string_view key, Sources sources,
   return std::nullopt;
 }
 
+// The inclusive integer bounds of `range` for an option of type T.
+template <typename T>
+std::pair<int64_t, int64_t> IntRange(const OptionDef::Range& range) {
+  const auto lo = static_cast<double>(std::numeric_limits<T>::min());
+  const auto hi = static_cast<double>(std::numeric_limits<T>::max());
+  return {static_cast<int64_t>(std::max(lo, range.min)),
+          static_cast<int64_t>(std::min(hi, range.max))};
+}
+
+std::string OutOfRange(const std::string& value, std::pair<int64_t, int64_t> limits) {
+  return fmt::format("{} is out of range; must be {}..{}", value, limits.first, limits.second);
+}
+
 class Loader {
  public:
   Loader(Config& config, const internal::CommandLine& cl) : config_(config), cl_(cl) {}
@@ -111,25 +124,49 @@ bool Loader::Apply(const OptionDef& def, const RawValue& raw) {
         } else if constexpr (std::is_same_v<T, int>) {
           auto v = internal::ToInt(raw);
           if (!v.ok()) return fail(v.status());
-          if (*v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-            return Error(def.key, fmt::format("{} is out of range", *v), &raw);
+          const auto limits = IntRange<int>(def.range);
+          if (*v < limits.first || *v > limits.second) {
+            return Error(def.key, OutOfRange(fmt::format("{}", *v), limits), &raw);
           }
           o.*member = static_cast<int>(*v);
         } else if constexpr (std::is_same_v<T, uint32_t>) {
           auto v = internal::ToInt(raw);
           if (!v.ok()) return fail(v.status());
-          if (*v < 0 || *v > int64_t{std::numeric_limits<uint32_t>::max()}) {
-            return Error(def.key, fmt::format("{} is out of range; must be 0..4294967295", *v),
-                         &raw);
+          const auto limits = IntRange<uint32_t>(def.range);
+          if (*v < limits.first || *v > limits.second) {
+            return Error(def.key, OutOfRange(fmt::format("{}", *v), limits), &raw);
           }
           o.*member = static_cast<uint32_t>(*v);
         } else if constexpr (std::is_same_v<T, double>) {
           auto v = internal::ToDouble(raw);
-          v.ok() ? void(o.*member = *v) : fail(v.status());
+          if (!v.ok()) return fail(v.status());
+          if (!(*v >= def.range.min && *v <= def.range.max)) {
+            return Error(
+                def.key,
+                fmt::format("{} is out of range; must be {}..{}", internal::FormatGoFloat(*v),
+                            internal::FormatGoFloat(def.range.min),
+                            internal::FormatGoFloat(def.range.max)),
+                &raw);
+          }
+          o.*member = *v;
         } else if constexpr (std::is_same_v<T, Duration> ||
                              std::is_same_v<T, std::optional<Duration>>) {
           auto v = internal::ToDuration(raw);
-          v.ok() ? void(o.*member = *v) : fail(v.status());
+          if (!v.ok()) return fail(v.status());
+          const double ns = static_cast<double>(v->count());
+          if (ns < def.range.min || ns > def.range.max) {
+            auto bound = [](double b) {
+              return std::isinf(b) ? std::string(b < 0 ? "-inf" : "inf")
+                                   : FormatGoDuration(Duration(static_cast<int64_t>(b)));
+            };
+            std::string allowed = std::isinf(def.range.min)
+                                      ? "at most " + bound(def.range.max)
+                                      : bound(def.range.min) + ".." + bound(def.range.max);
+            return Error(
+                def.key,
+                fmt::format("{} is out of range; must be {}", FormatGoDuration(*v), allowed), &raw);
+          }
+          o.*member = *v;
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           auto v = internal::ToStringList(raw);
           v.ok() ? void(o.*member = *v) : fail(v.status());
@@ -273,6 +310,50 @@ void Loader::Validate() {
       problem_at(key, fmt::format("must be greater than 0, got {}", value), origin(key));
     }
   }
+
+  // Addresses: a port out of range would otherwise be taken modulo 65536 by the socket code.
+  const std::pair<std::string_view, AddressKind> addresses[] = {
+      {"metrics-addr", AddressKind::kListenOrPath},
+      {"metrics-tcp-addr", AddressKind::kListen},
+      {"lambda-extension-telemetry-address", AddressKind::kListen},
+  };
+  for (const auto& [key, kind] : addresses) {
+    const OptionDef* def = internal::FindOption(key);
+    if (def == nullptr) continue;
+    const std::string& value = o.*std::get<std::string Options::*>(def->member);
+    if (value.empty() && key == "metrics-tcp-addr") continue;  // off
+    if (Status s = CheckAddress(value, kind); !s.ok()) problem_at(key, s.message(), origin(key));
+  }
+
+  // The receive buffers are allocated up front: batch x buffer per worker.
+  if (o.receive_batch_size > 0 && o.receive_buffer_size > 0 && o.max_workers > 0) {
+    const uint64_t total =
+        uint64_t(o.receive_batch_size) * uint64_t(o.receive_buffer_size) * uint64_t(o.max_workers);
+    if (total > o.receive_memory_limit) {
+      const std::string_view key = set_keys_.contains("receive-buffer-size") ? "receive-buffer-size"
+                                   : set_keys_.contains("receive-batch-size") ? "receive-batch-size"
+                                                                              : "max-workers";
+      problem_at(key,
+                 fmt::format("receive-batch-size {} x receive-buffer-size {} x max-workers {} = "
+                             "{} bytes of receive buffers is more than receive-memory-limit {}",
+                             o.receive_batch_size, o.receive_buffer_size, o.max_workers, total,
+                             o.receive_memory_limit),
+                 origin(key));
+    }
+  }
+
+  const std::pair<std::string_view, const std::vector<std::string>*> tag_lists[] = {
+      {"default-tags", &o.default_tags},
+      {"internal-tags", &o.internal_tags},
+  };
+  for (const auto& [key, tags] : tag_lists) {
+    if (tags->size() > static_cast<size_t>(std::max(0, o.max_default_tags))) {
+      problem_at(
+          key,
+          fmt::format("{} tags is more than max-default-tags {}", tags->size(), o.max_default_tags),
+          origin(key));
+    }
+  }
 }
 
 void Loader::Run() {
@@ -284,8 +365,30 @@ void Loader::Run() {
       raw.has_value()) {
     file_name_ = raw->text;
   }
+  // The config file's own limits come from the command line or the environment only.
+  auto is_file_limit = [](const OptionDef& def) {
+    return def.sources == Sources::kFlagAndEnv &&
+           std::holds_alternative<int Options::*>(def.member);
+  };
+  auto apply = [&](const OptionDef& def) {
+    auto raw = FindRaw(def.key, def.sources, cl_, env, config_.file, file_name_);
+    if (!raw.has_value()) return;
+    auto& stored = raws_[std::string(def.key)] = std::move(*raw);
+    if (Apply(def, stored)) {
+      set_keys_.insert(std::string(def.key));
+    } else {
+      bad_keys_.insert(std::string(def.key));  // already reported; not validated again
+    }
+  };
+  for (const OptionDef& def : internal::OptionDefs()) {
+    if (is_file_limit(def)) apply(def);
+  }
+  internal::FileLimits limits;
+  limits.max_bytes = static_cast<size_t>(std::max(1, config_.options.config_max_bytes));
+  limits.max_depth = std::max(1, config_.options.config_max_depth);
+  limits.max_nodes = static_cast<size_t>(std::max(1, config_.options.config_max_nodes));
   if (!file_name_.empty()) {
-    auto file = internal::LoadConfigFile(file_name_);
+    auto file = internal::LoadConfigFile(file_name_, limits);
     if (file.ok()) {
       config_.file = std::move(*file);
     } else {
@@ -294,14 +397,7 @@ void Loader::Run() {
   }
 
   for (const OptionDef& def : internal::OptionDefs()) {
-    auto raw = FindRaw(def.key, def.sources, cl_, env, config_.file, file_name_);
-    if (!raw.has_value()) continue;
-    auto& stored = raws_[std::string(def.key)] = std::move(*raw);
-    if (Apply(def, stored)) {
-      set_keys_.insert(std::string(def.key));
-    } else {
-      bad_keys_.insert(std::string(def.key));  // already reported; not validated again
-    }
+    if (!is_file_limit(def)) apply(def);
   }
 
   // Defaults that depend on the machine.
@@ -349,6 +445,57 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 }
 
 }  // namespace
+
+Status CheckAddress(std::string_view address, AddressKind kind) {
+  if (kind == AddressKind::kListenOrPath && !address.empty() && address.front() == '/') {
+    return {};
+  }
+  const std::string want = kind == AddressKind::kListenOrPath
+                               ? "host:port, [ipv6]:port or an absolute path"
+                               : "host:port or [ipv6]:port";
+  std::string_view host, port;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return Status::Error(fmt::format("invalid address \"{}\" (want {})", address, want));
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Status::Error(fmt::format("missing port in address \"{}\" (want {})", address, want));
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return Status::Error(fmt::format(
+          "invalid address \"{}\" (an IPv6 host must be in brackets: [ipv6]:port)", address));
+    }
+  }
+  if (kind == AddressKind::kDial && host.empty()) {
+    return Status::Error(fmt::format("missing host in address \"{}\"", address));
+  }
+  if (port.empty()) {
+    return Status::Error(fmt::format("missing port in address \"{}\" (want {})", address, want));
+  }
+  const int64_t min_port = kind == AddressKind::kDial ? 1 : 0;
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::Error(
+        fmt::format("port \"{}\" of address \"{}\" is not a number", port, address));
+  }
+  int64_t value = 0;
+  for (char c : port) {
+    value = value * 10 + (c - '0');
+    if (value > 65535) break;
+  }
+  if (value < min_port || value > 65535) {
+    return Status::Error(fmt::format("port {} of address \"{}\" is out of range; must be {}..65535",
+                                     port, address, min_port));
+  }
+  return {};
+}
 
 Environment ProcessEnvironment() {
   Environment env;

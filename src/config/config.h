@@ -77,6 +77,17 @@ struct Config {
 // null), as /expvar shows the settings.
 nlohmann::json OptionsAsJson(const Options& options);
 
+// What an address option may hold.
+enum class AddressKind {
+  kListen,        // host:port or [v6]:port, port 0..65535 (0: any free port); host may be empty
+  kListenOrPath,  // as kListen, or an absolute path (a unix socket)
+  kDial,          // host:port or [v6]:port to connect to, port 1..65535
+};
+
+// Checks the syntax and the port of an address option; the message says what is wrong (the
+// caller prefixes the key), e.g. `port 99999 is out of range; must be 0..65535`.
+Status CheckAddress(std::string_view address, AddressKind kind);
+
 // What Load decided.
 struct LoadOutcome {
   Config config;

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "config/convert.h"
+#include "core/file_read.h"
 
 namespace cstatsd::config::internal {
 namespace {
@@ -25,18 +26,63 @@ using nlohmann::json;
 // Adds `value` under the lower-cased `key` (viper lower-cases every key it reads).
 void Put(json& object, std::string_view key, json value) { object[Lower(key)] = std::move(value); }
 
+// Counts values and nesting while a parsed tree is converted, and stops at the limits before
+// recursing further (so neither the stack nor YAML aliases, which repeat a node wherever they
+// appear, can make the conversion unbounded).
+class Budget {
+ public:
+  Budget(const FileLimits& limits, std::string_view name) : limits_(limits), name_(name) {}
+
+  // False (with `error` set) when one more value at `depth` is over a limit.
+  bool Take(int depth, int line) {
+    if (!error_.empty()) return false;
+    if (depth > limits_.max_depth) {
+      error_ = fmt::format("config file {}: {}nested deeper than {} levels (config-max-depth)",
+                           name_, LineText(line), limits_.max_depth);
+      return false;
+    }
+    if (++nodes_ > limits_.max_nodes) {
+      error_ = fmt::format(
+          "config file {}: {}more than {} values (config-max-nodes; YAML aliases count each time "
+          "they are used)",
+          name_, LineText(line), limits_.max_nodes);
+      return false;
+    }
+    return true;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  static std::string LineText(int line) {
+    return line > 0 ? fmt::format("line {}: ", line) : std::string();
+  }
+  const FileLimits& limits_;
+  std::string_view name_;
+  size_t nodes_ = 0;
+  std::string error_;
+};
+
 // ---- TOML ----
 
-json FromToml(const toml::node& node) {
+int TomlLine(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+
+json FromToml(const toml::node& node, Budget& budget, int depth) {
+  if (!budget.Take(depth, TomlLine(node))) return nullptr;
   switch (node.type()) {
     case toml::node_type::table: {
       json out = json::object();
-      for (auto&& [k, v] : *node.as_table()) Put(out, k.str(), FromToml(v));
+      for (auto&& [k, v] : *node.as_table()) {
+        Put(out, k.str(), FromToml(v, budget, depth + 1));
+        if (!budget.error().empty()) break;
+      }
       return out;
     }
     case toml::node_type::array: {
       json out = json::array();
-      for (const toml::node& v : *node.as_array()) out.push_back(FromToml(v));
+      for (const toml::node& v : *node.as_array()) {
+        out.push_back(FromToml(v, budget, depth + 1));
+        if (!budget.error().empty()) break;
+      }
       return out;
     }
     case toml::node_type::string:
@@ -67,10 +113,13 @@ json FromToml(const toml::node& node) {
   }
 }
 
-Result<json> ParseToml(std::string_view text, std::string_view name) {
+Result<json> ParseToml(std::string_view text, std::string_view name, const FileLimits& limits) {
   try {
     toml::table table = toml::parse(text, std::string(name));
-    return FromToml(table);
+    Budget budget(limits, name);
+    json out = FromToml(table, budget, 0);
+    if (!budget.error().empty()) return Status::Error(budget.error());
+    return out;
   } catch (const toml::parse_error& e) {
     return Status::Error(fmt::format("config file {}: line {}, column {}: {}", name,
                                      e.source().begin.line, e.source().begin.column,
@@ -144,7 +193,10 @@ json ResolvePlainScalar(const std::string& s) {
   return s;
 }
 
-Result<json> FromYaml(const YAML::Node& node, std::string_view name) {
+Result<json> FromYaml(const YAML::Node& node, std::string_view name, Budget& budget, int depth) {
+  if (!budget.Take(depth, node.Mark().is_null() ? 0 : node.Mark().line + 1)) {
+    return Status::Error(budget.error());
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -155,7 +207,7 @@ Result<json> FromYaml(const YAML::Node& node, std::string_view name) {
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (const YAML::Node& item : node) {
-        auto v = FromYaml(item, name);
+        auto v = FromYaml(item, name, budget, depth + 1);
         if (!v.ok()) return v;
         out.push_back(std::move(*v));
       }
@@ -168,7 +220,7 @@ Result<json> FromYaml(const YAML::Node& node, std::string_view name) {
           return Status::Error(fmt::format("config file {}: line {}: a key must be a scalar", name,
                                            kv.first.Mark().line + 1));
         }
-        auto v = FromYaml(kv.second, name);
+        auto v = FromYaml(kv.second, name, budget, depth + 1);
         if (!v.ok()) return v;
         Put(out, kv.first.Scalar(), std::move(*v));
       }
@@ -178,10 +230,11 @@ Result<json> FromYaml(const YAML::Node& node, std::string_view name) {
   return json(nullptr);
 }
 
-Result<json> ParseYaml(std::string_view text, std::string_view name) {
+Result<json> ParseYaml(std::string_view text, std::string_view name, const FileLimits& limits) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return FromYaml(root, name);
+    Budget budget(limits, name);
+    return FromYaml(root, name, budget, 0);
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) return Status::Error(fmt::format("config file {}: {}", name, e.msg));
     return Status::Error(fmt::format("config file {}: line {}, column {}: {}", name,
@@ -205,7 +258,42 @@ json LowerKeys(json node) {
   return node;
 }
 
-Result<json> ParseJson(std::string_view text, std::string_view name) {
+// nlohmann::json's parser recurses once per '[' or '{': the nesting is measured on the text,
+// outside strings, before it runs. Values are at most one per byte, so config-max-bytes bounds
+// them.
+Status CheckJsonDepth(std::string_view text, std::string_view name, int max_depth) {
+  int depth = 0;
+  int line = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      // The top-level object is level 1; its values are at the TOML and YAML conversions' 1.
+      if (++depth > max_depth) {
+        return Status::Error(
+            fmt::format("config file {}: line {}: nested deeper than {} levels (config-max-depth)",
+                        name, line, max_depth));
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return {};
+}
+
+Result<json> ParseJson(std::string_view text, std::string_view name, const FileLimits& limits) {
+  if (Status s = CheckJsonDepth(text, name, limits.max_depth); !s.ok()) return s;
   try {
     return LowerKeys(json::parse(text));
   } catch (const json::exception& e) {
@@ -236,17 +324,22 @@ Result<FileFormat> FormatForPath(std::string_view path) {
       "config file {}: unsupported extension \".{}\"; use .toml, .yaml, .yml or .json", path, ext));
 }
 
-Result<json> ParseConfigText(std::string_view text, FileFormat format, std::string_view name) {
+Result<json> ParseConfigText(std::string_view text, FileFormat format, std::string_view name,
+                             const FileLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return Status::Error(fmt::format("config file {}: is larger than {} bytes (config-max-bytes)",
+                                     name, limits.max_bytes));
+  }
   Result<json> parsed = json(nullptr);
   switch (format) {
     case FileFormat::kToml:
-      parsed = ParseToml(text, name);
+      parsed = ParseToml(text, name, limits);
       break;
     case FileFormat::kYaml:
-      parsed = ParseYaml(text, name);
+      parsed = ParseYaml(text, name, limits);
       break;
     case FileFormat::kJson:
-      parsed = ParseJson(text, name);
+      parsed = ParseJson(text, name, limits);
       break;
   }
   if (!parsed.ok()) return parsed;
@@ -259,25 +352,16 @@ Result<json> ParseConfigText(std::string_view text, FileFormat format, std::stri
   return parsed;
 }
 
-Result<json> LoadConfigFile(const std::string& path) {
+Result<json> LoadConfigFile(const std::string& path, const FileLimits& limits) {
   auto format = FormatForPath(path);
   if (!format.ok()) return format.status();
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return Status::Error(fmt::format("config file {}: is a directory", path));
+  auto content = ReadRegularFile(path, limits.max_bytes);
+  if (!content.ok()) {
+    const bool too_large = content.error().rfind("is larger", 0) == 0;
+    return Status::Error(fmt::format("config file {}: {}{}", path, content.error(),
+                                     too_large ? " (config-max-bytes)" : ""));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::Error(
-        fmt::format("config file {}: cannot open: {}", path, std::strerror(errno)));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) {
-    return Status::Error(
-        fmt::format("config file {}: cannot read: {}", path, std::strerror(errno)));
-  }
-  return ParseConfigText(content.str(), *format, path);
+  return ParseConfigText(*content, *format, path, limits);
 }
 
 }  // namespace cstatsd::config::internal

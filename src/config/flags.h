@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,14 @@ struct OptionDef {
   std::string_view type;               // for --help: string, bool, int, float, duration, list
   std::string_view help;               // one line
   std::string_view default_text = {};  // shown instead of the value when it is not a constant
+  static constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+  // The accepted values of a numeric or duration option, inclusive (durations in nanoseconds).
+  // Every numeric option has one: Load refuses a value outside it with a message naming the key
+  // and the range (docs/limits.md).
+  struct Range {
+    double min = -kUnbounded;
+    double max = kUnbounded;
+  } range = {};
 };
 
 // Every top-level option, in the order of Options.

@@ -73,7 +73,7 @@ struct Options {
   // max-histogram-bounds: a timer line (or forwarded timer) whose gsd_histogram tag lists more
   // '_'-separated bounds is refused as a bad line (docs/limits.md)
   uint32_t max_histogram_bounds = 100;
-  DisabledSubMetrics disabled_sub_metrics;                                // [disabled-sub-metrics]
+  DisabledSubMetrics disabled_sub_metrics;  // [disabled-sub-metrics]
 
   // --- internal metrics ---
   std::vector<std::string> internal_tags;     // internal-tags
@@ -103,13 +103,22 @@ struct Options {
                                      // TCP on host:port (empty = off)
   std::string metrics_tcp_tls_cert;  // metrics-tcp-tls-cert: PEM certificate; with the key,
   std::string metrics_tcp_tls_key;   //   the TCP input speaks TLS only (metrics-tcp-tls-key)
-  std::string metrics_tcp_tls_client_ca;  // metrics-tcp-tls-client-ca: require client certs
+  std::string metrics_tcp_tls_client_ca;   // metrics-tcp-tls-client-ca: require client certs
   int metrics_tcp_max_connections = 1024;  // metrics-tcp-max-connections: more are refused
   // metrics-tcp-idle-timeout: a TCP connection sending no line data this long is closed (0 never)
   Duration metrics_tcp_idle_timeout = std::chrono::minutes(5);
   bool metrics_reuse_port = false;  // metrics-reuse-port: share UDP/TCP ports for a hand-over
   int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
+  // receive-memory-limit: bytes the receive buffers of all workers may take together,
+  // receive-batch-size x receive-buffer-size x max-workers (default 1 GiB).
+  uint32_t receive_memory_limit = 1U << 30;
+  int max_default_tags = 1000;  // max-default-tags: most tags default-tags or internal-tags list
+  // Config file limits (flag and environment only): bytes, nesting depth of tables and arrays,
+  // and values after YAML aliases are expanded.
+  int config_max_bytes = 16 << 20;  // config-max-bytes (16 MiB)
+  int config_max_depth = 64;        // config-max-depth
+  int config_max_nodes = 1000000;   // config-max-nodes
 
   // --- binary-only flags ---
   std::string config_path;  // --config-path: TOML, YAML or JSON by extension

@@ -40,10 +40,10 @@ PipelineOptions PipelineOptions::From(const config::Options& o) {
   PipelineOptions p;
   p.ignore_host = o.ignore_host;
   p.max_histogram_bounds = o.max_histogram_bounds;
+  // First occurrence kept, in order; a set keeps start-up linear in the number of tags.
+  std::unordered_set<std::string_view> seen;
   for (const std::string& t : o.default_tags) {
-    if (std::find(p.default_tags.begin(), p.default_tags.end(), t) == p.default_tags.end()) {
-      p.default_tags.push_back(t);
-    }
+    if (seen.insert(t).second) p.default_tags.push_back(t);
   }
   return p;
 }

@@ -50,12 +50,15 @@ TEST(Validation, EachErrorNamesItsOption) {
       {{"--flush-interval=-1s"}, {}, "flush-interval", "must be greater than 0"},
       {{"--flush-interval=5x"}, {}, "flush-interval", "invalid duration \"5x\""},
       {{}, {{"GSD_FLUSH_INTERVAL", "5x"}}, "flush-interval", "(from GSD_FLUSH_INTERVAL)"},
-      {{"--max-workers=0"}, {}, "max-workers", "must be greater than 0, got 0"},
-      {{"--receive-batch-size=-1"}, {}, "receive-batch-size", "must be greater than 0"},
-      {{"--receive-buffer-size=0"}, {}, "receive-buffer-size", "must be greater than 0"},
-      {{"--max-queue-size=0"}, {}, "max-queue-size", "must be greater than 0"},
-      {{"--max-concurrent-events=0"}, {}, "max-concurrent-events", "must be greater than 0"},
-      {{"--backend-queue-size=0"}, {}, "backend-queue-size", "must be greater than 0"},
+      {{"--max-workers=0"}, {}, "max-workers", "0 is out of range; must be 1..1024"},
+      {{"--receive-batch-size=-1"},
+       {},
+       "receive-batch-size",
+       "-1 is out of range; must be 1..1024"},
+      {{"--receive-buffer-size=0"}, {}, "receive-buffer-size", "0 is out of range; must be 1.."},
+      {{"--max-queue-size=0"}, {}, "max-queue-size", "0 is out of range; must be 1.."},
+      {{"--max-concurrent-events=0"}, {}, "max-concurrent-events", "0 is out of range"},
+      {{"--backend-queue-size=0"}, {}, "backend-queue-size", "0 is out of range; must be 1.."},
       {{"--backend-shutdown-timeout=-1s"}, {}, "backend-shutdown-timeout", "must not be negative"},
       {{"--metrics-tcp-addr=:0", "--metrics-tcp-tls-cert=c.pem"},
        {},
@@ -131,7 +134,7 @@ TEST(Validation, SeveralErrorsReportedTogether) {
   EXPECT_THAT(e, HasSubstr("flush-interval: must be greater than 0"));
   EXPECT_THAT(e, HasSubstr("percent-threshold: 0 is not allowed"));
   EXPECT_THAT(e, HasSubstr("percent-threshold: 200 is not allowed"));
-  EXPECT_THAT(e, HasSubstr("max-workers: must be greater than 0"));
+  EXPECT_THAT(e, HasSubstr("max-workers: 0 is out of range; must be 1..1024"));
   EXPECT_THAT(e, HasSubstr("receive-batch-size: invalid integer \"x\""));
   EXPECT_EQ(Lines(e).size(), 8u) << e;
 }
