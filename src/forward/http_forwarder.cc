@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/log_escape.h"
 #include "forward/raw_message.h"
 #include "wire/compression.h"
 
@@ -120,7 +121,7 @@ void HttpForwarder::OnDone(std::string_view kind, const transport::Outcome& o) {
   if (drop_log_.Allow()) {
     spdlog::error("forwarder: {} dropped ({}) attempts={} status={} error=\"{}\" body=\"{}\"", kind,
                   transport::CompletionName(o.completion), o.attempts, o.last.status, o.last.error,
-                  o.last.body.substr(0, 200));
+                  LogEscaped{std::string_view(o.last.body).substr(0, 200)});
   }
 }
 

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/log_escape.h"
 #include "http/process_info.h"
 
 namespace cstatsd::http {
@@ -475,7 +476,7 @@ struct HttpServer::Loop {
     if (spdlog::should_log(spdlog::level::debug)) {
       const MHD_ConnectionInfo* a = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
       spdlog::debug("http request server={} method={} path={} status={} srcip={}", o.name,
-                    r->method, r->path, status,
+                    LogEscaped{r->method}, LogEscaped{r->path}, status,
                     AddressText(a ? a->client_addr : nullptr));
     }
     return ok;

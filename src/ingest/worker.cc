@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/log_escape.h"
 #include "ingest/socket.h"
 
 namespace cstatsd::ingest {
@@ -97,7 +98,7 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
     case protocol::LineKind::kMetric:
       if (!replay) stats::Bump(counters_.metrics_received);
       if (options_.log_raw_metric && !replay) {
-        spdlog::info("metric name={} type={} values={} tags={}", metric_.name,
+        spdlog::info("metric name={} type={} values={} tags={}", LogEscaped{metric_.name},
                      MetricTypeName(metric_.type), metric_.values.size(), metric_.tags.size());
       }
       if (!pipeline_.Stage(metric_, sender, map, now_ns, !replay)) {
@@ -121,7 +122,7 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
       if (bad_line_log_.Allow()) {
         constexpr size_t kMaxLogged = 256;
         spdlog::info("error parsing line error=\"{}\" ip={} line=\"{}\"{}",
-                     protocol::ParseErrorName(err), sender, line.substr(0, kMaxLogged),
+                     protocol::ParseErrorName(err), sender, LogEscaped{line.substr(0, kMaxLogged)},
                      line.size() > kMaxLogged ? " (truncated)" : "");
       }
       break;
