@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "config/config.h"
 #include "core/go_format.h"
 
 namespace cstatsd::backends {
@@ -152,7 +153,11 @@ Result<GraphiteOptions> GraphiteOptions::From(const config::Config& config) {
   } else {
     str("prefix_set", o.prefix_set);
   }
-  if (o.address.empty()) errors += "graphite.address: is required\n";
+  if (o.address.empty()) {
+    errors += "graphite.address: is required\n";
+  } else if (Status s = config::CheckAddress(o.address, config::AddressKind::kDial); !s.ok()) {
+    errors += "graphite.address: " + s.message() + "\n";
+  }
   if (o.dial_timeout.count() <= 0) errors += "graphite.dial_timeout: must be positive\n";
   if (o.write_timeout.count() < 0) errors += "graphite.write_timeout: must not be negative\n";
   if (o.mode != "tags" && o.mode != "basic" && o.mode != "legacy") {
@@ -237,26 +242,48 @@ Status GraphiteBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
   payload_.clear();
   Format(snapshot, options_, payload_);
   if (payload_.empty()) return {};
-  // gostatsd re-dials after 100 payloads on one connection (spreads load behind a balancer).
-  if (++payloads_on_connection_ > 100) {
-    client_.Close();
-    payloads_on_connection_ = 1;
-  }
-  // Decision 5: a failed write is retried once, at once, on a fresh connection; then the flush
-  // is dropped (counted and logged by the runner). While Carbon cannot be reached, the dial of
-  // a later flush waits out the client's backoff (0.5 s doubling to 30 s, ended by shutdown);
-  // flushes arriving meanwhile wait in this backend's bounded queue.
-  Status s = client_.Write(payload_);
+  // Decision 5: a failed write — or a peer that reset the connection before reading the whole
+  // payload — is retried once, at once, on a fresh connection; then the flush is dropped
+  // (counted and logged by the runner). While Carbon cannot be reached, the dial of a later
+  // flush waits out the client's backoff (0.5 s doubling to 30 s, ended by shutdown); flushes
+  // arriving meanwhile wait in this backend's bounded queue.
+  Status s = SendOnce(/*wait_for_backoff=*/true);
   if (!s.ok()) {
     BackendStats::Add(stats().retried, 1);
     if (retry_log_.Allow()) {
-      spdlog::warn("graphite write failed, retrying once on a fresh connection error=\"{}\"",
+      spdlog::warn("graphite send failed, retrying once on a fresh connection error=\"{}\"",
                    s.message());
     }
-    payloads_on_connection_ = 1;
-    s = client_.Write(payload_, /*wait_for_backoff=*/false);
+    s = SendOnce(/*wait_for_backoff=*/false);
   }
   return s;
+}
+
+Status GraphiteBackend::SendOnce(bool wait_for_backoff) {
+  if (Status s = client_.Write(payload_, wait_for_backoff); !s.ok()) return s;
+  // A write that succeeded only reached the kernel: the half-close's answer says whether Carbon
+  // read it all. One connection per flush (gostatsd re-dials every 100 payloads) costs a dial.
+  const auto timeout =
+      options_.write_timeout.count() > 0 ? options_.write_timeout : options_.dial_timeout;
+  std::string error;
+  switch (client_.Finish(timeout, &error)) {
+    case net::TcpClient::Delivery::kConfirmed:
+      return {};
+    case net::TcpClient::Delivery::kReset:
+      return Status::Error(
+          fmt::format("peer {} reset the connection before reading the whole flush ({} bytes): {}",
+                      options_.address, payload_.size(), error));
+    case net::TcpClient::Delivery::kNoAnswer:
+      if (no_answer_log_.Allow()) {
+        spdlog::warn(
+            "graphite peer did not close its side within {}ms after the flush; assuming it was "
+            "delivered address={}",
+            std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(),
+            options_.address);
+      }
+      return {};
+  }
+  return {};
 }
 
 }  // namespace cstatsd::backends

@@ -1,6 +1,7 @@
-// The graphite backend (spec §6.1, decision 5): Carbon's plaintext protocol over one persistent
-// TCP connection, in the `tags`, `basic` or `legacy` naming mode. Runs on its backend thread;
-// Format() is pure and used by the golden tests.
+// The graphite backend (spec §6.1, decision 5): Carbon's plaintext protocol over TCP, one
+// connection per flush ended by a half-close whose answer tells whether Carbon read it all
+// (docs/backends.md), in the `tags`, `basic` or `legacy` naming mode. Runs on its backend
+// thread; Format() is pure and used by the golden tests.
 #pragma once
 
 #include <chrono>
@@ -48,9 +49,12 @@ class GraphiteBackend : public Backend {
  private:
   GraphiteOptions options_;
   net::TcpClient client_;
+  // One attempt: dial, write the payload, half-close and wait for the peer's answer.
+  Status SendOnce(bool wait_for_backoff);
+
   std::string payload_;
-  int payloads_on_connection_ = 0;
-  stats::RateLimiter retry_log_{6, 1};  // at most ~6 retry messages a minute
+  stats::RateLimiter retry_log_{6, 1};      // at most ~6 retry messages a minute
+  stats::RateLimiter no_answer_log_{1, 1};  // receivers that never close: one line a minute
 };
 
 // Graphite's name normalisation: whitespace runs → '_', '/' → '-', then every byte outside

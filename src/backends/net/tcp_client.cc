@@ -146,6 +146,42 @@ bool TcpClient::PeerClosed() {
   }
 }
 
+TcpClient::Delivery TcpClient::Finish(std::chrono::nanoseconds timeout, std::string* error) {
+  if (fd_ < 0) {
+    if (error != nullptr) *error = "not connected";
+    return Delivery::kReset;
+  }
+  if (stream_) {
+    Close();
+    return Delivery::kConfirmed;
+  }
+  if (shutdown(fd_, SHUT_WR) != 0) {
+    if (error != nullptr) *error = std::string("shutdown: ") + std::strerror(errno);
+    Close();
+    return Delivery::kReset;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char scratch[4096];
+  Delivery out = Delivery::kNoAnswer;
+  while (true) {
+    const ssize_t n = recv(fd_, scratch, sizeof(scratch), MSG_DONTWAIT);
+    if (n == 0) {
+      out = Delivery::kConfirmed;
+      break;
+    }
+    if (n > 0) continue;  // Carbon does not write; whatever it is, it is not our concern
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (error != nullptr) *error = std::strerror(errno);
+      out = Delivery::kReset;
+      break;
+    }
+    if (!WaitFor(POLLIN | POLLRDHUP, true, deadline)) break;
+  }
+  Close();
+  return out;
+}
+
 Status TcpClient::Write(std::string_view data, bool wait_for_backoff) {
   if (fd_ >= 0 && PeerClosed()) Close();
   if (fd_ < 0) {

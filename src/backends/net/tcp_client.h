@@ -29,6 +29,19 @@ class TcpClient {
   // unless `wait_for_backoff` is false (a retry right after a broken connection). On failure the
   // connection is closed and the error names the address.
   Status Write(std::string_view data, bool wait_for_backoff = true);
+
+  // How the peer took the end of a payload (Finish).
+  enum class Delivery {
+    kConfirmed,  // the peer read up to our FIN and closed its side (FIN back)
+    kReset,      // the peer reset the connection: it closed with bytes of ours unread
+    kNoAnswer,   // neither within the timeout (a receiver that keeps the connection open)
+  };
+  // Ends a payload on a plain TCP connection: half-closes it (SHUT_WR) and waits up to `timeout`
+  // for the peer's answer, reading and discarding what it sends. A write that succeeded only
+  // reached the kernel's send buffer; Linux answers with RST when a socket is closed with data
+  // still unread, so a FIN back proves the receiver read the whole payload. The connection is
+  // closed afterwards (the next Write dials again). Under TLS: kConfirmed after the close.
+  Delivery Finish(std::chrono::nanoseconds timeout, std::string* error);
   void Close();
   // Ends the current and every later backoff wait (shutdown: what is queued is tried at once).
   void Interrupt() { backoff_.Interrupt(); }
