@@ -122,12 +122,11 @@ void TcpReceiver::Accept(Clock::time_point now) {
         close(spare_fd_);
         const int taken = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         const int taken_err = errno;
+        if (taken >= 0) Refuse(taken, "out of file descriptors", now);  // frees the slot again
         spare_fd_ = OpenSpareFd();
-        if (taken >= 0) {
-          Refuse(taken, "out of file descriptors", now);
-          if (spare_fd_ >= 0) continue;
-        } else if ((taken_err == EAGAIN || taken_err == EWOULDBLOCK) && spare_fd_ >= 0) {
-          return;  // the queue is empty
+        if (spare_fd_ >= 0) {
+          if (taken >= 0) continue;
+          if (taken_err == EAGAIN || taken_err == EWOULDBLOCK) return;  // the queue is empty
         }
       }
       // No spare (another thread took the descriptor): rest the listener for a while.

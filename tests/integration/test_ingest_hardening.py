@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -70,8 +71,8 @@ def wait_until(predicate, timeout, every=0.05):
 class Streamer:
     """A TCP client that writes counter lines as fast as the server takes them until stopped."""
 
-    def __init__(self, port, name="flood"):
-        self.sock = socket.create_connection(("127.0.0.1", port))
+    def __init__(self, connect, name="flood"):
+        self.sock = connect()
         self.block = (f"{name}:1|c\n" * 20000).encode()
         self.sent = 0
         self.stop = threading.Event()
@@ -96,16 +97,41 @@ class Streamer:
         self.sock.close()
 
 
+def make_certificate():
+    """A self-signed certificate for 127.0.0.1: (certificate path, key path)."""
+    d = tempfile.mkdtemp(prefix="cstatsd-tls-")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", "k.pem", "-out", "c.pem"], cwd=d, check=True,
+                   capture_output=True, timeout=60)
+    return os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+
+
 class TcpFairnessTest(ServerTestCase):
     def test_streaming_client_starves_neither_another_client_nor_flushes_nor_sigterm(self):
         s = self.start_standard(metrics_tcp_addr="127.0.0.1:0")
         port = tcp_port(s)
-        flood = Streamer(port)
+        self.check_streaming(s, lambda: socket.create_connection(("127.0.0.1", port)))
+
+    def test_streaming_tls_client_starves_neither_another_client_nor_flushes_nor_sigterm(self):
+        cert, key = make_certificate()
+        s = self.start_standard(metrics_tcp_addr="127.0.0.1:0", metrics_tcp_tls_cert=cert,
+                                metrics_tcp_tls_key=key)
+        port = tcp_port(s)
+        ctx = ssl.create_default_context(cafile=cert)
+
+        def connect():
+            raw = socket.create_connection(("127.0.0.1", port))
+            return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.check_streaming(s, connect)
+
+    def check_streaming(self, s, connect):
+        flood = Streamer(connect)
         self.addCleanup(flood.close)
         # Let the flood fill the socket buffers: the server always has more to read from it.
         self.assertTrue(wait_until(lambda: flood.sent > 8 << 20, 10), "the flood did not start")
         mark = s.mark()
-        with socket.create_connection(("127.0.0.1", port)) as other:
+        with connect() as other:
             other.sendall(b"polite:1|c\n")
             # The second client's line is served while the flood goes on.
             self.assertMetric(s, f"stats.counter.polite{SRC}.count", "1", since=mark, timeout=5)
@@ -161,14 +187,9 @@ class TcpConnectionLimitsTest(ServerTestCase):
         self.stop_ok(s)
 
     def test_a_tls_handshake_that_never_completes_is_closed(self):
-        d = tempfile.mkdtemp(prefix="cstatsd-tls-")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", "k.pem", "-out", "c.pem"], cwd=d, check=True,
-                       capture_output=True, timeout=60)
+        cert, key = make_certificate()
         s = self.start_standard(metrics_tcp_addr="127.0.0.1:0", metrics_tcp_idle_timeout="1s",
-                                metrics_tcp_tls_cert=os.path.join(d, "c.pem"),
-                                metrics_tcp_tls_key=os.path.join(d, "k.pem"))
+                                metrics_tcp_tls_cert=cert, metrics_tcp_tls_key=key)
         port = tcp_port(s)
         silent = socket.create_connection(("127.0.0.1", port))
         self.addCleanup(silent.close)
@@ -222,7 +243,7 @@ class TcpConnectionLimitsTest(ServerTestCase):
                    f"resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile})); "
                    "os.execv(sys.argv[1], sys.argv[1:])")
         args = ["-c", wrapper, harness.cstatsd_bin()] + harness.standard_flags(
-            metrics_tcp_addr="127.0.0.1:0", max_workers=1)
+            metrics_tcp_addr="127.0.0.1:0", max_workers=1, statser_type="logging")
         s = self.start(args, binary=sys.executable)
         port = tcp_port(s)
         clients = []
@@ -242,6 +263,20 @@ class TcpConnectionLimitsTest(ServerTestCase):
             wall = time.monotonic() - t0
             self.assertLess(cpu, 0.5 * wall,
                             f"{cpu:.2f} s of CPU in {wall:.2f} s at the fd limit\n" + s.describe())
+            # The clients the server had no descriptor for were closed at once, and counted.
+            closed = 0
+            for c in clients:
+                c.setblocking(False)
+                try:
+                    closed += c.recv(1) == b""
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed += 1
+            self.assertGreaterEqual(closed, len(clients) - nofile,
+                                    f"of {len(clients)} clients only {closed} were refused")
+            s.wait_for(r".*name=statsd\.receiver\.tcp_connections_refused value=([0-9]+).*",
+                       stream="stderr")
         finally:
             for c in clients:
                 c.close()
