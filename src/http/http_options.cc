@@ -12,7 +12,10 @@ namespace {
 constexpr const char* kKnownKeys[] = {
     "address",          "enable-healthcheck",    "enable-expvar",   "enable-ingestion",
     "enable-prof",      "max-request-body-size", "max-connections", "max-connections-per-ip",
-    "max-header-bytes", "header-timeout",        "request-timeout", "ingestion-threads"};
+    "max-header-bytes", "header-timeout",        "request-timeout", "ingestion-threads",
+    // HTTP ingestion limits (ReadIngestLimits)
+    "max-ingest-series", "max-ingest-tags", "max-ingest-tag-length", "max-ingest-name-length",
+    "max-ingest-timer-values", "max-ingest-set-members", "max-ingest-memory"};
 
 // Each connection holds a socket and its buffer (up to max-header-bytes): the process's file
 // descriptor limit is usually reached first.
@@ -49,6 +52,38 @@ Status SplitAddress(const std::string& address, std::string& host, int& port) {
   }
   port = value;
   return {};
+}
+
+// The max-ingest-* keys of a section; each a positive number up to its ceiling.
+void ReadIngestLimits(const config::Section& section, HttpServerOptions& o,
+                      std::vector<std::string>& errors) {
+  struct Key {
+    const char* name;
+    int64_t* field;
+    int64_t max;
+  };
+  const Key keys[] = {
+      {"max-ingest-series", &o.max_ingest_series, int64_t{1} << 40},
+      {"max-ingest-tags", &o.max_ingest_tags, int64_t{1} << 40},
+      {"max-ingest-tag-length", &o.max_ingest_tag_length, kMaxBodyLimit},
+      {"max-ingest-name-length", &o.max_ingest_name_length, kMaxBodyLimit},
+      {"max-ingest-timer-values", &o.max_ingest_timer_values, int64_t{1} << 40},
+      {"max-ingest-set-members", &o.max_ingest_set_members, int64_t{1} << 40},
+      {"max-ingest-memory", &o.max_ingest_memory, int64_t{1} << 50},
+  };
+  for (const Key& k : keys) {
+    auto r = section.GetInt(k.name, *k.field);
+    if (!r.ok()) {
+      errors.push_back(r.error());
+      continue;
+    }
+    if (*r < 1 || *r > k.max) {
+      errors.push_back(fmt::format("{}.{}: must be a number from 1 to {}, got {}", section.path(),
+                                   k.name, k.max, *r));
+      continue;
+    }
+    *k.field = *r;
+  }
 }
 
 }  // namespace
@@ -120,6 +155,7 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
     } else {
       o.ingestion_threads = static_cast<int>(threads);
     }
+    ReadIngestLimits(section, o, errors);
     if (Status s = SplitAddress(o.address, o.host, o.port); !s.ok()) {
       errors.push_back(fmt::format("{}.address: {}", section.path(), s.message()));
     }

@@ -44,6 +44,20 @@ struct HttpServerOptions {
   // the event loop (which keeps answering /healthcheck meanwhile). Default 4.
   int ingestion_threads = 4;
 
+  // Limits of one /v2/raw or /v2/event request (cstatsd; docs/limits.md, "HTTP ingestion"). A
+  // request beyond one is refused whole (413, counted as failure:limit); gostatsd forwarders send
+  // a whole flush interval of a host in one request, hundreds of thousands of series.
+  int64_t max_ingest_series = 2'000'000;        // max-ingest-series: series per request
+  int64_t max_ingest_tags = 1'000;              // max-ingest-tags: tags per series (or event)
+  int64_t max_ingest_tag_length = 65'536;       // max-ingest-tag-length: bytes of a tag/member
+  int64_t max_ingest_name_length = 65'536;      // max-ingest-name-length: bytes of name/hostname
+  int64_t max_ingest_timer_values = 1'000'000;  // max-ingest-timer-values: values per timer
+  int64_t max_ingest_set_members = 1'000'000;   // max-ingest-set-members: members per set
+  // max-ingest-memory (cstatsd): bytes all ingestion requests of this server may hold at once
+  // (body as sent + decompressed + decoder scratch). A request that would pass it is answered
+  // 503 with Retry-After (failure:over-budget); one that alone needs more, 413. 256 MiB.
+  int64_t max_ingest_memory = int64_t{256} << 20;
+
   // The address split for binding: host ("0.0.0.0" when empty) and port.
   std::string host;
   int port = 8080;

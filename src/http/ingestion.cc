@@ -1,13 +1,8 @@
 #include "http/ingestion.h"
 
-#include <google/protobuf/stubs/logging.h>
-
 #include <algorithm>
 #include <climits>
-#include <optional>
-
-#include "gostatsd.pb.h"
-#include "wire/compression.h"
+#include <cstdint>
 
 namespace cstatsd::http {
 
@@ -23,120 +18,113 @@ void IngestTarget::SetCloud(cloud::CloudHandler* handler, std::chrono::milliseco
 
 namespace {
 
-// The distinct hostnames of a message's series.
-std::vector<std::string> Hostnames(const pb::RawMessageV2& msg) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& h) {
-    if (!h.empty() && std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
-  };
-  for (const auto& [name, m] : msg.counters()) {
-    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+// Delivers decoded series to the pipeline: the hostnames are gathered while the message is
+// checked (for the cloud lookups, only with a cloud handler), the target is locked from Begin
+// (after the check) until the visitor is destroyed.
+class PipelineVisitor : public forward::RawSeriesVisitor {
+ public:
+  PipelineVisitor(std::mutex& mu, cloud::CloudHandler* handler, std::chrono::milliseconds wait,
+                  std::function<void()> on_lock, wire::BudgetLease* lease,
+                  std::function<void(const forward::RawSeries&)> deliver)
+      : mu_(mu),
+        handler_(handler),
+        wait_(wait),
+        on_lock_(std::move(on_lock)),
+        lease_(lease),
+        deliver_(std::move(deliver)) {}
+
+  void Checked(const forward::RawSeries& s) override {
+    if (handler_ == nullptr || s.hostname.empty() || !hosts_ok_) return;
+    if (hosts_.size() == hosts_.capacity()) {
+      const size_t grow = std::max<size_t>(16, hosts_.capacity());
+      if (lease_ != nullptr && !lease_->Grow(grow * sizeof(std::string_view))) {
+        hosts_ok_ = false;  // no room to gather them: the lookups start as the series arrive
+        return;
+      }
+      hosts_.reserve(hosts_.capacity() + grow);
+    }
+    hosts_.push_back(s.hostname);
   }
-  for (const auto& [name, m] : msg.gauges()) {
-    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
+  void Begin(size_t /*series*/) override {
+    if (handler_ != nullptr && !hosts_.empty()) {
+      std::sort(hosts_.begin(), hosts_.end());
+      hosts_.erase(std::unique(hosts_.begin(), hosts_.end()), hosts_.end());
+      handler_->Await(std::vector<std::string>(hosts_.begin(), hosts_.end()), wait_);
+    }
+    lock_ = std::unique_lock(mu_);
+    on_lock_();
   }
-  for (const auto& [name, m] : msg.timers()) {
-    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
-  }
-  for (const auto& [name, m] : msg.sets()) {
-    for (const auto& [k, v] : m.tagmap()) add(v.hostname());
-  }
-  return out;
-}
+  void Series(const forward::RawSeries& s) override { deliver_(s); }
+
+ private:
+  std::mutex& mu_;
+  cloud::CloudHandler* handler_;
+  std::chrono::milliseconds wait_;
+  std::function<void()> on_lock_;
+  wire::BudgetLease* lease_;
+  std::function<void(const forward::RawSeries&)> deliver_;
+  std::vector<std::string_view> hosts_;
+  bool hosts_ok_ = true;
+  std::unique_lock<std::mutex> lock_;
+};
 
 }  // namespace
 
-size_t IngestTarget::AddMetrics(const pb::RawMessageV2& msg, int64_t now_ns) {
+forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
+                                               const forward::DecodeLimits& limits,
+                                               wire::BudgetLease* lease, int64_t now_ns) {
   cloud::CloudHandler* handler = nullptr;
   {
     std::lock_guard lock(mu_);
     if (cloud_) handler = cloud_->handler();
   }
-  if (handler != nullptr) handler->Await(Hostnames(msg), cloud_wait_);
-  std::lock_guard lock(mu_);
-  if (cloud_) cloud_->Refresh();
-  MetricMap& out = maps_[active_];
+  // Runs under mu_ (taken in Begin, after the whole message passed its checks).
+  MetricMap* out = nullptr;
+  auto on_lock = [&] {
+    if (cloud_) cloud_->Refresh();
+    out = &maps_[active_];
+  };
   pipeline::AggregatedSeries& s = series_;
-  size_t n = 0;
   // The inner map key (the forwarder's tagsKey) is ignored: the series is re-keyed from its
   // Tags and Hostname by this server's rules (spec §5.3).
-  auto start = [&](MetricType type, const std::string& name, const auto& tags) {
-    s.type = type;
-    s.name = name;
-    s.tags.clear();
-    for (const std::string& t : tags) s.tags.push_back(t);
-    ++n;
+  auto deliver = [&](const forward::RawSeries& r) {
+    s.type = r.type;
+    s.name = r.name;
+    s.tags.assign(r.tags.begin(), r.tags.end());
+    s.counter = r.counter;
+    s.gauge = r.gauge;
+    s.timer_values = r.timer_values.data();
+    s.timer_count = r.timer_values.size();
+    s.sample_count = r.sample_count;
+    s.set_members.assign(r.set_members.begin(), r.set_members.end());
+    pipeline_.ReceiveAggregated(s, r.hostname, now_ns, *out);
   };
-  for (const auto& [name, tag_map] : msg.counters()) {
-    for (const auto& [tags_key, c] : tag_map.tagmap()) {
-      start(MetricType::kCounter, name, c.tags());
-      s.counter = c.value();
-      pipeline_.ReceiveAggregated(s, c.hostname(), now_ns, out);
-    }
-  }
-  for (const auto& [name, tag_map] : msg.gauges()) {
-    for (const auto& [tags_key, g] : tag_map.tagmap()) {
-      start(MetricType::kGauge, name, g.tags());
-      s.gauge = g.value();
-      pipeline_.ReceiveAggregated(s, g.hostname(), now_ns, out);
-    }
-  }
-  for (const auto& [name, tag_map] : msg.timers()) {
-    for (const auto& [tags_key, t] : tag_map.tagmap()) {
-      start(MetricType::kTimer, name, t.tags());
-      s.timer_values = t.values().data();
-      s.timer_count = static_cast<size_t>(t.values_size());
-      s.sample_count = t.samplecount();
-      pipeline_.ReceiveAggregated(s, t.hostname(), now_ns, out);
-    }
-  }
-  for (const auto& [name, tag_map] : msg.sets()) {
-    for (const auto& [tags_key, set] : tag_map.tagmap()) {
-      start(MetricType::kSet, name, set.tags());
+  forward::DecodeStatus st;
+  {
+    PipelineVisitor visitor(mu_, handler, cloud_wait_, on_lock, lease, deliver);
+    st = forward::DecodeRawMessage(wire, limits, lease, visitor);
+    // Under mu_ still when the message was delivered: the scratch views die here.
+    if (st.ok()) {
+      s.tags.clear();
+      s.timer_values = nullptr;
+      s.timer_count = 0;
       s.set_members.clear();
-      for (const std::string& m : set.values()) s.set_members.push_back(m);
-      pipeline_.ReceiveAggregated(s, set.hostname(), now_ns, out);
     }
   }
-  s.timer_values = nullptr;
-  s.timer_count = 0;
-  s.set_members.clear();
-  return n;
+  return st;
 }
 
-void IngestTarget::AddEvent(const pb::EventV2& msg) {
-  Event e;
-  e.title = msg.title();
-  e.text = msg.text();
-  e.date_happened = msg.datehappened();
-  e.aggregation_key = msg.aggregationkey();
-  e.source_type_name = msg.sourcetypename();
-  e.tags.assign(msg.tags().begin(), msg.tags().end());
-  // Unknown enum values (a newer sender) read as the defaults.
-  e.priority = msg.priority() == pb::EventV2::Low ? EventPriority::kLow : EventPriority::kNormal;
-  switch (msg.type()) {
-    case pb::EventV2::Warning:
-      e.alert_type = EventAlertType::kWarning;
-      break;
-    case pb::EventV2::Error:
-      e.alert_type = EventAlertType::kError;
-      break;
-    case pb::EventV2::Success:
-      e.alert_type = EventAlertType::kSuccess;
-      break;
-    default:
-      e.alert_type = EventAlertType::kInfo;
-      break;
-  }
+void IngestTarget::AddEvent(Event&& e) {
+  const std::string hostname = e.source;
   cloud::CloudHandler* handler = nullptr;
   {
     std::lock_guard lock(mu_);
     if (cloud_) handler = cloud_->handler();
   }
-  if (handler != nullptr) handler->Await({msg.hostname()}, cloud_wait_);
+  if (handler != nullptr) handler->Await({hostname}, cloud_wait_);
   std::lock_guard lock(mu_);
   // Source = the Hostname field (SourceIP is ignored, spec §5.3), default tags added.
-  pipeline_.ReceiveEvent(e, msg.hostname());
+  pipeline_.ReceiveEvent(e, hostname);
   if (cloud_) {
     cloud_->Refresh();
     cloud_->ApplyToEvent(e, 0, false);
@@ -170,6 +158,10 @@ std::string_view IngestFailureName(IngestFailure f) {
       return "unmarshal";
     case IngestFailure::kTooLarge:
       return "too-large";
+    case IngestFailure::kLimit:
+      return "limit";
+    case IngestFailure::kOverBudget:
+      return "over-budget";
   }
   return "";
 }
@@ -195,6 +187,12 @@ IngestResult Fail(int status, IngestFailure failure, std::string message,
     case IngestFailure::kTooLarge:
       c = &counters.failure_too_large;
       break;
+    case IngestFailure::kLimit:
+      c = &counters.failure_limit;
+      break;
+    case IngestFailure::kOverBudget:
+      c = &counters.failure_over_budget;
+      break;
     case IngestFailure::kNone:
       break;
   }
@@ -202,10 +200,86 @@ IngestResult Fail(int status, IngestFailure failure, std::string message,
   return IngestResult{status, failure, std::move(message)};
 }
 
+// Bytes of an HTTP thread's decompression buffer kept between requests.
+constexpr size_t kKeepInflated = size_t{1} << 20;
+
+// How long a sender refused for the memory budget is asked to wait.
+constexpr int kRetryAfterSeconds = 1;
+
+IngestResult OverBudget(const wire::BudgetLease& lease, uint64_t budget, IngestCounters& counters) {
+  if (lease.never_fits()) {
+    return Fail(413, IngestFailure::kTooLarge,
+                "request needs more than max-ingest-memory=" + std::to_string(budget) + " bytes",
+                counters);
+  }
+  IngestResult r =
+      Fail(503, IngestFailure::kOverBudget,
+           "max-ingest-memory=" + std::to_string(budget) + " bytes in use by requests in flight",
+           counters);
+  r.retry_after_s = kRetryAfterSeconds;
+  return r;
+}
+
+// The option name of a decoder limit, for the log.
+std::string_view LimitKey(forward::DecodeError e) {
+  switch (e) {
+    case forward::DecodeError::kSeries:
+      return "max-ingest-series";
+    case forward::DecodeError::kTags:
+      return "max-ingest-tags";
+    case forward::DecodeError::kTagLength:
+      return "max-ingest-tag-length";
+    case forward::DecodeError::kNameLength:
+      return "max-ingest-name-length";
+    case forward::DecodeError::kTimerValues:
+      return "max-ingest-timer-values";
+    case forward::DecodeError::kSetMembers:
+      return "max-ingest-set-members";
+    default:
+      return "";
+  }
+}
+
+IngestResult DecodeFailure(IngestKind kind, const forward::DecodeStatus& st,
+                           const wire::BudgetLease& lease, uint64_t budget,
+                           IngestCounters& counters) {
+  if (st.error == forward::DecodeError::kOverBudget) return OverBudget(lease, budget, counters);
+  if (st.error == forward::DecodeError::kMalformed) {
+    return Fail(400, IngestFailure::kUnmarshal,
+                std::string(kind == IngestKind::kRaw ? "failed to unmarshal RawMessageV2: "
+                                                     : "failed to unmarshal EventV2: ") +
+                    st.message,
+                counters);
+  }
+  return Fail(413, IngestFailure::kLimit, st.message + " (" + std::string(LimitKey(st.error)) + ")",
+              counters);
+}
+
+size_t AsSize(int64_t v) { return static_cast<size_t>(std::max<int64_t>(v, 0)); }
+
 }  // namespace
+
+forward::DecodeLimits IngestDecodeLimits(const HttpServerOptions& o) {
+  forward::DecodeLimits l;
+  l.max_series = AsSize(o.max_ingest_series);
+  l.max_tags = AsSize(o.max_ingest_tags);
+  l.max_tag_length = AsSize(o.max_ingest_tag_length);
+  l.max_name_length = AsSize(o.max_ingest_name_length);
+  l.max_timer_values = AsSize(o.max_ingest_timer_values);
+  l.max_set_members = AsSize(o.max_ingest_set_members);
+  return l;
+}
 
 IngestResult HandleIngest(IngestKind kind, const IngestBody& body, size_t max_body, int64_t now_ns,
                           IngestTarget& target, IngestCounters& counters) {
+  HttpServerOptions options;
+  options.max_request_body_size = static_cast<int64_t>(std::min<size_t>(max_body, INT64_MAX));
+  return HandleIngest(kind, body, options, now_ns, target, counters);
+}
+
+IngestResult HandleIngest(IngestKind kind, const IngestBody& body, const HttpServerOptions& options,
+                          int64_t now_ns, IngestTarget& target, IngestCounters& counters) {
+  const size_t max_body = AsSize(options.max_request_body_size);
   if (body.too_large || body.data.size() > max_body) {
     return Fail(413, IngestFailure::kTooLarge,
                 "request body larger than max-request-body-size=" + std::to_string(max_body),
@@ -227,43 +301,52 @@ IngestResult HandleIngest(IngestKind kind, const IngestBody& body, size_t max_bo
                 "invalid encoding \"" + std::string(enc.substr(0, 64)) + "\"", counters);
   }
 
+  // Everything this request holds is taken from the server's budget and given back when
+  // `lease` goes, on every path out of here. The body as sent is already held by the caller.
+  const uint64_t budget = static_cast<uint64_t>(std::max<int64_t>(options.max_ingest_memory, 0));
+  wire::BudgetLease lease(&counters.bytes_in_flight, budget);
+  if (!lease.Grow(body.data.size())) return OverBudget(lease, budget, counters);
+
   std::string_view data = body.data;
-  wire::Decompressed inflated;
+  // Decompressed bodies go to a mapping of this thread's, reused from request to request: its
+  // first kKeepInflated bytes stay (no page faults for the usual small bodies), the rest goes
+  // back to the system after every request, whatever its answer.
+  thread_local wire::PageBuffer inflated;
+  struct TrimAfter {
+    ~TrimAfter() { inflated.Trim(kKeepInflated); }
+  } trim_after;
   if (compression != wire::Compression::kNone) {
-    inflated = wire::Decompress(compression, data, max_body);
-    if (inflated.error == wire::DecompressError::kTooLarge) {
-      return Fail(413, IngestFailure::kTooLarge,
-                  "decompressed body larger than max-request-body-size=" + std::to_string(max_body),
-                  counters);
+    std::string why;
+    const wire::DecompressError err =
+        wire::DecompressTo(compression, data, max_body, &lease, inflated, why);
+    switch (err) {
+      case wire::DecompressError::kNone:
+        break;
+      case wire::DecompressError::kTooLarge:
+        return Fail(
+            413, IngestFailure::kTooLarge,
+            "decompressed body larger than max-request-body-size=" + std::to_string(max_body),
+            counters);
+      case wire::DecompressError::kOverBudget:
+        return OverBudget(lease, budget, counters);
+      case wire::DecompressError::kCorrupt:
+        return Fail(400, IngestFailure::kDecompress, "failed decompressing body: " + why, counters);
     }
-    if (inflated.error != wire::DecompressError::kNone) {
-      return Fail(400, IngestFailure::kDecompress, "failed decompressing body: " + inflated.message,
-                  counters);
-    }
-    data = inflated.data;
-  }
-  if (data.size() > static_cast<size_t>(INT_MAX)) {
-    return Fail(413, IngestFailure::kTooLarge, "body too large for protobuf", counters);
+    data = inflated.view();
   }
 
-  // A bad body is counted and logged (rate-limited) by the caller; protobuf's own log line
-  // (e.g. invalid UTF-8 in a string field) would be one unlimited line per request.
-  std::optional<google::protobuf::LogSilencer> quiet(std::in_place);
+  const forward::DecodeLimits limits = IngestDecodeLimits(options);
   if (kind == IngestKind::kRaw) {
-    pb::RawMessageV2 msg;
-    if (!msg.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-      return Fail(400, IngestFailure::kUnmarshal, "failed to unmarshal RawMessageV2", counters);
-    }
-    quiet.reset();
-    const size_t n = target.AddMetrics(msg, now_ns);
-    counters.metrics.fetch_add(n, std::memory_order_relaxed);
+    const forward::DecodeStatus st = target.AddMetrics(data, limits, &lease, now_ns);
+    if (!st.ok()) return DecodeFailure(kind, st, lease, budget, counters);
+    counters.metrics.fetch_add(st.series, std::memory_order_relaxed);
   } else {
-    pb::EventV2 msg;
-    if (!msg.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-      return Fail(400, IngestFailure::kUnmarshal, "failed to unmarshal EventV2", counters);
-    }
-    quiet.reset();
-    target.AddEvent(msg);
+    // The event's strings are copies of the body's: that much more.
+    if (!lease.Grow(data.size())) return OverBudget(lease, budget, counters);
+    Event e;
+    const forward::DecodeStatus st = forward::DecodeEvent(data, limits, e);
+    if (!st.ok()) return DecodeFailure(kind, st, lease, budget, counters);
+    target.AddEvent(std::move(e));
     counters.events.fetch_add(1, std::memory_order_relaxed);
   }
   counters.success.fetch_add(1, std::memory_order_relaxed);

@@ -5,6 +5,12 @@
 // requests to it under its mutex (one lock per request; the UDP workers never touch it), and the
 // flusher takes the filled map at each flush. HandleIngest is the request logic without the
 // socket (status codes of §5.1 plus the body limit), callable from any thread.
+//
+// Memory (docs/limits.md, "HTTP ingestion"): a body is decompressed into its own mapping
+// (returned to the system after the request) and decoded by walking the wire format
+// (forward::DecodeRawMessage), never materialised as protobuf objects; the max-ingest-* limits
+// bound what one request may hold, and max-ingest-memory what all requests of a server hold at
+// once (IngestCounters::bytes_in_flight).
 #pragma once
 
 #include <atomic>
@@ -18,12 +24,10 @@
 
 #include "core/metric.h"
 #include "core/metric_map.h"
+#include "forward/raw_message.h"
+#include "http/http_options.h"
 #include "pipeline/pipeline.h"
-
-namespace pb {
-class RawMessageV2;
-class EventV2;
-}  // namespace pb
+#include "wire/compression.h"
 
 namespace cstatsd::http {
 
@@ -31,10 +35,13 @@ class IngestTarget {
  public:
   explicit IngestTarget(pipeline::PipelineOptions options);
 
-  // Every series of `msg` with receipt time now_ns (spec §5.3); returns how many there were.
-  size_t AddMetrics(const pb::RawMessageV2& msg, int64_t now_ns);
-  // An event: source = its Hostname, default tags, then the event sink (if any).
-  void AddEvent(const pb::EventV2& msg);
+  // Decodes `wire` (a RawMessageV2) within `limits` and, when all of it passes, adds every
+  // series with receipt time now_ns (spec §5.3); nothing is added when it fails. The decoder's
+  // scratch is taken from `lease` (may be null).
+  forward::DecodeStatus AddMetrics(std::string_view wire, const forward::DecodeLimits& limits,
+                                   wire::BudgetLease* lease, int64_t now_ns);
+  // An event (source = the message's Hostname): default tags added, then the event sink.
+  void AddEvent(Event&& e);
 
   // Where events go (the server's event dispatch); cleared (nullptr) when the server stops.
   void SetEventSink(std::function<void(Event&&)> sink);
@@ -67,22 +74,47 @@ struct IngestCounters {
   std::atomic<uint64_t> failure_decompress{0};
   std::atomic<uint64_t> failure_encoding{0};
   std::atomic<uint64_t> failure_unmarshal{0};
-  std::atomic<uint64_t> failure_too_large{0};  // cstatsd: body beyond max-request-body-size
-  std::atomic<uint64_t> metrics{0};            // series received
+  std::atomic<uint64_t> failure_too_large{0};    // cstatsd: body beyond max-request-body-size
+  std::atomic<uint64_t> failure_limit{0};        // cstatsd: beyond a max-ingest-* limit (413)
+  std::atomic<uint64_t> failure_over_budget{0};  // cstatsd: max-ingest-memory spent (503)
+  // cstatsd: bytes held by this server's ingestion requests now (max-ingest-memory); every
+  // request gives back what it took, on every path.
+  std::atomic<uint64_t> bytes_in_flight{0};
+  std::atomic<uint64_t> metrics{0};  // series received
   std::atomic<uint64_t> events{0};
 };
 
 enum class IngestKind { kRaw, kEvent };  // /v2/raw, /v2/event
 
 // The failure tag of http.incoming (spec §4.7), or kNone on success.
-enum class IngestFailure { kNone, kRead, kDecompress, kEncoding, kUnmarshal, kTooLarge };
-std::string_view IngestFailureName(IngestFailure f);  // "read", "decompress", ...
+// kLimit and kOverBudget are cstatsd's (docs/limits.md).
+enum class IngestFailure {
+  kNone,
+  kRead,
+  kDecompress,
+  kEncoding,
+  kUnmarshal,
+  kTooLarge,
+  kLimit,
+  kOverBudget
+};
+// "read", "decompress", "encoding", "unmarshal", "too-large", "limit", "over-budget".
+std::string_view IngestFailureName(IngestFailure f);
 
+// The answer to one request. FOR THE HTTP SERVER: send `status` with an empty body and, when
+// retry_after_s > 0, the header "Retry-After: <retry_after_s>" — this is the over-budget answer
+// (503, IngestFailure::kOverBudget): the server's ingestion memory is spent by other requests
+// in flight, and the sender should retry later (gostatsd's and cstatsd's forwarders retry 503
+// with their backoff, docs/forwarder.md). Log `message` rate-limited when failure != kNone.
 struct IngestResult {
   int status = 202;
   IngestFailure failure = IngestFailure::kNone;
-  std::string message;  // why, for the log (empty on success)
+  std::string message;    // why, for the log (empty on success)
+  int retry_after_s = 0;  // > 0: send Retry-After (seconds)
 };
+
+// What a server allows one request and all of its requests: HttpServerOptions' max-ingest-* keys.
+forward::DecodeLimits IngestDecodeLimits(const HttpServerOptions& options);
 
 // A body as the HTTP layer read it.
 struct IngestBody {
@@ -94,7 +126,15 @@ struct IngestBody {
 };
 
 // Decides the answer to one ingestion request and, on success, hands its content to `target`;
-// counts it in `counters`. `max_body` bounds the body as sent and after decompression.
+// counts it in `counters`, whose bytes_in_flight is the server's ingestion memory: the body as
+// sent, its decompressed bytes and the decoder's scratch are taken from it as they are needed,
+// up to options.max_ingest_memory, and given back before this returns. The body limit is
+// options.max_request_body_size (as sent and after decompression).
+IngestResult HandleIngest(IngestKind kind, const IngestBody& body, const HttpServerOptions& options,
+                          int64_t now_ns, IngestTarget& target, IngestCounters& counters);
+
+// The same with the default max-ingest-* limits and memory budget and `max_body` as
+// max-request-body-size (the HTTP server's call until it passes its options).
 IngestResult HandleIngest(IngestKind kind, const IngestBody& body, size_t max_body, int64_t now_ns,
                           IngestTarget& target, IngestCounters& counters);
 

@@ -474,7 +474,9 @@ void Server::CollectHttpIngestMetrics() {
                        stats::Read(c.failure_unmarshal),
                        stats::Read(c.failure_too_large),
                        stats::Read(c.metrics),
-                       stats::Read(c.events)};
+                       stats::Read(c.events),
+                       stats::Read(c.failure_limit),
+                       stats::Read(c.failure_over_budget)};
     IngestReported& last = http_reported_[i];
     const std::string server = "server-name:" + h.options().name;
     auto failure = [&](uint64_t n, uint64_t before, const char* why) {
@@ -487,6 +489,8 @@ void Server::CollectHttpIngestMetrics() {
     failure(now.encoding, last.encoding, "encoding");
     failure(now.unmarshal, last.unmarshal, "unmarshal");
     failure(now.too_large, last.too_large, "too-large");  // cstatsd: max-request-body-size
+    failure(now.limit, last.limit, "limit");  // cstatsd: max-ingest-* (docs/limits.md)
+    failure(now.over_budget, last.over_budget, "over-budget");  // cstatsd: max-ingest-memory
     s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
     s.Counter("http.incoming.events", now.events - last.events, {server});
     last = now;
@@ -742,6 +746,10 @@ nlohmann::json Server::Vars() const {
         {"incoming.failure.encoding", stats::Read(c.failure_encoding)},
         {"incoming.failure.unmarshal", stats::Read(c.failure_unmarshal)},
         {"incoming.failure.too-large", stats::Read(c.failure_too_large)},
+        {"incoming.failure.limit", stats::Read(c.failure_limit)},
+        {"incoming.failure.over-budget", stats::Read(c.failure_over_budget)},
+        {"ingest.bytes-in-flight", stats::Read(c.bytes_in_flight)},
+        {"max-ingest-memory", h->options().max_ingest_memory},
         {"incoming.metrics", stats::Read(c.metrics)},
         {"incoming.events", stats::Read(c.events)}};
     for (size_t r = 0; r < http::kRefusalCount; ++r) {  // http.refused, cumulative

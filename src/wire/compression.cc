@@ -1,10 +1,13 @@
 #include "wire/compression.h"
 
 #include <lz4frame.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <utility>
 
 namespace cstatsd::wire {
 
@@ -67,57 +70,92 @@ Result<std::string> Lz4Compress(std::string_view in, int level) {
 
 constexpr size_t kChunk = 64 * 1024;
 
+// Output chunks of at most kChunk bytes, each taken from the lease before it is written.
+class Output {
+ public:
+  Output(PageBuffer& out, size_t max_output, BudgetLease* lease)
+      : out_(out), max_(max_output), lease_(lease) {}
+  bool full() const { return out_.size() >= max_; }
+  // The room of the next write (0 when the lease has none: kOverBudget).
+  size_t Room() {
+    const size_t want = std::min(kChunk, max_ - out_.size());
+    const size_t end = out_.size() + want;
+    if (lease_ != nullptr && end > charged_ && !lease_->Grow(end - charged_)) return 0;
+    charged_ = std::max(charged_, end);
+    return want;
+  }
+  char* tail() { return out_.data() + out_.size(); }
+  void Wrote(size_t n) { out_.set_size(out_.size() + n); }
+
+ private:
+  PageBuffer& out_;
+  size_t max_;
+  BudgetLease* lease_;
+  size_t charged_ = 0;
+};
+
+constexpr const char* kTooLargeMessage = "body larger than the limit after decompression";
+constexpr const char* kOverBudgetMessage = "ingestion memory budget spent";
+
 // window_bits: 15 for a zlib stream, 15 + 16 for gzip.
-Decompressed ZlibDecompress(std::string_view in, size_t max_output, int window_bits) {
-  Decompressed r;
+DecompressError ZlibDecompress(std::string_view in, int window_bits, Output& out,
+                               std::string& message) {
   z_stream zs{};
   if (inflateInit2(&zs, window_bits) != Z_OK) {
-    return {{}, DecompressError::kCorrupt, "inflateInit failed"};
+    message = "inflateInit failed";
+    return DecompressError::kCorrupt;
   }
+  std::unique_ptr<z_stream, int (*)(z_stream*)> end(&zs, &inflateEnd);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    size_t old = r.data.size();
-    if (old >= max_output) {
+    if (out.full()) {
       // Full: one more byte of output means the body is too large.
       char probe;
       zs.next_out = reinterpret_cast<Bytef*>(&probe);
       zs.avail_out = 1;
       rc = inflate(&zs, Z_NO_FLUSH);
       if (rc == Z_STREAM_END && zs.avail_out == 1) break;
-      inflateEnd(&zs);
       if (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) {
-        return {{}, DecompressError::kTooLarge, "body larger than the limit after decompression"};
+        message = kTooLargeMessage;
+        return DecompressError::kTooLarge;
       }
-      return {{}, DecompressError::kCorrupt, zs.msg ? zs.msg : "corrupt zlib stream"};
+      message = zs.msg ? zs.msg : "corrupt zlib stream";
+      return DecompressError::kCorrupt;
     }
-    size_t grow = std::min(kChunk, max_output - old);
-    r.data.resize(old + grow);
-    zs.next_out = reinterpret_cast<Bytef*>(r.data.data() + old);
-    zs.avail_out = static_cast<uInt>(grow);
+    const size_t room = out.Room();
+    if (room == 0) {
+      message = kOverBudgetMessage;
+      return DecompressError::kOverBudget;
+    }
+    zs.next_out = reinterpret_cast<Bytef*>(out.tail());
+    zs.avail_out = static_cast<uInt>(room);
     rc = inflate(&zs, Z_NO_FLUSH);
-    r.data.resize(old + grow - zs.avail_out);
+    out.Wrote(room - zs.avail_out);
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
-      std::string msg = zs.msg ? zs.msg : "truncated or corrupt zlib stream";
-      inflateEnd(&zs);
-      return {{}, DecompressError::kCorrupt, msg};
+      message = zs.msg ? zs.msg : "truncated or corrupt zlib stream";
+      return DecompressError::kCorrupt;
     }
     if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return {{}, DecompressError::kCorrupt, "truncated zlib stream"};
+      message = "truncated zlib stream";
+      return DecompressError::kCorrupt;
     }
   }
-  inflateEnd(&zs);
-  return r;
+  if (zs.avail_in != 0) {
+    // gostatsd (Go's zlib reader) ignores them; a sender that appends bytes is broken or probing.
+    message = std::to_string(zs.avail_in) + " bytes after the end of the compressed stream";
+    return DecompressError::kCorrupt;
+  }
+  return DecompressError::kNone;
 }
 
-Decompressed Lz4Decompress(std::string_view in, size_t max_output) {
-  Decompressed r;
+DecompressError Lz4Decompress(std::string_view in, Output& out, std::string& message) {
   LZ4F_dctx* raw = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) {
-    return {{}, DecompressError::kCorrupt, "lz4 context"};
+    message = "lz4 context";
+    return DecompressError::kCorrupt;
   }
   std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(
       raw, &LZ4F_freeDecompressionContext);
@@ -125,28 +163,41 @@ Decompressed Lz4Decompress(std::string_view in, size_t max_output) {
   size_t left = in.size();
   size_t hint = 1;
   while (left > 0 && hint != 0) {
-    size_t old = r.data.size();
     char probe;
-    bool full = old >= max_output;
-    size_t grow = full ? 0 : std::min(kChunk, max_output - old);
-    r.data.resize(old + grow);
-    size_t dst_size = full ? 1 : grow;
+    const bool full = out.full();
+    size_t dst_size = 1;
+    if (!full) {
+      dst_size = out.Room();
+      if (dst_size == 0) {
+        message = kOverBudgetMessage;
+        return DecompressError::kOverBudget;
+      }
+    }
     size_t src_size = left;
-    hint = LZ4F_decompress(ctx.get(), full ? &probe : r.data.data() + old, &dst_size, src,
-                           &src_size, nullptr);
+    hint =
+        LZ4F_decompress(ctx.get(), full ? &probe : out.tail(), &dst_size, src, &src_size, nullptr);
     if (LZ4F_isError(hint)) {
-      return {{}, DecompressError::kCorrupt, std::string("lz4: ") + LZ4F_getErrorName(hint)};
+      message = std::string("lz4: ") + LZ4F_getErrorName(hint);
+      return DecompressError::kCorrupt;
     }
     if (full && dst_size > 0) {
-      return {{}, DecompressError::kTooLarge, "body larger than the limit after decompression"};
+      message = kTooLargeMessage;
+      return DecompressError::kTooLarge;
     }
-    r.data.resize(old + (full ? 0 : dst_size));
+    if (!full) out.Wrote(dst_size);
     src += src_size;
     left -= src_size;
     if (src_size == 0 && dst_size == 0 && !full) break;  // no progress
   }
-  if (hint != 0) return {{}, DecompressError::kCorrupt, "truncated lz4 frame"};
-  return r;
+  if (hint != 0) {
+    message = "truncated lz4 frame";
+    return DecompressError::kCorrupt;
+  }
+  if (left != 0) {
+    message = std::to_string(left) + " bytes after the end of the lz4 frame";
+    return DecompressError::kCorrupt;
+  }
+  return DecompressError::kNone;
 }
 
 }  // namespace
@@ -165,21 +216,114 @@ Result<std::string> Compress(Compression c, std::string_view in, int level) {
   return std::string(in);
 }
 
-Decompressed Decompress(Compression c, std::string_view in, size_t max_output) {
+bool BudgetLease::Grow(uint64_t n) {
+  if (in_flight_ == nullptr) {
+    held_ += n;
+    return true;
+  }
+  if (held_ + n > limit_) {
+    never_fits_ = true;
+    return false;
+  }
+  uint64_t cur = in_flight_->load(std::memory_order_relaxed);
+  do {
+    if (cur + n > limit_) return false;
+  } while (!in_flight_->compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  held_ += n;
+  return true;
+}
+
+void BudgetLease::Release() {
+  if (in_flight_ != nullptr && held_ != 0) {
+    in_flight_->fetch_sub(held_, std::memory_order_relaxed);
+  }
+  held_ = 0;
+}
+
+PageBuffer::~PageBuffer() {
+  if (base_ != nullptr) munmap(base_, capacity_);
+}
+
+PageBuffer::PageBuffer(PageBuffer&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
+  if (this != &other) {
+    if (base_ != nullptr) munmap(base_, capacity_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void PageBuffer::Trim(size_t keep) {
+  size_ = 0;
+  const size_t page = 4096;
+  keep = (keep + page - 1) / page * page;
+  if (base_ != nullptr && keep < capacity_) {
+    madvise(base_ + keep, capacity_ - keep, MADV_DONTNEED);
+  }
+}
+
+bool PageBuffer::Reserve(size_t capacity) {
+  if (base_ != nullptr && capacity_ >= capacity) {
+    size_ = 0;
+    return true;
+  }
+  if (base_ != nullptr) munmap(base_, capacity_);
+  base_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
+  if (capacity == 0) return true;
+  const size_t page = 4096;
+  const size_t bytes = (capacity + page - 1) / page * page;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  base_ = static_cast<char*>(p);
+  capacity_ = bytes;
+  return true;
+}
+
+DecompressError DecompressTo(Compression c, std::string_view in, size_t max_output,
+                             BudgetLease* lease, PageBuffer& out, std::string& message) {
+  if (!out.Reserve(max_output)) {
+    message = "cannot map " + std::to_string(max_output) + " bytes";
+    return DecompressError::kOverBudget;
+  }
+  Output o(out, max_output, lease);
   switch (c) {
     case Compression::kZlib:
-      return ZlibDecompress(in, max_output, 15);
+      return ZlibDecompress(in, 15, o, message);
     case Compression::kGzip:
-      return ZlibDecompress(in, max_output, 15 + 16);
+      return ZlibDecompress(in, 15 + 16, o, message);
     case Compression::kLz4:
-      return Lz4Decompress(in, max_output);
+      return Lz4Decompress(in, o, message);
     case Compression::kNone:
       break;
   }
   if (in.size() > max_output) {
-    return {{}, DecompressError::kTooLarge, "body larger than the limit"};
+    message = "body larger than the limit";
+    return DecompressError::kTooLarge;
   }
-  return {std::string(in), DecompressError::kNone, {}};
+  if (lease != nullptr && !lease->Grow(in.size())) {
+    message = kOverBudgetMessage;
+    return DecompressError::kOverBudget;
+  }
+  if (!in.empty()) std::memcpy(out.data(), in.data(), in.size());
+  out.set_size(in.size());
+  return DecompressError::kNone;
+}
+
+Decompressed Decompress(Compression c, std::string_view in, size_t max_output) {
+  Decompressed r;
+  PageBuffer out;
+  r.error = DecompressTo(c, in, max_output, nullptr, out, r.message);
+  if (r.error == DecompressError::kNone) r.data.assign(out.view());
+  return r;
 }
 
 }  // namespace cstatsd::wire

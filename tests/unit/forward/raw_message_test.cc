@@ -6,6 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+#include <map>
+
 #include "aggregate/aggregator.h"
 #include "pipeline/pipeline.h"
 
@@ -240,6 +244,306 @@ TEST(EventV2Test, EveryField) {
   }
   e.priority = EventPriority::kNormal;
   EXPECT_EQ(ToEventV2(e).priority(), pb::EventV2::Normal);
+}
+
+// --- Decoding within limits ---
+
+// The protobuf wire format by hand, for bodies protobuf's own encoder would not write.
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string Key(uint32_t field, uint32_t type) { return Varint((uint64_t{field} << 3) | type); }
+std::string Len(uint32_t field, std::string_view bytes) {
+  return Key(field, 2) + Varint(bytes.size()) + std::string(bytes);
+}
+std::string Fixed64(uint32_t field, double d) {
+  std::string out = Key(field, 1);
+  out.append(reinterpret_cast<const char*>(&d), 8);
+  return out;
+}
+// A RawMessageV2 holding one name (field: 1 counters, 2 gauges, 3 sets, 4 timers) whose TagMap
+// entries have these values (each a Raw*V2 body).
+std::string Message(uint32_t field, std::string_view name, const std::vector<std::string>& series) {
+  std::string tag_map;
+  for (const std::string& v : series) tag_map += Len(1, Len(1, "k") + Len(2, v));
+  return Len(field, Len(1, name) + Len(2, tag_map));
+}
+
+struct Decoded {
+  MetricType type;
+  std::string name, hostname;
+  std::vector<std::string> tags;
+  int64_t counter;
+  double gauge, sample_count;
+  std::vector<double> values;
+  std::vector<std::string> members;
+};
+
+class Collect : public RawSeriesVisitor {
+ public:
+  void Checked(const RawSeries&) override { ++checked; }
+  void Begin(size_t n) override { begun = n; }
+  void Series(const RawSeries& r) override {
+    out.push_back({r.type,
+                   std::string(r.name),
+                   std::string(r.hostname),
+                   {r.tags.begin(), r.tags.end()},
+                   r.counter,
+                   r.gauge,
+                   r.sample_count,
+                   {r.timer_values.begin(), r.timer_values.end()},
+                   {r.set_members.begin(), r.set_members.end()}});
+  }
+  size_t checked = 0;
+  size_t begun = SIZE_MAX;
+  std::vector<Decoded> out;
+};
+
+DecodeStatus Decode(std::string_view wire, const DecodeLimits& limits, Collect& c,
+                    wire::BudgetLease* lease = nullptr) {
+  return DecodeRawMessage(wire, limits, lease, c);
+}
+
+TEST_F(RawMessageTest, DecoderReadsWhatTheEncoderWrites) {
+  MetricMap w;
+  Add(w, MetricType::kCounter, "req", {3}, 0.5, {"b:2", "a:1"}, "10.0.0.1");
+  Add(w, MetricType::kGauge, "temp", {21.5}, 1, {"room:1"}, "h2");
+  Add(w, MetricType::kTimer, "lat", {1, 2, 3}, 0.5, {}, "h3");
+  Add(w, MetricType::kSet, "users", {}, 1, {"x:y"}, "", 100 * kSecond, "alice");
+  std::string bytes;
+  ASSERT_TRUE(ToRawMessage(w).SerializeToString(&bytes));
+  Collect c;
+  const DecodeStatus st = Decode(bytes, DecodeLimits{}, c);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(st.series, 4u);
+  EXPECT_EQ(c.checked, 4u);
+  EXPECT_EQ(c.begun, 4u);
+  ASSERT_EQ(c.out.size(), 4u);
+  std::map<std::string, const Decoded*> by_name;
+  for (const Decoded& d : c.out) by_name[d.name] = &d;
+  const Decoded& req = *by_name.at("req");
+  EXPECT_EQ(req.type, MetricType::kCounter);
+  EXPECT_EQ(req.counter, 6);
+  EXPECT_EQ(req.hostname, "10.0.0.1");
+  EXPECT_THAT(req.tags, UnorderedElementsAre("a:1", "b:2"));
+  EXPECT_EQ(by_name.at("temp")->gauge, 21.5);
+  EXPECT_EQ(by_name.at("temp")->type, MetricType::kGauge);
+  EXPECT_THAT(by_name.at("lat")->values, ElementsAre(1, 2, 3));
+  EXPECT_EQ(by_name.at("lat")->sample_count,
+            ToRawMessage(w).timers().at("lat").tagmap().begin()->second.samplecount());
+  EXPECT_THAT(by_name.at("users")->members, ElementsAre("alice"));
+  EXPECT_EQ(by_name.at("users")->type, MetricType::kSet);
+}
+
+TEST(DecodeRawMessageTest, ProtobufSemanticsFieldOrderMergeAndUnknownFields) {
+  // The name after the TagMap, an unknown field in every message, the value sent twice (merged:
+  // tags appended, the last scalar wins), a timer's values both packed and one by one, and
+  // negative counters (10-byte varints).
+  const std::string counter1 = Len(1, "a:1") + Key(9, 0) + Varint(7) + Key(3, 0) + Varint(5);
+  const std::string counter2 = Len(1, "b:2") + Len(2, "host") + Key(3, 0) + Varint(uint64_t(-3));
+  const std::string tag_map =
+      Len(1, Len(2, counter1) + Fixed64(15, 1.0) + Len(1, "ignored") + Len(2, counter2));
+  std::string wire = Len(1, Len(2, tag_map) + Len(1, "cnt")) + Key(99, 5) + "abcd";
+  std::string packed;
+  for (double d : {1.5, 2.5}) packed.append(reinterpret_cast<const char*>(&d), 8);
+  wire += Message(4, "tim", {Len(4, packed) + Fixed64(4, 3.5) + Fixed64(3, 2)});
+  Collect c;
+  const DecodeStatus st = Decode(wire, DecodeLimits{}, c);
+  ASSERT_TRUE(st.ok()) << st.message;
+  ASSERT_EQ(c.out.size(), 2u);
+  EXPECT_EQ(c.out[0].name, "cnt");
+  EXPECT_THAT(c.out[0].tags, ElementsAre("a:1", "b:2"));
+  EXPECT_EQ(c.out[0].hostname, "host");
+  EXPECT_EQ(c.out[0].counter, -3);
+  EXPECT_THAT(c.out[1].values, ElementsAre(1.5, 2.5, 3.5));
+  EXPECT_EQ(c.out[1].sample_count, 2);
+
+  // Protobuf agrees.
+  pb::RawMessageV2 m;
+  ASSERT_TRUE(m.ParseFromString(wire));
+  const auto& raw = m.counters().at("cnt").tagmap().at("ignored");
+  EXPECT_THAT(raw.tags(), ElementsAre("a:1", "b:2"));
+  EXPECT_EQ(raw.value(), -3);
+  EXPECT_THAT(m.timers().at("tim").tagmap().at("k").values(), ElementsAre(1.5, 2.5, 3.5));
+}
+
+TEST(DecodeRawMessageTest, MalformedBodiesDeliverNothing) {
+  const std::string good = Message(1, "ok", {Key(3, 0) + Varint(1)});
+  std::string packed_odd = Len(4, "1234567");  // not a whole number of doubles
+  for (const std::string& bad : {
+           good + Message(1, "x", {Len(1, "\xff\xfe")}),      // tag not UTF-8
+           good + Message(2, "\xc3", {}),                     // name not UTF-8
+           good + Message(1, "x", {Len(2, "h\x80")}),         // hostname not UTF-8
+           good + Message(4, "x", {packed_odd}),              // bad packed doubles
+           good + Key(1, 3),                                  // a group
+           good + Key(0, 0) + Varint(1),                      // field 0
+           good + Len(1, "abc").substr(0, 3),                 // truncated
+           good + Key(1, 2) + Varint(uint64_t{1} << 40),      // length past the end
+           good + Key(5, 0) + std::string(11, '\xff'),        // varint of 11 bytes
+           good + Message(3, "s", {Len(3, "\xe0\x80\x80")}),  // overlong member
+       }) {
+    Collect c;
+    const DecodeStatus st = Decode(bad, DecodeLimits{}, c);
+    EXPECT_EQ(st.error, DecodeError::kMalformed) << testing::PrintToString(bad);
+    EXPECT_TRUE(c.out.empty());
+    EXPECT_EQ(c.begun, SIZE_MAX);
+    pb::RawMessageV2 m;
+    EXPECT_FALSE(m.ParseFromString(bad)) << testing::PrintToString(bad);  // protobuf agrees
+  }
+  Collect c;
+  EXPECT_TRUE(Decode("", DecodeLimits{}, c).ok());  // an empty message has no series
+  EXPECT_EQ(c.begun, 0u);
+}
+
+// Each limit: exactly at it passes, one beyond it refuses the whole message before delivering.
+struct LimitCase {
+  const char* name;
+  size_t DecodeLimits::*limit;
+  DecodeError error;
+  std::function<std::string(size_t n)> body;  // a message with n of the limited thing
+};
+
+class DecodeLimitTest : public ::testing::TestWithParam<LimitCase> {};
+
+TEST_P(DecodeLimitTest, AtTheLimitPassesBeyondItNothingIsDelivered) {
+  const LimitCase& lc = GetParam();
+  for (size_t limit : {size_t{0}, size_t{1}, size_t{5}, size_t{300}}) {
+    DecodeLimits limits;
+    limits.*lc.limit = limit;
+    Collect at;
+    const DecodeStatus ok = Decode(lc.body(limit), limits, at);
+    EXPECT_TRUE(ok.ok()) << lc.name << " " << limit << ": " << ok.message;
+    Collect beyond;
+    const DecodeStatus st = Decode(lc.body(limit + 1), limits, beyond);
+    EXPECT_EQ(st.error, lc.error) << lc.name << " " << limit;
+    EXPECT_FALSE(st.message.empty());
+    EXPECT_TRUE(beyond.out.empty()) << lc.name;
+    EXPECT_EQ(beyond.begun, SIZE_MAX);
+  }
+}
+
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryLimit, DecodeLimitTest,
+    ::testing::Values(
+        LimitCase{"series", &DecodeLimits::max_series, DecodeError::kSeries,
+                  [](size_t n) {
+                    // Half counters under one name, half gauges under another.
+                    std::vector<std::string> a(n / 2, Key(3, 0) + Varint(1));
+                    std::vector<std::string> b(n - n / 2, Fixed64(3, 1));
+                    return Message(1, "a", a) + Message(2, "b", b);
+                  }},
+        LimitCase{"tags", &DecodeLimits::max_tags, DecodeError::kTags,
+                  [](size_t n) {
+                    // Empty tags, split over two copies of the value (merged into one series).
+                    return Message(
+                        1, "c",
+                        {Repeat(Len(1, ""), n / 2) + Len(2, "h") + Repeat(Len(1, ""), n - n / 2)});
+                  }},
+        LimitCase{"tag length", &DecodeLimits::max_tag_length, DecodeError::kTagLength,
+                  [](size_t n) { return Message(2, "g", {Len(1, std::string(n, 't'))}); }},
+        LimitCase{"member length", &DecodeLimits::max_tag_length, DecodeError::kTagLength,
+                  [](size_t n) { return Message(3, "s", {Len(3, std::string(n, 'm'))}); }},
+        LimitCase{"name length", &DecodeLimits::max_name_length, DecodeError::kNameLength,
+                  [](size_t n) { return Message(1, std::string(n, 'n'), {""}); }},
+        LimitCase{"hostname length", &DecodeLimits::max_name_length, DecodeError::kNameLength,
+                  [](size_t n) { return Message(1, "", {Len(2, std::string(n, 'h'))}); }},
+        LimitCase{"packed timer values", &DecodeLimits::max_timer_values, DecodeError::kTimerValues,
+                  [](size_t n) { return Message(4, "t", {Len(4, std::string(8 * n, '\0'))}); }},
+        LimitCase{"timer values one by one", &DecodeLimits::max_timer_values,
+                  DecodeError::kTimerValues,
+                  [](size_t n) { return Message(4, "t", {Repeat(Fixed64(4, 1), n)}); }},
+        LimitCase{"set members", &DecodeLimits::max_set_members, DecodeError::kSetMembers,
+                  [](size_t n) { return Message(3, "s", {Repeat(Len(3, "m"), n)}); }}),
+    [](const auto& info) {
+      std::string name = info.param.name;
+      std::replace(name.begin(), name.end(), ' ', '_');
+      return name;
+    });
+
+TEST(DecodeRawMessageTest, ScratchIsTakenFromTheBudget) {
+  const std::string wire = Message(4, "t", {Len(4, std::string(8 * 100000, '\0'))});
+  std::atomic<uint64_t> in_flight{0};
+  {
+    wire::BudgetLease lease(&in_flight, 100000);  // less than 800 KB of values
+    Collect c;
+    EXPECT_EQ(Decode(wire, DecodeLimits{}, c, &lease).error, DecodeError::kOverBudget);
+    EXPECT_TRUE(c.out.empty());
+  }
+  EXPECT_EQ(in_flight.load(), 0u);
+  wire::BudgetLease lease(&in_flight, 1 << 20);
+  Collect c;
+  EXPECT_TRUE(Decode(wire, DecodeLimits{}, c, &lease).ok());
+  EXPECT_GE(in_flight.load(), 800000u);
+}
+
+TEST(DecodeRawMessageTest, BombOfEmptyTagsStopsAtTheLimitWithoutGrowing) {
+  // The body: one counter, millions of empty tags (2 bytes each on the wire).
+  const std::string wire = Message(1, "bomb", {Repeat(Len(1, ""), 4'000'000)});
+  DecodeLimits limits;
+  limits.max_tags = 1000;
+  std::atomic<uint64_t> in_flight{0};
+  wire::BudgetLease lease(&in_flight, uint64_t{1} << 30);
+  Collect c;
+  EXPECT_EQ(Decode(wire, limits, c, &lease).error, DecodeError::kTags);
+  EXPECT_LE(lease.held(), 1024 * sizeof(std::string_view));  // the tags' scratch only
+}
+
+TEST(DecodeEventTest, FieldsAndLimits) {
+  Event e;
+  e.title = "deploy";
+  e.text = "v2";
+  e.date_happened = -5;
+  e.source = "h1";
+  e.aggregation_key = "agg";
+  e.source_type_name = "ci";
+  e.tags = {"a:1", "b"};
+  e.priority = EventPriority::kLow;
+  e.alert_type = EventAlertType::kError;
+  std::string bytes;
+  ASSERT_TRUE(ToEventV2(e).SerializeToString(&bytes));
+  Event out;
+  ASSERT_TRUE(DecodeEvent(bytes, DecodeLimits{}, out).ok());
+  EXPECT_EQ(out, e);
+
+  DecodeLimits limits;
+  limits.max_tags = 2;
+  EXPECT_TRUE(DecodeEvent(bytes, limits, out).ok());
+  limits.max_tags = 1;
+  EXPECT_EQ(DecodeEvent(bytes, limits, out).error, DecodeError::kTags);
+  limits = DecodeLimits{};
+  limits.max_tag_length = 2;
+  EXPECT_EQ(DecodeEvent(bytes, limits, out).error, DecodeError::kTagLength);
+  limits = DecodeLimits{};
+  limits.max_name_length = 1;
+  EXPECT_EQ(DecodeEvent(bytes, limits, out).error, DecodeError::kNameLength);
+  // 10 million empty tags: refused at the limit, not collected.
+  limits = DecodeLimits{};
+  limits.max_tags = 1000;
+  EXPECT_EQ(DecodeEvent(Repeat(Len(7, ""), 10'000'000), limits, out).error, DecodeError::kTags);
+  EXPECT_EQ(DecodeEvent(bytes + Key(3, 0), limits, out).error, DecodeError::kMalformed);
+  EXPECT_EQ(DecodeEvent(Len(1, "\xff"), limits, out).error, DecodeError::kMalformed);
+  // Unknown enum values read as the defaults.
+  ASSERT_TRUE(DecodeEvent(Key(9, 0) + Varint(7) + Key(10, 0) + Varint(9), limits, out).ok());
+  EXPECT_EQ(out.priority, EventPriority::kNormal);
+  EXPECT_EQ(out.alert_type, EventAlertType::kInfo);
+}
+
+TEST(DecodeErrorNameTest, Names) {
+  EXPECT_EQ(DecodeErrorName(DecodeError::kSeries), "series");
+  EXPECT_EQ(DecodeErrorName(DecodeError::kTagLength), "tag-length");
+  EXPECT_EQ(DecodeErrorName(DecodeError::kOverBudget), "over-budget");
 }
 
 }  // namespace

@@ -348,12 +348,209 @@ TEST_F(IngestionTest, OversizedBodiesAre413AndReadFailuresAre500) {
   EXPECT_EQ(counters_.success.load(), 1u);
 }
 
+// --- Amplification inside the limits (issue 14) ---
+// These bodies are small as sent and within max-request-body-size after decompression; before
+// the limits they were answered 202 (the 33-million-empty-tags body peaked at 2.9 GB).
+
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string Len(uint32_t field, std::string_view bytes) {
+  return Varint((uint64_t{field} << 3) | 2) + Varint(bytes.size()) + std::string(bytes);
+}
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+// RawMessageV2 { <field>: { name: { TagMap: { "k": <series> ... } } } }
+std::string OneName(uint32_t field, std::string_view name, std::string_view series,
+                    size_t copies = 1) {
+  const std::string entry = Len(1, Len(1, "k") + Len(2, series));
+  return Len(field, Len(1, name) + Len(2, Repeat(entry, copies)));
+}
+
+TEST_F(IngestionTest, DefaultLimitsRefuseAmplifyingBodiesWhole) {
+  const std::string one = OneName(1, "ok", "\x18\x01");  // counter ok = 1
+  struct Case {
+    const char* what;
+    std::string body;
+  };
+  const Case cases[] = {
+      {"1,001 empty tags", one + OneName(1, "c", Repeat(Len(1, ""), 1001))},
+      {"2,000,001 series", one + OneName(1, "c", "", 2'000'001)},
+      {"a tag of 65,537 bytes", one + OneName(2, "g", Len(1, std::string(65537, 't')))},
+      {"a name of 65,537 bytes", one + OneName(1, std::string(65537, 'n'), "")},
+      {"a hostname of 65,537 bytes", one + OneName(1, "c", Len(2, std::string(65537, 'h')))},
+      {"1,000,001 timer values", one + OneName(4, "t", Len(4, std::string(8'000'008, '\0')))},
+      {"1,000,001 set members", one + OneName(3, "s", Repeat(Len(3, "m"), 1'000'001))},
+  };
+  for (const Case& c : cases) {
+    for (const char* encoding : {"", "deflate", "lz4"}) {
+      std::string body = c.body;
+      if (*encoding != '\0') {
+        auto packed = wire::Compress(std::string_view(encoding) == "lz4" ? wire::Compression::kLz4
+                                                                         : wire::Compression::kZlib,
+                                     c.body, 1);
+        ASSERT_TRUE(packed.ok());
+        body = *packed;
+      }
+      const IngestResult r = Post(IngestKind::kRaw, body, encoding);
+      EXPECT_EQ(r.status, 413) << c.what << " " << encoding;
+      EXPECT_EQ(IngestFailureName(r.failure), "limit") << c.what << " " << encoding;
+      EXPECT_NE(r.message.find("max-ingest-"), std::string::npos) << r.message;
+    }
+  }
+  EXPECT_TRUE(Flushed().empty());  // not even the valid series before the bad one
+  EXPECT_EQ(counters_.success.load(), 0u);
+  // At the defaults exactly: accepted.
+  EXPECT_EQ(Post(IngestKind::kRaw, OneName(1, "c", Repeat(Len(1, ""), 1000))).status, 202);
+}
+
+TEST_F(IngestionTest, EventLimits) {
+  pb::EventV2 e;
+  e.set_title("t");
+  for (int i = 0; i < 1001; ++i) e.add_tags("");
+  std::string body;
+  ASSERT_TRUE(e.SerializeToString(&body));
+  IngestResult r = Post(IngestKind::kEvent, body);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(IngestFailureName(r.failure), "limit");
+  e.clear_tags();
+  e.set_hostname(std::string(65537, 'h'));
+  ASSERT_TRUE(e.SerializeToString(&body));
+  EXPECT_EQ(Post(IngestKind::kEvent, body).status, 413);
+  e.set_hostname("h");
+  e.add_tags(std::string(65537, 't'));
+  ASSERT_TRUE(e.SerializeToString(&body));
+  EXPECT_EQ(Post(IngestKind::kEvent, body).status, 413);
+  EXPECT_EQ(counters_.events.load(), 0u);
+}
+
+TEST_F(IngestionTest, BytesAfterTheCompressedStreamAre400Decompress) {
+  const std::string body = ReadTestData("raw_message.bin");
+  for (auto [c, encoding] : {std::pair{wire::Compression::kZlib, "deflate"},
+                             std::pair{wire::Compression::kLz4, "lz4"}}) {
+    auto packed = wire::Compress(c, body, 6);
+    ASSERT_TRUE(packed.ok());
+    ASSERT_EQ(Post(IngestKind::kRaw, *packed, encoding).status, 202);
+    for (const std::string& tail : {std::string("\n"), std::string("garbage"), *packed}) {
+      const IngestResult r = Post(IngestKind::kRaw, *packed + tail, encoding);
+      EXPECT_EQ(r.status, 400) << encoding << " +" << tail.size();
+      EXPECT_EQ(r.failure, IngestFailure::kDecompress) << encoding;
+      EXPECT_NE(r.message.find("after the end"), std::string::npos) << r.message;
+    }
+  }
+  EXPECT_EQ(counters_.failure_decompress.load(), 6u);
+  EXPECT_EQ(counters_.success.load(), 2u);
+}
+
+class IngestionLimitsTest : public IngestionTest {
+ protected:
+  IngestResult PostWith(IngestKind kind, std::string_view data, std::string_view encoding = {}) {
+    IngestBody body;
+    body.has_encoding = !encoding.empty();
+    body.encoding = encoding;
+    body.data = data;
+    return HandleIngest(kind, body, http_, kNow, target(), counters_);
+  }
+  HttpServerOptions http_;
+};
+
+TEST_F(IngestionLimitsTest, ConfiguredLimitsApply) {
+  http_.max_ingest_series = 3;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(1, "c", "", 3)).status, 202);
+  const IngestResult r = PostWith(IngestKind::kRaw, OneName(1, "c", "", 4));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.failure, IngestFailure::kLimit);
+  EXPECT_NE(r.message.find("max-ingest-series"), std::string::npos) << r.message;
+  http_.max_ingest_tags = 2;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(1, "c", Repeat(Len(1, "a"), 3))).status, 413);
+  http_.max_ingest_timer_values = 1;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(4, "t", Len(4, std::string(16, '\0')))).status, 413);
+  http_.max_ingest_set_members = 1;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(3, "s", Len(3, "a") + Len(3, "b"))).status, 413);
+  http_.max_ingest_name_length = 3;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(1, "four", "")).status, 413);
+  http_.max_ingest_tag_length = 3;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(1, "c", Len(1, "four"))).status, 413);
+  EXPECT_EQ(counters_.failure_limit.load(), 6u);
+  EXPECT_EQ(counters_.metrics.load(), 3u);
+}
+
+TEST_F(IngestionLimitsTest, MemoryBudgetIsSharedAndGivenBackOnEveryPath) {
+  const std::string body = ReadTestData("raw_message.bin");
+  auto packed = wire::Compress(wire::Compression::kZlib, body, 6);
+  ASSERT_TRUE(packed.ok());
+  http_.max_ingest_memory = 1 << 20;
+  // Every kind of answer leaves nothing held.
+  EXPECT_EQ(PostWith(IngestKind::kRaw, body).status, 202);
+  EXPECT_EQ(PostWith(IngestKind::kRaw, *packed, "deflate").status, 202);
+  EXPECT_EQ(PostWith(IngestKind::kRaw, *packed + "x", "deflate").status, 400);
+  EXPECT_EQ(PostWith(IngestKind::kRaw, "\xff", "").status, 400);
+  EXPECT_EQ(PostWith(IngestKind::kRaw, body, "br").status, 400);
+  EXPECT_EQ(PostWith(IngestKind::kRaw, OneName(1, "c", Repeat(Len(1, ""), 1001))).status, 413);
+  EXPECT_EQ(counters_.bytes_in_flight.load(), 0u);
+
+  // Other requests in flight hold all but 100 bytes: 503 with Retry-After, counted, and what
+  // this one took is given back.
+  counters_.bytes_in_flight = (1 << 20) - 100;
+  for (auto [data, encoding] :
+       {std::pair<std::string_view, std::string_view>{body, ""}, {*packed, "deflate"}}) {
+    const IngestResult r = PostWith(IngestKind::kRaw, data, encoding);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.failure, IngestFailure::kOverBudget);
+    EXPECT_EQ(r.retry_after_s, 1);
+    EXPECT_EQ(IngestFailureName(r.failure), "over-budget");
+  }
+  // The compressed body fits (a few hundred bytes) but its decompressed chunk does not.
+  counters_.bytes_in_flight = (1 << 20) - 1000;
+  EXPECT_EQ(PostWith(IngestKind::kRaw, *packed, "deflate").status, 503);
+  EXPECT_EQ(PostWith(IngestKind::kEvent, std::string(600, 'x')).status, 503);  // body + copy
+  EXPECT_EQ(counters_.bytes_in_flight.load(), (1u << 20) - 1000);
+  EXPECT_EQ(counters_.failure_over_budget.load(), 4u);
+
+  // A request that alone needs more than the whole budget: 413, not worth retrying.
+  counters_.bytes_in_flight = 0;
+  http_.max_ingest_memory = 100;
+  const IngestResult big = PostWith(IngestKind::kRaw, body);
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.failure, IngestFailure::kTooLarge);
+  EXPECT_EQ(big.retry_after_s, 0);
+  EXPECT_EQ(counters_.bytes_in_flight.load(), 0u);
+  EXPECT_EQ(counters_.success.load(), 2u);
+}
+
+TEST_F(IngestionLimitsTest, DefaultsOfTheOptionsAreTheDocumentedOnes) {
+  // docs/limits.md and docs/http.md state these.
+  const HttpServerOptions o;
+  EXPECT_EQ(o.max_ingest_series, 2'000'000);
+  EXPECT_EQ(o.max_ingest_tags, 1000);
+  EXPECT_EQ(o.max_ingest_tag_length, 65536);
+  EXPECT_EQ(o.max_ingest_name_length, 65536);
+  EXPECT_EQ(o.max_ingest_timer_values, 1'000'000);
+  EXPECT_EQ(o.max_ingest_set_members, 1'000'000);
+  EXPECT_EQ(o.max_ingest_memory, int64_t{256} << 20);
+  const forward::DecodeLimits l = IngestDecodeLimits(o);
+  EXPECT_EQ(l.max_series, 2'000'000u);
+  EXPECT_EQ(l.max_tags, 1000u);
+}
+
 TEST(IngestFailureNameTest, NamesOfTheFailureTag) {
   EXPECT_EQ(IngestFailureName(IngestFailure::kRead), "read");
   EXPECT_EQ(IngestFailureName(IngestFailure::kDecompress), "decompress");
   EXPECT_EQ(IngestFailureName(IngestFailure::kEncoding), "encoding");
   EXPECT_EQ(IngestFailureName(IngestFailure::kUnmarshal), "unmarshal");
   EXPECT_EQ(IngestFailureName(IngestFailure::kTooLarge), "too-large");
+  EXPECT_EQ(IngestFailureName(IngestFailure::kLimit), "limit");
+  EXPECT_EQ(IngestFailureName(IngestFailure::kOverBudget), "over-budget");
 }
 
 }  // namespace

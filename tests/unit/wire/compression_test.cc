@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstring>
 #include <string>
 
 #include "gostatsd.pb.h"
@@ -51,6 +53,104 @@ TEST_P(Framed, TruncatedOrGarbageInputIsCorrupt) {
   EXPECT_EQ(Decompress(GetParam(), "this is not compressed at all", 1 << 20).error,
             DecompressError::kCorrupt);
   EXPECT_EQ(Decompress(GetParam(), "", 1 << 20).error, DecompressError::kCorrupt);
+}
+
+TEST_P(Framed, BytesAfterTheEndOfTheStreamAreCorrupt) {
+  // gostatsd's readers stop at the end of the stream and ignore the rest; a 202 for a body whose
+  // tail was never read hides a broken or probing sender (issue 14).
+  auto packed = Compress(GetParam(), Sample(), 6);
+  ASSERT_TRUE(packed.ok());
+  for (const std::string& tail : {std::string("x"), std::string(1000, '\0'), *packed}) {
+    Decompressed out = Decompress(GetParam(), *packed + tail, 1 << 20);
+    EXPECT_EQ(out.error, DecompressError::kCorrupt) << tail.size();
+    EXPECT_NE(out.message.find("after the end"), std::string::npos) << out.message;
+  }
+}
+
+TEST_P(Framed, OutputIsTakenFromTheBudgetAndGivenBackOnEveryPath) {
+  const std::string in = Sample();  // ~100 KB
+  auto packed = Compress(GetParam(), in, 6);
+  ASSERT_TRUE(packed.ok());
+  std::atomic<uint64_t> in_flight{0};
+  {
+    BudgetLease lease(&in_flight, 1 << 20);
+    PageBuffer out;
+    std::string why;
+    ASSERT_EQ(DecompressTo(GetParam(), *packed, 1 << 20, &lease, out, why), DecompressError::kNone)
+        << why;
+    EXPECT_EQ(out.view(), in);
+    // Charged in chunks of at most 64 KiB ahead of what was written.
+    EXPECT_GE(in_flight.load(), in.size());
+    EXPECT_LE(in_flight.load(), in.size() + 64 * 1024);
+    EXPECT_EQ(lease.held(), in_flight.load());
+  }
+  EXPECT_EQ(in_flight.load(), 0u);
+
+  // Another request holds all but 10 KB: this one stops at its first chunk, takes nothing.
+  in_flight = (1 << 20) - 10000;
+  {
+    BudgetLease lease(&in_flight, 1 << 20);
+    PageBuffer out;
+    std::string why;
+    EXPECT_EQ(DecompressTo(GetParam(), *packed, 1 << 20, &lease, out, why),
+              DecompressError::kOverBudget);
+    EXPECT_FALSE(lease.never_fits());  // it would fit once the other request is done
+  }
+  EXPECT_EQ(in_flight.load(), (1u << 20) - 10000);
+
+  // A budget smaller than this body alone: never fits.
+  in_flight = 0;
+  {
+    BudgetLease lease(&in_flight, 50000);
+    PageBuffer out;
+    std::string why;
+    EXPECT_EQ(DecompressTo(GetParam(), *packed, 1 << 20, &lease, out, why),
+              DecompressError::kOverBudget);
+    EXPECT_TRUE(lease.never_fits());
+  }
+  EXPECT_EQ(in_flight.load(), 0u);
+
+  // Corrupt and too large: given back too.
+  {
+    BudgetLease lease(&in_flight, 1 << 30);
+    PageBuffer out;
+    std::string why;
+    EXPECT_EQ(DecompressTo(GetParam(), *packed + "junk", 1 << 20, &lease, out, why),
+              DecompressError::kCorrupt);
+    EXPECT_EQ(DecompressTo(GetParam(), *packed, 1000, &lease, out, why),
+              DecompressError::kTooLarge);
+  }
+  EXPECT_EQ(in_flight.load(), 0u);
+}
+
+TEST(BudgetLease, GrowStopsAtTheSharedLimit) {
+  std::atomic<uint64_t> in_flight{0};
+  BudgetLease a(&in_flight, 100);
+  BudgetLease b(&in_flight, 100);
+  EXPECT_TRUE(a.Grow(60));
+  EXPECT_FALSE(b.Grow(50));  // 110 > 100
+  EXPECT_FALSE(b.never_fits());
+  EXPECT_TRUE(b.Grow(40));
+  EXPECT_EQ(in_flight.load(), 100u);
+  a.Release();
+  EXPECT_EQ(in_flight.load(), 40u);
+  EXPECT_FALSE(b.Grow(61));  // 101 for b alone
+  EXPECT_TRUE(b.never_fits());
+  BudgetLease none(nullptr, 0);  // no budget
+  EXPECT_TRUE(none.Grow(uint64_t{1} << 40));
+}
+
+TEST(PageBuffer, OnlyWhatIsReservedAndMovedOwnership) {
+  PageBuffer a;
+  ASSERT_TRUE(a.Reserve(size_t{1} << 30));  // address space only
+  EXPECT_GE(a.capacity(), size_t{1} << 30);
+  std::memset(a.data(), 'x', 10);
+  a.set_size(10);
+  PageBuffer b(std::move(a));
+  EXPECT_EQ(b.view(), "xxxxxxxxxx");
+  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  ASSERT_TRUE(b.Reserve(0));
+  EXPECT_EQ(b.size(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, RoundTrip,
