@@ -225,15 +225,23 @@ Framing CheckFraming(const std::vector<std::pair<std::string_view, std::string_v
   return f;
 }
 
-bool ConnectionTable::Admit(const std::string& address, Refusal* why) const {
-  if (entries_.size() >= static_cast<size_t>(max_total_)) {
-    *why = Refusal::kMaxConnections;
-    return false;
-  }
+bool ConnectionTable::Admit(const std::string& address, Refusal* why, Entry** evict) {
+  *evict = nullptr;
   if (from(address) >= max_per_address_) {
     *why = Refusal::kMaxConnectionsPerIp;
     return false;
   }
+  if (entries_.size() < static_cast<size_t>(max_total_)) return true;
+  Entry* oldest = nullptr;
+  for (auto& [ptr, e] : entries_) {
+    if (e->phase == Phase::kHead && !e->cut && (oldest == nullptr || e->start < oldest->start)) {
+      oldest = ptr;
+    }
+  }
+  *why = Refusal::kMaxConnections;
+  if (oldest == nullptr) return false;
+  oldest->cut = true;
+  *evict = oldest;
   return true;
 }
 
@@ -362,9 +370,14 @@ struct HttpServer::Loop {
     if (l->stopping) return MHD_NO;
     const std::string address = AddressText(addr);
     Refusal why;
-    if (!l->table.Admit(address, &why)) {
+    Entry* evict = nullptr;
+    if (!l->table.Admit(address, &why, &evict)) {
       l->Refuse(why, address);
       return MHD_NO;
+    }
+    if (evict != nullptr) {  // at max-connections: the oldest waiting for its headers goes
+      ::shutdown(evict->fd, SHUT_RDWR);
+      l->Refuse(why, evict->address, "closed to make room for a new connection");
     }
     return MHD_YES;
   }
@@ -563,8 +576,7 @@ struct HttpServer::Loop {
     IngestBody body;
     body.too_large = true;
     const IngestResult res =
-        HandleIngest(r->kind, body, static_cast<size_t>(o.max_request_body_size), NowUnixNanos(),
-                     *server->deps_.ingest, server->counters_);
+        HandleIngest(r->kind, body, o, NowUnixNanos(), *server->deps_.ingest, server->counters_);
     const MHD_Result ok = Answer(c, r, res.status, {}, nullptr, close);
     LogFailure(r, res, e);
     return ok;
@@ -587,8 +599,7 @@ struct HttpServer::Loop {
         body.has_encoding = r->has_encoding;
         body.encoding = r->encoding;
         body.data = r->body;
-        r->result = HandleIngest(r->kind, body, static_cast<size_t>(s->options_.max_request_body_size),
-                                 NowUnixNanos(), *s->deps_.ingest,
+        r->result = HandleIngest(r->kind, body, s->options_, NowUnixNanos(), *s->deps_.ingest,
                                  s->counters_);
         r->done.store(true, std::memory_order_release);
         MHD_resume_connection(c);
@@ -602,7 +613,7 @@ struct HttpServer::Loop {
     r->body = std::string();  // released before the answer is written
     // Over the ingestion memory budget (503): when to try again.
     const std::string retry =
-        std::string();  // Retry-After: with the ingestion memory budget
+        r->result.retry_after_s > 0 ? std::to_string(r->result.retry_after_s) : std::string();
     const MHD_Result ok = Answer(c, r, r->result.status, {}, nullptr, false, nullptr,
                                  retry.empty() ? nullptr : &retry);
     LogFailure(r, r->result, e);

@@ -42,7 +42,8 @@ struct HttpServerDeps {
 
 // Why a connection or a request was refused or cut off (the `reason` tag of http.refused).
 enum class Refusal {
-  kMaxConnections,       // max-connections open already: closed at accept
+  kMaxConnections,       // max-connections open already: the new one closed at accept, or the
+                         // oldest waiting for its headers closed to make room
   kMaxConnectionsPerIp,  // max-connections-per-ip open from its address: closed at accept
   kBadHead,              // request line or headers refused by the parser: 400, 414 or 431
   kBadFraming,           // Content-Length / Transfer-Encoding refused: 400, 413 or 501
@@ -102,8 +103,12 @@ class ConnectionTable {
         header_timeout_(header_timeout),
         request_timeout_(request_timeout) {}
 
-  // Whether a new connection from `address` may be opened; if not, `why` names the cap.
-  bool Admit(const std::string& address, Refusal* why) const;
+  // Whether a new connection from `address` may be opened; if not, `why` names the cap. At
+  // max-connections, the connection that has waited longest for a request's headers (kHead,
+  // not being closed) makes room: it is marked cut and returned in `*evict` for the caller to
+  // close, so connections that send nothing useful cannot keep new clients out. Refused only
+  // when every connection has a request in progress.
+  bool Admit(const std::string& address, Refusal* why, Entry** evict);
   // A connection opened (after Admit) and closed. `entry` stays valid until Remove.
   Entry* Add(std::string address, int fd, Clock::time_point now);
   void Remove(Entry* entry);

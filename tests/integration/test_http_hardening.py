@@ -170,6 +170,32 @@ class SlowlorisTest(HardeningTestCase):
         self.assertEqual(s.values("stats.counter.survived.count"), ["9"])
 
 
+class FullServerTest(HardeningTestCase):
+    def test_at_max_connections_a_slow_head_makes_room_for_a_new_client(self):
+        # Attackers from many addresses can fill max-connections without any per-address cap
+        # stopping them: the connection that has waited longest for its headers is closed to
+        # make room, so /healthcheck is still answered.
+        s, port = self.start_http("enable-expvar = true\nmax-connections = 50\n")
+        attackers = []
+        for i in range(50):
+            a = connect(port, "127.0.1.%d" % (i + 1))
+            self.addCleanup(a.close)
+            a.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n")
+            attackers.append(a)
+        time.sleep(0.5)
+        for _ in range(3):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.sock = connect(port, OTHER, timeout=5)
+            c.request("GET", "/healthcheck")
+            self.assertEqual(c.getresponse().status, 200)
+            c.close()
+        # The first attackers were the ones closed.
+        self.assertEqual(read_until_closed(attackers[0], timeout=2), b"")
+        # (Each answered client leaves a free place, so not every one needed an eviction.)
+        self.assertGreaterEqual(self.expvar(port)["refused.max-connections"], 1)
+        self.stop_ok(s)
+
+
 class SaturatedIngestionTest(HardeningTestCase):
     def test_health_is_answered_while_every_ingestion_thread_is_busy(self):
         # One ingestion thread, kept busy by clients posting 32 MiB deflate bombs (each inflated

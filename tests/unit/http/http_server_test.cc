@@ -203,21 +203,36 @@ class ConnectionTableTest : public ::testing::Test {
 
 TEST_F(ConnectionTableTest, CapsPerAddressAndInTotal) {
   Refusal why;
-  ASSERT_TRUE(table.Admit("10.0.0.1", &why));
+  ConnectionTable::Entry* evict = nullptr;
+  ASSERT_TRUE(table.Admit("10.0.0.1", &why, &evict));
   auto* a1 = table.Add("10.0.0.1", 5, t0);
-  ASSERT_TRUE(table.Admit("10.0.0.1", &why));
-  table.Add("10.0.0.1", 6, t0);
-  EXPECT_FALSE(table.Admit("10.0.0.1", &why));
+  ASSERT_TRUE(table.Admit("10.0.0.1", &why, &evict));
+  auto* a2 = table.Add("10.0.0.1", 6, t0 + std::chrono::seconds(1));
+  EXPECT_FALSE(table.Admit("10.0.0.1", &why, &evict));
   EXPECT_EQ(why, Refusal::kMaxConnectionsPerIp);
-  EXPECT_TRUE(table.Admit("10.0.0.2", &why));  // another address is not refused
-  table.Add("10.0.0.2", 7, t0);
-  table.Add("10.0.0.3", 8, t0);
-  EXPECT_FALSE(table.Admit("10.0.0.4", &why));
-  EXPECT_EQ(why, Refusal::kMaxConnections);
+  EXPECT_TRUE(table.Admit("10.0.0.2", &why, &evict));  // another address is not refused
+  EXPECT_EQ(evict, nullptr);
+  auto* b = table.Add("10.0.0.2", 7, t0 + std::chrono::seconds(2));
+  auto* c = table.Add("10.0.0.3", 8, t0 + std::chrono::seconds(3));
   table.Remove(a1);  // a closed connection frees its place in both counts
   EXPECT_EQ(table.from("10.0.0.1"), 1);
-  EXPECT_TRUE(table.Admit("10.0.0.1", &why));
+  EXPECT_TRUE(table.Admit("10.0.0.1", &why, &evict));
+  EXPECT_EQ(evict, nullptr);
   EXPECT_EQ(table.size(), 3u);
+  // Full: the connection waiting longest for its headers makes room; one with a request in
+  // progress never does.
+  table.Add("10.0.0.5", 9, t0 + std::chrono::seconds(4));
+  ConnectionTable::Enter(a2, Phase::kBody, t0 + std::chrono::seconds(5));
+  ASSERT_TRUE(table.Admit("10.0.0.4", &why, &evict));
+  EXPECT_EQ(evict, b);
+  EXPECT_TRUE(b->cut);
+  ASSERT_TRUE(table.Admit("10.0.0.4", &why, &evict));
+  EXPECT_EQ(evict, c);  // b is being closed already
+  ConnectionTable::Enter(table.Add("10.0.0.6", 10, t0), Phase::kWorking, t0);
+  for (int i = 0; i < 2; ++i) table.Admit("10.0.0.4", &why, &evict);  // the rest in kHead
+  EXPECT_FALSE(table.Admit("10.0.0.4", &why, &evict));
+  EXPECT_EQ(why, Refusal::kMaxConnections);
+  EXPECT_EQ(evict, nullptr);
 }
 
 TEST_F(ConnectionTableTest, HeaderDeadlineIsNotRestartedByTraffic) {
