@@ -9,6 +9,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/file_read.h"
+
 namespace cstatsd::cloud::k8s {
 namespace {
 
@@ -22,18 +24,16 @@ std::string Trim(std::string s) {
 
 // Regular files only: a kubeconfig or token path naming /dev/zero, a FIFO or a directory would
 // otherwise read for ever (or block) at startup and before every API request.
+// Opened with O_NONBLOCK and checked with fstat before reading (no stat-then-open race), and at
+// most 16 MiB (core/file_read.h).
 Result<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-    return Status::Error("cannot read " + path + ": not a regular file");
+  auto text = ReadRegularFile(path, size_t{16} << 20);
+  if (!text.ok()) {
+    const std::string& e = text.error();
+    return Status::Error("cannot read " + path + ": " +
+                         (e == "is a directory" ? "not a regular file (a directory)" : e));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::Error("cannot read " + path);
-  return ss.str();
+  return text;
 }
 
 std::string Resolve(std::string_view base_dir, const std::string& file) {
@@ -103,11 +103,20 @@ Result<Connection> Parse(const YAML::Node& root, std::string_view context_name,
   const std::string ca_data = Scalar(*cluster, "certificate-authority-data", err);
   const std::string insecure = Scalar(*cluster, "insecure-skip-tls-verify", err);
   if (!err.empty()) return Status::Error("cluster \"" + cluster_name + "\": " + err);
-  if (c.server.empty()) return Status::Error("cluster \"" + cluster_name + "\" has no server");
-  while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
-  if (!c.server.starts_with("https://") && !c.server.starts_with("http://")) {
-    c.server = "https://" + c.server;  // as client-go: a bare host:port means https
+  // As client-go: a bare host:port means https. Trailing '/' go, after the scheme is split off
+  // ("https://" alone, or "/", is no server rather than "https://" or "https://https:").
+  std::string scheme = "https://";
+  std::string_view host(c.server);
+  for (std::string_view s : {"https://", "http://"}) {
+    if (host.starts_with(s)) {
+      scheme = s;
+      host.remove_prefix(s.size());
+      break;
+    }
   }
+  while (!host.empty() && host.back() == '/') host.remove_suffix(1);
+  if (host.empty()) return Status::Error("cluster \"" + cluster_name + "\" has no server");
+  c.server = scheme + std::string(host);
   if (!ca_data.empty()) {
     auto pem = Base64Decode(ca_data);
     if (!pem.ok()) {

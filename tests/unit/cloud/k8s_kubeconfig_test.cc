@@ -183,6 +183,29 @@ users: [{name: u, user: {tokenFile: token}}]
   EXPECT_THAT(missing.error(), HasSubstr("cannot read"));
 }
 
+// A server that is only slashes, or only a scheme, names no host: it became "https://" or
+// "https://https:" (trailing '/' were stripped before the scheme was looked at).
+TEST(K8sKubeconfigTest, AServerWithoutAHostIsRefused) {
+  for (const char* server : {"/", "///", "https://", "http:///"}) {
+    auto c = ParseKubeconfig(std::string(R"(
+current-context: c
+contexts: [{name: c, context: {cluster: k}}]
+clusters: [{name: k, cluster: {server: ")") +
+                                 server + "\"}}]\n",
+                             "", "");
+    ASSERT_FALSE(c.ok()) << server << " -> " << c->server;
+    EXPECT_THAT(c.error(), HasSubstr("cluster \"k\" has no server")) << server;
+  }
+  auto ok = ParseKubeconfig(R"(
+current-context: c
+contexts: [{name: c, context: {cluster: k}}]
+clusters: [{name: k, cluster: {server: "http://127.0.0.1:8001//"}}]
+)",
+                            "", "");
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok->server, "http://127.0.0.1:8001");
+}
+
 // /dev/zero would be read for ever, a FIFO would block: only regular files are read.
 TEST(K8sKubeconfigTest, OnlyRegularFilesAreRead) {
   for (const char* device : {"/dev/null", "/dev/zero", "/"}) {
