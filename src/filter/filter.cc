@@ -81,6 +81,14 @@ bool Filter::Applies(std::string_view metric_name,
 Outcome FilterSet::Apply(std::string_view name, std::vector<std::string_view>& tags,
                          std::vector<std::string_view>& dropped) const {
   Outcome out;
+  // As gostatsd's TagHandler: every filter sees the series' tags as they arrived; the tags the
+  // filters drop are collected and removed only after the last filter has matched (so a later
+  // filter's match-tags still matches a tag an earlier one drops).
+  const size_t first = dropped.size();
+  auto was_dropped = [&](std::string_view t) {
+    return std::find(dropped.begin() + static_cast<std::ptrdiff_t>(first), dropped.end(), t) !=
+           dropped.end();
+  };
   for (const Filter& f : filters_) {
     if (!f.Applies(name, tags)) continue;
     if (f.drop_metric) {
@@ -89,13 +97,13 @@ Outcome FilterSet::Apply(std::string_view name, std::vector<std::string_view>& t
     }
     if (f.drop_host) out.clear_source = true;
     if (!f.drop_tags.empty()) {
-      auto keep = std::remove_if(tags.begin(), tags.end(), [&](std::string_view t) {
-        if (!AnyMatches(f.drop_tags, t)) return false;
-        dropped.push_back(t);
-        return true;
-      });
-      tags.erase(keep, tags.end());
+      for (std::string_view t : tags) {
+        if (AnyMatches(f.drop_tags, t) && !was_dropped(t)) dropped.push_back(t);
+      }
     }
+  }
+  if (dropped.size() > first) {
+    tags.erase(std::remove_if(tags.begin(), tags.end(), was_dropped), tags.end());
   }
   return out;
 }

@@ -66,8 +66,10 @@ class FilterSet {
   const std::vector<Filter>& filters() const { return filters_; }
   void Add(Filter f) { filters_.push_back(std::move(f)); }
 
-  // Runs the filters in order over a series: removes dropped tags from `tags` (appending them
-  // to `dropped`), and says whether to drop the series or clear its source.
+  // Runs the filters in order over a series and says whether to drop the series or clear its
+  // source. Every filter matches against the tags as they arrived; the tags any of them drops
+  // are removed from `tags` (and appended to `dropped`, once each) after the last filter, as
+  // gostatsd does.
   Outcome Apply(std::string_view name, std::vector<std::string_view>& tags,
                 std::vector<std::string_view>& dropped) const;
 

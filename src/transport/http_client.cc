@@ -304,7 +304,7 @@ void HttpClient::FinishAttempt(Job& job, int curl_code) {
   if (!r.retry_after.empty()) {
     retry_after = ParseRetryAfter(r.retry_after, std::chrono::system_clock::now());
   }
-  const RetryDecision d = job.retry.Decide(r.status, retry_after);
+  const RetryDecision d = job.retry.Decide(r.status, retry_after, r.body);
   if (d.action == RetryAction::kRetry) {
     if (job.callbacks.retrying) job.callbacks.retrying(r, d.wait);
     waiting_.emplace(SteadyClock::now() + d.wait, &job);

@@ -86,9 +86,11 @@ RetryState::RetryState(const RetryOptions& options, ExponentialBackOff::Now now,
           }(),
           std::move(now), std::move(random)) {}
 
-RetryDecision RetryState::Decide(long status, std::optional<Duration> retry_after) {
+RetryDecision RetryState::Decide(long status, std::optional<Duration> retry_after,
+                                 std::string_view body) {
   ++attempts_;
-  const AttemptResult result = ClassifyAttempt(status);
+  const AttemptResult result =
+      options_.classify ? options_.classify(status, body) : ClassifyAttempt(status);
   if (result == AttemptResult::kSuccess) return {RetryAction::kDone, {}};
   if (options_.max_elapsed_time < Duration::zero()) return {RetryAction::kGiveUp, {}};
   if (result == AttemptResult::kNonRetryable && options_.fast_fail_non_retryable) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cstatsd::transport {
@@ -75,6 +76,9 @@ struct RetryOptions {
   // limit but the time budget.
   int max_retries = -1;
   BackOffOptions backoff;  // its max_elapsed_time is taken from above
+  // Classifies an answer from its status and body instead of ClassifyAttempt (e.g. AWS's
+  // throttling codes in a 400 answer); null = ClassifyAttempt(status).
+  std::function<AttemptResult(long status, std::string_view body)> classify;
 };
 
 enum class RetryAction { kDone, kRetry, kGiveUp };
@@ -91,7 +95,9 @@ class RetryState {
                       ExponentialBackOff::Random random = nullptr);
 
   // `retry_after` is the parsed Retry-After of the response, if any.
-  RetryDecision Decide(long status, std::optional<Duration> retry_after = std::nullopt);
+  // `body` is the (start of the) response body, for RetryOptions::classify.
+  RetryDecision Decide(long status, std::optional<Duration> retry_after = std::nullopt,
+                       std::string_view body = {});
   int attempts() const { return attempts_; }
 
  private:

@@ -4,6 +4,7 @@
 
 #include "aws/sigv4.h"
 #include "backends/cloudwatch/cloudwatch_format.h"
+#include "backends/cloudwatch/cloudwatch_retry.h"
 #include "config/section_reader.h"
 
 namespace cstatsd::backends {
@@ -39,10 +40,8 @@ CloudwatchBackend::CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<
     : options_(std::move(options)),
       sender_(std::move(sender)),
       chain_(&sender_->client(), std::move(env)) {
-  // The AWS SDK's default retryer: 3 retries with backoff.
-  retry_.max_retries = 3;
-  retry_.max_elapsed_time = std::chrono::seconds(15);
-  retry_.honour_retry_after = true;
+  // The AWS SDK's default retryer: 3 retries with backoff, of 5xx and throttling answers only.
+  retry_ = cloudwatch::RetryPolicy();
 }
 
 Status CloudwatchBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {

@@ -262,6 +262,24 @@ TEST(GraphiteBackendTest, ConfigurationErrorsNameTheKey) {
   EXPECT_NE(o.error().find("graphite.address"), std::string::npos) << o.error();
 }
 
+// Issue 14 item 5: a port out of range was taken modulo 65536 when dialling.
+TEST(GraphiteBackendTest, AddressPortIsChecked) {
+  for (const char* address : {"carbon:99999", "carbon:0", "carbon:x", "carbon", ":2003"}) {
+    config::Config c;
+    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address +
+                                   "\"}}");
+    auto o = GraphiteOptions::From(c);
+    ASSERT_FALSE(o.ok()) << address;
+    EXPECT_EQ(o.error().rfind("graphite.address: ", 0), 0u) << o.error();
+  }
+  for (const char* address : {"carbon:2003", "127.0.0.1:65535", "[::1]:2003"}) {
+    config::Config c;
+    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address +
+                                   "\"}}");
+    EXPECT_TRUE(GraphiteOptions::From(c).ok()) << address;
+  }
+}
+
 TEST(GraphiteBackendTest, PrefixSetsSpellingIsAccepted) {
   config::Config c;
   c.file = nlohmann::json::parse(R"({"graphite": {"prefix_sets": "uniques"}})");

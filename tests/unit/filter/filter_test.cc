@@ -99,14 +99,35 @@ TEST(FilterSetTest, MatchTagsNeedsOneMatchingTag) {
   EXPECT_FALSE(set.Apply("m", none, dropped).drop);
 }
 
-TEST(FilterSetTest, LaterFiltersSeeEarlierDrops) {
+// gostatsd's TagHandler collects every filter's drop-tags and removes them after the last
+// filter: a later filter still sees (and matches on) a tag an earlier one drops (issue 14).
+TEST(FilterSetTest, LaterFiltersStillSeeTagsAnEarlierOneDrops) {
   FilterSet set;
-  set.Add(Make({}, {}, {}, {"canary"}, false, false));
-  set.Add(Make({}, {}, {"canary"}, {}, true, false));  // would drop canaries, but none are left
-  std::vector<std::string_view> tags = {"canary", "env:prod"};
+  set.Add(Make({}, {}, {}, {"tmp*"}, false, false));
+  set.Add(Make({}, {}, {"tmp:1"}, {}, true, false));
+  std::vector<std::string_view> tags = {"tmp:1", "env:prod"};
   std::vector<std::string_view> dropped;
+  EXPECT_TRUE(set.Apply("m", tags, dropped).drop);
+
+  // Without the dropping filter's match, the tags are removed once all filters ran.
+  tags = {"tmp:2", "env:prod", "tmp:2"};
+  dropped.clear();
   EXPECT_FALSE(set.Apply("m", tags, dropped).drop);
   EXPECT_EQ(tags, (std::vector<std::string_view>{"env:prod"}));
+  EXPECT_EQ(dropped, (std::vector<std::string_view>{"tmp:2"}));
+}
+
+TEST(FilterSetTest, DropTagsOfSeveralFiltersAreCollectedOnce) {
+  FilterSet set;
+  set.Add(Make({}, {}, {}, {"a:*"}, false, false));
+  set.Add(Make({}, {}, {"a:1"}, {"a:1", "b:*"}, false, true));  // sees a:1, drops it again
+  std::vector<std::string_view> tags = {"a:1", "b:2", "c:3"};
+  std::vector<std::string_view> dropped = {"earlier"};
+  const Outcome o = set.Apply("m", tags, dropped);
+  EXPECT_FALSE(o.drop);
+  EXPECT_TRUE(o.clear_source);
+  EXPECT_EQ(tags, (std::vector<std::string_view>{"c:3"}));
+  EXPECT_EQ(dropped, (std::vector<std::string_view>{"earlier", "a:1", "b:2"}));
 }
 
 TEST(FilterSetTest, LoadReadsSectionsInOrderAndNamesBadKeys) {
