@@ -161,6 +161,8 @@ std::string_view DecodeErrorName(DecodeError e) {
       return "timer-values";
     case DecodeError::kSetMembers:
       return "set-members";
+    case DecodeError::kRequestSetMembers:
+      return "request-set-members";
     case DecodeError::kOverBudget:
       return "over-budget";
   }
@@ -268,6 +270,7 @@ class RawWalker {
       const size_t n = series_;
       deliver_ = true;
       series_ = 0;
+      set_members_ = 0;
       visitor_.Begin(n);
       Message(wire);  // cannot fail: the same bytes passed every check
       status_.series = series_;
@@ -451,6 +454,11 @@ class RawWalker {
                                                     std::to_string(limits_.max_set_members) +
                                                     " members");
         }
+        if (++set_members_ > limits_.max_request_set_members) {
+          return Fail(DecodeError::kRequestSetMembers,
+                      "more than " + std::to_string(limits_.max_request_set_members) +
+                          " set members in one request");
+        }
         if (!String(s, limits_.max_tag_length, DecodeError::kTagLength, "set member")) {
           return false;
         }
@@ -492,6 +500,7 @@ class RawWalker {
   RawSeriesVisitor& visitor_;
   bool deliver_ = false;
   size_t series_ = 0;
+  size_t set_members_ = 0;  // of every set so far
   std::string_view name_;
   RawSeries cur_;
   std::vector<std::string_view> tags_;

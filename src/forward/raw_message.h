@@ -57,27 +57,29 @@ pb::EventV2 ToEventV2(const Event& event);
 // What one message may hold. The defaults are "no limit"; the HTTP server passes its options.
 struct DecodeLimits {
   static constexpr size_t kNone = std::numeric_limits<size_t>::max();
-  size_t max_series = kNone;        // series in one RawMessageV2
-  size_t max_tags = kNone;          // tags of one series (or event)
-  size_t max_tag_length = kNone;    // bytes of one tag or set member
-  size_t max_name_length = kNone;   // bytes of a metric name or a hostname
-  size_t max_timer_values = kNone;  // values of one timer series
-  size_t max_set_members = kNone;   // members of one set series
+  size_t max_series = kNone;               // series in one RawMessageV2
+  size_t max_tags = kNone;                 // tags of one series (or event)
+  size_t max_tag_length = kNone;           // bytes of one tag or set member
+  size_t max_name_length = kNone;          // bytes of a metric name or a hostname
+  size_t max_timer_values = kNone;         // values of one timer series
+  size_t max_set_members = kNone;          // members of one set series
+  size_t max_request_set_members = kNone;  // members of all the sets of one message together
 };
 
 enum class DecodeError {
   kNone,
-  kMalformed,    // not the wire format of the message (or a string not UTF-8)
-  kSeries,       // more than max_series
-  kTags,         // a series (or event) with more than max_tags
-  kTagLength,    // a tag or set member longer than max_tag_length
-  kNameLength,   // a name or hostname longer than max_name_length
-  kTimerValues,  // a timer with more than max_timer_values
-  kSetMembers,   // a set with more than max_set_members
-  kOverBudget,   // the decoder's scratch could not be taken from the budget
+  kMalformed,          // not the wire format of the message (or a string not UTF-8)
+  kSeries,             // more than max_series
+  kTags,               // a series (or event) with more than max_tags
+  kTagLength,          // a tag or set member longer than max_tag_length
+  kNameLength,         // a name or hostname longer than max_name_length
+  kTimerValues,        // a timer with more than max_timer_values
+  kSetMembers,         // a set with more than max_set_members
+  kRequestSetMembers,  // more than max_request_set_members in all
+  kOverBudget,         // the decoder's scratch could not be taken from the budget
 };
 // "malformed", "series", "tags", "tag-length", "name-length", "timer-values", "set-members",
-// "over-budget" (the limit tag of the counters), "" for kNone.
+// "request-set-members", "over-budget"; "" for kNone.
 std::string_view DecodeErrorName(DecodeError e);
 
 struct DecodeStatus {

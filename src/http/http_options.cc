@@ -10,12 +10,13 @@ namespace cstatsd::http {
 namespace {
 
 constexpr const char* kKnownKeys[] = {
-    "address",          "enable-healthcheck",    "enable-expvar",   "enable-ingestion",
-    "enable-prof",      "max-request-body-size", "max-connections", "max-connections-per-ip",
-    "max-header-bytes", "header-timeout",        "request-timeout", "ingestion-threads",
+    "address", "enable-healthcheck", "enable-expvar", "enable-ingestion", "enable-prof",
+    "max-request-body-size", "max-connections", "max-connections-per-ip", "max-header-bytes",
+    "header-timeout", "request-timeout", "ingestion-threads",
     // HTTP ingestion limits (ReadIngestLimits)
     "max-ingest-series", "max-ingest-tags", "max-ingest-tag-length", "max-ingest-name-length",
-    "max-ingest-timer-values", "max-ingest-set-members", "max-ingest-memory"};
+    "max-ingest-timer-values", "max-ingest-set-members", "max-ingest-request-set-members",
+    "max-ingest-memory"};
 
 // Each connection holds a socket and its buffer (up to max-header-bytes): the process's file
 // descriptor limit is usually reached first.
@@ -69,6 +70,7 @@ void ReadIngestLimits(const config::Section& section, HttpServerOptions& o,
       {"max-ingest-name-length", &o.max_ingest_name_length, kMaxBodyLimit},
       {"max-ingest-timer-values", &o.max_ingest_timer_values, int64_t{1} << 40},
       {"max-ingest-set-members", &o.max_ingest_set_members, int64_t{1} << 40},
+      {"max-ingest-request-set-members", &o.max_ingest_request_set_members, int64_t{1} << 40},
       {"max-ingest-memory", &o.max_ingest_memory, int64_t{1} << 50},
   };
   for (const Key& k : keys) {

@@ -53,6 +53,10 @@ struct HttpServerOptions {
   int64_t max_ingest_name_length = 65'536;      // max-ingest-name-length: bytes of name/hostname
   int64_t max_ingest_timer_values = 1'000'000;  // max-ingest-timer-values: values per timer
   int64_t max_ingest_set_members = 1'000'000;   // max-ingest-set-members: members per set
+  // max-ingest-request-set-members: members of all sets of one request together. A member
+  // costs ~70 bytes in the aggregation map until the flush, 11 times its wire size: 10 sets of
+  // 1,000,000 distinct members (12.6 MB deflated) held 621 MB without it.
+  int64_t max_ingest_request_set_members = 1'000'000;
   // max-ingest-memory (cstatsd): bytes all ingestion requests of this server may hold at once
   // (body as sent + decompressed + decoder scratch). A request that would pass it is answered
   // 503 with Retry-After (failure:over-budget); one that alone needs more, 413. 256 MiB.

@@ -235,6 +235,8 @@ std::string_view LimitKey(forward::DecodeError e) {
       return "max-ingest-timer-values";
     case forward::DecodeError::kSetMembers:
       return "max-ingest-set-members";
+    case forward::DecodeError::kRequestSetMembers:
+      return "max-ingest-request-set-members";
     default:
       return "";
   }
@@ -267,6 +269,7 @@ forward::DecodeLimits IngestDecodeLimits(const HttpServerOptions& o) {
   l.max_name_length = AsSize(o.max_ingest_name_length);
   l.max_timer_values = AsSize(o.max_ingest_timer_values);
   l.max_set_members = AsSize(o.max_ingest_set_members);
+  l.max_request_set_members = AsSize(o.max_ingest_request_set_members);
   return l;
 }
 

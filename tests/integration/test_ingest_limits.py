@@ -110,6 +110,30 @@ class IngestLimitsTest(HttpTestCase):
         self.assertLess(proc_kb(s.proc.pid, "VmHWM"), RSS_BOUND_KB)
         self.stop_ok(s)
 
+    def test_distinct_set_members_are_bounded_per_request(self):
+        # 2 sets of 600,000 distinct members each (within max-ingest-set-members): 1.2 million
+        # members in one request would hold ~85 MB of aggregation state from a 2 MB body.
+        s, port = self.start_http(INGESTION + "enable-expvar = true\n")
+        alpha = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+        def member(i):
+            return bytes(alpha[(i // 62 ** k) % 62] for k in range(4))
+
+        def set_of(name, first, n):
+            members = b"".join(field_len(3, member(i)) for i in range(first, first + n))
+            entry = field_len(1, field_len(1, b"k") + field_len(2, members))
+            return field_len(3, field_len(1, name) + field_len(2, entry))
+
+        body = zlib.compress(set_of(b"a", 0, 600_000) + set_of(b"b", 600_000, 600_000), 6)
+        status, _, _ = self.post(port, "/v2/raw", body, "deflate")
+        self.assertEqual(status, 413, s.describe())
+        self.assertEqual(self.expvar(port)["incoming.failure.limit"], 1)
+        self.assertLess(proc_kb(s.proc.pid, "VmHWM"), RSS_BOUND_KB)
+        body = zlib.compress(set_of(b"a", 0, 1000) + set_of(b"b", 0, 1000), 6)
+        self.assertEqual(self.post(port, "/v2/raw", body, "deflate")[0], 202)
+        self.assertMetric(s, "stats.set.a", "1000")
+        self.stop_ok(s)
+
     def test_bytes_after_the_compressed_stream_are_refused(self):
         s, port = self.start_http(INGESTION + "enable-expvar = true\n")
         body = one_counter(b"trail", b"\x18\x01")

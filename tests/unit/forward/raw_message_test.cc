@@ -465,7 +465,14 @@ INSTANTIATE_TEST_SUITE_P(
                   DecodeError::kTimerValues,
                   [](size_t n) { return Message(4, "t", {Repeat(Fixed64(4, 1), n)}); }},
         LimitCase{"set members", &DecodeLimits::max_set_members, DecodeError::kSetMembers,
-                  [](size_t n) { return Message(3, "s", {Repeat(Len(3, "m"), n)}); }}),
+                  [](size_t n) { return Message(3, "s", {Repeat(Len(3, "m"), n)}); }},
+        LimitCase{"set members of a request", &DecodeLimits::max_request_set_members,
+                  DecodeError::kRequestSetMembers,
+                  [](size_t n) {
+                    // Split over two sets, each within a per-set limit.
+                    return Message(3, "a", {Repeat(Len(3, "m"), n / 2)}) +
+                           Message(3, "b", {Repeat(Len(3, "m"), n - n / 2)});
+                  }}),
     [](const auto& info) {
       std::string name = info.param.name;
       std::replace(name.begin(), name.end(), ' ', '_');

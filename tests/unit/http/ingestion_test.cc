@@ -391,6 +391,8 @@ TEST_F(IngestionTest, DefaultLimitsRefuseAmplifyingBodiesWhole) {
       {"a hostname of 65,537 bytes", one + OneName(1, "c", Len(2, std::string(65537, 'h')))},
       {"1,000,001 timer values", one + OneName(4, "t", Len(4, std::string(8'000'008, '\0')))},
       {"1,000,001 set members", one + OneName(3, "s", Repeat(Len(3, "m"), 1'000'001))},
+      {"1,000,001 set members in two sets", one + OneName(3, "s", Repeat(Len(3, "m"), 500'001)) +
+                                                OneName(3, "t", Repeat(Len(3, "m"), 500'000))},
   };
   for (const Case& c : cases) {
     for (const char* encoding : {"", "deflate", "lz4"}) {
@@ -537,10 +539,12 @@ TEST_F(IngestionLimitsTest, DefaultsOfTheOptionsAreTheDocumentedOnes) {
   EXPECT_EQ(o.max_ingest_name_length, 65536);
   EXPECT_EQ(o.max_ingest_timer_values, 1'000'000);
   EXPECT_EQ(o.max_ingest_set_members, 1'000'000);
+  EXPECT_EQ(o.max_ingest_request_set_members, 1'000'000);
   EXPECT_EQ(o.max_ingest_memory, int64_t{256} << 20);
   const forward::DecodeLimits l = IngestDecodeLimits(o);
   EXPECT_EQ(l.max_series, 2'000'000u);
   EXPECT_EQ(l.max_tags, 1000u);
+  EXPECT_EQ(l.max_request_set_members, 1'000'000u);
 }
 
 TEST(IngestFailureNameTest, NamesOfTheFailureTag) {
