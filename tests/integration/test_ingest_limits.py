@@ -134,6 +134,21 @@ class IngestLimitsTest(HttpTestCase):
         self.assertMetric(s, "stats.set.a", "1000")
         self.stop_ok(s)
 
+    def test_a_request_that_alone_exceeds_max_ingest_memory_is_413(self):
+        # The budget counts decompressed bytes as they are written: the bomb stops at 1 MiB
+        # instead of inflating to 66 MB, and what it took is given back.
+        s, port = self.start_http(INGESTION + "enable-expvar = true\nmax-ingest-memory = 1048576\n")
+        status, _, headers = self.post(port, "/v2/raw", empty_tags_bomb(), "deflate")
+        self.assertEqual(status, 413, s.describe())
+        self.assertNotIn("Retry-After", headers)
+        v = self.expvar(port)
+        self.assertEqual(v["incoming.failure.too-large"], 1)
+        self.assertEqual(v["ingest.bytes-in-flight"], 0)
+        self.assertEqual(v["max-ingest-memory"], 1048576)
+        self.assertLess(proc_kb(s.proc.pid, "VmHWM"), 100 * 1024)
+        self.assertEqual(self.post(port, "/v2/raw", one_counter(b"small", b"\x18\x01"))[0], 202)
+        self.stop_ok(s)
+
     def test_bytes_after_the_compressed_stream_are_refused(self):
         s, port = self.start_http(INGESTION + "enable-expvar = true\n")
         body = one_counter(b"trail", b"\x18\x01")
