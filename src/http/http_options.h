@@ -65,6 +65,8 @@ struct HttpServerOptions {
   // The address split for binding: host ("0.0.0.0" when empty) and port.
   std::string host;
   int port = 8080;
+
+  friend bool operator==(const HttpServerOptions&, const HttpServerOptions&) = default;
 };
 
 // Reads every server named in options.http_servers. Errors list every problem, each naming

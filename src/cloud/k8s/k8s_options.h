@@ -45,6 +45,8 @@ struct K8sOptions {
   Duration max_watch = std::chrono::minutes(10);               // a watch's timeoutSeconds, at most
   int page_size = 500;                                         // a list's limit
   std::string service_account_dir = std::string(kServiceAccountDir);
+
+  friend bool operator==(const K8sOptions&, const K8sOptions&) = default;
 };
 
 // Reads [k8s] from the config (file and GSD_K8S_* environment), with every problem named
