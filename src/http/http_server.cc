@@ -438,7 +438,7 @@ struct HttpServer::Loop {
           spdlog::info(
               "http ingestion failed server={} path={} status=none failure=read "
               "reason=\"the connection ended before the body was complete\" srcip={}",
-              l->o.name, r->path, address);
+              l->o.name, LogEscaped{r->path}, address);
         }
       }
       delete r;
@@ -624,8 +624,8 @@ struct HttpServer::Loop {
     if (res.failure == IngestFailure::kNone || !failure_log.Allow()) return;
     spdlog::info(
         "http ingestion failed server={} path={} status={} failure={} reason=\"{}\" srcip={}",
-        o.name, r->path, res.status, IngestFailureName(res.failure), res.message,
-        e ? e->address : "?");
+        o.name, LogEscaped{r->path}, res.status, IngestFailureName(res.failure),
+        LogEscaped{res.message}, e ? e->address : "?");
   }
 
   // Every answer but ingestion's.
