@@ -202,6 +202,7 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
 
   // Attributes. As in gostatsd, the byte after each '|' is consumed as the attribute's kind
   // whatever it is, so an empty attribute ("||") swallows the attribute that follows it.
+  bool maybe_histogram = false;  // a timer tag starting like gsd_histogram:
   while (pos < n) {
     if (data[pos] != '|') return Bad(error, ParseError::kInvalidType);
     if (++pos == n) break;
@@ -216,11 +217,18 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       }
       metric.rate = rate;
     } else if (kind == '#') {
-      SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
+      if (type == MetricType::kTimer) {  // a timer's gsd_histogram tag is checked below
+        SplitTags(line, pos, end, [&](std::string_view tag) {
+          metric.tags.push_back(tag);
+          maybe_histogram |= tag[0] == kHistogramTagPrefix[0];
+        });
+      } else {
+        SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
+      }
     }
     pos = end;
   }
-  if (type == MetricType::kTimer) {
+  if (maybe_histogram) {
     for (std::string_view tag : metric.tags) {
       if (HistogramTagOverLimit(tag, max_histogram_bounds_)) {
         return Bad(error, ParseError::kHistogramBounds);
