@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <limits>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "config/convert.h"
 #include "core/file_read.h"
@@ -113,7 +115,113 @@ json FromToml(const toml::node& node, Budget& budget, int depth) {
   }
 }
 
+// toml++ builds a table per segment of a dotted key (`a.b.c = 1`, `[a.b.c]`) and recurses over
+// them (50,000 segments were a SIGSEGV): the nesting a key reaches — its table header's segments,
+// the enclosing inline tables and arrays, its own segments — is measured on the text first.
+// Strings and comments are skipped; values are only scanned for brackets.
+Status CheckTomlDepth(std::string_view text, std::string_view name, int max_depth) {
+  struct Frame {
+    char kind;  // '{' inline table, '[' array
+    int depth;
+  };
+  std::vector<Frame> stack;
+  int header_depth = 0;  // segments of the current [table] / [[array]] header
+  int line = 1;
+  bool in_key = true;  // reading a key (line start, after '{' or ',' in an inline table)
+  int segments = 1;
+  size_t i = 0;
+  auto base = [&] { return stack.empty() ? header_depth : stack.back().depth; };
+  auto too_deep = [&] {
+    return Status::Error(
+        fmt::format("config file {}: line {}: nested deeper than {} levels (config-max-depth)",
+                    name, line, max_depth));
+  };
+  auto skip_string = [&](char quote) {
+    const std::string triple(3, quote);
+    const bool multi = text.substr(i, 3) == triple;
+    i += multi ? 3 : 1;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\n') {
+        ++line;
+        if (!multi) return;  // unterminated: the parser reports it
+      }
+      if (c == '\\' && quote == '"') {
+        i += 2;
+        continue;
+      }
+      if (c == quote && (!multi || text.substr(i, 3) == triple)) {
+        i += multi ? 3 : 1;
+        while (multi && i < text.size() && text[i] == quote) ++i;  // up to two more quotes
+        return;
+      }
+      ++i;
+    }
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      skip_string(c);
+      continue;
+    }
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+      if (stack.empty()) {
+        in_key = true;
+        segments = 1;
+      }
+      ++i;
+      continue;
+    }
+    if (in_key) {
+      if (c == '.') {
+        if (base() + ++segments > max_depth) return too_deep();
+      } else if (c == '=') {
+        in_key = false;
+      } else if (c == '[' && stack.empty()) {
+        // A table header, [a.b] or [[a.b]]: its segments are the base of the keys below it.
+        int header = 1;
+        while (i < text.size() && text[i] != '\n' && text[i] != ']') {
+          if (text[i] == '.') ++header;
+          if (text[i] == '"' || text[i] == '\'') {
+            skip_string(text[i]);
+            continue;
+          }
+          ++i;
+        }
+        if (header > max_depth) return too_deep();
+        header_depth = header;
+        continue;
+      }
+      ++i;
+      continue;
+    }
+    // A value: only brackets matter.
+    if (c == '{' || c == '[') {
+      const int depth = (stack.empty() ? header_depth + segments : stack.back().depth) + 1;
+      if (depth > max_depth) return too_deep();
+      stack.push_back({c, depth});
+      if (c == '{') {
+        in_key = true;
+        segments = 1;
+      }
+    } else if ((c == '}' || c == ']') && !stack.empty()) {
+      stack.pop_back();
+    } else if (c == ',' && !stack.empty() && stack.back().kind == '{') {
+      in_key = true;
+      segments = 1;
+    }
+    ++i;
+  }
+  return {};
+}
+
 Result<json> ParseToml(std::string_view text, std::string_view name, const FileLimits& limits) {
+  if (Status s = CheckTomlDepth(text, name, limits.max_depth); !s.ok()) return s;
   try {
     toml::table table = toml::parse(text, std::string(name));
     Budget budget(limits, name);
@@ -235,6 +343,10 @@ Result<json> ParseYaml(std::string_view text, std::string_view name, const FileL
     YAML::Node root = YAML::Load(std::string(text));
     Budget budget(limits, name);
     return FromYaml(root, name, budget, 0);
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp's own guard, before ours could count
+    return Status::Error(
+        fmt::format("config file {}: line {}: nested deeper than {} levels (config-max-depth)",
+                    name, e.mark.line + 1, limits.max_depth));
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) return Status::Error(fmt::format("config file {}: {}", name, e.msg));
     return Status::Error(fmt::format("config file {}: line {}, column {}: {}", name,
