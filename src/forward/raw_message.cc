@@ -171,7 +171,17 @@ std::string_view DecodeErrorName(DecodeError e) {
 
 namespace {
 
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
+
+// Groups nested deeper than this are refused (protobuf's default recursion limit).
+constexpr int kMaxGroupDepth = 100;
 
 // The protobuf wire format over a byte range; every read is bounds-checked.
 class WireReader {
@@ -190,13 +200,14 @@ class WireReader {
     }
     return false;  // more than 10 bytes
   }
-  // A field's number and wire type; false at a malformed tag (field 0, groups, types 6 and 7).
+  // A field's number and wire type; false at a malformed tag (field 0, types 6 and 7, or an
+  // end of group that no group opened).
   bool Tag(uint32_t& field, uint32_t& type) {
     uint64_t v;
     if (!Varint(v) || v > 0xffffffffu) return false;
     field = static_cast<uint32_t>(v >> 3);
     type = static_cast<uint32_t>(v & 7);
-    return field != 0 && (type == kVarint || type == kFixed64 || type == kLen || type == kFixed32);
+    return field != 0 && type != kEndGroup && type <= kFixed32;
   }
   bool Fixed64(uint64_t& v) {
     if (end_ - p_ < 8) return false;
@@ -217,10 +228,34 @@ class WireReader {
     p_ += n;
     return true;
   }
-  bool Skip(uint32_t type) {
+  // Skips the value of an unknown field; a group (deprecated, never sent by gostatsd) is skipped
+  // to its matching end, as protobuf does.
+  bool Skip(uint32_t type, uint32_t field) {
     uint64_t v;
     std::string_view s;
     switch (type) {
+      case kStartGroup: {
+        uint32_t open[kMaxGroupDepth];
+        int depth = 0;
+        open[depth++] = field;
+        while (depth > 0) {
+          uint32_t f, t;
+          if (!Varint(v) || v > 0xffffffffu) return false;
+          f = static_cast<uint32_t>(v >> 3);
+          t = static_cast<uint32_t>(v & 7);
+          if (f == 0 || t > kFixed32) return false;
+          if (t == kEndGroup) {
+            if (open[depth - 1] != f) return false;
+            --depth;
+          } else if (t == kStartGroup) {
+            if (depth == kMaxGroupDepth) return false;
+            open[depth++] = f;
+          } else if (!Skip(t, f)) {
+            return false;
+          }
+        }
+        return true;
+      }
       case kVarint:
         return Varint(v);
       case kFixed64:
@@ -324,7 +359,7 @@ class RawWalker {
         static constexpr MetricType kTypes[] = {MetricType::kCounter, MetricType::kGauge,
                                                 MetricType::kSet, MetricType::kTimer};
         if (!NameEntry(kTypes[field - 1], entry)) return false;
-      } else if (!r.Skip(type)) {
+      } else if (!r.Skip(type, field)) {
         return Malformed("truncated field");
       }
     }
@@ -340,7 +375,7 @@ class RawWalker {
       if (!r.Tag(field, wt)) return Malformed("bad field tag in a metric entry");
       if (field == 1 && wt == kLen) {
         if (!r.Len(name_)) return Malformed("truncated metric name");
-      } else if (!r.Skip(wt)) {
+      } else if (!r.Skip(wt, field)) {
         return Malformed("truncated field in a metric entry");
       }
     }
@@ -356,7 +391,7 @@ class RawWalker {
         values.Len(tag_map);
         if (!TagMap(type, tag_map)) return false;
       } else {
-        values.Skip(wt);
+        values.Skip(wt, field);
       }
     }
     return true;
@@ -372,7 +407,7 @@ class RawWalker {
         std::string_view entry;
         if (!r.Len(entry)) return Malformed("truncated TagMap entry");
         if (!SeriesEntry(type, entry)) return false;
-      } else if (!r.Skip(wt)) {
+      } else if (!r.Skip(wt, field)) {
         return Malformed("truncated field in a TagMap");
       }
     }
@@ -404,7 +439,7 @@ class RawWalker {
       } else if (field == 2 && wt == kLen) {
         if (!r.Len(bytes)) return Malformed("truncated series");
         if (!Value(type, bytes)) return false;
-      } else if (!r.Skip(wt)) {
+      } else if (!r.Skip(wt, field)) {
         return Malformed("truncated field in a series entry");
       }
     }
@@ -488,7 +523,7 @@ class RawWalker {
           values_.resize(old + n);
           std::memcpy(values_.data() + old, s.data(), s.size());
         }
-      } else if (!r.Skip(wt)) {
+      } else if (!r.Skip(wt, field)) {
         return Malformed("truncated field in a series");
       }
     }
@@ -593,7 +628,7 @@ DecodeStatus DecodeEvent(std::string_view wire, const DecodeLimits& limits, Even
             break;
         }
       }
-    } else if (!r.Skip(wt)) {
+    } else if (!r.Skip(wt, field)) {
       return fail(DecodeError::kMalformed, "malformed EventV2: truncated field");
     }
   }

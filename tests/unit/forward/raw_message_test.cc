@@ -4,11 +4,13 @@
 #include "forward/raw_message.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <random>
 
 #include "aggregate/aggregator.h"
 #include "pipeline/pipeline.h"
@@ -373,6 +375,67 @@ TEST(DecodeRawMessageTest, ProtobufSemanticsFieldOrderMergeAndUnknownFields) {
   EXPECT_THAT(m.timers().at("tim").tagmap().at("k").values(), ElementsAre(1.5, 2.5, 3.5));
 }
 
+TEST(DecodeRawMessageTest, UnknownGroupsAreSkippedAsProtobufDoes) {
+  const std::string good = Message(1, "ok", {Key(3, 0) + Varint(1)});
+  // Nested groups inside a series, at the top level, and an unknown field in a group.
+  const std::string series =
+      Key(7, 3) + Key(8, 3) + Key(8, 4) + Key(1, 2) + Varint(0) + Key(7, 4) + Key(3, 0) + Varint(4);
+  for (const std::string& wire : {good + Key(20, 3) + Key(20, 4), Message(1, "g", {series})}) {
+    Collect c;
+    EXPECT_TRUE(Decode(wire, DecodeLimits{}, c).ok()) << testing::PrintToString(wire);
+    pb::RawMessageV2 m;
+    EXPECT_TRUE(m.ParseFromString(wire));
+  }
+  for (const std::string& bad : {good + Key(20, 3) + Key(21, 4),  // ends another group
+                                 good + Key(20, 4)}) {            // ends none
+    Collect c;
+    EXPECT_EQ(Decode(bad, DecodeLimits{}, c).error, DecodeError::kMalformed);
+    pb::RawMessageV2 m;
+    EXPECT_FALSE(m.ParseFromString(bad));
+  }
+}
+
+// Random mutations of a valid body: the decoder accepts exactly what protobuf accepts.
+TEST_F(RawMessageTest, DecoderAcceptsWhatProtobufAcceptsUnderMutation) {
+  MetricMap w;
+  Add(w, MetricType::kCounter, "req", {3}, 1, {"b:2", "a:1"}, "10.0.0.1");
+  Add(w, MetricType::kGauge, "temp", {21.5}, 1, {"room:1"}, "h2");
+  Add(w, MetricType::kTimer, "lat", {1, 2, 3}, 1, {"x"}, "h3");
+  Add(w, MetricType::kSet, "users", {}, 1, {"x:y"}, "", 100 * kSecond, "al\xc3\xa9");
+  std::string valid;
+  ASSERT_TRUE(ToRawMessage(w).SerializeToString(&valid));
+  google::protobuf::LogSilencer quiet;  // protobuf logs each invalid UTF-8 string
+  std::mt19937 rng(14);
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = valid;
+    for (int k = 1 + static_cast<int>(rng() % 3); k > 0 && !m.empty(); --k) {
+      const size_t at = rng() % m.size();
+      switch (rng() % 4) {
+        case 0:
+          m[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          m[at] = static_cast<char>(m[at] ^ (1 << (rng() % 8)));
+          break;
+        case 2:
+          m.insert(at, 1, static_cast<char>(rng()));
+          break;
+        default:
+          m.erase(at, 1 + rng() % 4);
+          break;
+      }
+    }
+    Collect c;
+    const bool ours = Decode(m, DecodeLimits{}, c).ok();
+    pb::RawMessageV2 parsed;
+    const bool theirs = parsed.ParseFromString(m);
+    ASSERT_EQ(ours, theirs) << testing::PrintToString(m);
+    accepted += ours;
+  }
+  EXPECT_GT(accepted, 1000);  // the mutations exercise both answers
+}
+
 TEST(DecodeRawMessageTest, MalformedBodiesDeliverNothing) {
   const std::string good = Message(1, "ok", {Key(3, 0) + Varint(1)});
   std::string packed_odd = Len(4, "1234567");  // not a whole number of doubles
@@ -381,7 +444,7 @@ TEST(DecodeRawMessageTest, MalformedBodiesDeliverNothing) {
            good + Message(2, "\xc3", {}),                     // name not UTF-8
            good + Message(1, "x", {Len(2, "h\x80")}),         // hostname not UTF-8
            good + Message(4, "x", {packed_odd}),              // bad packed doubles
-           good + Key(1, 3),                                  // a group
+           good + Key(1, 3),                                  // a group, no end
            good + Key(0, 0) + Varint(1),                      // field 0
            good + Len(1, "abc").substr(0, 3),                 // truncated
            good + Key(1, 2) + Varint(uint64_t{1} << 40),      // length past the end
