@@ -72,7 +72,8 @@ class PipelineVisitor : public forward::RawSeriesVisitor {
 
 forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
                                                const forward::DecodeLimits& limits,
-                                               wire::BudgetLease* lease, int64_t now_ns) {
+                                               wire::BudgetLease* lease, int64_t now_ns,
+                                               size_t* refused) {
   cloud::CloudHandler* handler = nullptr;
   {
     std::lock_guard lock(mu_);
@@ -97,7 +98,9 @@ forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
     s.timer_count = r.timer_values.size();
     s.sample_count = r.sample_count;
     s.set_members.assign(r.set_members.begin(), r.set_members.end());
-    pipeline_.ReceiveAggregated(s, r.hostname, now_ns, *out);
+    if (!pipeline_.ReceiveAggregated(s, r.hostname, now_ns, *out) && refused != nullptr) {
+      ++*refused;
+    }
   };
   forward::DecodeStatus st;
   {
@@ -340,9 +343,11 @@ IngestResult HandleIngest(IngestKind kind, const IngestBody& body, const HttpSer
 
   const forward::DecodeLimits limits = IngestDecodeLimits(options);
   if (kind == IngestKind::kRaw) {
-    const forward::DecodeStatus st = target.AddMetrics(data, limits, &lease, now_ns);
+    size_t refused = 0;
+    const forward::DecodeStatus st = target.AddMetrics(data, limits, &lease, now_ns, &refused);
     if (!st.ok()) return DecodeFailure(kind, st, lease, budget, counters);
     counters.metrics.fetch_add(st.series, std::memory_order_relaxed);
+    counters.metrics_refused.fetch_add(refused, std::memory_order_relaxed);
   } else {
     // The event's strings are copies of the body's: that much more.
     if (!lease.Grow(data.size())) return OverBudget(lease, budget, counters);

@@ -38,8 +38,12 @@ class IngestTarget {
   // Decodes `wire` (a RawMessageV2) within `limits` and, when all of it passes, adds every
   // series with receipt time now_ns (spec §5.3); nothing is added when it fails. The decoder's
   // scratch is taken from `lease` (may be null).
+  // `refused` (if set) counts the series the value rules refused (Pipeline::ReceiveAggregated:
+  // a NaN gauge or timer value, a bad sample count, too many histogram bounds); the others
+  // are added.
   forward::DecodeStatus AddMetrics(std::string_view wire, const forward::DecodeLimits& limits,
-                                   wire::BudgetLease* lease, int64_t now_ns);
+                                   wire::BudgetLease* lease, int64_t now_ns,
+                                   size_t* refused = nullptr);
   // An event (source = the message's Hostname): default tags added, then the event sink.
   void AddEvent(Event&& e);
 
@@ -81,6 +85,9 @@ struct IngestCounters {
   // request gives back what it took, on every path.
   std::atomic<uint64_t> bytes_in_flight{0};
   std::atomic<uint64_t> metrics{0};  // series received
+  // cstatsd: series refused by the value rules of every input (docs/limits.md, "Lines and
+  // values"), each alone; the rest of their request is ingested
+  std::atomic<uint64_t> metrics_refused{0};
   std::atomic<uint64_t> events{0};
 };
 

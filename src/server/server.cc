@@ -476,7 +476,8 @@ void Server::CollectHttpIngestMetrics() {
                        stats::Read(c.metrics),
                        stats::Read(c.events),
                        stats::Read(c.failure_limit),
-                       stats::Read(c.failure_over_budget)};
+                       stats::Read(c.failure_over_budget),
+                       stats::Read(c.metrics_refused)};
     IngestReported& last = http_reported_[i];
     const std::string server = "server-name:" + h.options().name;
     auto failure = [&](uint64_t n, uint64_t before, const char* why) {
@@ -493,6 +494,9 @@ void Server::CollectHttpIngestMetrics() {
     failure(now.over_budget, last.over_budget, "over-budget");  // cstatsd: max-ingest-memory
     s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
     s.Counter("http.incoming.events", now.events - last.events, {server});
+    // cstatsd: series the value rules refused (docs/limits.md, "Lines and values")
+    s.Counter("http.incoming.metrics_refused", now.metrics_refused - last.metrics_refused,
+              {server});
     last = now;
   }
 }
@@ -751,6 +755,7 @@ nlohmann::json Server::Vars() const {
         {"ingest.bytes-in-flight", stats::Read(c.bytes_in_flight)},
         {"max-ingest-memory", h->options().max_ingest_memory},
         {"incoming.metrics", stats::Read(c.metrics)},
+        {"incoming.metrics-refused", stats::Read(c.metrics_refused)},
         {"incoming.events", stats::Read(c.events)}};
     for (size_t r = 0; r < http::kRefusalCount; ++r) {  // http.refused, cumulative
       const std::string reason(http::RefusalName(static_cast<http::Refusal>(r)));

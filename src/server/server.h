@@ -147,7 +147,7 @@ class Server {
   std::vector<size_t> http_abandoned_;  // servers whose requests outlived the shutdown timeout
   struct IngestReported {
     uint64_t success = 0, read = 0, decompress = 0, encoding = 0, unmarshal = 0, too_large = 0,
-             metrics = 0, events = 0, limit = 0, over_budget = 0;
+             metrics = 0, events = 0, limit = 0, over_budget = 0, metrics_refused = 0;
   };
   std::vector<IngestReported> http_reported_;  // flusher thread
 

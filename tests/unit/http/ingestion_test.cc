@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 
 #include "gostatsd.pb.h"
@@ -94,6 +96,42 @@ TEST_F(IngestionTest, ProtocEncodedMessageDecodesToItsSeries) {
 
   EXPECT_EQ(counters_.success.load(), 1u);
   EXPECT_EQ(counters_.metrics.load(), 5u);
+}
+
+// The value rules of a line apply to /v2/raw (issue 14 item 7): a NaN gauge or timer value, or a
+// bad sample count, refuses that series alone and is counted; the rest is ingested.
+TEST_F(IngestionTest, SeriesWithValuesALineCouldNotCarryAreRefusedAndCounted) {
+  pb::RawMessageV2 msg;
+  auto gauge = [&](const std::string& name, double v) {
+    auto& g = (*(*msg.mutable_gauges())[name].mutable_tagmap())[""];
+    g.set_value(v);
+  };
+  gauge("nan", std::nan(""));
+  gauge("inf", std::numeric_limits<double>::infinity());  // accepted, as on a line
+  auto& t = (*(*msg.mutable_timers())["t.nan"].mutable_tagmap())[""];
+  t.add_values(1);
+  t.add_values(std::nan(""));
+  t.set_samplecount(1);
+  auto& u = (*(*msg.mutable_timers())["t.count"].mutable_tagmap())[""];
+  u.add_values(1);
+  u.set_samplecount(-1);
+  auto& ok = (*(*msg.mutable_timers())["t.ok"].mutable_tagmap())[""];
+  ok.add_values(2);
+  ok.set_samplecount(1);
+  auto& c = (*(*msg.mutable_counters())["c"].mutable_tagmap())[""];
+  c.set_value(std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(Post(IngestKind::kRaw, msg.SerializeAsString()).status, 202);
+  EXPECT_EQ(Post(IngestKind::kRaw, msg.SerializeAsString()).status, 202);
+  EXPECT_EQ(counters_.metrics_refused.load(), 6u);  // 3 series, twice
+  MetricMap& m = Flushed();
+  EXPECT_EQ(Find(m.gauges, "nan", "", ""), nullptr);
+  ASSERT_NE(Find(m.gauges, "inf", "", ""), nullptr);
+  EXPECT_EQ(Find(m.timers, "t.nan", "", ""), nullptr);
+  EXPECT_EQ(Find(m.timers, "t.count", "", ""), nullptr);
+  ASSERT_NE(Find(m.timers, "t.ok", "", ""), nullptr);
+  // Forwarded counters saturate like any other add.
+  ASSERT_NE(Find(m.counters, "c", "", ""), nullptr);
+  EXPECT_EQ(Find(m.counters, "c", "", "")->value, std::numeric_limits<int64_t>::max());
 }
 
 TEST_F(IngestionTest, ProtocEncodedEventKeepsEveryField) {
