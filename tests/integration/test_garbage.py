@@ -32,7 +32,7 @@ BAD = [
     "x:1",                              # no '|'
     "x:1|cx",                           # junk after the type
     "x:abc|c",                          # not a number
-    "\x00\x01\x02:\xff|c",              # name empty after sanitising
+    "\x01\x02:\xff|c",                  # name empty after sanitising (a NUL would end the line)
 ]
 
 
