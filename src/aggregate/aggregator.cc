@@ -41,6 +41,8 @@ AggregatorOptions AggregatorOptions::From(const config::Options& o) {
   a.expiry_gauge = o.ExpiryGauge();
   a.expiry_set = o.ExpirySet();
   a.expiry_timer = o.ExpiryTimer();
+  a.max_series = o.max_series;
+  a.max_series_per_metric = o.max_series_per_metric;
   return a;
 }
 
@@ -107,7 +109,9 @@ void HistogramBuckets(const std::vector<double>& bounds, const std::vector<doubl
 }
 
 Aggregator::Aggregator(AggregatorOptions options)
-    : options_(std::move(options)), names_(std::make_shared<std::vector<std::string>>()) {
+    : options_(std::move(options)),
+      names_(std::make_shared<std::vector<std::string>>()),
+      limits_(std::make_shared<SeriesLimits>(options_.max_series, options_.max_series_per_metric)) {
   for (double p : options_.percent_thresholds) {
     bool dup = false;
     for (const Threshold& t : thresholds_) dup |= t.p == p;
@@ -159,9 +163,10 @@ void ResetValue(TimerAgg& d) {
 void ResetValue(SetAgg& d) { d.members.clear(); }
 
 // Merges the values received into a worker map's table since its last drain (`find` gives the
-// state's entry, inserted if new) and drains them, so the worker can reuse the entries without
-// allocating.
-template <typename V, typename Find>
+// state's Target, the series added if new) and drains them, so the worker can reuse the
+// entries without allocating. An entry folded into an overflow series, or dropped, leaves the
+// worker map at once (ForgetIdle): a map holds a refused series for one interval only.
+template <typename V, typename Target, typename Find>
 void DrainTable(SeriesTable<V>& table, Find&& find) {
   auto& entries = table.entries();
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -170,12 +175,15 @@ void DrainTable(SeriesTable<V>& table, Find&& find) {
       CountIdleDrain(e.value);
       continue;
     }
-    auto* state = find(e.key);
-    if (state == nullptr) continue;
-    table.ShareKey(i, state->key);  // the worker map drops its own copy of the key
-    MergeValue(state->value, e.value);
+    const Target t = find(e.key);
+    if (t.value != nullptr) MergeValue(*t.value, e.value);
     ResetValue(e.value);
-    MarkDrained(e.value);
+    if (t.key != nullptr) {
+      table.ShareKey(i, *t.key);  // the worker map drops its own copy of the key
+      MarkDrained(e.value);
+    } else {
+      e.value.last_ns = kDrainedNs + Aggregator::kForgetAfterDrains;
+    }
   }
 }
 
@@ -192,23 +200,115 @@ SeriesKeyRef StateKey(const SeriesKeyRef& key) {
   return SeriesKeyRef::Adopt(SeriesKey::Copy(*key));
 }
 
+}  // namespace
+
+void Aggregator::CountName(TypeCounts& tc, uint64_t name_hash, bool add) {
+  const uint64_t limit = limits_->max_series_per_metric();
+  const uint32_t n = add ? tc.names.Add(name_hash) : tc.names.Sub(name_hash);
+  if (limit == 0) return;
+  if (add && n == limit) tc.full.push_back(name_hash);
+  if (!add && n + 1 == limit) {
+    auto it = std::find(tc.full.begin(), tc.full.end(), name_hash);
+    if (it != tc.full.end()) {
+      *it = tc.full.back();
+      tc.full.pop_back();
+    }
+  }
+}
+
+void Aggregator::Forget(MetricType type, const SeriesKey& key) {
+  if (!limits_->enabled()) return;
+  TypeCounts& tc = counts(type);
+  if (IsOverflowKey(key)) {
+    --tc.overflow;
+    --overflow_series_;
+  } else {
+    CountName(tc, MetricNameHash(type, key.name()), false);
+  }
+}
+
+template <typename V, typename Find, typename Insert>
+Aggregator::Target<V> Aggregator::NewSeries(MetricType type, const SeriesKeyRef& key, Find&& find,
+                                            Insert&& insert) {
+  const SeriesLimits& l = *limits_;
+  if (!l.enabled()) return insert(StateKey(key));
+  TypeCounts& tc = counts(type);
+  const bool is_overflow = IsOverflowKey(*key);  // a map folded on its own
+  if (!is_overflow) {
+    const uint64_t name_hash = MetricNameHash(type, key->name());
+    const bool all_full = l.max_series() != 0 && series() - overflow_series_ >= l.max_series();
+    const bool name_full =
+        l.max_series_per_metric() != 0 && tc.names.Get(name_hash) >= l.max_series_per_metric();
+    if (!limited_ || (!all_full && !name_full)) {
+      Target<V> t = insert(StateKey(key));
+      if (t.value != nullptr) CountName(tc, name_hash, true);
+      return t;
+    }
+    if (note_.name.empty()) {
+      note_ = LimitNote{std::string(key->name()), type,
+                        all_full ? "max-series" : "max-series-per-metric"};
+    }
+  }
+  // The name's overflow series.
+  overflow_key_.assign(key->name());
+  overflow_key_.append(kOverflowTag);
+  const KeyParts o{type, overflow_key_, static_cast<uint32_t>(key->name().size()),
+                   static_cast<uint32_t>(kOverflowTag.size())};
+  const uint64_t o_hash = SeriesKey::Hash(o);
+  Target<V> t = find(o_hash, o);
+  if (t.value == nullptr) {
+    if (l.max_overflow_series() == 0 || overflow_series_ < l.max_overflow_series()) {
+      t = insert(SeriesKeyRef::Adopt(SeriesKey::Create(o, o_hash)));
+    }
+    if (t.value == nullptr) {
+      ++series_dropped_;
+      if (note_.name.empty()) {
+        note_ = LimitNote{std::string(key->name()), type, "max-series (overflow series)"};
+      }
+      return {};
+    }
+    ++tc.overflow;
+    ++overflow_series_;
+  }
+  if (!is_overflow) {
+    ++series_overflowed_;
+    t.key = nullptr;  // folded: the delta map's entry leaves it
+  }
+  return t;
+}
+
 // Counters and gauges: the values a worker received by id, then its table's.
 template <typename V>
-void MergeIndexed(SeriesIndex<V>& index, std::vector<IdDelta<V>>& deltas, SeriesTable<V>& table,
-                  bool attached) {
+void Aggregator::MergeIndexed(SeriesIndex<V>& index, MetricType type,
+                              std::vector<IdDelta<V>>& deltas, SeriesTable<V>& table,
+                              bool attached) {
+  auto find = [&](uint64_t hash, const KeyParts& parts) -> Target<V> {
+    const uint32_t id = index.Find(hash, parts);
+    if (id == kNoSeriesId) return {};
+    return {&index.entry(id).value, &index.entry(id).key};
+  };
+  auto insert = [&](const SeriesKeyRef& key) -> Target<V> {
+    const uint32_t id = index.Insert(key);
+    if (id == kNoSeriesId) return {};
+    return {&index.entry(id).value, &index.entry(id).key};
+  };
   for (const IdDelta<V>& d : deltas) {
-    uint32_t id = d.id;
-    if (!index.live(id)) {  // erased after the worker found it: the series comes back
-      id = index.FindOrInsert(index.entry(id).key);
-      if (id == kNoSeriesId) continue;
+    V* value = nullptr;
+    if (index.live(d.id)) {
+      value = &index.entry(d.id).value;
+    } else {  // erased after the worker found it: the series comes back (a new one)
+      const SeriesKeyRef key = index.entry(d.id).key;
+      const uint32_t id = index.Find(*key);
+      value =
+          id != kNoSeriesId ? &index.entry(id).value : NewSeries<V>(type, key, find, insert).value;
     }
-    MergeValue(index.entry(id).value, d.value);
+    if (value != nullptr) MergeValue(*value, d.value);
   }
   std::vector<IdDelta<V>>().swap(deltas);  // the next hand-over reserves what it needs
-  DrainTable(table, [&](const SeriesKeyRef& key) -> typename SeriesIndex<V>::Entry* {
-    uint32_t id = index.Find(*key);
-    if (id == kNoSeriesId) id = index.Insert(StateKey(key));
-    return id == kNoSeriesId ? nullptr : &index.entry(id);
+  DrainTable<V, Target<V>>(table, [&](const SeriesKeyRef& key) -> Target<V> {
+    const uint32_t id = index.Find(*key);
+    if (id != kNoSeriesId) return {&index.entry(id).value, &index.entry(id).key};
+    return NewSeries<V>(type, key, find, insert);
   });
   if (attached) {
     table.EraseIf([](auto&) { return true; });  // found in the index from now on
@@ -218,35 +318,56 @@ void MergeIndexed(SeriesIndex<V>& index, std::vector<IdDelta<V>>& deltas, Series
 }
 
 template <typename V>
-void MergeTable(SeriesTable<V>& state, SeriesTable<V>& table) {
-  DrainTable(table, [&](const SeriesKeyRef& key) {
-    auto* e = state.FindEntry(*key);
-    if (e == nullptr) {
-      state.Insert(StateKey(key));
-      e = &state.entries().back();
-    }
-    return e;
+void Aggregator::MergeTable(SeriesTable<V>& state, MetricType type, SeriesTable<V>& table) {
+  auto find = [&](uint64_t hash, const KeyParts& parts) -> Target<V> {
+    // Only an overflow series is looked up so: a folded entry does not share its key.
+    return {state.Find(hash, parts), nullptr};
+  };
+  auto insert = [&](const SeriesKeyRef& key) -> Target<V> {
+    V& v = state.Insert(key);
+    return {&v, &state.entries().back().key};
+  };
+  DrainTable<V, Target<V>>(table, [&](const SeriesKeyRef& key) -> Target<V> {
+    if (auto* e = state.FindEntry(*key)) return {&e->value, &e->key};
+    return NewSeries<V>(type, key, find, insert);
   });
   ForgetIdle(table);
 }
 
-}  // namespace
-
-void Aggregator::Merge(MetricMap& delta) {
+void Aggregator::Merge(MetricMap& delta, bool limited) {
+  limited_ = limited;
   const bool attached = delta.ids != nullptr;
-  MergeIndexed(counters_, delta.counter_deltas, delta.counters, attached);
-  MergeIndexed(gauges_, delta.gauge_deltas, delta.gauges, attached);
-  MergeTable(timers_, delta.timers);
-  MergeTable(sets_, delta.sets);
+  MergeIndexed(counters_, MetricType::kCounter, delta.counter_deltas, delta.counters, attached);
+  MergeIndexed(gauges_, MetricType::kGauge, delta.gauge_deltas, delta.gauges, attached);
+  MergeTable(timers_, MetricType::kTimer, delta.timers);
+  MergeTable(sets_, MetricType::kSet, delta.sets);
+  // What the map folded or dropped on its own (MetricMap::limits).
+  series_overflowed_ += std::exchange(delta.overflowed, 0);
+  series_dropped_ += std::exchange(delta.dropped, 0);
+  delta.new_while_full = 0;
+  limited_ = true;
+}
+
+void Aggregator::PublishLimits() {
+  if (!limits_->enabled()) return;
+  full_names_.clear();
+  for (const TypeCounts& tc : counts_) {
+    full_names_.insert(full_names_.end(), tc.full.begin(), tc.full.end());
+  }
+  const uint64_t max = limits_->max_series();
+  limits_->Publish(max != 0 && series() - overflow_series_ >= max, full_names_);
 }
 
 MetricMap Aggregator::TakeState() {
   MetricMap out;
-  auto take = [](auto& index, auto& table, auto&& reset) {
+  auto take = [this](auto& index, MetricType type, auto& table, auto&& reset) {
     index.ForEach([&](uint32_t id, auto& e) {
       if (!Received(e.value)) {
         CountIdleDrain(e.value);
-        if (IdleDrains(e.value) >= kForgetAfterDrains) index.Erase(id);
+        if (IdleDrains(e.value) >= kForgetAfterDrains) {
+          Forget(type, *e.key);
+          index.Erase(id);
+        }
         return;
       }
       table.Insert(e.key, e.value);
@@ -255,10 +376,16 @@ MetricMap Aggregator::TakeState() {
     });
     index.EndRound();
   };
-  take(counters_, out.counters, [](CounterAgg& v) { v.value = 0; });
-  take(gauges_, out.gauges, [](GaugeAgg&) {});
+  take(counters_, MetricType::kCounter, out.counters, [](CounterAgg& v) { v.value = 0; });
+  take(gauges_, MetricType::kGauge, out.gauges, [](GaugeAgg&) {});
   out.timers = std::exchange(timers_, SeriesTable<TimerAgg>());
   out.sets = std::exchange(sets_, SeriesTable<SetAgg>());
+  for (MetricType type : {MetricType::kTimer, MetricType::kSet}) {  // handed over whole
+    TypeCounts& tc = counts(type);
+    overflow_series_ -= tc.overflow;
+    tc = TypeCounts{};
+  }
+  PublishLimits();
   return out;
 }
 
@@ -387,6 +514,7 @@ void Aggregator::Reset(int64_t now_ns) {
   const auto& o = options_;
   counters_.ForEach([&](uint32_t id, auto& e) {
     if (Expired(o.expiry_counter, now_ns, e.value.last_ns)) {
+      Forget(MetricType::kCounter, *e.key);  // room for a new series from now on
       counters_.Erase(id);
     } else {
       e.value.value = 0;
@@ -394,14 +522,25 @@ void Aggregator::Reset(int64_t now_ns) {
   });
   counters_.EndRound();
   gauges_.ForEach([&](uint32_t id, auto& e) {
-    if (Expired(o.expiry_gauge, now_ns, e.value.last_ns)) gauges_.Erase(id);
+    if (Expired(o.expiry_gauge, now_ns, e.value.last_ns)) {
+      Forget(MetricType::kGauge, *e.key);
+      gauges_.Erase(id);
+    }
   });
   gauges_.EndRound();
 
-  sets_.EraseIf([&](auto& e) { return Expired(o.expiry_set, now_ns, e.value.last_ns); });
+  sets_.EraseIf([&](auto& e) {
+    if (!Expired(o.expiry_set, now_ns, e.value.last_ns)) return false;
+    Forget(MetricType::kSet, *e.key);
+    return true;
+  });
   for (auto& e : sets_.entries()) e.value.members.clear();
 
-  timers_.EraseIf([&](auto& e) { return Expired(o.expiry_timer, now_ns, e.value.last_ns); });
+  timers_.EraseIf([&](auto& e) {
+    if (!Expired(o.expiry_timer, now_ns, e.value.last_ns)) return false;
+    Forget(MetricType::kTimer, *e.key);
+    return true;
+  });
   for (auto& e : timers_.entries()) {
     TimerAgg& t = e.value;
     const size_t used = t.values.size();
@@ -412,6 +551,7 @@ void Aggregator::Reset(int64_t now_ns) {
     }
     t.sampled_count = 0;
   }
+  PublishLimits();
 }
 
 }  // namespace cstatsd::aggregate

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "aggregate/flush_snapshot.h"
+#include "aggregate/name_counts.h"
 #include "config/options.h"
 #include "core/metric_map.h"
+#include "core/series_limits.h"
 
 namespace cstatsd::aggregate {
 
@@ -26,6 +28,10 @@ struct AggregatorOptions {
   std::chrono::nanoseconds expiry_set = std::chrono::minutes(5);
   std::chrono::nanoseconds expiry_timer = std::chrono::minutes(5);
   bool keep_raw_values = false;  // copy timer values and set members into each snapshot
+  // max-series and max-series-per-metric (docs/limits.md); 0 = no limit (the library default,
+  // the server takes the configured ones).
+  uint64_t max_series = 0;
+  uint64_t max_series_per_metric = 0;
 
   static AggregatorOptions From(const config::Options& o);
 };
@@ -51,7 +57,13 @@ class Aggregator {
   // Merges every series received into `delta` since its last drain and resets them there, so
   // the worker can reuse the entries without allocating; series the worker map has not seen
   // for kForgetAfterDrains drains are dropped from it.
-  void Merge(MetricMap& delta);
+  // A series the state does not hold is added while the limits allow (max-series over every
+  // type, max-series-per-metric per name and type); beyond them its values go to its name's
+  // overflow series (the name, the single tag cstatsd_overflow:true, no source; counted in
+  // series_overflowed) and the delta map forgets it. Overflow series themselves are bounded
+  // (SeriesLimits::max_overflow_series); past that a new name's values are dropped (counted in
+  // series_dropped). `limited` = false (internal metrics): always added.
+  void Merge(MetricMap& delta, bool limited = true);
 
   // Computes the flush at `now_ns` over `flush_seconds` (spec §2.5).
   SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
@@ -77,6 +89,24 @@ class Aggregator {
     return counters_.size() + gauges_.size() + timers_.size() + sets_.size();
   }
   size_t gauges() const { return gauges_.size(); }
+  size_t overflow_series() const { return overflow_series_; }
+
+  // The limits, for the maps that feed this aggregator (MetricMap::limits): updated after each
+  // Reset / TakeState with what is full.
+  std::shared_ptr<const SeriesLimits> limits() const { return limits_; }
+  // Since the start: values of series not held that went to an overflow series (once per series
+  // and merge; once per line that a map folded on its own), and values dropped because the
+  // overflow series are at their bound.
+  uint64_t series_overflowed() const { return series_overflowed_; }
+  uint64_t series_dropped() const { return series_dropped_; }
+  // The first series folded or dropped since the last call, for a log line: its metric name,
+  // type and the limit it met ("max-series" / "max-series-per-metric"); empty name if none.
+  struct LimitNote {
+    std::string name;
+    MetricType type = MetricType::kCounter;
+    std::string_view limit;
+  };
+  LimitNote TakeLimitNote() { return std::exchange(note_, LimitNote{}); }
   void set_keep_raw_values(bool keep) { options_.keep_raw_values = keep; }
 
   static constexpr uint8_t kForgetAfterDrains = 3;
@@ -86,6 +116,34 @@ class Aggregator {
     double p;
     uint32_t count_name, mean_name, sum_name, sum_squares_name, bound_name;  // name indexes
   };
+
+  // Series counts per type, for the limits.
+  struct TypeCounts {
+    NameCounts names;            // series per metric name (overflow series not counted)
+    std::vector<uint64_t> full;  // names at max-series-per-metric
+    size_t overflow = 0;         // overflow series
+  };
+  // What a delta map's entry merges into: the state's value (nullptr: dropped) and the state's
+  // key, which the entry shares (nullptr: folded or dropped, the entry leaves the map).
+  template <typename V>
+  struct Target {
+    V* value = nullptr;
+    const SeriesKeyRef* key = nullptr;
+  };
+
+  template <typename V>
+  void MergeIndexed(SeriesIndex<V>& index, MetricType type, std::vector<IdDelta<V>>& deltas,
+                    SeriesTable<V>& table, bool attached);
+  template <typename V>
+  void MergeTable(SeriesTable<V>& state, MetricType type, SeriesTable<V>& table);
+  // A series the state does not hold: added, folded into its name's overflow series, or
+  // dropped. find(hash, parts) and insert(key) give Target<V>s of the state.
+  template <typename V, typename Find, typename Insert>
+  Target<V> NewSeries(MetricType type, const SeriesKeyRef& key, Find&& find, Insert&& insert);
+  TypeCounts& counts(MetricType type) { return counts_[static_cast<int>(type) - 1]; }
+  void CountName(TypeCounts& tc, uint64_t name_hash, bool add);
+  void Forget(MetricType type, const SeriesKey& key);  // a series leaves the state
+  void PublishLimits();
 
   void AppendRaw(const std::vector<double>& values, TimerPoint& p, FlushSnapshot& out) const;
   void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);
@@ -98,6 +156,16 @@ class Aggregator {
   SeriesTable<TimerAgg> timers_;
   SeriesTable<SetAgg> sets_;
   std::vector<double> prefix_sums_, prefix_squares_;  // scratch for percentiles
+
+  std::shared_ptr<SeriesLimits> limits_;
+  TypeCounts counts_[4];  // by MetricType - 1
+  size_t overflow_series_ = 0;
+  bool limited_ = true;  // the current Merge applies the limits
+  uint64_t series_overflowed_ = 0;
+  uint64_t series_dropped_ = 0;
+  LimitNote note_;
+  std::string overflow_key_;          // scratch: name + kOverflowTag
+  std::vector<uint64_t> full_names_;  // scratch for PublishLimits
 };
 
 }  // namespace cstatsd::aggregate

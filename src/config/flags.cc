@@ -61,6 +61,22 @@ std::vector<OptionDef> MakeOptionDefs() {
        "Overrides expiry-interval for sets", "expiry-interval"},
       {"expiry-interval-timer", &O::expiry_interval_timer, all, "duration",
        "Overrides expiry-interval for timers", "expiry-interval"},
+      {"max-series",
+       &O::max_series,
+       all,
+       "uint32",
+       "cstatsd: most series held (all types); beyond, new series fold into one overflow series "
+       "per metric name (tag cstatsd_overflow:true); 0 = no limit",
+       {},
+       R{0, 4294967295.0}},
+      {"max-series-per-metric",
+       &O::max_series_per_metric,
+       all,
+       "uint32",
+       "cstatsd: most series per metric name and type; beyond, new series fold into its overflow "
+       "series; 0 = no limit",
+       {},
+       R{0, 4294967295.0}},
       // source and tags
       {"ignore-host", &O::ignore_host, all, "bool",
        "Ignore the sender address as the source; the first host: tag becomes the source"},

@@ -48,6 +48,10 @@ struct Options {
   std::optional<Duration> expiry_interval_gauge;    // expiry-interval-gauge
   std::optional<Duration> expiry_interval_set;      // expiry-interval-set
   std::optional<Duration> expiry_interval_timer;    // expiry-interval-timer
+  // Series limits (docs/limits.md): beyond them a new series folds into its metric name's
+  // overflow series (tag cstatsd_overflow:true). 0 = no limit.
+  uint32_t max_series = 5000000;            // max-series: over all types
+  uint32_t max_series_per_metric = 100000;  // max-series-per-metric: per metric name and type
 
   // --- source and tags ---
   bool ignore_host = false;               // ignore-host: first host: tag becomes the source

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -13,22 +14,78 @@ size_t StringHash::operator()(std::string_view s) const noexcept {
 }
 
 template <typename V>
-V& MetricMap::FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash) {
+V& MetricMap::FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash,
+                           IdColumn<V>* column) {
   if (V* v = table.Find(hash, parts)) return *v;
-  return table.Insert(SeriesKeyRef::Adopt(SeriesKey::Create(parts, hash)));
+  return InsertLimited(table, parts, hash, column);
+}
+
+template <typename V>
+V& MetricMap::Sink() {
+  V& v = std::get<V>(sinks_);
+  v.last_ns = kDrainedNs;
+  if constexpr (std::is_same_v<V, TimerAgg>) {
+    v.values.clear();
+    v.sampled_count = 0;
+  } else if constexpr (std::is_same_v<V, SetAgg>) {
+    v.members.clear();
+  } else {
+    v.value = 0;
+  }
+  return v;
+}
+
+template <typename V>
+V& MetricMap::InsertLimited(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash,
+                            IdColumn<V>* column) {
+  if (limits == nullptr || !limits->enabled()) {
+    return table.Insert(SeriesKeyRef::Adopt(SeriesKey::Create(parts, hash)));
+  }
+  const SeriesLimits& l = *limits;
+  const size_t held = entries();
+  bool fold = l.map_max_entries() != 0 && held >= l.map_max_entries();
+  if (!fold && (l.AllFull() || l.NameFull(MetricNameHash(parts.type, parts.name())))) {
+    // The aggregator will most likely fold it: take only so many such series per interval.
+    fold = new_while_full >= l.map_new_while_full();
+    if (!fold) ++new_while_full;
+  }
+  if (!fold) return table.Insert(SeriesKeyRef::Adopt(SeriesKey::Create(parts, hash)));
+
+  // The name's overflow series: by id if the aggregator holds it, else in this map.
+  overflow_key_.assign(parts.name());
+  overflow_key_.append(kOverflowTag);
+  const KeyParts o{parts.type, overflow_key_, parts.name_len,
+                   static_cast<uint32_t>(kOverflowTag.size())};
+  const uint64_t o_hash = SeriesKey::Hash(o);
+  V* v = column != nullptr ? column->Find(o_hash, o) : nullptr;
+  if (v == nullptr) v = table.Find(o_hash, o);
+  if (v == nullptr &&
+      (l.map_max_entries() == 0 || held < l.map_max_entries() + l.max_overflow_series())) {
+    v = &table.Insert(SeriesKeyRef::Adopt(SeriesKey::Create(o, o_hash)));
+  }
+  if (v == nullptr) {
+    ++dropped;
+    return Sink<V>();
+  }
+  ++overflowed;
+  return *v;
 }
 
 void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta,
                                int64_t now_ns) {
   CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
-  CounterAgg& c = found != nullptr ? *found : FindOrInsert(counters, parts, hash);
+  CounterAgg& c = found != nullptr ? *found
+                                   : FindOrInsert(counters, parts, hash,
+                                                  ids != nullptr ? &ids->counters : nullptr);
   c.value = SaturatingAdd(c.value, delta);
   if (now_ns > c.last_ns) c.last_ns = now_ns;
 }
 
 void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns) {
   GaugeAgg* found = ids != nullptr ? ids->gauges.Find(hash, parts) : nullptr;
-  GaugeAgg& g = found != nullptr ? *found : FindOrInsert(gauges, parts, hash);
+  GaugeAgg& g = found != nullptr
+                    ? *found
+                    : FindOrInsert(gauges, parts, hash, ids != nullptr ? &ids->gauges : nullptr);
   if (now_ns >= g.last_ns) {  // also when not received into since the last drain
     g.value = value;
     g.last_ns = now_ns;

@@ -6,14 +6,17 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
 #include "core/metric.h"
 #include "core/series_index.h"
+#include "core/series_limits.h"
 #include "core/series_table.h"
 
 namespace cstatsd {
@@ -100,13 +103,14 @@ class IdColumn {
   const SeriesIndex<V>* index = nullptr;
 
   // The value by id; the receive rule marks it received (its last_ns, see Received()).
-  V& Receive(uint32_t id) {
+  [[gnu::always_inline]] V& Receive(uint32_t id) {
     if (id >= size_) Grow(id);
     return data_[id];
   }
 
-  // The value of the series with these parts if the index holds it.
-  V* Find(uint64_t hash, const KeyParts& parts) {
+  // The value of the series with these parts if the index holds it. Inlined: every counter
+  // and gauge line of the steady state takes this path.
+  [[gnu::always_inline]] V* Find(uint64_t hash, const KeyParts& parts) {
     const uint32_t id = index->Find(hash, parts);
     return id != kNoSeriesId ? &Receive(id) : nullptr;
   }
@@ -159,10 +163,21 @@ class MetricMap {
   std::vector<IdDelta<CounterAgg>> counter_deltas;
   std::vector<IdDelta<GaugeAgg>> gauge_deltas;
 
-  size_t size() const {
-    return counters.size() + gauges.size() + timers.size() + sets.size() + counter_deltas.size() +
-           gauge_deltas.size();
-  }
+  // Maps that feed the aggregator (workers', HTTP ingestion's): the aggregator's series limits.
+  // A series new to this map is taken as it is, unless the map holds map_max_entries() series,
+  // or its name (or every name) was at its limit at the last flush and the map already took
+  // map_new_while_full() such series since its last merge: then its values go to the name's
+  // overflow series here (counted in `overflowed`), or, past max_overflow_series() more
+  // entries, nowhere (counted in `dropped`). The merge decides exactly for what the map took,
+  // and resets the three counts.
+  std::shared_ptr<const SeriesLimits> limits;
+  uint64_t new_while_full = 0;
+  uint64_t overflowed = 0;
+  uint64_t dropped = 0;
+
+  size_t size() const { return entries() + counter_deltas.size() + gauge_deltas.size(); }
+  // Series in the tables (by key).
+  size_t entries() const { return counters.size() + gauges.size() + timers.size() + sets.size(); }
   bool empty() const { return size() == 0; }
   void Clear() {
     counters.Clear();
@@ -222,7 +237,19 @@ class MetricMap {
 
  private:
   template <typename V>
-  static V& FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash);
+  V& FindOrInsert(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash,
+                  IdColumn<V>* column = nullptr);
+  // A series new to this map, within `limits` if set (see there). Out of line: the steady
+  // state finds its series.
+  template <typename V>
+  [[gnu::noinline]] V& InsertLimited(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash,
+                                     IdColumn<V>* column);
+  // Where a dropped line's values go: emptied for each one, never merged.
+  template <typename V>
+  V& Sink();
+
+  std::string overflow_key_;  // scratch: name + kOverflowTag
+  std::tuple<CounterAgg, GaugeAgg, TimerAgg, SetAgg> sinks_;
 };
 
 }  // namespace cstatsd

@@ -241,6 +241,7 @@ Status Server::Start() {
     workers_.push_back(std::make_unique<ingest::Worker>(
         i, fd, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
     workers_.back()->AttachIndexes(&aggregator_.counter_index(), &aggregator_.gauge_index());
+    LimitSeries(*workers_.back());
     if (cloud_) workers_.back()->SetCloud(cloud_.get());
   }
   if (cloud_) {
@@ -301,6 +302,7 @@ Status Server::Start() {
     workers_.push_back(std::make_unique<ingest::Worker>(
         workers, -1, wo, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
     workers_.back()->AttachIndexes(&aggregator_.counter_index(), &aggregator_.gauge_index());
+    LimitSeries(*workers_.back());
     if (cloud_) workers_.back()->SetCloud(cloud_.get());
     ingest::TcpOptions to;
     to.max_line = static_cast<size_t>(o.receive_buffer_size);
@@ -367,33 +369,58 @@ void Server::DispatchEvent(Event&& event) {
   for (auto& r : runners_) r->EnqueueEvent(shared);
 }
 
+void Server::LimitSeries(ingest::Worker& w) {
+  w.map(0).limits = w.map(1).limits = aggregator_.limits();
+}
+
 void Server::FlusherLoop() {
   const auto& o = config_.options;
-  const auto interval = flush_interval_;
   // gostatsd's forwarder ticks every http-transport.flush-interval, never aligned.
   const bool aligned = o.flush_aligned && !forwarder_;
-  Clock::time_point next =
-      aligned ? NextAlignedTick(Clock::now(), interval, o.flush_offset) : Clock::now() + interval;
+  FlushSchedule schedule(flush_interval_, aligned, o.flush_offset,
+                         Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::nanoseconds(last_flush_ns_))));
   std::unique_lock lock(stop_mu_);
   while (!stopping_) {
-    if (stop_cv_.wait_until(lock, next, [&] { return stopping_; })) break;
+    if (stop_cv_.wait_until(lock, schedule.next(), [&] { return stopping_; })) break;
     lock.unlock();
-    const int64_t now = NowNanos();
-    // With flush-aligned, rates are computed over the boundaries, not the wake-up times.
-    const int64_t tick_ns =
-        aligned
-            ? std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count()
-            : now;
-    next = aligned ? NextAlignedTick(Clock::now(), interval, o.flush_offset)
-                   : NextIntervalTick(next, Clock::now(), interval);
+    const Clock::time_point started = Clock::now();
+    const FlushSchedule::Tick tick = schedule.Begin(started);
     {
       std::lock_guard flush_lock(flush_mu_);
-      const double seconds = static_cast<double>(tick_ns - last_flush_ns_) / 1e9;
-      last_flush_ns_ = tick_ns;
-      Flush(now, seconds > 0 ? seconds : 1e-9);
+      last_flush_ns_ =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(tick.at.time_since_epoch()).count();
+      Flush(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count(),
+          tick.seconds > 0 ? tick.seconds : 1e-9);
+    }
+    // A flush that ran past the next tick: that tick is skipped (the next flush covers its
+    // time), never queued behind it.
+    const Clock::time_point ended = Clock::now();
+    if (const uint64_t skipped = schedule.End(ended); skipped > 0) {
+      flush_overruns_.fetch_add(1, std::memory_order_relaxed);
+      if (overrun_log_.Allow()) {
+        spdlog::warn(
+            "flush took longer than the flush interval; the ticks that fell meanwhile are "
+            "skipped and the next flush covers their time duration_ms={} interval_ms={} "
+            "skipped={}",
+            std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(flush_interval_).count(),
+            skipped);
+      }
     }
     lock.lock();
   }
+}
+
+void Server::LogSeriesLimits() {
+  const aggregate::Aggregator::LimitNote note = aggregator_.TakeLimitNote();
+  if (note.name.empty() || !limit_log_.Allow()) return;
+  spdlog::warn(
+      "series limit reached: new series of this metric go to its overflow series (tag {}) "
+      "metric={} type={} limit={} overflowed_total={} dropped_total={}",
+      kOverflowTag, note.name, MetricTypeName(note.type), note.limit,
+      aggregator_.series_overflowed(), aggregator_.series_dropped());
 }
 
 void Server::CollectInternalMetrics() {
@@ -418,6 +445,13 @@ void Server::CollectInternalMetrics() {
   s.Report("parser.metrics_received", metrics);
   s.Report("parser.events_received", events);
   s.SparseGauge("parser.bad_lines_seen", bad);
+  // cstatsd (docs/limits.md): series held (against max-series), values of new series folded
+  // into an overflow series, values dropped past the overflow series' bound, flushes that ran
+  // past the next tick.
+  s.Gauge("aggregator.series", static_cast<double>(aggregator_.series()), {"aggregator_id:0"});
+  s.Report("aggregator.series_overflowed", aggregator_.series_overflowed(), {"aggregator_id:0"});
+  s.Report("aggregator.series_dropped", aggregator_.series_dropped(), {"aggregator_id:0"});
+  s.Report("flusher.overruns", flush_overruns_.load(std::memory_order_relaxed));
   if (tcp_receiver_) {
     // cstatsd: TCP input connections open now, refused (over the cap or out of fds), timed out.
     const auto& t = tcp_receiver_->counters();
@@ -561,7 +595,8 @@ void Server::ForwardFlush() {
   }
   MergeIngested();
   internal_stats_.Emit(internal_map_);
-  aggregator_.Merge(internal_map_);
+  aggregator_.Merge(internal_map_, /*limited=*/false);
+  LogSeriesLimits();
   {
     const MetricMap merged = aggregator_.TakeState();
     forwarder_->SendMetrics(merged);
@@ -621,6 +656,8 @@ uint64_t Server::MergeIngested() {
     MetricMap& m = http_ingest_->SwapForFlush();
     if (!m.empty()) ++maps;
     aggregator_.Merge(m);
+    // The flusher's until the next swap, then ingestion's again (under the target's mutex).
+    m.limits = aggregator_.limits();
   }
   return maps;
 }
@@ -635,8 +672,9 @@ void Server::Flush(int64_t now_ns, double flush_seconds) {
 
   const uint64_t maps = MergeIngested();
   internal_stats_.Emit(internal_map_);
-  aggregator_.Merge(internal_map_);
+  aggregator_.Merge(internal_map_, /*limited=*/false);  // internal metrics are always kept
   maps_merged_ = maps;
+  LogSeriesLimits();
 
   auto snapshot = aggregator_.Flush(now_ns, flush_seconds);
   aggregation_ms_ = MillisSince(t0);

@@ -29,6 +29,7 @@
 #include "pipeline/pipeline.h"
 #include "server/backend_runner.h"
 #include "server/internal_stats.h"
+#include "stats/rate_limiter.h"
 
 namespace cstatsd::server {
 
@@ -85,6 +86,8 @@ class Server {
   explicit Server(config::Config config);
 
   void FlusherLoop();
+  void LimitSeries(ingest::Worker& w);  // its maps get the aggregator's series limits
+  void LogSeriesLimits();               // a folded or dropped series, at a limited rate
   void Flush(int64_t now_ns, double flush_seconds);
   void ForwardFlush();  // forwarder mode's flush: merge, then hand to the forwarder
   // Merges what the workers and the HTTP ingestion received since the last flush into the
@@ -165,6 +168,9 @@ class Server {
   // Timings of the previous flush, reported as internal metrics at the next one (ms).
   double aggregation_ms_ = 0, process_ms_ = 0, reset_ms_ = 0, total_ms_ = 0;
   uint64_t maps_merged_ = 0;
+  std::atomic<uint64_t> flush_overruns_{0};  // flushes that ran past the next tick
+  stats::RateLimiter overrun_log_{6};        // log lines per minute
+  stats::RateLimiter limit_log_{6};
 };
 
 }  // namespace cstatsd::server
