@@ -75,6 +75,11 @@ void Pipeline::Receive(const ParsedMetric& m, std::string_view sender, int64_t n
 
 void Pipeline::ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                                  MetricMap& out) {
+  // Internal metrics are built, not parsed: the value rules of a line still apply to them.
+  if (!ValidSampleRate(m.rate) || !std::all_of(m.values.begin(), m.values.end(), ValidValue)) {
+    ++refused_;
+    return;
+  }
   tags_.resize(m.tags.size());
   std::copy(m.tags.begin(), m.tags.end(), tags_.begin());
   StageWithSource(m, source, out);

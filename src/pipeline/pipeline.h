@@ -60,7 +60,8 @@ class Pipeline {
   // A metric from the network: source = sender, or the first host: tag with ignore-host.
   void Receive(const ParsedMetric& m, std::string_view sender, int64_t now_ns, MetricMap& out);
 
-  // A metric whose source is already decided (internal metrics, forwarded series).
+  // A metric whose source is already decided (internal metrics, forwarded series). A NaN
+  // value or a rate that is not finite and > 0 refuses it (counted in refused()), as for a line.
   void ReceiveWithSource(const ParsedMetric& m, std::string_view source, int64_t now_ns,
                          MetricMap& out);
 
@@ -91,7 +92,8 @@ class Pipeline {
 
   // Series dropped by a filter's drop-metric so far (read by this pipeline's thread).
   uint64_t filtered() const { return filtered_; }
-  // Aggregated series whose values ReceiveAggregated refused so far (this pipeline's thread).
+  // Series whose values ReceiveAggregated or ReceiveWithSource refused so far (this pipeline's
+  // thread).
   uint64_t refused() const { return refused_; }
 
  private:

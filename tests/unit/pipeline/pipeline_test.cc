@@ -321,6 +321,23 @@ TEST_F(PipelineTest, AggregatedSeriesObeyTheParsersValueRules) {
   EXPECT_EQ(map_.timers.entries()[0].value.values.size(), 10u);  // 5 accepted series x 2
 }
 
+TEST_F(PipelineTest, InternalMetricsObeyTheValueRulesToo) {
+  Pipeline p(&options_);
+  ParsedMetric m;
+  m.type = MetricType::kGauge;
+  m.name = "internal";
+  m.values = {1};
+  p.ReceiveWithSource(m, "host", 1, map_);
+  m.values = {std::nan("")};
+  p.ReceiveWithSource(m, "host", 2, map_);  // would overwrite 1 with NaN
+  m.values = {3};
+  m.rate = 0;
+  p.ReceiveWithSource(m, "host", 3, map_);
+  ASSERT_EQ(map_.gauges.size(), 1u);
+  EXPECT_EQ(map_.gauges.entries()[0].value.value, 1);
+  EXPECT_EQ(p.refused(), 2u);
+}
+
 TEST_F(PipelineTest, AggregatedTimerSampleCountMustBeFiniteAndNotNegative) {
   Pipeline p(&options_);
   const double values[] = {1};
