@@ -384,8 +384,8 @@ class RawWalker {
     }
     WireReader values(entry);
     while (!values.done()) {
-      uint32_t field, wt;
-      values.Tag(field, wt);
+      uint32_t field = 0, wt = 0;
+      if (!values.Tag(field, wt)) break;  // checked by the loop above; never taken
       if (field == 2 && wt == kLen) {
         std::string_view tag_map;
         values.Len(tag_map);
@@ -521,7 +521,9 @@ class RawWalker {
           if (!Room(values_, values_.size() + n)) return false;
           const size_t old = values_.size();
           values_.resize(old + n);
-          std::memcpy(values_.data() + old, s.data(), s.size());
+          // An empty packed field with no value before it: data() may be null, and memcpy
+          // with a null pointer is undefined even for 0 bytes (fuzz_ingest's finding).
+          if (n > 0) std::memcpy(values_.data() + old, s.data(), s.size());
         }
       } else if (!r.Skip(wt, field)) {
         return Malformed("truncated field in a series");

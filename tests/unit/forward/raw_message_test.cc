@@ -536,8 +536,8 @@ INSTANTIATE_TEST_SUITE_P(
                     return Message(3, "a", {Repeat(Len(3, "m"), n / 2)}) +
                            Message(3, "b", {Repeat(Len(3, "m"), n - n / 2)});
                   }}),
-    [](const auto& info) {
-      std::string name = info.param.name;
+    [](const auto& test_info) {  // not `info`: the macro's own parameter has that name
+      std::string name = test_info.param.name;
       std::replace(name.begin(), name.end(), ' ', '_');
       return name;
     });
