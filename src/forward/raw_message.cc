@@ -603,7 +603,7 @@ DecodeStatus DecodeEvent(std::string_view wire, const DecodeLimits& limits, Even
           }
           event.tags.emplace_back(s);
           break;
-        default:  // 8: SourceIP, ignored (spec §5.3)
+        default:  // 8: SourceIP, ignored (docs/http.md)
           break;
       }
     } else if (wt == kVarint && (field == 3 || field == 9 || field == 10)) {

@@ -36,7 +36,7 @@ class IngestTarget {
   explicit IngestTarget(pipeline::PipelineOptions options);
 
   // Decodes `wire` (a RawMessageV2) within `limits` and, when all of it passes, adds every
-  // series with receipt time now_ns (spec §5.3); nothing is added when it fails. The decoder's
+  // series with receipt time now_ns (docs/http.md); nothing is added when it fails. The decoder's
   // scratch is taken from `lease` (may be null).
   // `refused` (if set) counts the series the value rules refused (Pipeline::ReceiveAggregated:
   // a NaN gauge or timer value, a bad sample count, too many histogram bounds); the others

@@ -86,7 +86,7 @@ class Pipeline {
   void set_cloud(cloud::Enricher* enricher) { cloud_ = enricher; }
   void Commit(int64_t now_ns, MetricMap& out);
 
-  // An event from the network: source = sender (always, spec §1.6); its tags de-duplicated and
+  // An event from the network: source = sender (always, as gostatsd); its tags de-duplicated and
   // the default tags added (UniqueEventTags).
   void ReceiveEvent(Event& e, std::string_view sender) const;
 

@@ -524,7 +524,7 @@ void Server::CollectHttpIngestMetrics() {
     failure(now.encoding, last.encoding, "encoding");
     failure(now.unmarshal, last.unmarshal, "unmarshal");
     failure(now.too_large, last.too_large, "too-large");  // cstatsd: max-request-body-size
-    failure(now.limit, last.limit, "limit");  // cstatsd: max-ingest-* (docs/limits.md)
+    failure(now.limit, last.limit, "limit");              // cstatsd: max-ingest-* (docs/limits.md)
     failure(now.over_budget, last.over_budget, "over-budget");  // cstatsd: max-ingest-memory
     s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
     s.Counter("http.incoming.events", now.events - last.events, {server});

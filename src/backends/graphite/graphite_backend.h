@@ -1,4 +1,4 @@
-// The graphite backend (spec §6.1, decision 5): Carbon's plaintext protocol over TCP, one
+// The graphite backend (docs/backends.md): Carbon's plaintext protocol over TCP, one
 // connection per flush ended by a half-close whose answer tells whether Carbon read it all
 // (docs/backends.md), in the `tags`, `basic` or `legacy` naming mode. Runs on its backend
 // thread; Format() is pure and used by the golden tests.

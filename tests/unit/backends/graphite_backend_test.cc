@@ -266,16 +266,14 @@ TEST(GraphiteBackendTest, ConfigurationErrorsNameTheKey) {
 TEST(GraphiteBackendTest, AddressPortIsChecked) {
   for (const char* address : {"carbon:99999", "carbon:0", "carbon:x", "carbon", ":2003"}) {
     config::Config c;
-    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address +
-                                   "\"}}");
+    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address + "\"}}");
     auto o = GraphiteOptions::From(c);
     ASSERT_FALSE(o.ok()) << address;
     EXPECT_EQ(o.error().rfind("graphite.address: ", 0), 0u) << o.error();
   }
   for (const char* address : {"carbon:2003", "127.0.0.1:65535", "[::1]:2003"}) {
     config::Config c;
-    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address +
-                                   "\"}}");
+    c.file = nlohmann::json::parse(std::string(R"({"graphite": {"address": ")") + address + "\"}}");
     EXPECT_TRUE(GraphiteOptions::From(c).ok()) << address;
   }
 }
