@@ -1,6 +1,6 @@
 // Micro benchmarks of the statsd line parser: one BENCHMARK per line of gostatsd's lexer
-// benchmarks (spec §9.3), so the numbers compare with `go test -bench` on internal/lexer.
-// Single-threaded; items/s is lines per second.
+// benchmarks (docs/performance.md#micro-benchmarks), so the numbers compare with `go test -bench`
+// on internal/lexer. Single-threaded; items/s is lines per second.
 #include <benchmark/benchmark.h>
 
 #include <string>

@@ -133,13 +133,14 @@ Aggregator::Aggregator(AggregatorOptions options)
 
 namespace {
 
-// Merge rules (spec §2.3) and what a worker map's value is reset to once merged.
+// Merge rules (docs/aggregation.md#merge) and what a worker map's value is reset to once merged.
 void MergeValue(CounterAgg& s, const CounterAgg& d) {
   s.value = SaturatingAdd(s.value, d.value);
   s.last_ns = std::max(s.last_ns, d.last_ns);
 }
 void MergeValue(GaugeAgg& s, const GaugeAgg& d) {
-  if (d.last_ns >= s.last_ns) s = d;  // decision 4: the value received last wins
+  // The value received last wins (docs/compatibility.md#decision-4).
+  if (d.last_ns >= s.last_ns) s = d;
 }
 void MergeValue(TimerAgg& s, const TimerAgg& d) {
   s.values.insert(s.values.end(), d.values.begin(), d.values.end());

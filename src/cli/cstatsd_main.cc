@@ -1,6 +1,6 @@
 // main() of the cstatsd binary: load the configuration, start the server, and on SIGTERM,
-// SIGINT or SIGHUP stop receiving, flush once more and exit 0 (decision 10; SIGHUP, which ends
-// gostatsd without a flush, is a stop with a flush here: docs/compatibility.md).
+// SIGINT or SIGHUP stop receiving, flush once more and exit 0 (docs/compatibility.md#decision-10;
+// SIGHUP, which ends gostatsd without a flush, is a stop with a flush here: docs/compatibility.md).
 #include <signal.h>
 #include <spdlog/spdlog.h>
 

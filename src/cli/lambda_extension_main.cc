@@ -1,4 +1,4 @@
-// main() of cstatsd-lambda-extension: cstatsd as an AWS Lambda extension (spec §8, docs/lambda.md).
+// main() of cstatsd-lambda-extension: cstatsd as an AWS Lambda extension (docs/lambda.md).
 // Loads the configuration as cstatsd does (plus --lambda-entrypoint-name), then hands over to
 // lambda::Extension, which registers, runs the forwarder and the event loop on this thread.
 // SIGTERM/SIGINT end it like a SHUTDOWN event: a final flush, exit 0.

@@ -1,6 +1,6 @@
-// cstatsd-loader: offers statsd load over UDP (gostatsd's cmd/loader flags, spec §9.1) from
-// pre-built datagrams with sendmmsg over several sockets and threads, in a total-count mode or
-// a duration mode, and reports exactly what it sent.
+// cstatsd-loader: offers statsd load over UDP (gostatsd's cmd/loader flags,
+// docs/performance.md#loader) from pre-built datagrams with sendmmsg over several sockets and
+// threads, in a total-count mode or a duration mode, and reports exactly what it sent.
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>

@@ -1,10 +1,10 @@
-// CloudHandler (spec §3, §7.1): the cache of what the cloud provider said about each source, the
-// lookups, and the metrics that wait for them. The workers never wait: they read the published
-// View (cloud/enricher.h); a metric whose source is not in it yet is parked here (bounded per
-// source and in total; overflow counted), its source is queued for lookup, and once the answer
-// is in, the parked lines go to the replay queue that the workers drain between batches.
-// Lookups run on the handler's own thread (Run(), created by the server): batched (up to the
-// provider's max_batch, gathered for 10 ms), rate limited by a token bucket of
+// CloudHandler (docs/aggregation.md#pipeline, docs/cloud-providers.md): the cache of what the cloud
+// provider said about each source, the lookups, and the metrics that wait for them. The workers
+// never wait: they read the published View (cloud/enricher.h); a metric whose source is not in it
+// yet is parked here (bounded per source and in total; overflow counted), its source is queued for
+// lookup, and once the answer is in, the parked lines go to the replay queue that the workers drain
+// between batches. Lookups run on the handler's own thread (Run(), created by the server): batched
+// (up to the provider's max_batch, gathered for 10 ms), rate limited by a token bucket of
 // max-cloud-requests/s with burst-cloud-requests, cached for cloud-cache-ttl (negative answers
 // cloud-cache-negative-ttl), refreshed in the background every cloud-cache-refresh-period when
 // expired (the stale answer is served meanwhile; a failed refresh keeps it), and evicted after

@@ -1,8 +1,9 @@
 // Provider: what a cloud provider (aws/, k8s/) offers the cloud handler (cloud/handler.h), which
-// owns the cache, the lookup thread, the parked metrics and the enrichment (spec §7.1).
-// Two kinds: a provider that is asked about batches of sources (aws: Lookup, on the handler's
-// lookup thread, cached by the handler) and one that keeps an index of every source it knows
-// and publishes it whole when it changes (k8s: Publish, from the provider's own thread).
+// owns the cache, the lookup thread, the parked metrics and the enrichment
+// (docs/cloud-providers.md). Two kinds: a provider that is asked about batches of sources (aws:
+// Lookup, on the handler's lookup thread, cached by the handler) and one that keeps an index of
+// every source it knows and publishes it whole when it changes (k8s: Publish, from the provider's
+// own thread).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// The cloud providers by the name in `cloud-provider` (spec §7.1), each built from its own
-// section ([aws], [k8s]). Main thread, at startup.
+// The cloud providers by the name in `cloud-provider` (docs/cloud-providers.md), each built from
+// its own section ([aws], [k8s]). Main thread, at startup.
 #pragma once
 
 #include <memory>

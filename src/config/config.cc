@@ -201,7 +201,7 @@ void Loader::ApplyDisabledSubMetrics() {
       {"lower", &DisabledSubMetrics::lower},
       {"upper", &DisabledSubMetrics::upper},
       {"stddev", &DisabledSubMetrics::stddev},
-      {"std", &DisabledSubMetrics::stddev},  // decision 8: both spellings
+      {"std", &DisabledSubMetrics::stddev},  // docs/compatibility.md#decision-8: both spellings
       {"sum", &DisabledSubMetrics::sum},
       {"sum-squares", &DisabledSubMetrics::sum_squares},
       {"count-pct", &DisabledSubMetrics::count_pct},
@@ -407,7 +407,8 @@ void Loader::Run() {
   if (!set_keys_.contains("max-parsers")) o.max_parsers = cpus;
   if (!set_keys_.contains("max-workers")) o.max_workers = cpus;
   if (!set_keys_.contains("hostname")) o.hostname = OsHostname();
-  // The newrelic backend changes three global defaults (spec §6.6), as gostatsd does.
+  // The newrelic backend changes three global defaults (docs/backends.md#newrelic), as gostatsd
+  // does.
   if (std::find(o.backends.begin(), o.backends.end(), "newrelic") != o.backends.end()) {
     if (!set_keys_.contains("statser-type")) o.statser_type = "null";
     if (!set_keys_.contains("flush-interval")) o.flush_interval = std::chrono::seconds(10);

@@ -1,6 +1,7 @@
-// Loading the configuration as gostatsd does (spec §4.1): command-line flags > GSD_* environment
-// variables > config file (TOML, YAML or JSON by extension) > defaults. Runs once on the main
-// thread at startup; the resulting Config is read-only afterwards and may be shared.
+// Loading the configuration as gostatsd does (docs/configuration.md#where-values-come-from):
+// command-line flags > GSD_* environment variables > config file (TOML, YAML or JSON by extension)
+// > defaults. Runs once on the main thread at startup; the resulting Config is read-only afterwards
+// and may be shared.
 #pragma once
 
 #include <map>

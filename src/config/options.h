@@ -1,5 +1,6 @@
-// The top-level options of cstatsd (gostatsd's flags, spec §4.2 and §4.3), as a plain struct
-// with gostatsd's defaults. Built once by config::Load on the main thread, then read-only.
+// The top-level options of cstatsd (gostatsd's flags, docs/configuration.md#top-level-options and
+// docs/configuration.md#disabled-sub-metrics), as a plain struct with gostatsd's defaults. Built
+// once by config::Load on the main thread, then read-only.
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,8 @@ namespace cstatsd::config {
 
 using Duration = std::chrono::nanoseconds;
 
-// [disabled-sub-metrics]: true suppresses that timer sub-metric (spec §4.3).
+// [disabled-sub-metrics]: true suppresses that timer sub-metric
+// (docs/configuration.md#disabled-sub-metrics).
 struct DisabledSubMetrics {
   bool count = false;             // timer count
   bool count_per_second = false;  // count_ps / rate
@@ -21,7 +23,7 @@ struct DisabledSubMetrics {
   bool median = false;
   bool lower = false;   // min
   bool upper = false;   // max
-  bool stddev = false;  // key `stddev`, also `std` (decision 8)
+  bool stddev = false;  // key `stddev`, also `std` (docs/compatibility.md#decision-8)
   bool sum = false;
   bool sum_squares = false;
   bool count_pct = false;        // count_XX

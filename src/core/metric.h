@@ -45,7 +45,8 @@ struct ParsedMetric {
 // line (Go's ParseFloat reads "inf"); a counter's ±Inf saturates (SaturateToInt64).
 inline bool ValidValue(double v) { return !std::isnan(v); }
 
-// A sample rate (`@`): a finite number > 0 (decision 1; `@0`, `@-1`, `@inf`, `@nan` refused).
+// A sample rate (`@`): a finite number > 0 (docs/compatibility.md#decision-1; `@0`, `@-1`, `@inf`,
+// `@nan` refused).
 inline bool ValidSampleRate(double rate) { return std::isfinite(rate) && rate > 0; }
 
 // A forwarded timer's sample count (what its values count for): a finite number >= 0.
@@ -99,7 +100,8 @@ enum class EventAlertType : uint8_t { kInfo = 0, kWarning = 1, kError = 2, kSucc
 std::string_view EventPriorityName(EventPriority p);    // "normal", "low"
 std::string_view EventAlertTypeName(EventAlertType t);  // "info", "warning", "error", "success"
 
-// A DogStatsD event (spec §1.6). Source is the sender's IP once it has left the receiver.
+// A DogStatsD event (docs/protocol.md#events). Source is the sender's IP once it has left the
+// receiver.
 struct Event {
   std::string title;
   std::string text;

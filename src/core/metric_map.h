@@ -1,7 +1,7 @@
-// MetricMap: raw aggregates per series, by type (spec §2.2 receive rules, §2.3 merge rules).
-// A worker fills one (its LocalMap) from parsed lines; the flusher merges those into the
-// aggregator state. The thread that owns a map is the only one touching it; maps cross threads
-// only by hand-over (see ingest/worker.h).
+// MetricMap: raw aggregates per series, by type (docs/aggregation.md#receive receive rules,
+// docs/aggregation.md#merge merge rules). A worker fills one (its LocalMap) from parsed lines; the
+// flusher merges those into the aggregator state. The thread that owns a map is the only one
+// touching it; maps cross threads only by hand-over (see ingest/worker.h).
 #pragma once
 
 #include <algorithm>
@@ -49,7 +49,7 @@ struct GaugeAgg {
 
 struct TimerAgg {
   std::vector<double> values;
-  double sampled_count = 0;  // Σ 1/rate per line (spec §2.2)
+  double sampled_count = 0;  // Σ 1/rate per line (docs/aggregation.md#receive)
   int64_t last_ns = kDrainedNs;
 };
 
@@ -195,13 +195,13 @@ class MetricMap {
     ids->gauges.TakeReceived(gauge_deltas);
   }
 
-  // Receive rules (§2.2) for a series given by its parts (`parts.type` is the table's type)
-  // and their hash (SeriesKey::Hash(parts)).
+  // Receive rules (docs/aggregation.md#receive) for a series given by its parts (`parts.type` is
+  // the table's type) and their hash (SeriesKey::Hash(parts)).
   void ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta, int64_t now_ns);
-  // Decision 4: the value received last wins (now_ns >= stored).
+  // docs/compatibility.md#decision-4: the value received last wins (now_ns >= stored).
   void ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns);
   // Appends the values; `sampled` is what they count for: 1/rate for a parsed line, the
-  // forwarder's SampleCount for a forwarded series (spec §5.3).
+  // forwarder's SampleCount for a forwarded series (docs/http.md#ingestion).
   void ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
                     double sampled, int64_t now_ns);
   void ReceiveSet(const KeyParts& parts, uint64_t hash, std::string_view member, int64_t now_ns);

@@ -74,7 +74,8 @@ class SeriesKey {
     }
   }
 
-  // gostatsd's tagsKey (spec §2.1): tags joined by ',' then ",s:<source>" when source is set.
+  // gostatsd's tagsKey (docs/aggregation.md#identity): tags joined by ',' then ",s:<source>" when
+  // source is set.
   std::string TagsKey() const;
 
   void Ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }

@@ -1,8 +1,8 @@
-// Filters (spec §7.2, gostatsd's FILTERING.md): `filters` names `[filter.<name>]` sections whose
-// patterns select series by name and tag, and drop the series, some of its tags, or its source.
-// A FilterSet is built once at startup and read by every worker's pipeline (immutable, shared).
-// Patterns: optional `!` (invert), then `regex:<RE2>` (unanchored search), or a literal with an
-// optional trailing `*` (prefix), else exact.
+// Filters (docs/filtering.md, gostatsd's FILTERING.md): `filters` names `[filter.<name>]` sections
+// whose patterns select series by name and tag, and drop the series, some of its tags, or its
+// source. A FilterSet is built once at startup and read by every worker's pipeline (immutable,
+// shared). Patterns: optional `!` (invert), then `regex:<RE2>` (unanchored search), or a literal
+// with an optional trailing `*` (prefix), else exact.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
-// ForwarderOptions: the `[http-transport]` section of forwarder mode (spec §4.5). Loaded once on
-// the main thread at startup; read-only afterwards.
+// ForwarderOptions: the `[http-transport]` section of forwarder mode
+// (docs/forwarder.md#http-transport). Loaded once on the main thread at startup; read-only
+// afterwards.
 #pragma once
 
 #include <chrono>
@@ -32,10 +33,10 @@ struct ForwarderOptions {
   Duration flush_interval = std::chrono::seconds(1);  // flush-interval: how often to POST
   // custom-headers: added to every request, names canonicalised ("x-team" → "X-Team").
   std::map<std::string, std::string> custom_headers;
-  // dynamic-headers: tag names whose values become headers (§5.4); names that custom-headers
-  // already sets are removed (custom headers win).
+  // dynamic-headers: tag names whose values become headers (docs/forwarder.md#what-is-sent); names
+  // that custom-headers already sets are removed (custom headers win).
   std::vector<std::string> dynamic_headers;
-  // fast-fail-on-non-retryable-errors (also fail-fast-…, decision 8).
+  // fast-fail-on-non-retryable-errors (also fail-fast-…, docs/compatibility.md#decision-8).
   bool fast_fail_on_non_retryable_errors = false;
 
   // Reads and validates [http-transport]; every problem is listed, each naming its key.

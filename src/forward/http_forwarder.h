@@ -1,9 +1,9 @@
-// HttpForwarder: forwarder mode's sender (spec §5.4). The flusher hands it each merged map; it
-// encodes pb::RawMessageV2 (one per dynamic-headers partition), compresses, and queues a POST to
-// <api-endpoint>/v2/raw on its HttpClient, which retries with backoff off the flusher's thread.
-// Events go one by one to /v2/event. Counts the http.forwarder.* internal metrics.
-// SendMetrics: flusher thread. SendEvent, WhenSent: any thread. Run: the forwarder's own thread,
-// created by server/. Stop: the controlling thread.
+// HttpForwarder: forwarder mode's sender (docs/forwarder.md#what-is-sent). The flusher hands it
+// each merged map; it encodes pb::RawMessageV2 (one per dynamic-headers partition), compresses, and
+// queues a POST to <api-endpoint>/v2/raw on its HttpClient, which retries with backoff off the
+// flusher's thread. Events go one by one to /v2/event. Counts the http.forwarder.* internal
+// metrics. SendMetrics: flusher thread. SendEvent, WhenSent: any thread. Run: the forwarder's own
+// thread, created by server/. Stop: the controlling thread.
 #pragma once
 
 #include <google/protobuf/message_lite.h>

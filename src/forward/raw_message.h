@@ -1,7 +1,8 @@
-// The forwarder's encoding (spec §5.2, §5.4): a merged MetricMap as pb::RawMessageV2 (outer key
-// the metric name, inner key the series' tagsKey, Hostname the source), split into one message
-// per dynamic-headers partition, and an Event as pb::EventV2. And the aggregator's decoding of
-// the same messages within limits (DecodeRawMessage, DecodeEvent). Pure functions; any thread.
+// The forwarder's encoding (docs/forwarder.md#schema, docs/forwarder.md#what-is-sent): a merged
+// MetricMap as pb::RawMessageV2 (outer key the metric name, inner key the series' tagsKey, Hostname
+// the source), split into one message per dynamic-headers partition, and an Event as pb::EventV2.
+// And the aggregator's decoding of the same messages within limits (DecodeRawMessage, DecodeEvent).
+// Pure functions; any thread.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,8 @@
 
 namespace cstatsd::forward {
 
-// Every series of `map` (counters already divided by their sample rates, §2.2).
+// Every series of `map` (counters already divided by their sample rates,
+// docs/aggregation.md#receive).
 pb::RawMessageV2 ToRawMessage(const MetricMap& map);
 
 // One request's worth of series and the headers its dynamic-header tags give.
@@ -30,10 +32,11 @@ struct Partition {
   size_t series = 0;
 };
 
-// Splits `map` by the values of the tags named in `dynamic_headers` (§5.4): series whose tags
-// that start with "<name>:" (for any configured name) join to the same string share a
-// partition, whose headers are "<name with '_'→'-', canonicalised>: <value>" for each such tag.
-// With no dynamic headers there is one partition (none if the map is empty).
+// Splits `map` by the values of the tags named in `dynamic_headers`
+// (docs/forwarder.md#what-is-sent): series whose tags that start with "<name>:" (for any configured
+// name) join to the same string share a partition, whose headers are "<name with '_'→'-',
+// canonicalised>: <value>" for each such tag. With no dynamic headers there is one partition (none
+// if the map is empty).
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
                                                  const std::vector<std::string>& dynamic_headers);
 

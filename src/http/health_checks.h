@@ -1,4 +1,4 @@
-// HealthChecks: the named checks behind GET /deepcheck (spec §4.4). Components register a check
+// HealthChecks: the named checks behind GET /deepcheck (docs/http.md). Components register a check
 // at startup (the forwarder: "sentRecently"); HTTP server threads run them per request.
 // Thread-safe: a mutex guards the list; checks must be quick and must not block.
 #pragma once

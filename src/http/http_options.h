@@ -1,4 +1,4 @@
-// The options of one HTTP server (spec §4.4): `http-servers` names [http.<name>] sections. Read
+// The options of one HTTP server (docs/http.md): `http-servers` names [http.<name>] sections. Read
 // and validated once at startup on the main thread; read-only afterwards.
 #pragma once
 

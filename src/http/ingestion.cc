@@ -87,7 +87,7 @@ forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
   };
   pipeline::AggregatedSeries& s = series_;
   // The inner map key (the forwarder's tagsKey) is ignored: the series is re-keyed from its
-  // Tags and Hostname by this server's rules (spec §5.3).
+  // Tags and Hostname by this server's rules (docs/http.md#ingestion).
   auto deliver = [&](const forward::RawSeries& r) {
     s.type = r.type;
     s.name = r.name;
@@ -126,7 +126,7 @@ void IngestTarget::AddEvent(Event&& e) {
   }
   if (handler != nullptr) handler->Await({hostname}, cloud_wait_);
   std::lock_guard lock(mu_);
-  // Source = the Hostname field (SourceIP is ignored, spec §5.3), default tags added.
+  // Source = the Hostname field (SourceIP is ignored, docs/http.md#ingestion), default tags added.
   pipeline_.ReceiveEvent(e, hostname);
   if (cloud_) {
     cloud_->Refresh();

@@ -1,10 +1,10 @@
-// Ingestion of gostatsd's forwarding protocol v2 (spec §5): the bodies of POST /v2/raw and
-// /v2/event, decoded into series and events for the receiving server's pipeline.
+// Ingestion of gostatsd's forwarding protocol v2 (docs/forwarder.md): the bodies of POST /v2/raw
+// and /v2/event, decoded into series and events for the receiving server's pipeline.
 //
 // IngestTarget is shared by every HTTP server of one cstatsd server: HTTP threads add whole
 // requests to it under its mutex (one lock per request; the UDP workers never touch it), and the
 // flusher takes the filled map at each flush. HandleIngest is the request logic without the
-// socket (status codes of §5.1 plus the body limit), callable from any thread.
+// socket (status codes of docs/http.md#ingestion plus the body limit), callable from any thread.
 //
 // Memory (docs/limits.md, "HTTP ingestion"): a body is decompressed into its own mapping
 // (returned to the system after the request) and decoded by walking the wire format
@@ -50,9 +50,9 @@ class IngestTarget {
   // Where events go (the server's event dispatch); cleared (nullptr) when the server stops.
   void SetEventSink(std::function<void(Event&&)> sink);
 
-  // Cloud enrichment (spec §7.1), set before the HTTP servers run. A request waits (bounded by
-  // `wait`) for the lookups of the sources it carries that are not known yet; what is still
-  // unknown then passes unchanged. The HTTP thread waits, never a worker.
+  // Cloud enrichment (docs/cloud-providers.md), set before the HTTP servers run. A request waits
+  // (bounded by `wait`) for the lookups of the sources it carries that are not known yet; what is
+  // still unknown then passes unchanged. The HTTP thread waits, never a worker.
   void SetCloud(cloud::CloudHandler* handler, std::chrono::milliseconds wait);
 
   // Flusher: the map filled since the last call. Ingestion continues into the other map; the
@@ -93,7 +93,7 @@ struct IngestCounters {
 
 enum class IngestKind { kRaw, kEvent };  // /v2/raw, /v2/event
 
-// The failure tag of http.incoming (spec §4.7), or kNone on success.
+// The failure tag of http.incoming (docs/internal-metrics.md), or kNone on success.
 // kLimit and kOverBudget are cstatsd's (docs/limits.md).
 enum class IngestFailure {
   kNone,

@@ -1,4 +1,4 @@
-// The routes of an HTTP server (spec §4.4) and how a request maps onto them, the way gostatsd's
+// The routes of an HTTP server (docs/http.md) and how a request maps onto them, the way gostatsd's
 // gorilla/mux router answers: a path that is not clean (`//x`, `/a/../x`) is redirected (301)
 // to its clean form, an unknown path is 404 "not found", a known path with another method is
 // 405 (empty body). Routes of a disabled feature do not exist. Pure; any thread.

@@ -54,8 +54,8 @@ void RemoveSocketFile(const SocketFile& file);
 // The local port a socket is bound to (0 for unix sockets).
 int LocalPort(int fd);
 
-// The sender's IP as text (spec §1.2): IPv4 dotted, IPv4-mapped IPv6 as IPv4, else IPv6
-// (canonical); empty for other families (unix sockets have no source).
+// The sender's IP as text (docs/protocol.md#reading-datagrams): IPv4 dotted, IPv4-mapped IPv6 as
+// IPv4, else IPv6 (canonical); empty for other families (unix sockets have no source).
 void FormatSender(const sockaddr_storage& ss, std::string& out);
 
 // Wall-clock time in unix nanoseconds (a batch's timestamp).

@@ -175,8 +175,8 @@ void Worker::Run() {
   last_addr_.assign(sizeof(sockaddr_storage), 0);
   bool have_last = false;
 
-  // After Stop(), read what is already queued on the socket (decision 10: nothing received is
-  // lost), bounded so that a flood cannot keep a stopping worker alive.
+  // After Stop(), read what is already queued on the socket (docs/compatibility.md#decision-10:
+  // nothing received is lost), bounded so that a flood cannot keep a stopping worker alive.
   int drain_batches = 0;
   bool coalesce = false;
   constexpr long kCoalesceNanos = 200000;  // 200 µs: ~160 datagrams at 800,000/s

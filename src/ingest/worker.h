@@ -65,8 +65,8 @@ class Worker {
   // Processes one datagram as if received (tests and benchmarks; not thread-safe with Run).
   void ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns);
 
-  // Cloud enrichment (spec §7.1): set before Run(). Lines whose source is not looked up yet are
-  // parked in the handler; the worker replays the answered ones between batches.
+  // Cloud enrichment (docs/cloud-providers.md): set before Run(). Lines whose source is not looked
+  // up yet are parked in the handler; the worker replays the answered ones between batches.
   void SetCloud(cloud::CloudHandler* handler);
   // Replays lines that waited for a lookup (the worker's thread, or any thread once it exited).
   void ReplayLines(std::vector<cloud::ParkedLine>& lines, int64_t now_ns);

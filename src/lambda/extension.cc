@@ -167,7 +167,7 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
     listener_thread_ = std::thread([this, l = listener_.get()] {
       if (l->Run()) return;
       // Lambda's telemetry can no longer reach the extension, so no invocation would ever be
-      // flushed at its end: a runtime failure (spec §8 step 7). The event loop reports it.
+      // flushed at its end: a runtime failure (docs/lambda.md#errors). The event loop reports it.
       listener_failed_.store(true, std::memory_order_relaxed);
       client_.AbortLongPoll();
       std::lock_guard lock(mu_);
@@ -185,8 +185,8 @@ int Extension::Run(std::optional<config::Config> config, const std::string& star
 
   const std::string kListenerFailed =
       "the telemetry listener stopped: platform.runtimeDone can no longer reach the extension";
-  // Spec §8 step 5: one flush before the first event/next, so that nothing received during
-  // the init phase waits for the end of the first invocation.
+  // docs/lambda.md#what-it-does: one flush before the first event/next, so that nothing received
+  // during the init phase waits for the end of the first invocation.
   if (options_.manual_flush) FlushAndWait();
   auto deliver_by = std::chrono::steady_clock::time_point::max();
   while (!stop_.load(std::memory_order_relaxed)) {

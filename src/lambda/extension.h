@@ -1,16 +1,16 @@
-// Extension: cstatsd as an AWS Lambda extension (spec §8). Registers with the Extensions API,
-// runs a Server in forwarder mode and, with the manual flush, a TelemetryListener whose
+// Extension: cstatsd as an AWS Lambda extension (docs/lambda.md). Registers with the Extensions
+// API, runs a Server in forwarder mode and, with the manual flush, a TelemetryListener whose
 // platform.runtimeDone events make the forwarder flush: after each INVOKE the event loop waits
 // for the function's runtimeDone, flushes, waits until the flush's POSTs have finished, and only
 // then asks for the next event, so Lambda never freezes the sandbox with metrics unsent. The
 // runtimeDone is matched by request id; if none comes by the invocation's deadline (less a
 // margin) the flush happens then (a broken telemetry subscription costs latency, never a stuck
-// function). One flush also precedes the first event/next (spec §8 step 5). SHUTDOWN stops the
-// server (final flush, bounded by the SHUTDOWN's deadline). Failures before the loop go to
-// init/error, later ones (event/next, the telemetry listener dying) to exit/error.
-// Run() is called once by main's thread, which it keeps as the event loop; the Extension owns
-// the listener's thread (the Lambda mode's counterpart of server/'s threads). RequestStop() may
-// be called from any thread (a signal watcher).
+// function). One flush also precedes the first event/next (docs/lambda.md#what-it-does). SHUTDOWN
+// stops the server (final flush, bounded by the SHUTDOWN's deadline). Failures before the loop go
+// to init/error, later ones (event/next, the telemetry listener dying) to exit/error. Run() is
+// called once by main's thread, which it keeps as the event loop; the Extension owns the listener's
+// thread (the Lambda mode's counterpart of server/'s threads). RequestStop() may be called from any
+// thread (a signal watcher).
 #pragma once
 
 #include <atomic>

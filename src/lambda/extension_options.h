@@ -1,5 +1,5 @@
-// What the Lambda extension binary reads besides cstatsd's own options (spec §8): the extension
-// name (--lambda-entrypoint-name), the Runtime API host (AWS_LAMBDA_RUNTIME_API), and the
+// What the Lambda extension binary reads besides cstatsd's own options (docs/lambda.md): the
+// extension name (--lambda-entrypoint-name), the Runtime API host (AWS_LAMBDA_RUNTIME_API), and the
 // checks a configuration must pass in Lambda (forwarder mode, no dynamic-headers with the
 // manual flush, a telemetry address that parses). Pure functions; main thread at startup.
 #pragma once

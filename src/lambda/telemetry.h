@@ -1,4 +1,5 @@
-// The Telemetry API side of the Lambda extension (spec §8): where the telemetry listener binds
+// The Telemetry API side of the Lambda extension (docs/lambda.md): where the telemetry listener
+// binds
 // (`lambda-extension-telemetry-address`), the destination URI it subscribes with, and the
 // parsing of a telemetry batch into the request ids of its `platform.runtimeDone` events (the
 // end of an invocation: its metrics are flushed). Pure functions; any thread.

@@ -1,6 +1,7 @@
-// The load generator's datagrams (gostatsd's cmd/loader, spec §9.1): metric lines of the four
-// types with the configured name/tag cardinalities and value limits, packed into datagrams of at
-// most buffer-size bytes. Pure and deterministic for a seed; used by cstatsd-loader and tests.
+// The load generator's datagrams (gostatsd's cmd/loader, docs/performance.md#loader): metric lines
+// of the four types with the configured name/tag cardinalities and value limits, packed into
+// datagrams of at most buffer-size bytes. Pure and deterministic for a seed; used by cstatsd-loader
+// and tests.
 #pragma once
 
 #include <cstdint>

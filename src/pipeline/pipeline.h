@@ -1,9 +1,9 @@
 // Pipeline: what happens to a parsed metric between the parser and the worker's map —
-// the source (sender IP, or the first host: tag with ignore-host, spec §1.9), the cloud
-// provider's enrichment (§7.1, when an Enricher is set), filters (§7.2),
-// default tags, de-duplication and sorting of tags (the tagsKey of §2.1), and the receive rules
-// of §2.2.
-// One Pipeline per worker thread (it keeps scratch space); the options are shared read-only.
+// the source (sender IP, or the first host: tag with ignore-host, docs/protocol.md#source), the
+// cloud provider's enrichment (docs/cloud-providers.md, when an Enricher is set), filters
+// (docs/filtering.md), default tags, de-duplication and sorting of tags (the tagsKey of
+// docs/aggregation.md#identity), and the receive rules of docs/aggregation.md#receive. One Pipeline
+// per worker thread (it keeps scratch space); the options are shared read-only.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,8 @@
 
 namespace cstatsd::pipeline {
 
-// A series that arrives already aggregated (HTTP ingestion, spec §5.3). Its values are added
-// as they are: no sample rate is applied. Views and pointers belong to the caller.
+// A series that arrives already aggregated (HTTP ingestion, docs/http.md#ingestion). Its values are
+// added as they are: no sample rate is applied. Views and pointers belong to the caller.
 struct AggregatedSeries {
   MetricType type = MetricType::kCounter;
   std::string_view name;
@@ -81,8 +81,8 @@ class Pipeline {
              bool may_park = true);
   std::string_view missed_source() const { return missed_source_; }
 
-  // Cloud enrichment (spec §7.1) before filters and default tags; null for none. The enricher
-  // belongs to the caller and is used on this pipeline's thread only.
+  // Cloud enrichment (docs/cloud-providers.md) before filters and default tags; null for none. The
+  // enricher belongs to the caller and is used on this pipeline's thread only.
   void set_cloud(cloud::Enricher* enricher) { cloud_ = enricher; }
   void Commit(int64_t now_ns, MetricMap& out);
 

@@ -1,7 +1,8 @@
 // Float parsing with the exact semantics of Go's strconv.ParseFloat(s, 64), which gostatsd uses
-// for metric values and sample rates (spec §1.5). Pure functions; any thread may call them.
-// Plain integers take an inline fast path; everything else is validated against Go's grammar and
-// converted with std::from_chars (decimal) or an exact binary rounding routine (hex floats).
+// for metric values and sample rates (docs/protocol.md#metric-lines). Pure functions; any thread
+// may call them. Plain integers take an inline fast path; everything else is validated against Go's
+// grammar and converted with std::from_chars (decimal) or an exact binary rounding routine (hex
+// floats).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,6 @@
-// Metric-name sanitising exactly as gostatsd's lexer does it (spec §1.5): keep A-Z a-z 0-9 . - _,
-// turn '/' into '-', space and TAB into '_', delete every other byte. Pure; any thread.
+// Metric-name sanitising exactly as gostatsd's lexer does it (docs/protocol.md#metric-lines): keep
+// A-Z a-z 0-9 . - _, turn '/' into '-', space and TAB into '_', delete every other byte. Pure; any
+// thread.
 #pragma once
 
 #include <array>

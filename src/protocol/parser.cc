@@ -261,7 +261,7 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
   return LineKind::kMetric;
 }
 
-// _e{<title_len>,<text_len>}:<title>|<text>(|attr)* (spec §1.6).
+// _e{<title_len>,<text_len>}:<title>|<text>(|attr)* (docs/protocol.md#events).
 LineKind Parser::ParseEvent(std::string_view line, Event& event, ParseError& error) {
   const size_t n = line.size();
   if (n < 2 || line[1] != 'e') return Bad(error, ParseError::kInvalidType);

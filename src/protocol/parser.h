@@ -1,5 +1,5 @@
-// The statsd/DogStatsD line parser (spec §1.3–§1.8 and the cstatsd decisions): bytes in,
-// ParsedMetric or Event out. Pure: no I/O, no allocation per line in the steady state, never
+// The statsd/DogStatsD line parser (docs/protocol.md and docs/compatibility.md#decisions): bytes
+// in, ParsedMetric or Event out. Pure: no I/O, no allocation per line in the steady state, never
 // throws. One Parser per worker thread; not thread-safe.
 #pragma once
 
@@ -23,8 +23,8 @@ enum class ParseError : uint8_t {
   kMissingValueSeparator,   // "missing value separator": no '|' after the value
   kInvalidValue,            // a value that is not a float
   kInvalidValueNaN,         // "invalid value NaN"
-  kNoValue,                 // gauge without any value (`x:|g`): cstatsd decision 1
-  kInvalidSampleRate,       // '@' text not a finite float > 0 (decision 1)
+  kNoValue,                 // gauge without any value (`x:|g`): docs/compatibility.md#decision-1
+  kInvalidSampleRate,       // '@' text not a finite float > 0 (docs/compatibility.md#decision-1)
   kInvalidFormat,           // event: "invalid format"
   kNotEnoughData,           // event: "not enough data"
   kOverflow,                // event: "overflow"
@@ -59,7 +59,7 @@ class Parser {
 
 // Calls fn(std::string_view line) for each line of a datagram: split on '\n', a NUL byte ends
 // the line (the rest up to the '\n' is ignored, as gostatsd's lexer reads NUL as the end of its
-// input), a trailing '\r' removed, empty lines skipped (cstatsd decision 3).
+// input), a trailing '\r' removed, empty lines skipped (docs/compatibility.md#decision-3).
 template <typename Fn>
 inline void ForEachLine(std::string_view datagram, Fn&& fn) {
   size_t start = 0;

@@ -1,7 +1,8 @@
-// When the next flush happens (spec §3 MetricFlusher): every flush-interval from the previous
-// tick, or, with flush-aligned, on the next multiple of the interval plus flush-offset (ticks
-// missed while a flush ran are dropped). Pure functions of the time given, and FlushSchedule,
-// which the flusher thread drives with the times it reads, so tests inject any clock.
+// When the next flush happens (docs/aggregation.md#flush-timing): every flush-interval from the
+// previous tick, or, with flush-aligned, on the next multiple of the interval plus flush-offset
+// (ticks missed while a flush ran are dropped). Pure functions of the time given, and
+// FlushSchedule, which the flusher thread drives with the times it reads, so tests inject any
+// clock.
 #pragma once
 
 #include <chrono>

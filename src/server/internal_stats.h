@@ -1,6 +1,7 @@
-// InternalStats: builds the internal metrics of one flush (spec §4.7) from the counters the
-// components keep, and turns them into what the statser type asks for: metrics fed into the
-// aggregator (internal), log lines (logging), or nothing (null). Owned by the flusher thread.
+// InternalStats: builds the internal metrics of one flush (docs/internal-metrics.md) from the
+// counters the components keep, and turns them into what the statser type asks for: metrics fed
+// into the aggregator (internal), log lines (logging), or nothing (null). Owned by the flusher
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,9 @@ class InternalStats {
 
   void Gauge(std::string name, double value, std::vector<std::string> tags = {});
   void Counter(std::string name, double value, std::vector<std::string> tags = {});
-  // gostatsd's "reported" metric (spec §4.7): a cumulative count sent as a gauge of its value
-  // in standalone mode, as a counter of the change since the previous flush in forwarder mode.
+  // gostatsd's "reported" metric (docs/internal-metrics.md): a cumulative count sent as a gauge of
+  // its value in standalone mode, as a counter of the change since the previous flush in forwarder
+  // mode.
   void Report(const std::string& name, uint64_t cumulative, std::vector<std::string> tags = {});
   // A cumulative value reported only after it changes (gostatsd's sparse gauge).
   void SparseGauge(const std::string& name, uint64_t value, std::vector<std::string> tags = {});

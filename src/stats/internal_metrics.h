@@ -1,6 +1,6 @@
-// Internal metrics (spec §4.7): the counters each component keeps, and the list of metrics the
-// flusher builds from them at every flush. Counters are written by their owning thread with
-// relaxed atomics (no lock, no read-modify-write) and read by the flusher.
+// Internal metrics (docs/internal-metrics.md): the counters each component keeps, and the list of
+// metrics the flusher builds from them at every flush. Counters are written by their owning thread
+// with relaxed atomics (no lock, no read-modify-write) and read by the flusher.
 #pragma once
 
 #include <atomic>

@@ -1,11 +1,11 @@
-// HttpClient: the HTTP client of the forwarder and of the HTTP backends (spec §4.6), on libcurl.
-// Requests are queued from any thread without blocking (a short mutex) and run by one event
-// loop, `Run()`, on a thread the owner creates (server/ makes threads): a curl multi handle
-// drives up to `max_in_flight` transfers at once and waits out the retry backoffs as timers.
-// Why a multi handle on one thread rather than a pool of threads with easy handles: the
-// forwarder allows 1000 concurrent requests by default (max-requests), most of them idle in a
-// backoff wait when the far end is down; one thread with timers holds them all at no cost, and
-// the multi handle's connection cache gives keep-alive reuse across requests for free.
+// HttpClient: the HTTP client of the forwarder and of the HTTP backends
+// (docs/forwarder.md#transport), on libcurl. Requests are queued from any thread without blocking
+// (a short mutex) and run by one event loop, `Run()`, on a thread the owner creates (server/ makes
+// threads): a curl multi handle drives up to `max_in_flight` transfers at once and waits out the
+// retry backoffs as timers. Why a multi handle on one thread rather than a pool of threads with
+// easy handles: the forwarder allows 1000 concurrent requests by default (max-requests), most of
+// them idle in a backoff wait when the far end is down; one thread with timers holds them all at no
+// cost, and the multi handle's connection cache gives keep-alive reuse across requests for free.
 // Completion callbacks run on the loop thread (or, for a request dropped from a full queue, on
 // the caller of Send): they must be short and must not block.
 #pragma once
@@ -113,7 +113,7 @@ class HttpClient {
 
   TransportOptions transport_;
   ClientOptions options_;
-  std::string no_proxy_;   // NO_PROXY from the environment + loopback (decision 11)
+  std::string no_proxy_;   // NO_PROXY + loopback (docs/compatibility.md#decision-11)
   void* multi_ = nullptr;  // CURLM*
 
   mutable std::mutex mu_;

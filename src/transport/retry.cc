@@ -103,8 +103,9 @@ RetryDecision RetryState::Decide(long status, std::optional<Duration> retry_afte
   if (!wait) return {RetryAction::kGiveUp, {}};
   if (options_.honour_retry_after && retry_after && *retry_after > *wait) {
     if (options_.max_elapsed_time > Duration::zero()) {
-      // Capped by the budget (spec §6.6): a Retry-After that ends past max-request-elapsed-time
-      // gives up now rather than hold the request (and its slot) past the budget to fail then.
+      // Capped by the budget (docs/backends.md#newrelic): a Retry-After that ends past
+      // max-request-elapsed-time gives up now rather than hold the request (and its slot) past the
+      // budget to fail then.
       if (*retry_after > options_.max_elapsed_time - backoff_.Elapsed()) {
         return {RetryAction::kGiveUp, {}};
       }

@@ -1,7 +1,8 @@
-// Retrying HTTP requests as gostatsd does (spec §5.4): exponential backoff with cenkalti/backoff
-// v2's defaults until a maximum elapsed time, which statuses are worth retrying, and Retry-After.
-// Pure logic with an injectable clock and random source, so schedules are tested without
-// sleeping. One RetryState per request; owned by whichever thread drives that request.
+// Retrying HTTP requests as gostatsd does (docs/forwarder.md#what-is-sent): exponential backoff
+// with cenkalti/backoff v2's defaults until a maximum elapsed time, which statuses are worth
+// retrying, and Retry-After. Pure logic with an injectable clock and random source, so schedules
+// are tested without sleeping. One RetryState per request; owned by whichever thread drives that
+// request.
 #pragma once
 
 #include <chrono>

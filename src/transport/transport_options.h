@@ -1,6 +1,6 @@
-// TransportOptions: one `[transport.<name>]` section (spec §4.6, gostatsd's TRANSPORT.md), the
-// settings of an HTTP client shared by the forwarder and the HTTP backends. Loaded once on the
-// main thread at startup; read-only afterwards.
+// TransportOptions: one `[transport.<name>]` section (docs/forwarder.md#transport, gostatsd's
+// TRANSPORT.md), the settings of an HTTP client shared by the forwarder and the HTTP backends.
+// Loaded once on the main thread at startup; read-only afterwards.
 #pragma once
 
 #include <chrono>

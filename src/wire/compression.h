@@ -1,8 +1,9 @@
-// Body compression of the forwarding protocol (spec §4.5, §5.1) and the HTTP backends: zlib
-// streams (HTTP Content-Encoding `deflate`), gzip (`gzip`) and LZ4 frames (`lz4`). Decompression is
-// bounded: a body that would grow past `max_output` bytes is refused without allocating more than
-// that (decompression bombs), bytes after the end of the stream are refused, and the output can
-// draw on a byte budget shared by concurrent requests (BudgetLease). Pure functions; any thread.
+// Body compression of the forwarding protocol (docs/forwarder.md#http-transport,
+// docs/http.md#ingestion) and the HTTP backends: zlib streams (HTTP Content-Encoding `deflate`),
+// gzip (`gzip`) and LZ4 frames (`lz4`). Decompression is bounded: a body that would grow past
+// `max_output` bytes is refused without allocating more than that (decompression bombs), bytes
+// after the end of the stream are refused, and the output can draw on a byte budget shared by
+// concurrent requests (BudgetLease). Pure functions; any thread.
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,4 @@
-"""The aws cloud provider end to end (issue 7; spec §7.1): cstatsd with `cloud-provider = aws`
+"""The aws cloud provider end to end (issue 7; docs/cloud-providers.md): cstatsd with `cloud-provider = aws`
 against a fake instance metadata service and a fake EC2 (fake_aws.py) on loopback. UDP senders
 bind distinct loopback addresses (127.0.0.x), so the server sees distinct source IPs.
 

@@ -1,4 +1,4 @@
-"""The k8s cloud provider end to end (issue 7; spec §7.1): cstatsd with `cloud-provider = k8s`
+"""The k8s cloud provider end to end (issue 7; docs/cloud-providers.md): cstatsd with `cloud-provider = k8s`
 and a kubeconfig pointing at a fake API server (fake_k8s.py) that serves a pod list and a watch
 stream. UDP senders bind the pods' loopback addresses, so the server sees them as pod IPs.
 Tags follow the pods as they change: a pod's annotations and labels become tags and

@@ -1,4 +1,4 @@
-"""Two tiers of real cstatsd processes (issue 5, "How it is checked"; spec §4.4-§4.6, §5):
+"""Two tiers of real cstatsd processes (issue 5, "How it is checked"; docs/http.md, docs/forwarder.md#transport, docs/forwarder.md):
 a forwarder (UDP in, `server-mode = forwarder`) POSTs to an aggregator (`[http.<name>]` with
 `enable-ingestion`, stdout backend), and what the aggregator prints equals what one standalone
 cstatsd prints for the same datagrams: with each compression (zlib, lz4, none), with
@@ -249,7 +249,7 @@ def rounds():
             "e2e.c:3|c|@0.5|#env:prod,role:web",
             "e2e.rate:1|c|@0.3",  # 1/0.3 truncated per line: 3 each, not 10/3 summed
             "e2e.c:1|c|#host:db-1",  # an ordinary tag without ignore-host
-            f"e2e.p:{r}:{r + 1}:{r + 2}|ms",  # packed: 3 values, sample count 1 (spec §2.2)
+            f"e2e.p:{r}:{r + 1}:{r + 2}|ms",  # packed: 3 values, sample count 1 (docs/aggregation.md#receive)
             f"e2e.g:{r * 2.5}|g|#env:prod",
             f"e2e.t:{10 * (r + 1)}|ms|#env:prod",
             f"e2e.t:{2.5 + r}|ms|#env:prod",
@@ -321,7 +321,7 @@ class EquivalenceTest(ForwardingTestCase):
 
     def test_namespace_and_default_tags_applied_by_the_forwarder(self):
         # The forwarder's parser and tag handler apply namespace and default-tags; the
-        # aggregator (neither set) adds nothing (spec §5.3).
+        # aggregator (neither set) adds nothing (docs/http.md#ingestion).
         m, events, _ = self.run_tiers(dict(compression_type="zlib"),
                                       tier_flags={"namespace": "ns", "default_tags": "dc:eu"})
         self.assertEqual(m[f"stats.counter.ns.e2e.c.dc.eu.env.prod.role.web{LOCAL}.count"],
@@ -330,14 +330,14 @@ class EquivalenceTest(ForwardingTestCase):
         self.assertIn("Tags:[env:prod dc:eu]", events[0])
 
     def test_dynamic_headers(self):
-        # Series are split into one request per env:/role: combination (spec §5.4); the
+        # Series are split into one request per env:/role: combination (docs/forwarder.md#what-is-sent); the
         # aggregator's totals do not change.
         m, events, _ = self.run_tiers(dict(compression_type="lz4",
                                            dynamic_headers=["env", "role"]))
         self.check_values(m, events)
 
     def test_ignore_host(self):
-        # Spec §1.9: with ignore-host the first host: tag is the source (removed from the
+        # docs/protocol.md#source: with ignore-host the first host: tag is the source (removed from the
         # tags), later ones stay tags, none gives no source. The forwarder decides the source
         # and sends it as Hostname; the aggregator keeps it (its own ignore-host is off).
         datagrams = [[

@@ -68,8 +68,8 @@ class Profile:
     """One HTTP backend set up for failure injection: its section pointing at the fake server
     (`{url}`; `{budget}` becomes its retry-budget key when it has one), the path its metrics go
     to (scripts are scoped to it, so events elsewhere do not take the injected failures), and
-    whether it waits out a Retry-After: newrelic as spec §6.6 says, otlp and cloudwatch as
-    cstatsd's choice (docs/backends.md); datadog does not (§6.3 names no Retry-After)."""
+    whether it waits out a Retry-After: newrelic as docs/backends.md#newrelic says, otlp and cloudwatch as
+    cstatsd's choice (docs/backends.md); datadog does not (docs/backends.md#datadog names no Retry-After)."""
 
     def __init__(self, name, path, section, honours_retry_after, budget_key=None, env=None):
         self.name = name
@@ -365,7 +365,7 @@ api-key = "secret"
         self.assertEqual(upper["attributes"]["statsdType"], "gauge")
         self.assertEqual((items["h.g"]["type"], items["h.g"]["value"]), ("gauge", 5))
         self.assertEqual(items["h.s"]["attributes"]["statsdType"], "set")
-        self.assertNotIn("type", items["h.s"])  # QUIRK (spec §6.6): sets get no type or value
+        self.assertNotIn("type", items["h.s"])  # QUIRK (docs/backends.md#newrelic): sets get no type or value
         self.assertNotIn("value", items["h.s"])
         # Events go to `address`, not the Metric API.
         self.fake.wait_for(lambda reqs: any(r.path == "/v1/data" for r, _ in reqs))

@@ -1,6 +1,6 @@
 """The influxdb backend end to end against a real InfluxDB 1.x (Debian's influxdb, started here
 on loopback with temporary directories): counters, gauges, sets, timers and events written with
-API v1 (db=, decision 7) are read back through /query and equal what was sent; the v2 write
+API v1 (db=, docs/compatibility.md#decision-7) are read back through /query and equal what was sent; the v2 write
 request (bucket, org, Authorization: Token) is checked against a recording server, as InfluxDB
 1.6 has no /api/v2/write; a stopped influxd means retries and then a counted drop."""
 

@@ -1,4 +1,4 @@
-"""cstatsd-lambda-extension end to end (spec §8): the real binary against a fake Lambda Runtime API
+"""cstatsd-lambda-extension end to end (docs/lambda.md): the real binary against a fake Lambda Runtime API
 (register, telemetry subscription, event/next, init/error, exit/error: a Python http.server in a
 thread on 127.0.0.1) and a fake aggregator (the forwarder tests' recorder, bodies decoded with
 `protoc --decode=pb.RawMessageV2`).
@@ -469,7 +469,7 @@ class LambdaExtensionTest(harness.ServerTestCase):
         self.assertEqual(counters(agg.snapshot(), "before.fault"), 4)
 
     def test_a_flush_precedes_the_first_event_next(self):
-        # Spec §8 step 5: one flush before the loop. With internal metrics on, that flush posts
+        # docs/lambda.md#what-it-does: one flush before the loop. With internal metrics on, that flush posts
         # them (nothing else flushes in manual mode before the first invocation ends), so the
         # aggregator has a /v2/raw by the time the first event/next arrives.
         agg, api = self.fakes()

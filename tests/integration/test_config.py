@@ -1,4 +1,4 @@
-"""Configuration end to end (spec §4.1, §4.2): config files (TOML, YAML, JSON), GSD_*
+"""Configuration end to end (docs/configuration.md#where-values-come-from, docs/configuration.md#top-level-options): config files (TOML, YAML, JSON), GSD_*
 environment variables, precedence flag > environment > file > default, startup errors that name
 the option, --help and --version."""
 
@@ -103,7 +103,7 @@ disabled-sub-metrics:
                         GSD_STATSER_TYPE="null", GSD_DISABLED_SUB_METRICS_SUM_SQUARES="true")
         s = self.start([], env=env)
         # [disabled-sub-metrics] is not in any file here: the variable may or may not reach it
-        # (gostatsd's quirk, spec §4.1), so only the top-level settings are checked.
+        # (gostatsd's quirk, docs/configuration.md#where-values-come-from), so only the top-level settings are checked.
         s.send("c:1|c\nt:1|ms\nt:2|ms\nt:3|ms\nt:4|ms")
         self.assertMetric(s, f"stats.counter.cfg.c.env.file{SRC}.count", "1")
         self.assertMetric(s, f"stats.timers.cfg.t.env.file{SRC}.upper_50", "2.000000")

@@ -1,4 +1,4 @@
-"""Filters from a config file (spec §7.2): the spec's example end to end through the stdout
+"""Filters from a config file (docs/filtering.md): its example end to end through the stdout
 backend (drop-host + drop-tags merging series, drop-tags alone, drop-metric with an exclusion),
 internal metrics filtered too, and a bad pattern stopping startup with the key named."""
 

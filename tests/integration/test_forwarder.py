@@ -1,4 +1,4 @@
-"""Forwarder mode (spec §4.5, §5.4): the real cstatsd with --server-mode forwarder POSTs what it
+"""Forwarder mode (docs/forwarder.md#http-transport, docs/forwarder.md#what-is-sent): the real cstatsd with --server-mode forwarder POSTs what it
 receives to a fake aggregator (a Python http.server in a thread that records every request).
 The protobuf bodies are decoded with `protoc --decode` against proto/gostatsd.proto; lz4 bodies
 are decompressed with the `lz4` CLI, zlib with Python's zlib."""
@@ -259,7 +259,7 @@ class ForwarderTest(ServerTestCase):
 
     def test_500_is_retried_and_400_fast_fail_is_dropped_and_counted(self):
         agg = self.agg()
-        # Internal metrics on, so that http.forwarder.* reach the aggregator too (§4.7).
+        # Internal metrics on, so that http.forwarder.* reach the aggregator too (docs/internal-metrics.md).
         agg.statuses = [500]
         s = self.start_forwarder(agg, flags=["--statser-type", "internal", "--hostname", "fw"],
                                  fast_fail_on_non_retryable_errors=True)

@@ -1,5 +1,5 @@
 """Garbage never crashes or stalls the server; bad lines are counted and the good lines around
-them still count (spec §1.3–§1.8; decisions 1 and 3)."""
+them still count (docs/protocol.md; docs/compatibility.md#decision-1, docs/compatibility.md#decision-3)."""
 
 import os
 import random
@@ -14,13 +14,13 @@ METRICS_RECEIVED = "stats.gauge.statsd.parser.metrics_received.host.testhost.s.t
 
 # Lines that must each count as exactly one bad line.
 BAD = [
-    "x:|g",                             # gauge without a value (decision 1)
+    "x:|g",                             # gauge without a value (docs/compatibility.md#decision-1)
     "x:::|g",                           # same, packed
     "_e{99999999999999999999,1}:a|b",   # event length overflow
     "_e{1,1}",                          # event, invalid format
     "_e{5,5}:ab|c",                     # event, not enough data
     "NaN:NaN|g",                        # NaN value
-    "r:1|c|@0",                         # sample rate 0 (decision 1)
+    "r:1|c|@0",                         # sample rate 0 (docs/compatibility.md#decision-1)
     "r:1|c|@-1",                        # negative sample rate
     "r:1|c|@inf",                       # infinite sample rate
     "r:1|c|@",                          # empty sample rate
@@ -118,7 +118,7 @@ class GarbageTest(ServerTestCase):
         self.stop_ok(s)
 
     def test_crlf_line_endings(self):
-        # Decision 3: a trailing \r is removed; empty lines are skipped, not bad.
+        # docs/compatibility.md#decision-3: a trailing \r is removed; empty lines are skipped, not bad.
         s = self.start_standard(statser_type="internal", hostname="testhost")
         s.send("a:1|c\r\nb:2|g\r\n\r\n\nst:x|s\r\nst:x|s\n", "last:1|c\r")
         self.assertMetric(s, f"stats.counter.a{SRC}.count", "1")

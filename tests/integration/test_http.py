@@ -1,4 +1,4 @@
-"""HTTP servers and ingestion (spec §4.4, §5; decision 11): a cstatsd with an [http.main] section
+"""HTTP servers and ingestion (docs/http.md, docs/forwarder.md; docs/compatibility.md#decision-11): a cstatsd with an [http.main] section
 on a free loopback port, protobuf bodies made by `protoc --encode` from gostatsd's schema,
 compressed with Python's zlib or the `lz4` tool, and the stdout backend's lines checked for exact
 values. Also the health, expvar, prof and 404/405 routes, bad bodies (each gets its status and

@@ -1,4 +1,4 @@
-"""Internal metrics (spec §4.7): the statser types, their names on the stdout backend (host tag
+"""Internal metrics (docs/internal-metrics.md): the statser types, their names on the stdout backend (host tag
 and source = hostname), the heartbeat, internal-namespace, internal-tags."""
 
 import re

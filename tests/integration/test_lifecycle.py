@@ -1,4 +1,4 @@
-"""Start, shutdown and the programs around the server: the shutdown flush (decision 10), the
+"""Start, shutdown and the programs around the server: the shutdown flush (docs/compatibility.md#decision-10), the
 lifecycle events, a `make run`-like smoke test with netcat, and the library example
 custom_backend."""
 
@@ -55,7 +55,7 @@ class ShutdownTest(ServerTestCase):
         self.stop_ok(s, signal.SIGINT)
         self.assertEqual(s.values(f"stats.counter.int{SRC}.count"), ["2"])
 
-    # Decision 10: datagrams the kernel accepted before the signal are read and flushed (the
+    # docs/compatibility.md#decision-10: datagrams the kernel accepted before the signal are read and flushed (the
     # workers drain their sockets after Stop()).
     def test_sigterm_loses_no_queued_datagram(self):
         s = self.start_standard(flush_interval="1h")

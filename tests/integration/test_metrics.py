@@ -1,5 +1,5 @@
-"""Metric types, names and tags end to end: datagrams in, stdout backend lines out (spec §1, §2,
-§6.7; decisions 3, 4, 9)."""
+"""Metric types, names and tags end to end: datagrams in, stdout backend lines out (docs/protocol.md, docs/aggregation.md,
+docs/backends.md#stdout; docs/compatibility.md#decision-3, docs/compatibility.md#decision-4, docs/compatibility.md#decision-9)."""
 
 import math
 import os
@@ -81,14 +81,14 @@ class TimerTest(ServerTestCase):
         self.stop_ok(s)
 
     def test_fractional_threshold_name(self):
-        # Decision 2: 99.9 is named upper_99_9, not upper_99.
+        # docs/compatibility.md#decision-2: 99.9 is named upper_99_9, not upper_99.
         s = self.start_standard(percent_threshold="99.9")
         s.send("f:1|ms\nf:2|ms")
         self.assertMetric(s, f"stats.timers.f{SRC}.upper_99_9", "2.000000")
         self.stop_ok(s)
 
     def test_thresholds_that_crash_gostatsd(self):
-        # Decision 1: k is capped at n, and a negative threshold whose k equals n uses all
+        # docs/compatibility.md#decision-1: k is capped at n, and a negative threshold whose k equals n uses all
         # values (gostatsd panics on both).
         s = self.start_standard(percent_threshold="-90 100")
         s.send("p:2|ms\np:1|ms\nq:7|ms")
@@ -112,7 +112,7 @@ class TimerTest(ServerTestCase):
         self.assertEqual(s.wait_metric(name + "le:20", "3", since=i)[0], i + 1)
         self.assertEqual(s.wait_metric(name + "le:+Inf", "4", since=i)[0], i + 2)
         end = s.sync()
-        # A histogram timer prints only its buckets (decision 9).
+        # A histogram timer prints only its buckets (docs/compatibility.md#decision-9).
         self.assertNoLine(s, re.escape(f"stats.timers.h.gsd_histogram.10_20{SRC}.") +
                           r"(count|mean|upper|lower|sum|std|median)\S* .*", until=end)
         self.stop_ok(s)
@@ -144,7 +144,7 @@ class SetAndGaugeTest(ServerTestCase):
 
     def test_gauge_last_value_in_datagram_wins(self):
         s = self.start_standard()
-        # Decision 4: the line received last wins; packed values: the last one.
+        # docs/compatibility.md#decision-4: the line received last wins; packed values: the last one.
         s.send("g:1|g\ng:2|g\ng:3|g\ngp:3:3:1|g\ngs:+5|g")
         self.assertMetric(s, f"stats.gauge.g{SRC}", "3.000000")
         self.assertMetric(s, f"stats.gauge.gp{SRC}", "1.000000")
@@ -174,7 +174,7 @@ class IdleAndExpiryTest(ServerTestCase):
         # The gauge is printed again, with its last value, in the idle flush.
         s.wait_metric(f"stats.gauge.ig{SRC}", "7.000000", since=j)
         self.assertEqual(set(s.values(f"stats.gauge.ig{SRC}")), {"7.000000"})
-        # An idle timer has no percentile lines (spec §2.5).
+        # An idle timer has no percentile lines (docs/aggregation.md#flush).
         end = s.sync()
         self.assertNoLine(s, re.escape(f"stats.timers.it{SRC}.") + r"\S*_90 .*", since=j, until=end)
         self.stop_ok(s)
@@ -281,7 +281,7 @@ class EventTest(ServerTestCase):
         self.stop_ok(s)
 
     def test_event_attributes_default_tags_and_sender_source(self):
-        # The source is always the sender, even with h: and ignore-host (spec §1.6).
+        # The source is always the sender, even with h: and ignore-host (docs/protocol.md#events).
         s = self.start_standard(default_tags="env:prod", ignore_host=True)
         s.send("_e{1,1}:a|b|d:123123|h:hoost|p:low|t:warning|k:agg|s:src|#tag1,host:web1")
         s.wait_for(r"event: \{Title:a Text:b DateHappened:123123 AggregationKey:agg "

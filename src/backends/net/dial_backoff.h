@@ -1,9 +1,9 @@
-// DialBackoff: when a socket backend may dial again after failed dials (decision 5): not before
-// `initial` after the first failure, the wait doubling with every further failed dial up to
-// `max`; a successful dial resets it. A dial that fails while the wait has not run out (the one
-// immediate retry of a flush, or a dial at shutdown) does not lengthen it. Owned by a TcpClient on
-// its backend's thread; Interrupt() may be called from any thread (shutdown) and ends the current
-// wait and every later one.
+// DialBackoff: when a socket backend may dial again after failed dials
+// (docs/compatibility.md#decision-5): not before `initial` after the first failure, the wait
+// doubling with every further failed dial up to `max`; a successful dial resets it. A dial that
+// fails while the wait has not run out (the one immediate retry of a flush, or a dial at shutdown)
+// does not lengthen it. Owned by a TcpClient on its backend's thread; Interrupt() may be called
+// from any thread (shutdown) and ends the current wait and every later one.
 #pragma once
 
 #include <chrono>

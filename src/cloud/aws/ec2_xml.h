@@ -1,6 +1,7 @@
-// The EC2 Query API as the aws cloud provider uses it (spec §7.1): the DescribeInstances form
-// body, its XML response (one page: the instances' ids, zones, addresses and tags, and the next
-// page's token), EC2's error XML, and an instance's cstatsd tags. Pure functions; any thread.
+// The EC2 Query API as the aws cloud provider uses it (docs/cloud-providers.md): the
+// DescribeInstances form body, its XML response (one page: the instances' ids, zones, addresses and
+// tags, and the next page's token), EC2's error XML, and an instance's cstatsd tags. Pure
+// functions; any thread.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
-// The [k8s] section (spec §7.1): options of the k8s cloud provider, read once on the main
-// thread by its factory; a plain value afterwards.
+// The [k8s] section (docs/cloud-providers.md): options of the k8s cloud provider, read once on the
+// main thread by its factory; a plain value afterwards.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
-// K8sProvider: the k8s cloud provider (spec §7.1), an index provider. Start() lists the pods
-// once (the startup permission check) and publishes the index of pods by IP; Run(), on the
+// K8sProvider: the k8s cloud provider (docs/cloud-providers.md), an index provider. Start() lists
+// the pods once (the startup permission check) and publishes the index of pods by IP; Run(), on the
 // provider's own thread that server/ creates, watches the pods, re-publishes the index when it
 // changes (at most every publish_interval), re-lists every resync-period and after a 410 Gone,
 // and reconnects with backoff. Owned by the cloud handler; Start() runs on the main thread,

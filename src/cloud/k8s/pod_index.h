@@ -1,6 +1,6 @@
-// The k8s provider's pure rules (spec §7.1): a pod's JSON → the few fields it needs, which pods
-// are indexed, the instance (id and tags) of a pod, and the index of pods by IP. Plain functions
-// and value types; TagRules is immutable once built and may be shared between threads.
+// The k8s provider's pure rules (docs/cloud-providers.md): a pod's JSON → the few fields it needs,
+// which pods are indexed, the instance (id and tags) of a pod, and the index of pods by IP. Plain
+// functions and value types; TagRules is immutable once built and may be shared between threads.
 #pragma once
 
 #include <map>

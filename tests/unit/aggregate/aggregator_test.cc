@@ -1,5 +1,5 @@
-// The aggregation math of spec §2: receive rules, merge, flush computations and their worked
-// examples, reset and expiry.
+// The aggregation math of docs/aggregation.md: receive rules, merge, flush computations and their
+// worked examples, reset and expiry.
 #include "aggregate/aggregator.h"
 
 #include <gtest/gtest.h>
@@ -95,7 +95,7 @@ INSTANTIATE_TEST_SUITE_P(Maps, AggregatorMapsTest, ::testing::Values(false, true
                          });
 
 TEST_P(AggregatorMapsTest, CounterTruncatesEachLineBySampleRate) {
-  // Spec §2.2: 2|c|@0.25 and 5|c|@0.25 → 8 + 20 = 28.
+  // docs/aggregation.md#receive: 2|c|@0.25 and 5|c|@0.25 → 8 + 20 = 28.
   Add(MetricType::kCounter, "c", {2}, 0.25);
   Add(MetricType::kCounter, "c", {5}, 0.25);
   // x:1|c|@0.3 → 3 (1/0.3 truncated)
@@ -123,7 +123,7 @@ TEST_P(AggregatorMapsTest, PackedValues) {
 }
 
 TEST_P(AggregatorMapsTest, TimerWorkedExample) {
-  // Spec §2.5: values {2,4,12}, p=90, 10 s, rate 1.
+  // docs/aggregation.md#flush: values {2,4,12}, p=90, 10 s, rate 1.
   Add(MetricType::kTimer, "t", {2});
   Add(MetricType::kTimer, "t", {12});
   Add(MetricType::kTimer, "t", {4});
@@ -191,9 +191,11 @@ TEST_P(AggregatorMapsTest, NegativeAndFractionalThresholds) {
   EXPECT_EQ(p["sum_-10"], 39);
   EXPECT_EQ(p["mean_-10"], 19.5);
   EXPECT_EQ(p["sum_squares_-10"], 19 * 19 + 20 * 20);
-  EXPECT_EQ(p["upper_99_9"], 20);  // decision 2: fractional names keep their decimals
+  // Fractional names keep their decimals (docs/compatibility.md#decision-2).
+  EXPECT_EQ(p["upper_99_9"], 20);
   EXPECT_EQ(p["count_99_9"], 20);
-  // Decision 1: a negative threshold whose k equals n uses all values (gostatsd panics).
+  // docs/compatibility.md#decision-1: a negative threshold whose k equals n uses all values
+  // (gostatsd panics).
   EXPECT_EQ(p["count_-100"], 20);
   EXPECT_EQ(p["lower_-100"], 1);
   EXPECT_EQ(p["sum_-100"], 210);
@@ -237,8 +239,9 @@ TEST_P(AggregatorMapsTest, HistogramWorkedExample) {
   std::vector<std::pair<double, uint64_t>> got;
   for (const auto& b : s->BucketsOf(t)) got.emplace_back(b.le, b.count);
   const double inf = std::numeric_limits<double>::infinity();
-  // Buckets count values <= the bound, as gostatsd's latencyHistogram does; the spec's worked
-  // example lists 3 for le:20, which contradicts that rule for the value 20 itself.
+  // Buckets count values <= the bound, as gostatsd's latencyHistogram does
+  // (docs/aggregation.md#histograms); gostatsd's own worked example lists 3 for le:20, which
+  // contradicts that rule for the value 20 itself.
   std::vector<std::pair<double, uint64_t>> want = {{-10, 1}, {0, 2},    {2.5, 2}, {20, 4},
                                                    {50, 5},  {5000, 6}, {inf, 6}};
   EXPECT_EQ(got, want);
@@ -340,7 +343,8 @@ TEST_P(AggregatorMapsTest, PerTypeExpiryZeroNeverNegativeImmediately) {
 }
 
 TEST_P(AggregatorMapsTest, GaugeLastReceivedWins) {
-  // Decision 4: within one batch (same timestamp) the line received last wins.
+  // docs/compatibility.md#decision-4: within one batch (same timestamp) the line received last
+  // wins.
   Add(MetricType::kGauge, "g", {1});
   Add(MetricType::kGauge, "g", {2});
   auto s = FlushAt(100 * kSecond);
@@ -348,8 +352,8 @@ TEST_P(AggregatorMapsTest, GaugeLastReceivedWins) {
 }
 
 TEST_F(AggregatorTest, MergeFromTwoWorkers) {
-  // Two worker maps merged (§2.3): counters summed, timers concatenated, sets united, the
-  // newer gauge kept.
+  // Two worker maps merged (docs/aggregation.md#merge): counters summed, timers concatenated, sets
+  // united, the newer gauge kept.
   MetricMap other;
   Add(MetricType::kCounter, "c", {2}, 1, {}, {}, 100 * kSecond);
   Add(MetricType::kGauge, "g", {5}, 1, {}, {}, 101 * kSecond);

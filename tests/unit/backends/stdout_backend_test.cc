@@ -1,4 +1,5 @@
-// The stdout backend's lines (spec §6.7 and decision 9), from snapshots built by the aggregator.
+// The stdout backend's lines (docs/backends.md#stdout and docs/compatibility.md#decision-9), from
+// snapshots built by the aggregator.
 #include "backends/stdout/stdout_backend.h"
 
 #include <gtest/gtest.h>

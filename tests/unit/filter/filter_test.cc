@@ -1,5 +1,5 @@
-// Filters (spec §7.2): every pattern form with the spec's examples, filter applicability,
-// drop-tags / drop-host / drop-metric, order, and loading [filter.<name>] sections.
+// Filters (docs/filtering.md): every pattern form with the examples of docs/filtering.md, filter
+// applicability, drop-tags / drop-host / drop-metric, order, and loading [filter.<name>] sections.
 #include "filter/filter.h"
 
 #include <gtest/gtest.h>
@@ -55,7 +55,7 @@ Filter Make(std::initializer_list<const char*> match, std::initializer_list<cons
   return f;
 }
 
-// The spec's example: make-global, noisy-tag, drop-subset.
+// docs/filtering.md#example: make-global, noisy-tag, drop-subset.
 FilterSet SpecFilters() {
   FilterSet set;
   set.Add(Make({"global.*"}, {}, {}, {"host:*"}, false, true));

@@ -1,5 +1,6 @@
-// [http-transport] (spec §4.5): defaults, every key, errors naming the key, the spellings of
-// decision 8, header canonicalisation and the custom-over-dynamic rule.
+// [http-transport] (docs/forwarder.md#http-transport): defaults, every key, errors naming the key,
+// the spellings of docs/compatibility.md#decision-8, header canonicalisation and the
+// custom-over-dynamic rule.
 #include "forward/forwarder_options.h"
 
 #include <gmock/gmock.h>

@@ -1,6 +1,6 @@
-// HttpForwarder against a local cpp-httplib server (spec §5.4): request line and headers, the
-// body decompressed and decoded, retries of a 500, fast-fail of a 400, the retry budget, an
-// unreachable aggregator, events, dynamic headers, the counters and the deep check.
+// HttpForwarder against a local cpp-httplib server (docs/forwarder.md#what-is-sent): request line
+// and headers, the body decompressed and decoded, retries of a 500, fast-fail of a 400, the retry
+// budget, an unreachable aggregator, events, dynamic headers, the counters and the deep check.
 #include "forward/http_forwarder.h"
 
 #include <gmock/gmock.h>

@@ -1,6 +1,6 @@
-// The forwarder's encoding: two workers' maps merged without aggregation (spec §2.3), encoded
-// as RawMessageV2, serialised and decoded back with every field checked; dynamic-headers
-// partitions (§5.4); events as EventV2.
+// The forwarder's encoding: two workers' maps merged without aggregation
+// (docs/aggregation.md#merge), encoded as RawMessageV2, serialised and decoded back with every
+// field checked; dynamic-headers partitions (docs/forwarder.md#what-is-sent); events as EventV2.
 #include "forward/raw_message.h"
 
 #include <gmock/gmock.h>
@@ -81,7 +81,7 @@ TEST_F(RawMessageTest, MergedMapEncodesEveryField) {
   ASSERT_EQ(msg.counters().size(), 1u);
   const auto& req = msg.counters().at("req").tagmap();
   ASSERT_EQ(req.size(), 2u);
-  // tagsKey: sorted tags joined by ',', then ",s:<source>" (spec §2.1).
+  // tagsKey: sorted tags joined by ',', then ",s:<source>" (docs/aggregation.md#identity).
   const auto& c1 = req.at("a:1,b:2,s:10.0.0.1");
   EXPECT_THAT(c1.tags(), ElementsAre("a:1", "b:2"));
   EXPECT_EQ(c1.hostname(), "10.0.0.1");

@@ -1,4 +1,4 @@
-// GET /deepcheck's report (spec §4.4): registered checks, ok and failed lists as JSON.
+// GET /deepcheck's report (docs/http.md): registered checks, ok and failed lists as JSON.
 #include "http/health_checks.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// [http.<name>] sections (spec §4.4): defaults, validation messages naming the key, GSD_*
+// [http.<name>] sections (docs/http.md): defaults, validation messages naming the key, GSD_*
 // environment overrides and unknown keys.
 #include "http/http_options.h"
 

@@ -1,6 +1,7 @@
-// Ingestion of the forwarding protocol v2 (spec §5): bodies decoded into series through the
-// pipeline, the status of every bad input class (§5.1, decision 11), and the counters of
-// http.incoming (§4.7). No sockets: HandleIngest is the request logic without the HTTP layer.
+// Ingestion of the forwarding protocol v2 (docs/forwarder.md): bodies decoded into series through
+// the pipeline, the status of every bad input class (docs/http.md#ingestion,
+// docs/compatibility.md#decision-11), and the counters of http.incoming (docs/internal-metrics.md).
+// No sockets: HandleIngest is the request logic without the HTTP layer.
 #include "http/ingestion.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Routes of an HTTP server (spec §4.4): what gostatsd's gorilla/mux router answers.
+// Routes of an HTTP server (docs/http.md): what gostatsd's gorilla/mux router answers.
 #include "http/routes.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
-// A worker with a cloud provider (spec §7.1): lines from a source not looked up yet are parked,
-// not counted twice, replayed once the answer is in, enriched (source = instance id, instance
-// tags added, then filters and default tags as usual); unknown senders pass unchanged; events
-// wait for the lookup too.
+// A worker with a cloud provider (docs/cloud-providers.md): lines from a source not looked up yet
+// are parked, not counted twice, replayed once the answer is in, enriched (source = instance id,
+// instance tags added, then filters and default tags as usual); unknown senders pass unchanged;
+// events wait for the lookup too.
 #include <gtest/gtest.h>
 
 #include <string>

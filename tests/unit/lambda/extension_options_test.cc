@@ -1,6 +1,6 @@
 // The extension's own flag, its name, and the checks a configuration must pass in Lambda
-// (spec §8): forwarder mode forced, dynamic-headers refused with the manual flush, the telemetry
-// address validated.
+// (docs/lambda.md): forwarder mode forced, dynamic-headers refused with the manual flush, the
+// telemetry address validated.
 #include "lambda/extension_options.h"
 
 #include <gmock/gmock.h>

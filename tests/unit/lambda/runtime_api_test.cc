@@ -1,4 +1,4 @@
-// The Extensions and Telemetry API requests as the extension sends them (spec §8), and the
+// The Extensions and Telemetry API requests as the extension sends them (docs/lambda.md), and the
 // parsing of the Runtime API's answers.
 #include "lambda/runtime_api.h"
 
@@ -49,7 +49,7 @@ TEST(RuntimeApiTest, TelemetrySubscription) {
   EXPECT_EQ(Json::parse(r.body), Json::parse(R"({
       "schemaVersion": "2022-07-01", "types": ["platform"], "buffering": {"timeoutMs": 25},
       "destination": {"protocol": "HTTP", "URI": "http://sandbox:8083/telemetry"}})"));
-  // In the spec's order, for people reading captures.
+  // In the order of docs/lambda.md#what-it-does, for people reading captures.
   EXPECT_EQ(r.body.find("\"schemaVersion\""), 1u);
 }
 

@@ -1,5 +1,5 @@
 // Telemetry batches → the request ids of their platform.runtimeDone events, and the telemetry
-// listener's address and destination URI (spec §8).
+// listener's address and destination URI (docs/lambda.md).
 #include "lambda/telemetry.h"
 
 #include <gmock/gmock.h>

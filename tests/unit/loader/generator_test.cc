@@ -1,6 +1,6 @@
-// The load generator (spec §9.1): exact per-type counts in count mode, the line format, datagram
-// packing up to buffer-size, name and tag cardinalities, and the sequential mode that covers
-// every series.
+// The load generator (docs/performance.md#loader): exact per-type counts in count mode, the line
+// format, datagram packing up to buffer-size, name and tag cardinalities, and the sequential mode
+// that covers every series.
 #include "loader/generator.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Source and tag handling (spec §1.9, §2.1, §3 TagHandler) on the way into a worker map.
+// Source and tag handling (docs/protocol.md#source, docs/aggregation.md#identity,
+// docs/aggregation.md#pipeline TagHandler) on the way into a worker map.
 #include "pipeline/pipeline.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// Parser tests: every lexer vector of spec §1.11 (the parser-level ones), the "derived from code"
-// lines, the cstatsd decisions, ForEachLine, Go float syntax, name sanitising, namespaces, events,
-// long lines and garbage.
+// Parser tests: every lexer vector of docs/protocol.md#examples (the parser-level ones), the
+// "derived from code" lines, the decisions of docs/compatibility.md, ForEachLine, Go float syntax,
+// name sanitising, namespaces, events, long lines and garbage.
 #include "protocol/parser.h"
 
 #include <gmock/gmock.h>
@@ -83,7 +83,7 @@ FloatResult GaugeValue(const std::string& text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §1.11 metric vectors.
+// docs/protocol.md#examples metric vectors.
 
 struct MetricCase {
   const char* line;
@@ -233,7 +233,7 @@ TEST(ParserSetTest, SetWithSampleRate) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bad metric lines: vectors 34-37, derived lines, cstatsd decisions.
+// Bad metric lines: vectors 34-37, derived lines, docs/compatibility.md#decisions.
 
 TEST(ParserErrorTest, SpecVectors) {
   EXPECT_EQ(ErrorOf("fOO|bar:bazkk"), ParseError::kMissingValueSeparator);   // 34
@@ -250,13 +250,14 @@ TEST(ParserErrorTest, DerivedFromCode) {
   EXPECT_EQ(ErrorOf("_sc|svc|0"), ParseError::kInvalidType);
 }
 
-TEST(ParserErrorTest, GaugeWithoutValueIsBad) {  // cstatsd decision 1 (gostatsd crashes)
+// gostatsd crashes on these (docs/compatibility.md#decision-1).
+TEST(ParserErrorTest, GaugeWithoutValueIsBad) {
   EXPECT_EQ(ErrorOf("x:|g"), ParseError::kNoValue);
   EXPECT_EQ(ErrorOf("x:::|g"), ParseError::kNoValue);
   EXPECT_EQ(ErrorOf("a.packing:::|g|#|:|c:xyz"), ParseError::kNoValue);  // 33
 }
 
-TEST(ParserErrorTest, SampleRateMustBeFinitePositive) {  // cstatsd decision 1
+TEST(ParserErrorTest, SampleRateMustBeFinitePositive) {  // docs/compatibility.md#decision-1
   for (const char* line : {"x:1|c|@0", "x:1|c|@-1", "x:1|c|@inf", "x:1|c|@+Inf", "x:1|c|@-inf",
                            "x:1|c|@nan", "x:1|c|@NaN", "x:1|c|@", "x:1|c|@-0", "x:1|c|@0.0",
                            "x:1|c|@1e-400", "x:1|c|@1e400", "x:1|c|@abc", "x:1|c|@0.5x",
@@ -909,7 +910,7 @@ TEST(ParserReuseTest, MetricIsClearedBetweenLines) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ForEachLine (cstatsd decision 3) and whole datagrams.
+// ForEachLine (docs/compatibility.md#decision-3) and whole datagrams.
 
 std::vector<std::string> Lines(std::string_view datagram) {
   std::vector<std::string> out;
@@ -968,7 +969,8 @@ TEST(ForEachLineTest, Datagrams) {
   EXPECT_EQ(c.bad, 0);
   EXPECT_EQ(got[0].name, "f");
   EXPECT_EQ(got[1].name, "x");
-  const Counts crlf = ParseDatagram("foo:1|c\r");  // decision 3: a good counter
+  // A good counter (docs/compatibility.md#decision-3).
+  const Counts crlf = ParseDatagram("foo:1|c\r");
   EXPECT_EQ(crlf.metrics, 1);
   EXPECT_EQ(crlf.bad, 0);
   const Counts mixed = ParseDatagram("a:1|c\r\n\r\n\nb:2|g\n_e{1,1}:a|b\nbad\n\nf:6|c");  // 54

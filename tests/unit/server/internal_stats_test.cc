@@ -1,5 +1,5 @@
-// InternalStats' "reported" metrics (spec §4.7): a gauge of the running total in standalone
-// mode, a counter of the change since the previous report in forwarder mode.
+// InternalStats' "reported" metrics (docs/internal-metrics.md): a gauge of the running total in
+// standalone mode, a counter of the change since the previous report in forwarder mode.
 #include "server/internal_stats.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// The retry policy (spec §5.4): backoff v2's schedule with injected randomness and clock, which
-// attempts are retried, fast-fail, the -1 budget, and Retry-After parsing.
+// The retry policy (docs/forwarder.md#what-is-sent): backoff v2's schedule with injected randomness
+// and clock, which attempts are retried, fast-fail, the -1 budget, and Retry-After parsing.
 #include "transport/retry.h"
 
 #include <gtest/gtest.h>

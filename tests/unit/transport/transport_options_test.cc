@@ -1,5 +1,5 @@
-// [transport.<name>] (spec §4.6): defaults, every key, validation errors naming the key, the
-// fallback to `default`, and the GSD_ environment overlay.
+// [transport.<name>] (docs/forwarder.md#transport): defaults, every key, validation errors naming
+// the key, the fallback to `default`, and the GSD_ environment overlay.
 #include "transport/transport_options.h"
 
 #include <gmock/gmock.h>
