@@ -1,8 +1,7 @@
-// The Telemetry API side of the Lambda extension (docs/lambda.md): where the telemetry listener
-// binds
-// (`lambda-extension-telemetry-address`), the destination URI it subscribes with, and the
-// parsing of a telemetry batch into the request ids of its `platform.runtimeDone` events (the
-// end of an invocation: its metrics are flushed). Pure functions; any thread.
+// The Telemetry API side of the Lambda extension (docs/lambda.md): where the telemetry
+// listener binds (`lambda-extension-telemetry-address`), the destination URI it subscribes with,
+// and the parsing of a telemetry batch into the request ids of its `platform.runtimeDone` events
+// (the end of an invocation: its metrics are flushed). Pure functions; any thread.
 #pragma once
 
 #include <cstddef>
