@@ -72,8 +72,8 @@ MetricMap Interval() {
   return map;
 }
 
-const aggregate::FlushSnapshot& Snapshot() {
-  static const aggregate::SnapshotPtr snap = [] {
+const snapshot::FlushSnapshot& Snapshot() {
+  static const snapshot::SnapshotPtr snap = [] {
     aggregate::AggregatorOptions o;
     o.keep_raw_values = true;  // statsdaemon and otlp's AsHistogram ask for them
     aggregate::Aggregator agg(o);

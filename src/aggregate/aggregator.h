@@ -11,13 +11,23 @@
 #include <utility>
 #include <vector>
 
-#include "aggregate/flush_snapshot.h"
 #include "aggregate/name_counts.h"
 #include "config/options.h"
 #include "core/metric_map.h"
 #include "core/series_limits.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::aggregate {
+
+// The snapshot types live in snapshot/ (backends depend on them, not on the aggregator).
+using snapshot::BucketPoint;
+using snapshot::CounterPoint;
+using snapshot::FlushSnapshot;
+using snapshot::GaugePoint;
+using snapshot::PercentilePoint;
+using snapshot::SetPoint;
+using snapshot::SnapshotPtr;
+using snapshot::TimerPoint;
 
 struct AggregatorOptions {
   std::vector<double> percent_thresholds = {90};

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "aggregate/flush_snapshot.h"
+#include "snapshot/flush_snapshot.h"
 #include "config/config.h"
 #include "core/metric.h"
 #include "core/result.h"
@@ -50,7 +50,7 @@ class Backend {
   // Delivers one flush. A failed delivery returns an error; the caller counts it as dropped.
   // A backend that batches may count created/sent/series_sent itself through stats() and
   // return true from CountsOwnBatches().
-  virtual Status SendMetrics(const aggregate::FlushSnapshot& snapshot) = 0;
+  virtual Status SendMetrics(const snapshot::FlushSnapshot& snapshot) = 0;
 
   virtual Status SendEvent(const Event& event) = 0;
 

@@ -25,7 +25,7 @@ void BackendRunner::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-void BackendRunner::EnqueueMetrics(aggregate::SnapshotPtr snapshot) {
+void BackendRunner::EnqueueMetrics(snapshot::SnapshotPtr snapshot) {
   auto& st = backend_->stats();
   {
     std::lock_guard lock(mu_);
@@ -66,7 +66,7 @@ void BackendRunner::Loop() {
     cv_.wait(lock, [&] { return stopping_ || !metrics_.empty() || !events_.empty(); });
     if (metrics_.empty() && events_.empty()) break;  // stopping and drained
     std::shared_ptr<const Event> event;
-    aggregate::SnapshotPtr snapshot;
+    snapshot::SnapshotPtr snapshot;
     if (!events_.empty()) {
       event = std::move(events_.front());
       events_.pop_front();

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <thread>
 
-#include "aggregate/flush_snapshot.h"
 #include "backends/backend.h"
+#include "snapshot/flush_snapshot.h"
 #include "stats/rate_limiter.h"
 
 namespace cstatsd::server {
@@ -25,7 +25,7 @@ class BackendRunner {
   ~BackendRunner();
 
   void Start();
-  void EnqueueMetrics(aggregate::SnapshotPtr snapshot);
+  void EnqueueMetrics(snapshot::SnapshotPtr snapshot);
   void EnqueueEvent(std::shared_ptr<const Event> event);
 
   // Delivers what is queued within `timeout`, then stops the thread. What is not delivered by
@@ -49,7 +49,7 @@ class BackendRunner {
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::deque<aggregate::SnapshotPtr> metrics_;
+  std::deque<snapshot::SnapshotPtr> metrics_;
   std::deque<std::shared_ptr<const Event>> events_;
   bool stopping_ = false;
   bool busy_ = false;

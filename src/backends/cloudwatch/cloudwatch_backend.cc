@@ -44,7 +44,7 @@ CloudwatchBackend::CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<
   retry_ = cloudwatch::RetryPolicy();
 }
 
-Status CloudwatchBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status CloudwatchBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   cloudwatch::Bodies bodies = cloudwatch::FormatRequests(
       snapshot, options_.disabled, options_.namespace_name, snapshot.flush_unix_seconds());
   if (bodies.non_finite_skipped > 0) {

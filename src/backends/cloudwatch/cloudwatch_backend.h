@@ -33,7 +33,7 @@ class CloudwatchBackend : public Backend {
                     aws::Environment env);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event&) override { return {}; }  // CloudWatch takes no events
   bool CountsOwnBatches() const override { return true; }
   transport::HttpClient* http_client() override { return &sender_->client(); }

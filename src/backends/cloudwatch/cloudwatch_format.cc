@@ -90,7 +90,7 @@ class Builder {
 
 }  // namespace
 
-Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+Bodies FormatRequests(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                       std::string_view namespace_name, int64_t now_seconds) {
   Builder b(namespace_name, now_seconds);
   constexpr std::string_view kCounter = "stats.counter.", kTimer = "stats.timers.";

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "aggregate/flush_snapshot.h"
 #include "config/options.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::cloudwatch {
 
@@ -24,7 +24,7 @@ struct Bodies {
   size_t truncated_dimensions = 0;  // series with more than 10 tags, cut to the first 10
 };
 
-Bodies FormatRequests(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+Bodies FormatRequests(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                       std::string_view namespace_name, int64_t now_seconds);
 
 }  // namespace cstatsd::backends::cloudwatch

@@ -71,7 +71,7 @@ transport::HttpRequest DatadogBackend::Request(std::string_view path, std::strin
   return req;
 }
 
-Status DatadogBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status DatadogBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   std::vector<HttpSender::Batch> batches;
   datadog::FormatSeries(
       snapshot, options_.disabled, snapshot.flush_unix_seconds(), options_.flush_interval_seconds,

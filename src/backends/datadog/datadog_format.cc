@@ -102,7 +102,7 @@ void AppendValue(std::string& out, double v) {
   AppendJsonFloat(out, v);
 }
 
-size_t FormatSeries(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                     int64_t now_seconds, double interval_seconds, size_t metrics_per_batch,
                     const BatchFn& emit) {
   SeriesWriter w(now_seconds, interval_seconds, metrics_per_batch, emit);

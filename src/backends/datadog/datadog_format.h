@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "aggregate/flush_snapshot.h"
 #include "config/options.h"
 #include "core/metric.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::datadog {
 
@@ -22,7 +22,7 @@ using BatchFn = std::function<void(std::string&& body, size_t series)>;
 // `now_seconds` is each point's timestamp, `interval_seconds` the flush interval. A batch is sent
 // once it holds metrics_per_batch − 20 series or more (checked after each series' group of
 // points, as gostatsd). Returns the number of series.
-size_t FormatSeries(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
+size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
                     int64_t now_seconds, double interval_seconds, size_t metrics_per_batch,
                     const BatchFn& emit);
 

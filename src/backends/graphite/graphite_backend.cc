@@ -181,7 +181,7 @@ GraphiteBackend::GraphiteBackend(GraphiteOptions options)
     : options_(std::move(options)),
       client_(options_.address, options_.dial_timeout, options_.write_timeout) {}
 
-void GraphiteBackend::Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o,
+void GraphiteBackend::Format(const snapshot::FlushSnapshot& s, const GraphiteOptions& o,
                              std::string& out) {
   const Namespaces ns = MakeNamespaces(o);
   const int64_t ts = s.flush_unix_seconds();
@@ -238,7 +238,7 @@ void GraphiteBackend::Format(const aggregate::FlushSnapshot& s, const GraphiteOp
   for (const auto& st : s.sets) line_d(ns.set, *st.key, "", static_cast<int64_t>(st.cardinality));
 }
 
-Status GraphiteBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status GraphiteBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   payload_.clear();
   Format(snapshot, options_, payload_);
   if (payload_.empty()) return {};

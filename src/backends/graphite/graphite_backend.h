@@ -39,12 +39,12 @@ class GraphiteBackend : public Backend {
   explicit GraphiteBackend(GraphiteOptions options);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event&) override { return {}; }  // Carbon has no events
   void Interrupt() override { client_.Interrupt(); }
 
   // The payload for a snapshot (no I/O).
-  static void Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o, std::string& out);
+  static void Format(const snapshot::FlushSnapshot& s, const GraphiteOptions& o, std::string& out);
 
  private:
   GraphiteOptions options_;

@@ -126,7 +126,7 @@ transport::HttpRequest InfluxdbBackend::Request(std::string body) const {
   return req;
 }
 
-Status InfluxdbBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status InfluxdbBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   std::vector<HttpSender::Batch> batches;
   influxdb::FormatMetrics(snapshot, options_.disabled, snapshot.flush_unix_seconds(),
                           static_cast<size_t>(options_.metrics_per_batch),

@@ -43,7 +43,7 @@ class InfluxdbBackend : public Backend {
   InfluxdbBackend(InfluxdbOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
   bool CountsOwnBatches() const override { return true; }
   transport::HttpClient* http_client() override { return &sender_->client(); }

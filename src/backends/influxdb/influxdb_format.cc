@@ -132,7 +132,7 @@ void AppendNameTags(std::string& out, std::string_view name, std::string_view co
   out += ' ';
 }
 
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& d,
+size_t FormatMetrics(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& d,
                      int64_t now_seconds, size_t per_batch, const BatchFn& emit) {
   Batcher b(per_batch, now_seconds, emit);
   for (const auto& c : s.counters) {

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "aggregate/flush_snapshot.h"
 #include "config/options.h"
 #include "core/metric.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::influxdb {
 
@@ -20,7 +20,7 @@ using BatchFn = std::function<void(std::string&& lines, size_t series)>;
 
 // Formats the snapshot with timestamp `now_seconds`; calls `emit` for every batch of at most
 // `per_batch` lines. Returns the number of lines.
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
+size_t FormatMetrics(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
                      int64_t now_seconds, size_t per_batch, const BatchFn& emit);
 
 // One `events,...` line (with its '\n').

@@ -115,7 +115,7 @@ transport::HttpRequest NewrelicBackend::Request(const std::string& url, std::str
   return req;
 }
 
-Status NewrelicBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status NewrelicBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   const std::string& url = options_.format.flush_type == newrelic::FlushType::kMetrics
                                ? options_.address_metrics
                                : options_.address;

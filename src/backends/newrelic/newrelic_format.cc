@@ -172,7 +172,7 @@ class Writer {
     Add(m);
   }
 
-  void AddTimer(const aggregate::FlushSnapshot& s, const aggregate::TimerPoint& t) {
+  void AddTimer(const snapshot::FlushSnapshot& s, const snapshot::TimerPoint& t) {
     const SeriesKey& key = *t.key;
     const std::string name(key.name());
     const auto& d = o_.disabled;
@@ -267,7 +267,7 @@ class Writer {
 
 }  // namespace
 
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
+size_t FormatMetrics(const snapshot::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
                      size_t metrics_per_batch, const BatchFn& emit) {
   Writer w(o, now_seconds, metrics_per_batch, emit);
   for (const auto& g : s.gauges) {

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "aggregate/flush_snapshot.h"
 #include "config/options.h"
 #include "core/metric.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::newrelic {
 
@@ -45,7 +45,7 @@ struct FormatOptions {
 using BatchFn = std::function<void(std::string&& body, size_t metrics)>;
 
 // A batch is cut once it holds metrics_per_batch − 20 objects or more (after each series).
-size_t FormatMetrics(const aggregate::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
+size_t FormatMetrics(const snapshot::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,
                      size_t metrics_per_batch, const BatchFn& emit);
 
 // The event body for the flush type.

@@ -11,7 +11,7 @@ class NullBackend : public Backend {
   static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot&) override { return {}; }
+  Status SendMetrics(const snapshot::FlushSnapshot&) override { return {}; }
   Status SendEvent(const Event&) override { return {}; }
 };
 

@@ -107,7 +107,7 @@ transport::HttpRequest OtlpBackend::Request(const std::string& url, std::string 
   return req;
 }
 
-Status OtlpBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status OtlpBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   auto requests = otlp_format::FormatMetrics(snapshot, options_.format,
                                              static_cast<size_t>(options_.metrics_per_batch));
   std::vector<HttpSender::Batch> batches;

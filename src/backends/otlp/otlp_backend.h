@@ -39,7 +39,7 @@ class OtlpBackend : public Backend {
   OtlpBackend(OtlpOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
   bool CountsOwnBatches() const override { return true; }
   // AsHistogram takes count, sum, min and max from the raw timer values, as gostatsd does.

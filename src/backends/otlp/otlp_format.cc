@@ -162,7 +162,7 @@ bool PercentileEnabled(std::string_view name, const config::DisabledSubMetrics& 
 
 }  // namespace
 
-std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::FlushSnapshot& s,
+std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
                                                              const FormatOptions& o,
                                                              size_t metrics_per_batch) {
   Batcher b(o, metrics_per_batch, s.flush_time_ns);

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "aggregate/flush_snapshot.h"
 #include "config/options.h"
 #include "core/metric.h"
 #include "otlp.pb.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::otlp_format {
 
@@ -24,7 +24,7 @@ struct FormatOptions {
   std::string scope_version;               // the build's version
 };
 
-std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const aggregate::FlushSnapshot& s,
+std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
                                                              const FormatOptions& o,
                                                              size_t metrics_per_batch);
 

@@ -126,7 +126,7 @@ StatsdaemonBackend::StatsdaemonBackend(StatsdaemonOptions options,
 
 StatsdaemonBackend::~StatsdaemonBackend() { CloseUdp(); }
 
-std::vector<std::string> StatsdaemonBackend::FormatPackets(const aggregate::FlushSnapshot& s,
+std::vector<std::string> StatsdaemonBackend::FormatPackets(const snapshot::FlushSnapshot& s,
                                                            bool disable_tags, size_t max_packet) {
   Packer packer(max_packet);
   std::string line;
@@ -261,7 +261,7 @@ Status StatsdaemonBackend::SendUdp(const std::vector<std::string>& packets) {
   return {};
 }
 
-Status StatsdaemonBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status StatsdaemonBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   if (!options_.tcp_transport) {
     return SendUdp(FormatPackets(snapshot, options_.disable_tags, kMaxUdpPacket));
   }

@@ -40,14 +40,14 @@ class StatsdaemonBackend : public Backend {
 
   std::string_view Name() const override { return kName; }
   bool WantsRawValues() const override { return true; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
   void Interrupt() override { tcp_.Interrupt(); }
 
   // The packets for a snapshot, each at most max_packet bytes of '\n'-separated lines (a single
   // longer line goes alone).
-  static std::vector<std::string> FormatPackets(const aggregate::FlushSnapshot& s,
-                                                bool disable_tags, size_t max_packet);
+  static std::vector<std::string> FormatPackets(const snapshot::FlushSnapshot& s, bool disable_tags,
+                                                size_t max_packet);
   static std::string FormatEvent(const Event& e, bool disable_tags);
 
  private:

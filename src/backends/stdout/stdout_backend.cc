@@ -58,7 +58,7 @@ void StdoutBackend::AppendName(const SeriesKey& key, std::string& out) {
   }
 }
 
-void StdoutBackend::Format(const aggregate::FlushSnapshot& s,
+void StdoutBackend::Format(const snapshot::FlushSnapshot& s,
                            const config::DisabledSubMetrics& disabled, std::string& out) {
   const int64_t ts = s.flush_unix_seconds();
   std::string nk;
@@ -139,7 +139,7 @@ Status StdoutBackend::Write(const std::string& text) {
   return {};
 }
 
-Status StdoutBackend::SendMetrics(const aggregate::FlushSnapshot& snapshot) {
+Status StdoutBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   buffer_.clear();
   Format(snapshot, disabled_, buffer_);
   return Write(buffer_);

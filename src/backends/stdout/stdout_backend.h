@@ -19,11 +19,11 @@ class StdoutBackend : public Backend {
   StdoutBackend(config::DisabledSubMetrics disabled, std::FILE* out);
 
   std::string_view Name() const override { return kName; }
-  Status SendMetrics(const aggregate::FlushSnapshot& snapshot) override;
+  Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
 
   // The text written for a snapshot / an event (no I/O).
-  static void Format(const aggregate::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
+  static void Format(const snapshot::FlushSnapshot& s, const config::DisabledSubMetrics& disabled,
                      std::string& out);
   static void FormatEvent(const Event& e, std::string& out);
   // <name> then ".<element>" for each non-empty element of the tagsKey, ':' → '.'.

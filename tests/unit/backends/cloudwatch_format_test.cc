@@ -20,7 +20,7 @@ constexpr int64_t kNow = 1440938160;  // 2015-08-30T12:36:00Z
 const std::string kHead = "Action=PutMetricData&Namespace=StatsD&Version=2010-08-01";
 
 TEST(CloudwatchFormatTest, CounterDatumsWithDimensions) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.counters.push_back({Key(MetricType::kCounter, "req", "canary,env:prod", "10.0.0.1"), 5, 0.5});
   Bodies b = FormatRequests(s, {}, "StatsD", kNow);
   ASSERT_EQ(b.requests.size(), 1u);
@@ -40,8 +40,8 @@ TEST(CloudwatchFormatTest, CounterDatumsWithDimensions) {
 }
 
 TEST(CloudwatchFormatTest, NamesAndUnitsPerType) {
-  aggregate::FlushSnapshot s;
-  aggregate::TimerPoint t;
+  snapshot::FlushSnapshot s;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "lat");
   t.count = 3;
   s.timers.push_back(t);
@@ -64,7 +64,7 @@ TEST(CloudwatchFormatTest, NamesAndUnitsPerType) {
 }
 
 TEST(CloudwatchFormatTest, TwentyDatumsPerRequest) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   for (int i = 0; i < 25; ++i) {
     s.gauges.push_back({Key(MetricType::kGauge, "g" + std::to_string(i)), 1});
   }
@@ -77,7 +77,7 @@ TEST(CloudwatchFormatTest, TwentyDatumsPerRequest) {
 }
 
 TEST(CloudwatchFormatTest, AtMostTenDimensionsAndNonFiniteSkipped) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.gauges.push_back({Key(MetricType::kGauge, "wide", "a,b,c,d,e,f,g,h,i,j,k,l"), 1});
   s.gauges.push_back({Key(MetricType::kGauge, "nan"), std::nan("")});
   s.gauges.push_back({Key(MetricType::kGauge, "inf"), std::numeric_limits<double>::infinity()});
@@ -91,8 +91,8 @@ TEST(CloudwatchFormatTest, AtMostTenDimensionsAndNonFiniteSkipped) {
 }
 
 TEST(CloudwatchFormatTest, HistogramBucketsCarryAnLeDimension) {
-  aggregate::FlushSnapshot s;
-  aggregate::TimerPoint h;
+  snapshot::FlushSnapshot s;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "lat", "gsd_histogram:10");
   h.histogram = true;
   s.buckets = {{10, 2}, {std::numeric_limits<double>::infinity(), 5}};

@@ -18,7 +18,7 @@ SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = ""
       SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
 }
 
-std::vector<std::string> Bodies(const aggregate::FlushSnapshot& s, size_t per_batch = 1000,
+std::vector<std::string> Bodies(const snapshot::FlushSnapshot& s, size_t per_batch = 1000,
                                 const config::DisabledSubMetrics& d = {}) {
   std::vector<std::string> out;
   FormatSeries(s, d, 100, 1.1, per_batch, [&](std::string&& b, size_t) { out.push_back(b); });
@@ -26,7 +26,7 @@ std::vector<std::string> Bodies(const aggregate::FlushSnapshot& s, size_t per_ba
 }
 
 TEST(DatadogFormatTest, SpecExampleCounterIsARateAndACountGauge) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.counters.push_back({Key(MetricType::kCounter, "c1", "tag1", "h1"), 5, 1.1});
   EXPECT_EQ(Bodies(s),
             std::vector<std::string>{
@@ -37,11 +37,11 @@ TEST(DatadogFormatTest, SpecExampleCounterIsARateAndACountGauge) {
 }
 
 TEST(DatadogFormatTest, TimersGaugesSetsAndHistograms) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   auto names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"upper_90"});
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 9});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t");
   t.min = 1;
   t.max = 10;
@@ -49,7 +49,7 @@ TEST(DatadogFormatTest, TimersGaugesSetsAndHistograms) {
   t.count_per_second = 2;
   t.percentiles_end = 1;
   s.timers.push_back(t);
-  aggregate::TimerPoint h;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "h", "gsd_histogram:5");
   h.histogram = true;
   s.buckets = {{5, 1}, {std::numeric_limits<double>::infinity(), 3}};
@@ -96,7 +96,7 @@ TEST(DatadogFormatTest, NumbersAsGoJson) {
 }
 
 TEST(DatadogFormatTest, BatchesAreCutTwentyBeforeTheLimit) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   for (int i = 0; i < 30; ++i) {
     s.gauges.push_back({Key(MetricType::kGauge, "g" + std::to_string(i)), 1});
   }

@@ -95,8 +95,8 @@ TEST(TcpClientTest, AFailedDialBacksOffTheNextOne) {
   EXPECT_FALSE(c.Write("x 1 1\n").ok());
 }
 
-aggregate::FlushSnapshot OneCounter() {
-  aggregate::FlushSnapshot s;
+snapshot::FlushSnapshot OneCounter() {
+  snapshot::FlushSnapshot s;
   s.flush_time_ns = 1234LL * 1000000000;
   s.flush_seconds = 1;
   s.counters.push_back(

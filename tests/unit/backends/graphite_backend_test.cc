@@ -15,8 +15,8 @@ SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = ""
       SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
 }
 
-aggregate::FlushSnapshot Snapshot() {
-  aggregate::FlushSnapshot s;
+snapshot::FlushSnapshot Snapshot() {
+  snapshot::FlushSnapshot s;
   s.flush_time_ns = 1234LL * 1000000000;
   s.flush_seconds = 1;
   return s;
@@ -34,7 +34,7 @@ GraphiteOptions SpecOptions(std::string mode) {
   return o;
 }
 
-std::string Format(const aggregate::FlushSnapshot& s, const GraphiteOptions& o) {
+std::string Format(const snapshot::FlushSnapshot& s, const GraphiteOptions& o) {
   std::string out;
   GraphiteBackend::Format(s, o, out);
   return out;
@@ -48,12 +48,12 @@ TEST(GraphiteBackendTest, SpecExampleTagsMode) {
   auto names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"count_90"});
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 90});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t1");
   t.percentiles_begin = 0;
   t.percentiles_end = 1;
   s.timers.push_back(t);
-  aggregate::TimerPoint h;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "t1", "gsd_histogram:10");
   h.histogram = true;
   s.buckets.push_back({10, 4});
@@ -79,7 +79,7 @@ TEST(GraphiteBackendTest, SpecExampleTagsMode) {
 // §6.1's histogram line literally: a histogram timer whose key has no other tag, so only `le`.
 TEST(GraphiteBackendTest, SpecExampleHistogramLine) {
   auto s = Snapshot();
-  aggregate::TimerPoint h;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "t1");
   h.histogram = true;
   s.buckets.push_back({std::numeric_limits<double>::infinity(), 19});
@@ -92,7 +92,7 @@ TEST(GraphiteBackendTest, SpecExampleHistogramLine) {
 TEST(GraphiteBackendTest, SpecExampleLegacyMode) {
   auto s = Snapshot();
   s.counters.push_back({Key(MetricType::kCounter, "stat1", "k:v"), 5, 1.1});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t1");
   s.timers.push_back(t);
   s.gauges.push_back({Key(MetricType::kGauge, "g1"), 2});
@@ -110,7 +110,7 @@ TEST(GraphiteBackendTest, SpecExampleLegacyMode) {
 
 TEST(GraphiteBackendTest, BasicModeDropsTagsAndTimersHaveEverySubMetric) {
   auto s = Snapshot();
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t", "a:b", "10.0.0.1");
   t.count = 3;
   t.min = 2;
@@ -137,8 +137,8 @@ TEST(GraphiteBackendTest, BasicModeDropsTagsAndTimersHaveEverySubMetric) {
 }
 
 // A histogram timer with buckets 10 and +Inf, tagged env:prod, from 10.0.0.1.
-void AddHistogram(aggregate::FlushSnapshot& s, std::string_view name) {
-  aggregate::TimerPoint h;
+void AddHistogram(snapshot::FlushSnapshot& s, std::string_view name) {
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, name, "env:prod,gsd_histogram:10", "10.0.0.1");
   h.histogram = true;
   h.buckets_begin = static_cast<uint32_t>(s.buckets.size());
@@ -185,7 +185,7 @@ TEST(GraphiteBackendTest, TagsModeTimerSubMetricsCarryTheTags) {
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 3});
   s.percentiles.push_back({(*names)[1], 12});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t1", "k:v,t", "10.0.0.1");
   t.count = 3;
   t.min = 2;

@@ -16,21 +16,21 @@ SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = ""
       SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
 }
 
-std::vector<std::string> Batches(const aggregate::FlushSnapshot& s, size_t per_batch = 5000,
+std::vector<std::string> Batches(const snapshot::FlushSnapshot& s, size_t per_batch = 5000,
                                  const config::DisabledSubMetrics& d = {}) {
   std::vector<std::string> out;
   FormatMetrics(s, d, 1, per_batch, [&](std::string&& lines, size_t) { out.push_back(lines); });
   return out;
 }
 
-aggregate::FlushSnapshot SpecSnapshot() {
-  aggregate::FlushSnapshot s;
+snapshot::FlushSnapshot SpecSnapshot() {
+  snapshot::FlushSnapshot s;
   s.counters.push_back({Key(MetricType::kCounter, "c1", "tag1", "h1"), 5, 1.1});
   s.gauges.push_back({Key(MetricType::kGauge, "g1", "tag3"), 3});
   auto names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"count_90"});
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 0.1});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t1", "tag2");
   t.min = 0;
   t.max = 1;
@@ -66,7 +66,7 @@ TEST(InfluxdbFormatTest, TagsFoldedSortedAndEscaped) {
 }
 
 TEST(InfluxdbFormatTest, GaugesSetsAndGFormatting) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.gauges.push_back({Key(MetricType::kGauge, "big"), 1234567});
   s.gauges.push_back({Key(MetricType::kGauge, "small"), 0.00001});
   s.sets.push_back({Key(MetricType::kSet, "users", "env:prod"), 42});
@@ -91,8 +91,8 @@ TEST(InfluxdbFormatTest, DisabledSubMetricsAreOmittedAndAllDisabledMeansNoLine) 
 }
 
 TEST(InfluxdbFormatTest, HistogramTimerIsOneLineOfBuckets) {
-  aggregate::FlushSnapshot s;
-  aggregate::TimerPoint h;
+  snapshot::FlushSnapshot s;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "lat", "gsd_histogram:2.5_10");
   h.histogram = true;
   s.buckets = {{2.5, 1}, {10, 3}, {std::numeric_limits<double>::infinity(), 4}};
@@ -103,7 +103,7 @@ TEST(InfluxdbFormatTest, HistogramTimerIsOneLineOfBuckets) {
 }
 
 TEST(InfluxdbFormatTest, BatchesHoldAtMostMetricsPerBatchLines) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   for (int i = 0; i < 7; ++i) {
     s.counters.push_back({Key(MetricType::kCounter, "c" + std::to_string(i)), i, 0});
   }

@@ -17,7 +17,7 @@ SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = ""
       SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
 }
 
-std::vector<std::string> Bodies(const aggregate::FlushSnapshot& s, const FormatOptions& o,
+std::vector<std::string> Bodies(const snapshot::FlushSnapshot& s, const FormatOptions& o,
                                 size_t per_batch = 1000) {
   std::vector<std::string> out;
   FormatMetrics(s, o, 100, per_batch, [&](std::string&& b, size_t) { out.push_back(b); });
@@ -25,7 +25,7 @@ std::vector<std::string> Bodies(const aggregate::FlushSnapshot& s, const FormatO
 }
 
 TEST(NewrelicFormatTest, InfraCounterWithTagsAndSource) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.counters.push_back(
       {Key(MetricType::kCounter, "req", "code:200,env:prod,canary", "10.0.0.1"), 5, 0.5});
   FormatOptions o;
@@ -40,11 +40,11 @@ TEST(NewrelicFormatTest, InfraCounterWithTagsAndSource) {
 }
 
 TEST(NewrelicFormatTest, InsightsTimerWithCustomNamesAndPercentiles) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   auto names = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"count_90"});
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 3});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "lat");
   t.count = 4;
   t.min = 1;
@@ -66,7 +66,7 @@ TEST(NewrelicFormatTest, InsightsTimerWithCustomNamesAndPercentiles) {
 }
 
 TEST(NewrelicFormatTest, MetricsApiShapes) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   s.gauges.push_back({Key(MetricType::kGauge, "g", "env:prod"), 2.5});
   s.counters.push_back({Key(MetricType::kCounter, "c"), 6, 0.6});
   s.sets.push_back({Key(MetricType::kSet, "u"), 3});
@@ -75,7 +75,7 @@ TEST(NewrelicFormatTest, MetricsApiShapes) {
   s.percentile_names = names;
   s.percentiles.push_back({(*names)[0], 8});
   s.percentiles.push_back({(*names)[1], 50});
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "t");
   t.count = 2;
   t.min = 1;
@@ -120,8 +120,8 @@ TEST(NewrelicFormatTest, MetricsApiShapes) {
 }
 
 TEST(NewrelicFormatTest, HistogramBucketsAreCountersWithLe) {
-  aggregate::FlushSnapshot s;
-  aggregate::TimerPoint h;
+  snapshot::FlushSnapshot s;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "lat", "gsd_histogram:5");
   h.histogram = true;
   s.buckets = {{5, 1}, {std::numeric_limits<double>::infinity(), 2}};
@@ -139,7 +139,7 @@ TEST(NewrelicFormatTest, HistogramBucketsAreCountersWithLe) {
 }
 
 TEST(NewrelicFormatTest, BatchesCutTwentyBeforeTheLimit) {
-  aggregate::FlushSnapshot s;
+  snapshot::FlushSnapshot s;
   for (int i = 0; i < 12; ++i) {
     s.gauges.push_back({Key(MetricType::kGauge, "g" + std::to_string(i)), 1});
   }

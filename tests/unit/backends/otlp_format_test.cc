@@ -21,8 +21,8 @@ SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = ""
 
 constexpr int64_t kNow = 1700000000LL * 1000000000;
 
-aggregate::FlushSnapshot Snapshot() {
-  aggregate::FlushSnapshot s;
+snapshot::FlushSnapshot Snapshot() {
+  snapshot::FlushSnapshot s;
   s.flush_time_ns = kNow;
   return s;
 }
@@ -102,7 +102,7 @@ TEST(OtlpFormatTest, TimersAsGaugesWithTheirOwnDisabledAggregations) {
       std::make_shared<std::vector<std::string>>(std::vector<std::string>{"upper_90", "count_90"});
   s.percentile_names = names;
   s.percentiles = {{(*names)[0], 9}, {(*names)[1], 3}};
-  aggregate::TimerPoint t;
+  snapshot::TimerPoint t;
   t.key = Key(MetricType::kTimer, "lat");
   t.count = 4;
   t.min = 1;
@@ -123,7 +123,7 @@ TEST(OtlpFormatTest, TimersAsGaugesWithTheirOwnDisabledAggregations) {
 
 TEST(OtlpFormatTest, TimersAsDeltaHistograms) {
   auto s = Snapshot();
-  aggregate::TimerPoint h;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "lat", "gsd_histogram:10_20");
   h.histogram = true;
   h.count = 5;
@@ -133,7 +133,7 @@ TEST(OtlpFormatTest, TimersAsDeltaHistograms) {
   s.buckets = {{10, 2}, {20, 4}, {std::numeric_limits<double>::infinity(), 5}};
   h.buckets_end = 3;
   s.timers.push_back(h);
-  aggregate::TimerPoint idle;
+  snapshot::TimerPoint idle;
   idle.key = Key(MetricType::kTimer, "idle");
   s.timers.push_back(idle);
   FormatOptions o;
@@ -197,7 +197,7 @@ TEST(OtlpFormatTest, AsHistogramCountsTheValuesOfASampledTimer) {
 TEST(OtlpFormatTest, AsHistogramIdleTimerWithRawValuesHasNoMinMax) {
   auto s = Snapshot();
   s.has_raw_values = true;
-  aggregate::TimerPoint idle;
+  snapshot::TimerPoint idle;
   idle.key = Key(MetricType::kTimer, "idle");
   s.timers.push_back(idle);
   FormatOptions o;
@@ -213,7 +213,7 @@ TEST(OtlpFormatTest, AsHistogramIdleTimerWithRawValuesHasNoMinMax) {
 
 TEST(OtlpFormatTest, HistogramTimerAsGaugesCarriesLe) {
   auto s = Snapshot();
-  aggregate::TimerPoint h;
+  snapshot::TimerPoint h;
   h.key = Key(MetricType::kTimer, "lat", "gsd_histogram:10");
   h.histogram = true;
   s.buckets = {{10, 2}, {std::numeric_limits<double>::infinity(), 5}};

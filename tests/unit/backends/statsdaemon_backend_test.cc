@@ -21,7 +21,7 @@ class StatsdaemonTest : public ::testing::Test {
     m.set_value = member;
     pipeline_.Receive(m, "10.0.0.1", 1, map_);
   }
-  aggregate::SnapshotPtr Flush() {
+  snapshot::SnapshotPtr Flush() {
     aggregate::AggregatorOptions o;
     o.keep_raw_values = true;
     aggregate::Aggregator agg(o);

@@ -19,7 +19,7 @@ namespace {
 class GateBackend : public backends::Backend {
  public:
   std::string_view Name() const override { return "gate"; }
-  Status SendMetrics(const aggregate::FlushSnapshot& s) override {
+  Status SendMetrics(const snapshot::FlushSnapshot& s) override {
     std::unique_lock lock(mu_);
     entered_ = true;
     cv_.notify_all();
@@ -57,8 +57,8 @@ class GateBackend : public backends::Backend {
   std::vector<int64_t> delivered_;
 };
 
-aggregate::SnapshotPtr Snap(int64_t t) {
-  auto s = std::make_shared<aggregate::FlushSnapshot>();
+snapshot::SnapshotPtr Snap(int64_t t) {
+  auto s = std::make_shared<snapshot::FlushSnapshot>();
   s->flush_time_ns = t;
   return s;
 }
@@ -120,7 +120,7 @@ class SilentHttpBackend : public backends::Backend {
   }
   std::string_view Name() const override { return "silent"; }
   transport::HttpClient* http_client() override { return client_.get(); }
-  Status SendMetrics(const aggregate::FlushSnapshot&) override {
+  Status SendMetrics(const snapshot::FlushSnapshot&) override {
     transport::HttpRequest req;
     req.url = url_;
     req.body = "x";

@@ -12,7 +12,7 @@
 
 #include "core/series_key.h"
 
-namespace cstatsd::aggregate {
+namespace cstatsd::snapshot {
 
 struct CounterPoint {
   SeriesKeyRef key;
@@ -115,4 +115,4 @@ struct FlushSnapshot {
 
 using SnapshotPtr = std::shared_ptr<const FlushSnapshot>;
 
-}  // namespace cstatsd::aggregate
+}  // namespace cstatsd::snapshot
