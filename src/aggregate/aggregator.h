@@ -1,7 +1,8 @@
 // Aggregator: the standalone server's aggregation state. Merges the deltas that workers hand
-// over (spec §2.3), computes each flush (§2.5) into an immutable FlushSnapshot, then resets and
-// expires series (§2.6). Owned and called by the flusher thread only; the workers read its
-// counter and gauge indexes (SeriesIndex) to receive into series it holds by id.
+// over (docs/aggregation.md#merge), computes each flush (docs/aggregation.md#flush) into an
+// immutable FlushSnapshot, then resets and expires series (docs/aggregation.md#reset-and-expiry).
+// Owned and called by the flusher thread only; the workers read its counter and gauge indexes
+// (SeriesIndex) to receive into series it holds by id.
 #pragma once
 
 #include <chrono>
@@ -46,7 +47,8 @@ struct AggregatorOptions {
   static AggregatorOptions From(const config::Options& o);
 };
 
-// The percentile sub-metric suffix for a threshold: "90", "-10", "99_9" (decisions 1–2).
+// The percentile sub-metric suffix for a threshold: "90", "-10", "99_9"
+// (docs/compatibility.md#decision-1, docs/compatibility.md#decision-2).
 std::string PercentileSuffix(double threshold);
 
 // Histogram bounds from a gsd_histogram tag value ("10_20_50"): each piece read as Go's
@@ -75,13 +77,14 @@ class Aggregator {
   // series_dropped). `limited` = false (internal metrics): always added.
   void Merge(MetricMap& delta, bool limited = true);
 
-  // Computes the flush at `now_ns` over `flush_seconds` (spec §2.5).
+  // Computes the flush at `now_ns` over `flush_seconds` (docs/aggregation.md#flush).
   SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
-  // Resets what was flushed and expires idle series (spec §2.6); call after Flush.
+  // Resets what was flushed and expires idle series (docs/aggregation.md#reset-and-expiry); call
+  // after Flush.
   void Reset(int64_t now_ns);
 
-  // Forwarder mode: hands over what was merged since the last call (spec §2.3, nothing
-  // computed); series idle for kForgetAfterDrains calls leave the indexes.
+  // Forwarder mode: hands over what was merged since the last call (docs/aggregation.md#merge,
+  // nothing computed); series idle for kForgetAfterDrains calls leave the indexes.
   MetricMap TakeState();
 
   // The indexes that worker maps look series up in (MetricMap::ids).

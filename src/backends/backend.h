@@ -24,8 +24,8 @@ class HttpClient;
 
 namespace cstatsd::backends {
 
-// Counters a backend keeps for the internal metrics backend.* (spec §4.7). Written by the
-// backend's thread, its HTTP client's thread and the flusher (queue overflow), read by the
+// Counters a backend keeps for the internal metrics backend.* (docs/internal-metrics.md). Written
+// by the backend's thread, its HTTP client's thread and the flusher (queue overflow), read by the
 // flusher; relaxed atomic increments (a few per batch, never per metric).
 struct BackendStats {
   std::atomic<uint64_t> created{0};      // batches created

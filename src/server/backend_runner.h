@@ -1,8 +1,8 @@
-// BackendRunner: gives one Backend its own thread and a bounded queue (decision 5). The flusher
-// enqueues each FlushSnapshot and never waits; when the queue is full the oldest pending flush
-// is dropped and counted (backend.dropped). Events have their own bound (max-concurrent-events).
-// Enqueue* are called by the flusher and the event dispatcher; the thread is created here
-// because server/ is where threads are made.
+// BackendRunner: gives one Backend its own thread and a bounded queue
+// (docs/compatibility.md#decision-5). The flusher enqueues each FlushSnapshot and never waits; when
+// the queue is full the oldest pending flush is dropped and counted (backend.dropped). Events have
+// their own bound (max-concurrent-events). Enqueue* are called by the flusher and the event
+// dispatcher; the thread is created here because server/ is where threads are made.
 #pragma once
 
 #include <chrono>

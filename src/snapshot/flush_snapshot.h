@@ -1,6 +1,6 @@
-// FlushSnapshot: the values computed at one flush (spec §2.5), immutable once published.
-// The flusher builds it; every backend receives the same shared_ptr<const FlushSnapshot> on its
-// own thread and may keep it as long as it needs (keys are reference-counted).
+// FlushSnapshot: the values computed at one flush (docs/aggregation.md#flush), immutable once
+// published. The flusher builds it; every backend receives the same shared_ptr<const FlushSnapshot>
+// on its own thread and may keep it as long as it needs (keys are reference-counted).
 #pragma once
 
 #include <cstdint>

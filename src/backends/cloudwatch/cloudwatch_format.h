@@ -1,7 +1,8 @@
-// CloudWatch PutMetricData request bodies for the cloudwatch backend (spec §6.5): the AWS Query
-// protocol form (Action=PutMetricData&Version=2010-08-01&Namespace=..&MetricData.member.N...),
-// 20 datums per request, names `stats.<type>.<name>[.<agg>]` with gostatsd's units, dimensions
-// from tags (at most 10). Pure functions, used by the backend's thread and the golden tests.
+// CloudWatch PutMetricData request bodies for the cloudwatch backend (docs/backends.md#cloudwatch):
+// the AWS Query protocol form
+// (Action=PutMetricData&Version=2010-08-01&Namespace=..&MetricData.member.N...), 20 datums per
+// request, names `stats.<type>.<name>[.<agg>]` with gostatsd's units, dimensions from tags (at most
+// 10). Pure functions, used by the backend's thread and the golden tests.
 #pragma once
 
 #include <cstdint>

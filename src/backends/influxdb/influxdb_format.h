@@ -1,7 +1,7 @@
-// InfluxDB line protocol for the influxdb backend (spec §6.4): one line per counter, gauge, set
-// and timer (histogram timers: one line of `le.<bound>` fields), cut into batches of
-// `metrics-per-batch` lines; events as `events` measurements. Pure functions, used by the
-// backend's thread and the golden tests.
+// InfluxDB line protocol for the influxdb backend (docs/backends.md#influxdb): one line per
+// counter, gauge, set and timer (histogram timers: one line of `le.<bound>` fields), cut into
+// batches of `metrics-per-batch` lines; events as `events` measurements. Pure functions, used by
+// the backend's thread and the golden tests.
 #pragma once
 
 #include <cstdint>

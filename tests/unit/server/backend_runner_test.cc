@@ -1,5 +1,5 @@
-// Decision 5: a slow backend gets a bounded queue; when it is full the oldest pending flush is
-// dropped and counted; other backends and the caller never wait.
+// docs/compatibility.md#decision-5: a slow backend gets a bounded queue; when it is full the oldest
+// pending flush is dropped and counted; other backends and the caller never wait.
 #include "server/backend_runner.h"
 
 #include <gtest/gtest.h>
