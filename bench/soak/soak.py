@@ -18,7 +18,8 @@ What runs at once, all on loopback:
 
 It passes when: RSS stays flat (the highest sample of the last third of the run is at most
 --rss-growth times the highest of the first third, after a warm-up), every /healthcheck answers
-within 1 s, no two consecutive flushes are further apart than 1.5 flush intervals, and every
+within 1 s, no flush overruns its interval (the server's flusher.overruns and flusher.total_time;
+the gaps between flush outputs as this script reads them are reported too), and every
 line the loader sent was counted at the stdout backend or as a kernel drop, with no kernel
 drops at all at the default rate.
 
@@ -213,12 +214,15 @@ enable-expvar = true
             f.write(f'metrics-tcp-addr = "127.0.0.1:{tcp_port}"\n')
     srv = subprocess.Popen([binary, "--config-path", cfg], stdout=subprocess.PIPE,
                            stderr=open(os.path.join(tmp, "stderr.log"), "w"), text=True)
-    counted = {"lines": 0, "kernel_drops": 0.0, "flush_ts": []}
+    counted = {"lines": 0, "kernel_drops": 0.0, "flush_ts": [], "flush_ms_max": 0.0,
+               "overruns": 0.0}
     prefix = "soak"
 
     def read_stdout():
         pat_count = re.compile(r"^stats\.counter\." + prefix + r"\S*\.count (\d+) (\d+)$")
         pat_drops = re.compile(r"receiver\.kernel_drops\S* ([0-9.e+]+) (\d+)$")
+        pat_flush = re.compile(r"\.flusher\.total_time\S* ([0-9.e+]+) (\d+)$")
+        pat_overrun = re.compile(r"\.flusher\.overruns\S* ([0-9.e+]+) (\d+)$")
         last_ts = None
         for line in srv.stdout:
             m = pat_count.match(line)
@@ -227,6 +231,12 @@ enable-expvar = true
             m = pat_drops.search(line)
             if m:
                 counted["kernel_drops"] = max(counted["kernel_drops"], float(m.group(1)))
+            m = pat_flush.search(line)
+            if m:
+                counted["flush_ms_max"] = max(counted["flush_ms_max"], float(m.group(1)))
+            m = pat_overrun.search(line)
+            if m:
+                counted["overruns"] += float(m.group(1))
             ts = line.rsplit(" ", 1)[-1].strip()
             if ts.isdigit() and ts != last_ts:
                 last_ts = ts
@@ -288,6 +298,7 @@ enable-expvar = true
         srv.wait(30)
     time.sleep(0.5)
 
+    gaps = [b - a for a, b in zip(counted["flush_ts"], counted["flush_ts"][1:])]
     third = max(1, len(rss) // 3)
     warm = rss[2:third + 2] or rss[:1]
     res = {
@@ -300,8 +311,14 @@ enable-expvar = true
         "rss_last_third_max_mb": max(rss[-third:]) / 1e6 if rss else 0,
         "health_max_s": max((t for t, _ in health), default=0),
         "health_failed": sum(1 for _, ok in health if not ok),
-        "max_flush_gap_s": max((b - a for a, b in zip(counted["flush_ts"],
-                                                        counted["flush_ts"][1:])), default=0),
+        # The server's own account of its flushes: the longest flush and the flushes that ran
+        # past the next tick (flusher.overruns).
+        "flush_ms_max": counted["flush_ms_max"],
+        "flush_overruns": counted["overruns"],
+        # When this script saw each flush's output: includes its own reader thread's delays
+        # (a Python thread among the slowloris ones), so it is reported, not checked.
+        "max_flush_gap_s": max(gaps, default=0),
+        "flush_gaps_over_1_5_s": sum(1 for g in gaps if g > 1.5),
         "carbon_lines": carbon.lines,
         **stats,
     }
@@ -309,7 +326,7 @@ enable-expvar = true
         "alive": alive,
         "rss flat": res["rss_last_third_max_mb"] <= args.rss_growth * res["rss_first_third_max_mb"],
         "healthcheck within 1 s": res["health_max_s"] < 1 and res["health_failed"] == 0,
-        "flushes on time": res["max_flush_gap_s"] <= 1.5,
+        "flushes on time": res["flush_overruns"] == 0 and res["flush_ms_max"] < 1000,
         "every line arrived": res["counted_lines"] == sent and res["kernel_drops"] == 0,
     }
     res["checks"] = checks
