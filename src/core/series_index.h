@@ -10,9 +10,10 @@
 // published with a release store after its entry is written; a slot array replaced by a larger
 // one and an erased series' id and key are only *retired*, stamped with the current round, and
 // freed by Release(safe) once every worker has handed over in a later round (between two of its
-// batches, where it holds nothing from the index). A worker that found an id just before it
-// was erased may still receive into it: its delta names a retired id, whose key is still there,
-// and the merge looks the series up again (FindOrInsert(entry(id).key)).
+// batches, where it holds nothing from the index). Which round is safe is the flusher's
+// decision, made in one place (HandOverLedger, server/flusher.h). A worker that found an id just
+// before it was erased may still receive into it: its delta names a retired id, whose key is still
+// there, and the merge looks the series up again (FindOrInsert(entry(id).key)).
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,36 @@
+// Components: the parts a running Server is made of — metrics sockets, ingest workers, the TCP
+// receiver, the cloud handler, the HTTP servers and their ingestion target, and the backend
+// runners or (forwarder mode) the forwarder. The Server owns them and creates or destroys them on
+// its controlling thread, before Start and after Stop only; while it runs, the flusher, the
+// internal-metrics collector and /expvar read them (counters are atomics).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cloud/handler.h"
+#include "forward/http_forwarder.h"
+#include "http/http_server.h"
+#include "http/ingestion.h"
+#include "ingest/socket.h"
+#include "ingest/tcp_receiver.h"
+#include "ingest/worker.h"
+#include "server/backend_runner.h"
+
+namespace cstatsd::server {
+
+struct Components {
+  // First, so destroyed last: what the others' threads may still deliver to.
+  std::vector<std::unique_ptr<BackendRunner>> runners;  // standalone mode
+  std::unique_ptr<forward::HttpForwarder> forwarder;    // forwarder mode
+  std::vector<int> fds;          // metrics sockets: one per worker (UDP) or one shared (unix)
+  ingest::SocketFile unix_file;  // the unix socket file this process bound (metrics-addr)
+  int tcp_listen_fd = -1;        // metrics-tcp-addr
+  std::vector<std::unique_ptr<ingest::Worker>> workers;  // by id; the TCP input's is the last
+  std::unique_ptr<ingest::TcpReceiver> tcp_receiver;
+  std::unique_ptr<cloud::CloudHandler> cloud;
+  std::shared_ptr<http::IngestTarget> http_ingest;  // set when a server enables ingestion
+  std::vector<std::unique_ptr<http::HttpServer>> http_servers;
+};
+
+}  // namespace cstatsd::server
