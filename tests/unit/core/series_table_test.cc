@@ -4,14 +4,12 @@
 
 #include <string>
 
+#include "unit/support/series.h"
+
 namespace cstatsd {
 namespace {
 
-SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
-                 std::string_view source = "") {
-  return SeriesKeyRef::Adopt(
-      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
-}
+using test::Key;
 
 TEST(SeriesKeyTest, PartsAndTagsKey) {
   auto k = Key(MetricType::kCounter, "foo", "a:b,c", "10.0.0.1");
