@@ -91,7 +91,7 @@ void BM_EncodeStdout(benchmark::State& state) {
   config::DisabledSubMetrics disabled;
   for (auto _ : state) {
     out.clear();
-    backends::StdoutBackend::Format(Snapshot(), disabled, out);
+    backends::stdout::StdoutBackend::Format(Snapshot(), disabled, out);
     benchmark::DoNotOptimize(out.data());
   }
   Done(state);
@@ -99,12 +99,12 @@ void BM_EncodeStdout(benchmark::State& state) {
 BENCHMARK(BM_EncodeStdout)->Unit(benchmark::kMillisecond);
 
 void BM_EncodeGraphite(benchmark::State& state) {
-  backends::GraphiteOptions o;
+  backends::graphite::GraphiteOptions o;
   o.mode = state.range(0) == 0 ? "tags" : "basic";
   std::string out;
   for (auto _ : state) {
     out.clear();
-    backends::GraphiteBackend::Format(Snapshot(), o, out);
+    backends::graphite::GraphiteBackend::Format(Snapshot(), o, out);
     benchmark::DoNotOptimize(out.data());
   }
   Done(state);
@@ -113,7 +113,8 @@ BENCHMARK(BM_EncodeGraphite)->Arg(0)->Arg(1)->ArgNames({"basic"})->Unit(benchmar
 
 void BM_EncodeStatsdaemon(benchmark::State& state) {
   for (auto _ : state) {
-    auto packets = backends::StatsdaemonBackend::FormatPackets(Snapshot(), false, 1472);
+    auto packets =
+        backends::statsdaemon::StatsdaemonBackend::FormatPackets(Snapshot(), false, 1472);
     benchmark::DoNotOptimize(packets.data());
   }
   Done(state);
@@ -169,11 +170,11 @@ void BM_EncodeCloudwatch(benchmark::State& state) {
 BENCHMARK(BM_EncodeCloudwatch)->Unit(benchmark::kMillisecond);
 
 void BM_EncodeOtlp(benchmark::State& state) {
-  backends::otlp_format::FormatOptions o;
+  backends::otlp::FormatOptions o;
   o.as_histogram = state.range(0) == 1;
   std::string out;
   for (auto _ : state) {
-    auto requests = backends::otlp_format::FormatMetrics(Snapshot(), o, 1000);
+    auto requests = backends::otlp::FormatMetrics(Snapshot(), o, 1000);
     for (const auto& r : requests) {
       out.clear();
       r.SerializeToString(&out);

@@ -36,15 +36,17 @@ Result<std::unique_ptr<Backend>> BackendRegistry::Create(std::string_view name,
 
 BackendRegistry BackendRegistry::WithBuiltins() {
   BackendRegistry r;
-  r.Register(std::string(StdoutBackend::kName), StdoutBackend::Create);
-  r.Register(std::string(NullBackend::kName), NullBackend::Create);
-  r.Register(std::string(GraphiteBackend::kName), GraphiteBackend::Create);
-  r.Register(std::string(StatsdaemonBackend::kName), StatsdaemonBackend::Create);
-  r.Register(std::string(InfluxdbBackend::kName), InfluxdbBackend::Create);
-  r.Register(std::string(DatadogBackend::kName), DatadogBackend::Create);
-  r.Register(std::string(NewrelicBackend::kName), NewrelicBackend::Create);
-  r.Register(std::string(CloudwatchBackend::kName), CloudwatchBackend::Create);
-  r.Register(std::string(OtlpBackend::kName), OtlpBackend::Create);
+  r.Register(std::string(stdout::StdoutBackend::kName), stdout::StdoutBackend::Create);
+  r.Register(std::string(null::NullBackend::kName), null::NullBackend::Create);
+  r.Register(std::string(graphite::GraphiteBackend::kName), graphite::GraphiteBackend::Create);
+  r.Register(std::string(statsdaemon::StatsdaemonBackend::kName),
+             statsdaemon::StatsdaemonBackend::Create);
+  r.Register(std::string(influxdb::InfluxdbBackend::kName), influxdb::InfluxdbBackend::Create);
+  r.Register(std::string(datadog::DatadogBackend::kName), datadog::DatadogBackend::Create);
+  r.Register(std::string(newrelic::NewrelicBackend::kName), newrelic::NewrelicBackend::Create);
+  r.Register(std::string(cloudwatch::CloudwatchBackend::kName),
+             cloudwatch::CloudwatchBackend::Create);
+  r.Register(std::string(otlp::OtlpBackend::kName), otlp::OtlpBackend::Create);
   return r;
 }
 

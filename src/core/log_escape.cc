@@ -3,9 +3,20 @@
 #include "core/utf8.h"
 
 namespace cstatsd {
+namespace {
 
-void AppendLogEscaped(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendHex(std::string_view prefix, unsigned char b, std::string& out) {
+  out += prefix;
+  out += kHex[b >> 4];
+  out += kHex[b & 0xf];
+}
+
+// One walk over client bytes for both escapings: kJson selects Go's encoding/json rules, else
+// the log rules (see the header).
+template <bool kJson>
+void AppendEscaped(std::string_view s, std::string& out) {
   out.reserve(out.size() + s.size());
   size_t i = 0;
   while (i < s.size()) {
@@ -13,18 +24,22 @@ void AppendLogEscaped(std::string_view s, std::string& out) {
     if (c >= 0x80) {
       const size_t n = Utf8SequenceLength(s.substr(i));
       if (n == 0) {
-        out += "\\x";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
+        if constexpr (kJson) {
+          out += "\\ufffd";
+        } else {
+          AppendHex("\\x", c, out);
+        }
         ++i;
         continue;
       }
-      // U+0080..U+009F (C1 controls, 0xC2 0x80..0x9F) act as controls on some terminals.
-      if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
-        const auto b = static_cast<unsigned char>(s[i + 1]);
-        out += "\\u00";
-        out += kHex[b >> 4];
-        out += kHex[b & 0xf];
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      if (!kJson && n == 2 && c == 0xc2 && c1 < 0xa0) {
+        // U+0080..U+009F (C1 controls) act as controls on some terminals.
+        AppendHex("\\u00", c1, out);
+      } else if (kJson && n == 3 && c == 0xe2 && c1 == 0x80 &&
+                 (static_cast<unsigned char>(s[i + 2]) & 0xfe) == 0xa8) {
+        // U+2028 and U+2029 end lines in JavaScript.
+        out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
       } else {
         out.append(s.substr(i, n));
       }
@@ -48,10 +63,10 @@ void AppendLogEscaped(std::string_view s, std::string& out) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
+        if (c < 0x20 || (!kJson && c == 0x7f)) {
+          AppendHex(kJson ? "\\u00" : "\\x", c, out);
+        } else if (kJson && (c == '<' || c == '>' || c == '&')) {
+          AppendHex("\\u00", c, out);
         } else {
           out += static_cast<char>(c);
         }
@@ -59,6 +74,12 @@ void AppendLogEscaped(std::string_view s, std::string& out) {
     ++i;
   }
 }
+
+}  // namespace
+
+void AppendLogEscaped(std::string_view s, std::string& out) { AppendEscaped<false>(s, out); }
+
+void AppendGoJsonEscaped(std::string_view s, std::string& out) { AppendEscaped<true>(s, out); }
 
 std::string LogEscape(std::string_view s) {
   std::string out;

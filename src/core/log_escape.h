@@ -18,6 +18,12 @@ namespace cstatsd {
 void AppendLogEscaped(std::string_view s, std::string& out);
 std::string LogEscape(std::string_view s);
 
+// The same walk with Go's encoding/json rules, for the body of a JSON string (no quotes): `"`
+// `\` `\n` `\r` `\t` escaped, other control bytes and the HTML-unsafe `<` `>` `&` as `\u00NN`,
+// invalid UTF-8 as `\ufffd`, U+2028 and U+2029 as `\u2028` `\u2029`. The JSON payloads of the
+// datadog and newrelic backends use it (backends/common/go_json.h).
+void AppendGoJsonEscaped(std::string_view s, std::string& out);
+
 // fmt argument: `spdlog::warn("bad line line=\"{}\"", LogEscaped{line})`.
 struct LogEscaped {
   std::string_view bytes;

@@ -1,5 +1,6 @@
 #include "backends/cloudwatch/cloudwatch_backend.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "aws/sigv4.h"
@@ -7,11 +8,12 @@
 #include "backends/cloudwatch/cloudwatch_retry.h"
 #include "config/section_reader.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::cloudwatch {
 
 Result<CloudwatchOptions> CloudwatchOptions::From(const config::Config& config) {
   CloudwatchOptions o;
   o.disabled = config.options.disabled_sub_metrics;
+  o.env = aws::Environment(config.env.begin(), config.env.end());
   config::SectionReader r(config.GetSection("cloudwatch"));
   r.Str("namespace", o.namespace_name);
   r.Str("transport", o.transport);
@@ -22,27 +24,18 @@ Result<CloudwatchOptions> CloudwatchOptions::From(const config::Config& config) 
   return o;
 }
 
-Result<std::unique_ptr<Backend>> CloudwatchBackend::Create(const BackendContext& ctx) {
-  auto o = CloudwatchOptions::From(ctx.config);
-  if (!o.ok()) return o.status();
-  auto sender = HttpSender::Create(ctx.config, kName, o->transport, 1);
-  if (!sender.ok()) return sender.status();
-  aws::Environment env(ctx.config.env.begin(), ctx.config.env.end());
-  spdlog::info("created backend backend=cloudwatch namespace={} region={} endpoint={}",
-               o->namespace_name, o->region.empty() ? "(default chain)" : o->region,
-               o->endpoint.empty() ? "(regional)" : o->endpoint);
-  return std::unique_ptr<Backend>(
-      std::make_unique<CloudwatchBackend>(std::move(*o), std::move(*sender), std::move(env)));
+std::string CloudwatchBackend::Describe(const CloudwatchOptions& o) {
+  return fmt::format("namespace={} region={} endpoint={}", o.namespace_name,
+                     o.region.empty() ? "(default chain)" : o.region,
+                     o.endpoint.empty() ? "(regional)" : o.endpoint);
 }
 
-CloudwatchBackend::CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<HttpSender> sender,
-                                     aws::Environment env)
-    : options_(std::move(options)),
-      sender_(std::move(sender)),
-      chain_(&sender_->client(), std::move(env)) {
-  // The AWS SDK's default retryer: 3 retries with backoff, of 5xx and throttling answers only.
-  retry_ = cloudwatch::RetryPolicy();
-}
+// The AWS SDK's default retryer: 3 retries with backoff, of 5xx and throttling answers only.
+// One request at a time (the options have no max_requests).
+CloudwatchBackend::CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<HttpSender> sender)
+    : HttpBackend(std::move(sender), cloudwatch::RetryPolicy()),
+      options_(std::move(options)),
+      chain_(&client(), options_.env) {}
 
 Status CloudwatchBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   cloudwatch::Bodies bodies = cloudwatch::FormatRequests(
@@ -92,7 +85,7 @@ Status CloudwatchBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
     const size_t datums = std::min(per, bodies.datums - i * per);
     batches.push_back({std::move(req), datums});
   }
-  return sender_->SendAll(std::move(batches), retry_, stats());
+  return SendBatches(std::move(batches));
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::cloudwatch

@@ -9,10 +9,10 @@
 
 #include "aws/imds.h"
 #include "backends/backend.h"
-#include "backends/http/http_sender.h"
+#include "backends/common/http_backend.h"
 #include "config/options.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::cloudwatch {
 
 struct CloudwatchOptions {
   std::string namespace_name = "StatsD";  // key `namespace`
@@ -20,29 +20,29 @@ struct CloudwatchOptions {
   std::string region;    // cstatsd: `region` (else AWS_REGION / AWS_DEFAULT_REGION / metadata)
   std::string endpoint;  // cstatsd: `endpoint` override (default https://monitoring.<region>...)
   config::DisabledSubMetrics disabled;
+  aws::Environment env;  // the process environment, for the credential chain
 
   static Result<CloudwatchOptions> From(const config::Config& config);
 };
 
-class CloudwatchBackend : public Backend {
+class CloudwatchBackend : public HttpBackend {
  public:
+  using Options = CloudwatchOptions;
   static constexpr std::string_view kName = "cloudwatch";
-  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx) {
+    return CreateHttpBackend<CloudwatchBackend>(ctx);
+  }
+  static std::string Describe(const Options& o);
 
-  CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<HttpSender> sender,
-                    aws::Environment env);
+  CloudwatchBackend(CloudwatchOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event&) override { return {}; }  // CloudWatch takes no events
-  bool CountsOwnBatches() const override { return true; }
-  transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:
   CloudwatchOptions options_;
-  std::unique_ptr<HttpSender> sender_;
   aws::CredentialChain chain_;
-  transport::RetryOptions retry_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::cloudwatch

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 #include "transport/url.h"
 
@@ -102,31 +103,19 @@ Bodies FormatRequests(const snapshot::FlushSnapshot& s, const config::DisabledSu
   for (const auto& t : s.timers) {
     if (t.histogram) {
       for (const auto& bucket : s.BucketsOf(t)) {
-        le = "le:";
-        if (std::isinf(bucket.le) && bucket.le > 0) {
-          le += "+Inf";
-        } else {
-          AppendGoShortestFixed(le, bucket.le);
-        }
+        AssignBucketTag(le, bucket.le);
         b.Add(*t.key, kTimer, ".histogram", "Count", static_cast<double>(bucket.count), le);
       }
       continue;
     }
-    constexpr std::string_view kMs = "Milliseconds";
-    if (!d.lower) b.Add(*t.key, kTimer, ".lower", kMs, t.min);
-    if (!d.upper) b.Add(*t.key, kTimer, ".upper", kMs, t.max);
-    if (!d.count) b.Add(*t.key, kTimer, ".count", "Count", static_cast<double>(t.count));
-    if (!d.count_per_second) b.Add(*t.key, kTimer, ".count_ps", "Count/Second", t.count_per_second);
-    if (!d.mean) b.Add(*t.key, kTimer, ".mean", kMs, t.mean);
-    if (!d.median) b.Add(*t.key, kTimer, ".median", kMs, t.median);
-    if (!d.stddev) b.Add(*t.key, kTimer, ".std", kMs, t.stddev);
-    if (!d.sum) b.Add(*t.key, kTimer, ".sum", kMs, t.sum);
-    if (!d.sum_squares) b.Add(*t.key, kTimer, ".sum_squares", kMs, t.sum_squares);
-    for (const auto& p : s.PercentilesOf(t)) {
+    ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
       suffix = ".";
-      suffix += p.name;
-      b.Add(*t.key, kTimer, suffix, kMs, p.value);
-    }
+      suffix += name;
+      const std::string_view unit = stat == TimerStat::kCount            ? "Count"
+                                    : stat == TimerStat::kCountPerSecond ? "Count/Second"
+                                                                         : "Milliseconds";
+      b.Add(*t.key, kTimer, suffix, unit, v);
+    });
   }
   for (const auto& g : s.gauges) b.Add(*g.key, "stats.gauge.", "", "None", g.value);
   for (const auto& set : s.sets) {

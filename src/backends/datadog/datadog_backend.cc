@@ -1,5 +1,6 @@
 #include "backends/datadog/datadog_backend.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -9,7 +10,7 @@
 #include "transport/url.h"
 #include "wire/compression.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::datadog {
 
 Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   DatadogOptions o;
@@ -34,24 +35,14 @@ Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   return o;
 }
 
-Result<std::unique_ptr<Backend>> DatadogBackend::Create(const BackendContext& ctx) {
-  auto o = DatadogOptions::From(ctx.config);
-  if (!o.ok()) return o.status();
-  auto sender =
-      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
-  if (!sender.ok()) return sender.status();
-  spdlog::info(
-      "created backend backend=datadog api_endpoint={} metrics_per_batch={} max_requests={} "
-      "compress_payload={}",
-      o->api_endpoint, o->metrics_per_batch, o->max_requests, o->compress_payload);
-  return std::unique_ptr<Backend>(
-      std::make_unique<DatadogBackend>(std::move(*o), std::move(*sender)));
+std::string DatadogBackend::Describe(const DatadogOptions& o) {
+  return fmt::format("api_endpoint={} metrics_per_batch={} max_requests={} compress_payload={}",
+                     o.api_endpoint, o.metrics_per_batch, o.max_requests, o.compress_payload);
 }
 
 DatadogBackend::DatadogBackend(DatadogOptions options, std::unique_ptr<HttpSender> sender)
-    : options_(std::move(options)), sender_(std::move(sender)) {
-  retry_.max_elapsed_time = options_.max_request_elapsed_time;
-}
+    : HttpBackend(std::move(sender), RetryWithin(options.max_request_elapsed_time)),
+      options_(std::move(options)) {}
 
 transport::HttpRequest DatadogBackend::Request(std::string_view path, std::string body,
                                                bool compress) const {
@@ -62,12 +53,10 @@ transport::HttpRequest DatadogBackend::Request(std::string_view path, std::strin
   req.headers.emplace_back("DD-Dogstatsd-Version", "5.6.3");
   req.headers.emplace_back("User-Agent", options_.user_agent);
   if (compress) {
-    if (auto z = wire::Compress(wire::Compression::kZlib, body, 9); z.ok()) {
-      body = std::move(*z);
-      req.headers.emplace_back("Content-Encoding", "deflate");
-    }
+    SetCompressedBody(req, std::move(body), wire::Compression::kZlib, 9);
+  } else {
+    req.body = std::move(body);
   }
-  req.body = std::move(body);
   return req;
 }
 
@@ -79,14 +68,12 @@ Status DatadogBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
         batches.push_back(
             {Request("/api/v1/series", std::move(body), options_.compress_payload), n});
       });
-  if (batches.empty()) return {};
-  return sender_->SendAll(std::move(batches), retry_, stats());
+  return SendBatches(std::move(batches));
 }
 
 Status DatadogBackend::SendEvent(const Event& event) {
   // Events are never compressed (as gostatsd).
-  return sender_->SendOne(Request("/api/v1/events", datadog::FormatEvent(event), false), retry_,
-                          stats());
+  return SendRequest(Request("/api/v1/events", datadog::FormatEvent(event), false));
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::datadog

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "backends/http/http_sender.h"
+#include "backends/common/http_backend.h"
 #include "config/options.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::datadog {
 
 struct DatadogOptions {
   std::string api_key;  // required
@@ -28,25 +28,25 @@ struct DatadogOptions {
   static Result<DatadogOptions> From(const config::Config& config);
 };
 
-class DatadogBackend : public Backend {
+class DatadogBackend : public HttpBackend {
  public:
+  using Options = DatadogOptions;
   static constexpr std::string_view kName = "datadog";
-  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx) {
+    return CreateHttpBackend<DatadogBackend>(ctx);
+  }
+  static std::string Describe(const DatadogOptions& o);
 
   DatadogBackend(DatadogOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
-  bool CountsOwnBatches() const override { return true; }
-  transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:
   transport::HttpRequest Request(std::string_view path, std::string body, bool compress) const;
 
   DatadogOptions options_;
-  std::unique_ptr<HttpSender> sender_;
-  transport::RetryOptions retry_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::datadog

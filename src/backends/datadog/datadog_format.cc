@@ -4,19 +4,17 @@
 #include <limits>
 #include <utility>
 
-#include "backends/json/go_json.h"
+#include "backends/common/go_json.h"
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 
 namespace cstatsd::backends::datadog {
 namespace {
 
-using json::AppendJsonFloat;
-using json::AppendJsonString;
-
 class SeriesWriter {
  public:
   SeriesWriter(int64_t now, double interval, size_t per_batch, const BatchFn& emit)
-      : per_batch_(per_batch), emit_(emit) {
+      : batch_(per_batch, "{\"series\":[", "]}", emit) {
     AppendJsonFloat(point_prefix_, static_cast<double>(now));
     AppendJsonFloat(interval_, interval);
   }
@@ -24,73 +22,54 @@ class SeriesWriter {
   // One series: {"host":..,"interval":..,"metric":..,"points":[[ts,v]],"tags":[..],"type":..}
   void Add(const SeriesKey& key, std::string_view suffix, std::string_view type, double value,
            std::string_view extra_tag = {}) {
-    body_ += count_ == 0 ? "{\"series\":[" : ",";
-    body_ += '{';
+    std::string& body = batch_.Next();
+    body += '{';
     if (!key.source().empty()) {
-      body_ += "\"host\":";
-      AppendJsonString(body_, key.source());
-      body_ += ',';
+      body += "\"host\":";
+      AppendJsonString(body, key.source());
+      body += ',';
     }
     if (interval_ != "0") {
-      body_ += "\"interval\":";
-      body_ += interval_;
-      body_ += ',';
+      body += "\"interval\":";
+      body += interval_;
+      body += ',';
     }
-    body_ += "\"metric\":";
+    body += "\"metric\":";
     name_.assign(key.name());
     name_ += suffix;
-    AppendJsonString(body_, name_);
-    body_ += ",\"points\":[[";
-    body_ += point_prefix_;
-    body_ += ',';
-    AppendValue(body_, value);
-    body_ += "]]";
+    AppendJsonString(body, name_);
+    body += ",\"points\":[[";
+    body += point_prefix_;
+    body += ',';
+    AppendValue(body, value);
+    body += "]]";
     if (!key.tags().empty() || !extra_tag.empty()) {
-      body_ += ",\"tags\":[";
+      body += ",\"tags\":[";
       bool first = true;
       key.ForEachTag([&](std::string_view t) {
-        if (!first) body_ += ',';
+        if (!first) body += ',';
         first = false;
-        AppendJsonString(body_, t);
+        AppendJsonString(body, t);
       });
       if (!extra_tag.empty()) {
-        if (!first) body_ += ',';
-        AppendJsonString(body_, extra_tag);
+        if (!first) body += ',';
+        AppendJsonString(body, extra_tag);
       }
-      body_ += ']';
+      body += ']';
     }
-    body_ += ",\"type\":\"";
-    body_ += type;
-    body_ += "\"}";
-    ++count_;
-    ++total_;
+    body += ",\"type\":\"";
+    body += type;
+    body += "\"}";
   }
 
-  // After each series' group, as gostatsd: flush before the batch could outgrow the limit.
-  void MaybeEmit() {
-    if (count_ + 20 >= per_batch_) Emit();
-  }
-  size_t Finish() {
-    if (count_ > 0) Emit();
-    return total_;
-  }
+  void MaybeEmit() { batch_.MaybeEmit(); }
+  size_t Finish() { return batch_.Finish(); }
 
  private:
-  void Emit() {
-    body_ += "]}";
-    emit_(std::move(body_), count_);
-    body_.clear();
-    count_ = 0;
-  }
-
-  size_t per_batch_;
-  const BatchFn& emit_;
+  ItemBatcher batch_;
   std::string point_prefix_;  // the timestamp
   std::string interval_;
-  std::string body_;
   std::string name_;
-  size_t count_ = 0;
-  size_t total_ = 0;
 };
 
 }  // namespace
@@ -115,31 +94,17 @@ size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubM
   for (const auto& t : s.timers) {
     if (t.histogram) {
       for (const auto& b : s.BucketsOf(t)) {
-        le = "le:";
-        if (std::isinf(b.le) && b.le > 0) {
-          le += "+Inf";
-        } else {
-          AppendGoShortestFixed(le, b.le);
-        }
+        AssignBucketTag(le, b.le);
         w.Add(*t.key, ".histogram", "count", static_cast<double>(b.count), le);
       }
       w.MaybeEmit();
       continue;
     }
-    if (!d.lower) w.Add(*t.key, ".lower", "gauge", t.min);
-    if (!d.upper) w.Add(*t.key, ".upper", "gauge", t.max);
-    if (!d.count) w.Add(*t.key, ".count", "gauge", static_cast<double>(t.count));
-    if (!d.count_per_second) w.Add(*t.key, ".count_ps", "rate", t.count_per_second);
-    if (!d.mean) w.Add(*t.key, ".mean", "gauge", t.mean);
-    if (!d.median) w.Add(*t.key, ".median", "gauge", t.median);
-    if (!d.stddev) w.Add(*t.key, ".std", "gauge", t.stddev);
-    if (!d.sum) w.Add(*t.key, ".sum", "gauge", t.sum);
-    if (!d.sum_squares) w.Add(*t.key, ".sum_squares", "gauge", t.sum_squares);
-    for (const auto& p : s.PercentilesOf(t)) {
+    ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
       suffix = ".";
-      suffix += p.name;
-      w.Add(*t.key, suffix, "gauge", p.value);
-    }
+      suffix += name;
+      w.Add(*t.key, suffix, stat == TimerStat::kCountPerSecond ? "rate" : "gauge", v);
+    });
     w.MaybeEmit();
   }
   for (const auto& g : s.gauges) {

@@ -10,14 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include "backends/common/item_batcher.h"
 #include "config/options.h"
 #include "core/metric.h"
 #include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::backends::datadog {
 
-// Called with each batch: the `{"series":[...]}` body and its number of series.
-using BatchFn = std::function<void(std::string&& body, size_t series)>;
+// Called with each request body and its number of metrics (backends/common/item_batcher.h).
+using backends::BatchFn;
 
 // `now_seconds` is each point's timestamp, `interval_seconds` the flush interval. A batch is sent
 // once it holds metrics_per_batch − 20 series or more (checked after each series' group of

@@ -4,10 +4,11 @@
 
 #include <cmath>
 
+#include "backends/common/timer_stats.h"
 #include "config/config.h"
 #include "core/go_format.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::graphite {
 namespace {
 
 std::string_view TrimDots(std::string_view s) {
@@ -217,22 +218,18 @@ void GraphiteBackend::Format(const snapshot::FlushSnapshot& s, const GraphiteOpt
     const SeriesKey& key = *t.key;
     if (t.histogram) {
       for (const auto& b : s.BucketsOf(t)) {
-        le = "le:";
-        AppendGoShortestFixed(le, b.le);
+        AssignBucketTag(le, b.le);
         line_d(ns.counter, key, "histogram", static_cast<int64_t>(b.count), le);
       }
       continue;
     }
-    if (!d.lower) line_f(ns.timer, key, "lower", t.min);
-    if (!d.upper) line_f(ns.timer, key, "upper", t.max);
-    if (!d.count) line_d(ns.timer, key, "count", t.count);
-    if (!d.count_per_second) line_f(ns.timer, key, "count_ps", t.count_per_second);
-    if (!d.mean) line_f(ns.timer, key, "mean", t.mean);
-    if (!d.median) line_f(ns.timer, key, "median", t.median);
-    if (!d.stddev) line_f(ns.timer, key, "std", t.stddev);
-    if (!d.sum) line_f(ns.timer, key, "sum", t.sum);
-    if (!d.sum_squares) line_f(ns.timer, key, "sum_squares", t.sum_squares);
-    for (const auto& p : s.PercentilesOf(t)) line_f(ns.timer, key, p.name, p.value);
+    ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
+      if (stat == TimerStat::kCount) {
+        line_d(ns.timer, key, name, t.count);
+      } else {
+        line_f(ns.timer, key, name, v);
+      }
+    });
   }
   for (const auto& g : s.gauges) line_f(ns.gauge, *g.key, "", g.value);
   for (const auto& st : s.sets) line_d(ns.set, *st.key, "", static_cast<int64_t>(st.cardinality));
@@ -267,13 +264,13 @@ Status GraphiteBackend::SendOnce(bool wait_for_backoff) {
       options_.write_timeout.count() > 0 ? options_.write_timeout : options_.dial_timeout;
   std::string error;
   switch (client_.Finish(timeout, &error)) {
-    case net::TcpClient::Delivery::kConfirmed:
+    case TcpClient::Delivery::kConfirmed:
       return {};
-    case net::TcpClient::Delivery::kReset:
+    case TcpClient::Delivery::kReset:
       return Status::Error(
           fmt::format("peer {} reset the connection before reading the whole flush ({} bytes): {}",
                       options_.address, payload_.size(), error));
-    case net::TcpClient::Delivery::kNoAnswer:
+    case TcpClient::Delivery::kNoAnswer:
       if (no_answer_log_.Allow()) {
         spdlog::warn(
             "graphite peer did not close its side within {}ms after the flush; assuming it was "
@@ -286,4 +283,4 @@ Status GraphiteBackend::SendOnce(bool wait_for_backoff) {
   return {};
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::graphite

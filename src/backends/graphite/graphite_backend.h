@@ -8,11 +8,11 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "backends/net/tcp_client.h"
+#include "backends/common/tcp_client.h"
 #include "config/options.h"
 #include "stats/rate_limiter.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::graphite {
 
 struct GraphiteOptions {
   std::string address = "localhost:2003";
@@ -48,7 +48,7 @@ class GraphiteBackend : public Backend {
 
  private:
   GraphiteOptions options_;
-  net::TcpClient client_;
+  TcpClient client_;
   // One attempt: dial, write the payload, half-close and wait for the peer's answer.
   Status SendOnce(bool wait_for_backoff);
 
@@ -61,4 +61,4 @@ class GraphiteBackend : public Backend {
 // [A-Za-z0-9_.-] deleted.
 std::string GraphiteNormalise(std::string_view s);
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::graphite

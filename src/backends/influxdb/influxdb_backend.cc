@@ -1,5 +1,6 @@
 #include "backends/influxdb/influxdb_backend.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -9,7 +10,7 @@
 #include "transport/url.h"
 #include "wire/compression.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::influxdb {
 Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
                                               std::vector<std::string>* warnings) {
   InfluxdbOptions o;
@@ -82,27 +83,18 @@ std::string InfluxdbOptions::WriteUrl() const {
   return url;
 }
 
-Result<std::unique_ptr<Backend>> InfluxdbBackend::Create(const BackendContext& ctx) {
-  std::vector<std::string> warnings;
-  auto o = InfluxdbOptions::From(ctx.config, &warnings);
-  for (const auto& w : warnings) spdlog::warn("{}", w);
-  if (!o.ok()) return o.status();
-  auto sender =
-      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
-  if (!sender.ok()) return sender.status();
-  spdlog::info(
-      "created backend backend=influxdb url={} api_version={} compress_payload={} "
-      "max_requests={} metrics_per_batch={} credentials={}",
-      o->WriteUrl(), o->api_version, o->compress_payload, o->max_requests, o->metrics_per_batch,
-      o->credentials.empty() ? "(unset)" : "(set)");
-  return std::unique_ptr<Backend>(
-      std::make_unique<InfluxdbBackend>(std::move(*o), std::move(*sender)));
+std::string InfluxdbBackend::Describe(const InfluxdbOptions& o) {
+  return fmt::format(
+      "url={} api_version={} compress_payload={} max_requests={} metrics_per_batch={} "
+      "credentials={}",
+      o.WriteUrl(), o.api_version, o.compress_payload, o.max_requests, o.metrics_per_batch,
+      o.credentials.empty() ? "(unset)" : "(set)");
 }
 
 InfluxdbBackend::InfluxdbBackend(InfluxdbOptions options, std::unique_ptr<HttpSender> sender)
-    : options_(std::move(options)), url_(options_.WriteUrl()), sender_(std::move(sender)) {
-  retry_.max_elapsed_time = options_.max_request_elapsed_time;
-}
+    : HttpBackend(std::move(sender), RetryWithin(options.max_request_elapsed_time)),
+      options_(std::move(options)),
+      url_(options_.WriteUrl()) {}
 
 transport::HttpRequest InfluxdbBackend::Request(std::string body) const {
   transport::HttpRequest req;
@@ -133,12 +125,11 @@ Status InfluxdbBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
                           [&](std::string&& lines, size_t n) {
                             batches.push_back({Request(std::move(lines)), n});
                           });
-  if (batches.empty()) return {};
-  return sender_->SendAll(std::move(batches), retry_, stats());
+  return SendBatches(std::move(batches));
 }
 
 Status InfluxdbBackend::SendEvent(const Event& event) {
-  return sender_->SendOne(Request(influxdb::FormatEvent(event)), retry_, stats());
+  return SendRequest(Request(influxdb::FormatEvent(event)));
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::influxdb

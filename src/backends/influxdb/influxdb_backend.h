@@ -9,10 +9,10 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "backends/http/http_sender.h"
+#include "backends/common/http_backend.h"
 #include "config/options.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::influxdb {
 
 struct InfluxdbOptions {
   std::string api_endpoint;  // required
@@ -35,26 +35,26 @@ struct InfluxdbOptions {
   std::string WriteUrl() const;
 };
 
-class InfluxdbBackend : public Backend {
+class InfluxdbBackend : public HttpBackend {
  public:
+  using Options = InfluxdbOptions;
   static constexpr std::string_view kName = "influxdb";
-  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx) {
+    return CreateHttpBackend<InfluxdbBackend>(ctx);
+  }
+  static std::string Describe(const Options& o);
 
   InfluxdbBackend(InfluxdbOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
-  bool CountsOwnBatches() const override { return true; }
-  transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:
   transport::HttpRequest Request(std::string body) const;
 
   InfluxdbOptions options_;
   std::string url_;
-  std::unique_ptr<HttpSender> sender_;
-  transport::RetryOptions retry_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::influxdb

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 
 namespace cstatsd::backends::influxdb {
@@ -150,30 +151,26 @@ size_t FormatMetrics(const snapshot::FlushSnapshot& s, const config::DisabledSub
     if (t.histogram) {
       for (const auto& bucket : s.BucketsOf(t)) {
         fields += "le.";
-        if (std::isinf(bucket.le) && bucket.le > 0) {
-          fields += "+Inf";
-        } else {
-          AppendGoShortestFixed(fields, bucket.le);
-        }
+        AppendBucketBound(fields, bucket.le);
         fields += '=';
         AppendUint(fields, bucket.count);
         fields += ',';
       }
     } else {
-      Field(fields, !d.lower, "lower", t.min);
-      Field(fields, !d.upper, "upper", t.max);
-      if (!d.count) {
-        fields += "count=";
-        AppendInt(fields, t.count);
-        fields += ',';
-      }
-      Field(fields, !d.count_per_second, "rate", t.count_per_second);
-      Field(fields, !d.mean, "mean", t.mean);
-      Field(fields, !d.median, "median", t.median);
-      Field(fields, !d.stddev, "stddev", t.stddev);
-      Field(fields, !d.sum, "sum", t.sum);
-      Field(fields, !d.sum_squares, "sum_squares", t.sum_squares);
-      for (const auto& p : s.PercentilesOf(t)) Field(fields, true, p.name, p.value);
+      // InfluxDB's field names: "rate" for count_ps, "stddev" for std.
+      ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
+        if (stat == TimerStat::kCount) {
+          fields += "count=";
+          AppendInt(fields, t.count);
+          fields += ',';
+          return;
+        }
+        Field(fields, true,
+              stat == TimerStat::kCountPerSecond ? "rate"
+              : stat == TimerStat::kStddev       ? "stddev"
+                                                 : name,
+              v);
+      });
     }
     if (fields.empty()) continue;  // every field disabled: no line
     fields.pop_back();

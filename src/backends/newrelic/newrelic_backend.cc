@@ -1,5 +1,6 @@
 #include "backends/newrelic/newrelic_backend.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -7,7 +8,7 @@
 #include "config/section_reader.h"
 #include "wire/compression.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::newrelic {
 
 Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
                                               std::vector<std::string>* warnings) {
@@ -76,27 +77,16 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   return o;
 }
 
-Result<std::unique_ptr<Backend>> NewrelicBackend::Create(const BackendContext& ctx) {
-  std::vector<std::string> warnings;
-  auto o = NewrelicOptions::From(ctx.config, &warnings);
-  for (const auto& w : warnings) spdlog::warn("{}", w);
-  if (!o.ok()) return o.status();
-  auto sender =
-      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
-  if (!sender.ok()) return sender.status();
-  spdlog::info(
-      "created backend backend=newrelic address={} address_metrics={} max_requests={} "
-      "metrics_per_batch={}",
-      o->address, o->address_metrics, o->max_requests, o->metrics_per_batch);
-  return std::unique_ptr<Backend>(
-      std::make_unique<NewrelicBackend>(std::move(*o), std::move(*sender)));
+std::string NewrelicBackend::Describe(const NewrelicOptions& o) {
+  return fmt::format("address={} address_metrics={} max_requests={} metrics_per_batch={}",
+                     o.address, o.address_metrics, o.max_requests, o.metrics_per_batch);
 }
 
+// A 429's Retry-After lengthens the wait.
 NewrelicBackend::NewrelicBackend(NewrelicOptions options, std::unique_ptr<HttpSender> sender)
-    : options_(std::move(options)), sender_(std::move(sender)) {
-  retry_.max_elapsed_time = options_.max_request_elapsed_time;
-  retry_.honour_retry_after = true;  // a 429's Retry-After lengthens the wait
-}
+    : HttpBackend(std::move(sender),
+                  RetryWithin(options.max_request_elapsed_time, /*honour_retry_after=*/true)),
+      options_(std::move(options)) {}
 
 transport::HttpRequest NewrelicBackend::Request(const std::string& url, std::string body) const {
   transport::HttpRequest req;
@@ -106,12 +96,10 @@ transport::HttpRequest NewrelicBackend::Request(const std::string& url, std::str
   // The Event API and the Metric API take gzip with the insert key (as gostatsd, both).
   if (options_.format.flush_type != newrelic::FlushType::kInfra && !options_.api_key.empty()) {
     req.headers.emplace_back("X-Insert-Key", options_.api_key);
-    if (auto gz = wire::Compress(wire::Compression::kGzip, body, 6); gz.ok()) {
-      body = std::move(*gz);
-      req.headers.emplace_back("Content-Encoding", "gzip");
-    }
+    SetCompressedBody(req, std::move(body), wire::Compression::kGzip, 6);
+  } else {
+    req.body = std::move(body);
   }
-  req.body = std::move(body);
   return req;
 }
 
@@ -125,14 +113,12 @@ Status NewrelicBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
                           [&](std::string&& body, size_t n) {
                             batches.push_back({Request(url, std::move(body)), n});
                           });
-  if (batches.empty()) return {};
-  return sender_->SendAll(std::move(batches), retry_, stats());
+  return SendBatches(std::move(batches));
 }
 
 Status NewrelicBackend::SendEvent(const Event& event) {
   if (options_.address.empty()) return {};  // events go to `address` only
-  return sender_->SendOne(Request(options_.address, newrelic::FormatEvent(event, options_.format)),
-                          retry_, stats());
+  return SendRequest(Request(options_.address, newrelic::FormatEvent(event, options_.format)));
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::newrelic

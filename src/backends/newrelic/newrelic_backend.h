@@ -9,10 +9,10 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "backends/http/http_sender.h"
+#include "backends/common/http_backend.h"
 #include "backends/newrelic/newrelic_format.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::newrelic {
 
 struct NewrelicOptions {
   std::string address = "http://localhost:8001/v1/data";
@@ -29,25 +29,25 @@ struct NewrelicOptions {
                                       std::vector<std::string>* warnings);
 };
 
-class NewrelicBackend : public Backend {
+class NewrelicBackend : public HttpBackend {
  public:
+  using Options = NewrelicOptions;
   static constexpr std::string_view kName = "newrelic";
-  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx) {
+    return CreateHttpBackend<NewrelicBackend>(ctx);
+  }
+  static std::string Describe(const Options& o);
 
   NewrelicBackend(NewrelicOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
-  bool CountsOwnBatches() const override { return true; }
-  transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:
   transport::HttpRequest Request(const std::string& url, std::string body) const;
 
   NewrelicOptions options_;
-  std::unique_ptr<HttpSender> sender_;
-  transport::RetryOptions retry_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::newrelic

@@ -6,15 +6,13 @@
 #include <utility>
 #include <vector>
 
-#include "backends/json/go_json.h"
+#include "backends/common/go_json.h"
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 #include "protocol/float_parse.h"
 
 namespace cstatsd::backends::newrelic {
 namespace {
-
-using json::AppendJsonFloat;
-using json::AppendJsonString;
 
 bool ParseFloat(std::string_view s, double& out) {
   std::string scratch;
@@ -115,7 +113,7 @@ bool SplitPercentile(std::string_view name, std::string& agg, double& threshold)
 class Writer {
  public:
   Writer(const FormatOptions& o, int64_t now, size_t per_batch, const BatchFn& emit)
-      : o_(o), now_(now), per_batch_(per_batch), emit_(emit) {}
+      : o_(o), now_(now), batch_(per_batch, BodyPrefix(o), BodySuffix(o.flush_type), emit) {}
 
   // gostatsd's newMetricSet: the common fields of one metric object.
   Object Base(std::string_view name, std::string_view type, double value, const SeriesKey& key,
@@ -150,12 +148,7 @@ class Writer {
     return m;
   }
 
-  void Add(const Object& m) {
-    if (count_ > 0) items_ += ',';
-    m.AppendTo(items_);
-    ++count_;
-    ++total_;
-  }
+  void Add(const Object& m) { m.AppendTo(batch_.Next()); }
 
   // A plain metric (gostatsd's addMetric).
   void AddMetric(std::string_view type, double value, double per_second, const SeriesKey& key,
@@ -184,85 +177,120 @@ class Writer {
       summary.Num("min", t.min);
       summary.Num("max", t.max);
       timer.Raw("value", summary.Render());
-      auto gauge = [&](bool enabled, std::string_view suffix, double v) {
-        if (enabled) Add(Base(name + std::string(suffix), "gauge", v, key));
-      };
-      gauge(!d.count_per_second, ".per_second", t.count_per_second);
-      gauge(!d.mean, ".mean", t.mean);
-      gauge(!d.median, ".median", t.median);
-      gauge(!d.stddev, ".std_dev", t.stddev);
-      gauge(!d.sum_squares, ".sum_squares", t.sum_squares);
+      // lower, upper, count and sum are in the summary; the rest are gauges.
       std::string agg;
-      for (const auto& p : s.PercentilesOf(t)) {
-        double threshold = 0;
-        if (!SplitPercentile(p.name, agg, threshold)) continue;
-        Object g = Base(name + "." + agg + ".percentiles", "gauge", p.value, key);
-        Object attrs;
-        attrs.Str("statsdType", "gauge");
-        SetTags(attrs, o_.tag_prefix, key);
-        attrs.Num("percentile", threshold);
-        g.Raw("attributes", attrs.Render());
-        Add(g);
-      }
+      ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view sub, double v) {
+        switch (stat) {
+          case TimerStat::kLower:
+          case TimerStat::kUpper:
+          case TimerStat::kCount:
+          case TimerStat::kSum:
+            return;
+          case TimerStat::kCountPerSecond:
+            sub = "per_second";
+            break;
+          case TimerStat::kStddev:
+            sub = "std_dev";
+            break;
+          case TimerStat::kPercentile: {
+            double threshold = 0;
+            if (!SplitPercentile(sub, agg, threshold)) return;
+            Object g = Base(name + "." + agg + ".percentiles", "gauge", v, key);
+            Object attrs;
+            attrs.Str("statsdType", "gauge");
+            SetTags(attrs, o_.tag_prefix, key);
+            attrs.Num("percentile", threshold);
+            g.Raw("attributes", attrs.Render());
+            Add(g);
+            return;
+          }
+          default:
+            break;
+        }
+        Add(Base(name + "." + std::string(sub), "gauge", v, key));
+      });
     } else {
-      if (!d.lower) timer.Num(o_.timer_min, t.min);
-      if (!d.upper) timer.Num(o_.timer_max, t.max);
-      if (!d.count) timer.Num(o_.timer_count, static_cast<double>(t.count));
-      if (!d.sum) timer.Num(o_.timer_sum, t.sum);
-      if (!d.count_per_second) timer.Num(o_.per_second, t.count_per_second);
-      if (!d.mean) timer.Num(o_.timer_mean, t.mean);
-      if (!d.median) timer.Num(o_.timer_median, t.median);
-      if (!d.stddev) timer.Num(o_.timer_stddev, t.stddev);
-      if (!d.sum_squares) timer.Num(o_.timer_sumsquare, t.sum_squares);
-      for (const auto& p : s.PercentilesOf(t)) timer.Num(p.name, p.value);
+      // The insights/infra field names are options; gostatsd puts sum before the rate.
+      for (TimerStat stat : {TimerStat::kLower, TimerStat::kUpper, TimerStat::kCount,
+                             TimerStat::kSum, TimerStat::kCountPerSecond, TimerStat::kMean,
+                             TimerStat::kMedian, TimerStat::kStddev, TimerStat::kSumSquares}) {
+        if (TimerStatEnabled(d, stat)) timer.Num(FieldName(stat), TimerStatValue(t, stat));
+      }
+      for (const auto& p : s.PercentilesOf(t)) {
+        if (PercentileEnabled(p.name, d)) timer.Num(p.name, p.value);
+      }
     }
     Add(timer);
   }
 
-  void MaybeEmit() {
-    if (count_ + 20 >= per_batch_) Emit();
-  }
-  size_t Finish() {
-    if (count_ > 0) Emit();
-    return total_;
+  // The option that names a timer statistic's field (insights and infra).
+  const std::string& FieldName(TimerStat stat) const {
+    switch (stat) {
+      case TimerStat::kLower:
+        return o_.timer_min;
+      case TimerStat::kUpper:
+        return o_.timer_max;
+      case TimerStat::kCount:
+        return o_.timer_count;
+      case TimerStat::kSum:
+        return o_.timer_sum;
+      case TimerStat::kCountPerSecond:
+        return o_.per_second;
+      case TimerStat::kMean:
+        return o_.timer_mean;
+      case TimerStat::kMedian:
+        return o_.timer_median;
+      case TimerStat::kStddev:
+        return o_.timer_stddev;
+      default:
+        return o_.timer_sumsquare;
+    }
   }
 
+  void MaybeEmit() { batch_.MaybeEmit(); }
+  size_t Finish() { return batch_.Finish(); }
+
  private:
-  void Emit() {
-    std::string body;
-    switch (o_.flush_type) {
+  // What surrounds the metric objects of a body, by flush type.
+  static std::string BodyPrefix(const FormatOptions& o) {
+    std::string p;
+    switch (o.flush_type) {
       case FlushType::kInsights:
-        body = "[" + items_ + "]";
+        p = "[";
         break;
-      case FlushType::kMetrics: {
-        body = "[{\"common\":{\"attributes\":{\"integration.name\":\"GoStatsD\",";
-        body += "\"integration.version\":";
-        AppendJsonString(body, kIntegrationVersion);
-        body += "},\"interval.ms\":";
-        AppendJsonFloat(body, o_.flush_interval_seconds * 1000);
-        body += "},\"metrics\":[" + items_ + "]}]";
+      case FlushType::kMetrics:
+        p = "[{\"common\":{\"attributes\":{\"integration.name\":\"GoStatsD\",";
+        p += "\"integration.version\":";
+        AppendJsonString(p, kIntegrationVersion);
+        p += "},\"interval.ms\":";
+        AppendJsonFloat(p, o.flush_interval_seconds * 1000);
+        p += "},\"metrics\":[";
         break;
-      }
       case FlushType::kInfra:
-        body = "{\"name\":";
-        AppendJsonString(body, kIntegrationName);
-        body += ",\"protocol_version\":\"2\",\"integration_version\":";
-        AppendJsonString(body, kIntegrationVersion);
-        body += ",\"data\":[{\"metrics\":[" + items_ + "]}]}";
+        p = "{\"name\":";
+        AppendJsonString(p, kIntegrationName);
+        p += ",\"protocol_version\":\"2\",\"integration_version\":";
+        AppendJsonString(p, kIntegrationVersion);
+        p += ",\"data\":[{\"metrics\":[";
         break;
     }
-    emit_(std::move(body), count_);
-    items_.clear();
-    count_ = 0;
+    return p;
+  }
+  static std::string BodySuffix(FlushType t) {
+    switch (t) {
+      case FlushType::kInsights:
+        return "]";
+      case FlushType::kMetrics:
+        return "]}]";
+      case FlushType::kInfra:
+        return "]}]}";
+    }
+    return "]";
   }
 
   const FormatOptions& o_;
   int64_t now_;
-  size_t per_batch_;
-  const BatchFn& emit_;
-  std::string items_;
-  size_t count_ = 0;
-  size_t total_ = 0;
+  ItemBatcher batch_;
 };
 
 }  // namespace
@@ -287,12 +315,7 @@ size_t FormatMetrics(const snapshot::FlushSnapshot& s, const FormatOptions& o, i
     if (t.histogram) {
       name = std::string(t.key->name()) + ".histogram";
       for (const auto& b : s.BucketsOf(t)) {
-        le = "le:";
-        if (std::isinf(b.le) && b.le > 0) {
-          le += "infinity";
-        } else {
-          AppendGoShortestFixed(le, b.le);
-        }
+        AssignBucketTag(le, b.le, "infinity");
         w.AddMetric("counter", static_cast<double>(b.count), 0, *t.key, name, le);
       }
     } else {

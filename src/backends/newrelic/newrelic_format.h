@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "backends/common/item_batcher.h"
 #include "config/options.h"
 #include "core/metric.h"
 #include "snapshot/flush_snapshot.h"
@@ -41,8 +42,8 @@ struct FormatOptions {
   double flush_interval_seconds = 10;
 };
 
-// Called with each request body and its number of metric objects.
-using BatchFn = std::function<void(std::string&& body, size_t metrics)>;
+// Called with each request body and its number of metrics (backends/common/item_batcher.h).
+using backends::BatchFn;
 
 // A batch is cut once it holds metrics_per_batch − 20 objects or more (after each series).
 size_t FormatMetrics(const snapshot::FlushSnapshot& s, const FormatOptions& o, int64_t now_seconds,

@@ -1,9 +1,9 @@
 #include "backends/null/null_backend.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::null {
 
 Result<std::unique_ptr<Backend>> NullBackend::Create(const BackendContext&) {
   return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::null

@@ -3,7 +3,7 @@
 
 #include "backends/backend.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::null {
 
 class NullBackend : public Backend {
  public:
@@ -15,4 +15,4 @@ class NullBackend : public Backend {
   Status SendEvent(const Event&) override { return {}; }
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::null

@@ -1,5 +1,6 @@
 #include "backends/otlp/otlp_backend.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -8,7 +9,7 @@
 #include "core/version.h"
 #include "wire/compression.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::otlp {
 
 Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
   OtlpOptions o;
@@ -70,27 +71,17 @@ Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
   return o;
 }
 
-Result<std::unique_ptr<Backend>> OtlpBackend::Create(const BackendContext& ctx) {
-  auto o = OtlpOptions::From(ctx.config);
-  if (!o.ok()) return o.status();
-  auto sender =
-      HttpSender::Create(ctx.config, kName, o->transport, static_cast<size_t>(o->max_requests));
-  if (!sender.ok()) return sender.status();
-  spdlog::info(
-      "created backend backend=otlp metrics_endpoint={} logs_endpoint={} conversion={} "
-      "metrics_per_batch={}",
-      o->metrics_endpoint, o->logs_endpoint, o->format.as_histogram ? "AsHistogram" : "AsGauge",
-      o->metrics_per_batch);
-  return std::unique_ptr<Backend>(std::make_unique<OtlpBackend>(std::move(*o), std::move(*sender)));
+std::string OtlpBackend::Describe(const OtlpOptions& o) {
+  return fmt::format("metrics_endpoint={} logs_endpoint={} conversion={} metrics_per_batch={}",
+                     o.metrics_endpoint, o.logs_endpoint,
+                     o.format.as_histogram ? "AsHistogram" : "AsGauge", o.metrics_per_batch);
 }
 
+// max_request_elapsed_time 0 = only the retry count limits (backoff's "no elapsed limit").
 OtlpBackend::OtlpBackend(OtlpOptions options, std::unique_ptr<HttpSender> sender)
-    : options_(std::move(options)), sender_(std::move(sender)) {
-  retry_.max_retries = options_.max_retries;
-  // 0 = only the retry count limits (backoff's "no elapsed limit").
-  retry_.max_elapsed_time = options_.max_request_elapsed_time;
-  retry_.honour_retry_after = true;
-}
+    : HttpBackend(std::move(sender), RetryWithin(options.max_request_elapsed_time,
+                                                 /*honour_retry_after=*/true, options.max_retries)),
+      options_(std::move(options)) {}
 
 transport::HttpRequest OtlpBackend::Request(const std::string& url, std::string body) const {
   transport::HttpRequest req;
@@ -98,18 +89,16 @@ transport::HttpRequest OtlpBackend::Request(const std::string& url, std::string 
   req.headers.emplace_back("Content-Type", "application/x-protobuf");
   req.headers.emplace_back("User-Agent", options_.user_agent);
   if (options_.compress_payload) {
-    if (auto gz = wire::Compress(wire::Compression::kGzip, body, 6); gz.ok()) {
-      body = std::move(*gz);
-      req.headers.emplace_back("Content-Encoding", "gzip");
-    }
+    SetCompressedBody(req, std::move(body), wire::Compression::kGzip, 6);
+  } else {
+    req.body = std::move(body);
   }
-  req.body = std::move(body);
   return req;
 }
 
 Status OtlpBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
-  auto requests = otlp_format::FormatMetrics(snapshot, options_.format,
-                                             static_cast<size_t>(options_.metrics_per_batch));
+  auto requests = otlp::FormatMetrics(snapshot, options_.format,
+                                      static_cast<size_t>(options_.metrics_per_batch));
   std::vector<HttpSender::Batch> batches;
   for (const auto& r : requests) {
     size_t metrics = 0;
@@ -121,7 +110,7 @@ Status OtlpBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   if (batches.empty()) return {};
   // A 2xx with a partial success is data the collector rejected: dropped, not retried.
   auto accept = [](const transport::HttpResponse& resp) -> Status {
-    otlp::ExportMetricsServiceResponse parsed;
+    ::otlp::ExportMetricsServiceResponse parsed;
     if (resp.body.empty() || !parsed.ParseFromString(resp.body)) return {};
     const auto& p = parsed.partial_success();
     if (p.rejected_data_points() > 0 || !p.error_message().empty()) {
@@ -130,7 +119,7 @@ Status OtlpBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
     }
     return {};
   };
-  return sender_->SendAll(std::move(batches), retry_, stats(), accept);
+  return SendBatches(std::move(batches), accept);
 }
 
 Status OtlpBackend::SendEvent(const Event& event) {
@@ -139,10 +128,9 @@ Status OtlpBackend::SendEvent(const Event& event) {
                           .count();
   transport::RetryOptions once;
   once.max_elapsed_time = std::chrono::nanoseconds(-1);  // events are not retried
-  return sender_->SendOne(
-      Request(options_.logs_endpoint,
-              otlp_format::FormatEvent(event, options_.format, now).SerializeAsString()),
-      once, stats());
+  return SendRequest(Request(options_.logs_endpoint,
+                             otlp::FormatEvent(event, options_.format, now).SerializeAsString()),
+                     once);
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::otlp

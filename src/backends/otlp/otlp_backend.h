@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "backends/http/http_sender.h"
+#include "backends/common/http_backend.h"
 #include "backends/otlp/otlp_format.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::otlp {
 
 struct OtlpOptions {
   std::string metrics_endpoint;  // required
@@ -26,32 +26,32 @@ struct OtlpOptions {
   int metrics_per_batch = 1000;
   std::string transport = "default";
   std::string user_agent = "gostatsd";
-  otlp_format::FormatOptions format;
+  otlp::FormatOptions format;
 
   static Result<OtlpOptions> From(const config::Config& config);
 };
 
-class OtlpBackend : public Backend {
+class OtlpBackend : public HttpBackend {
  public:
+  using Options = OtlpOptions;
   static constexpr std::string_view kName = "otlp";
-  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx);
+  static Result<std::unique_ptr<Backend>> Create(const BackendContext& ctx) {
+    return CreateHttpBackend<OtlpBackend>(ctx);
+  }
+  static std::string Describe(const Options& o);
 
   OtlpBackend(OtlpOptions options, std::unique_ptr<HttpSender> sender);
 
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
-  bool CountsOwnBatches() const override { return true; }
   // AsHistogram takes count, sum, min and max from the raw timer values, as gostatsd does.
   bool WantsRawValues() const override { return options_.format.as_histogram; }
-  transport::HttpClient* http_client() override { return &sender_->client(); }
 
  private:
   transport::HttpRequest Request(const std::string& url, std::string body) const;
 
   OtlpOptions options_;
-  std::unique_ptr<HttpSender> sender_;
-  transport::RetryOptions retry_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::otlp

@@ -6,10 +6,11 @@
 #include <set>
 #include <string_view>
 
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 #include "core/utf8.h"
 
-namespace cstatsd::backends::otlp_format {
+namespace cstatsd::backends::otlp {
 namespace {
 
 using Attributes = std::map<std::string, std::set<std::string>>;
@@ -25,9 +26,9 @@ void AddTag(Attributes& attrs, std::string_view tag) {
 }
 
 // Tags as attributes: one value → a string; repeated keys → a sorted array of unique strings.
-void Fill(google::protobuf::RepeatedPtrField<otlp::KeyValue>* out, const Attributes& attrs) {
+void Fill(google::protobuf::RepeatedPtrField<::otlp::KeyValue>* out, const Attributes& attrs) {
   for (const auto& [k, values] : attrs) {
-    otlp::KeyValue* kv = out->Add();
+    ::otlp::KeyValue* kv = out->Add();
     kv->set_key(k);
     if (values.size() == 1) {
       kv->mutable_value()->set_string_value(*values.begin());
@@ -79,42 +80,42 @@ class Batcher {
     if (!extra_tag.empty()) AddTag(attrs_, extra_tag);
   }
 
-  otlp::NumberDataPoint* Gauge(const std::string& name) {
-    otlp::Metric* m = NewMetric(name);
+  ::otlp::NumberDataPoint* Gauge(const std::string& name) {
+    ::otlp::Metric* m = NewMetric(name);
     return Point(m->mutable_gauge()->add_data_points());
   }
 
-  otlp::NumberDataPoint* DeltaSum(const std::string& name) {
-    otlp::Metric* m = NewMetric(name);
+  ::otlp::NumberDataPoint* DeltaSum(const std::string& name) {
+    ::otlp::Metric* m = NewMetric(name);
     auto* sum = m->mutable_sum();
-    sum->set_aggregation_temporality(otlp::AGGREGATION_TEMPORALITY_DELTA);
+    sum->set_aggregation_temporality(::otlp::AGGREGATION_TEMPORALITY_DELTA);
     sum->set_is_monotonic(false);
     return Point(sum->add_data_points());
   }
 
-  otlp::HistogramDataPoint* DeltaHistogram(const std::string& name) {
-    otlp::Metric* m = NewMetric(name);
+  ::otlp::HistogramDataPoint* DeltaHistogram(const std::string& name) {
+    ::otlp::Metric* m = NewMetric(name);
     auto* h = m->mutable_histogram();
-    h->set_aggregation_temporality(otlp::AGGREGATION_TEMPORALITY_DELTA);
-    otlp::HistogramDataPoint* p = h->add_data_points();
+    h->set_aggregation_temporality(::otlp::AGGREGATION_TEMPORALITY_DELTA);
+    ::otlp::HistogramDataPoint* p = h->add_data_points();
     p->set_time_unix_nano(static_cast<uint64_t>(now_ns_));
     Fill(p->mutable_attributes(), attrs_);
     return p;
   }
 
-  std::vector<otlp::ExportMetricsServiceRequest> Finish() {
+  std::vector<::otlp::ExportMetricsServiceRequest> Finish() {
     if (in_batch_ > 0) requests_.push_back(std::move(current_));
     return std::move(requests_);
   }
 
  private:
-  otlp::NumberDataPoint* Point(otlp::NumberDataPoint* p) {
+  ::otlp::NumberDataPoint* Point(::otlp::NumberDataPoint* p) {
     p->set_time_unix_nano(static_cast<uint64_t>(now_ns_));
     Fill(p->mutable_attributes(), attrs_);
     return p;
   }
 
-  otlp::Metric* NewMetric(const std::string& name) {
+  ::otlp::Metric* NewMetric(const std::string& name) {
     if (in_batch_ == per_batch_) {
       requests_.push_back(std::move(current_));
       current_.Clear();
@@ -124,9 +125,9 @@ class Batcher {
     ++in_batch_;
     const std::string sig = Signature(resource_);
     auto it = by_resource_.find(sig);
-    otlp::ScopeMetrics* scope;
+    ::otlp::ScopeMetrics* scope;
     if (it == by_resource_.end()) {
-      otlp::ResourceMetrics* rm = current_.add_resource_metrics();
+      ::otlp::ResourceMetrics* rm = current_.add_resource_metrics();
       Fill(rm->mutable_resource()->mutable_attributes(), resource_);
       scope = rm->add_scope_metrics();
       scope->mutable_scope()->set_name(std::string(kScopeName));
@@ -135,7 +136,7 @@ class Batcher {
     } else {
       scope = current_.mutable_resource_metrics(it->second)->mutable_scope_metrics(0);
     }
-    otlp::Metric* m = scope->add_metrics();
+    ::otlp::Metric* m = scope->add_metrics();
     m->set_name(ToValidUtf8(name));
     return m;
   }
@@ -144,27 +145,17 @@ class Batcher {
   size_t per_batch_;
   int64_t now_ns_;
   Attributes attrs_, resource_;
-  otlp::ExportMetricsServiceRequest current_;
+  ::otlp::ExportMetricsServiceRequest current_;
   std::map<std::string, int> by_resource_;
   size_t in_batch_ = 0;
-  std::vector<otlp::ExportMetricsServiceRequest> requests_;
+  std::vector<::otlp::ExportMetricsServiceRequest> requests_;
 };
-
-bool PercentileEnabled(std::string_view name, const config::DisabledSubMetrics& d) {
-  if (name.starts_with("sum_squares_")) return !d.sum_squares_pct;
-  if (name.starts_with("count_")) return !d.count_pct;
-  if (name.starts_with("mean_")) return !d.mean_pct;
-  if (name.starts_with("sum_")) return !d.sum_pct;
-  if (name.starts_with("upper_")) return !d.upper_pct;
-  if (name.starts_with("lower_")) return !d.lower_pct;
-  return true;
-}
 
 }  // namespace
 
-std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
-                                                             const FormatOptions& o,
-                                                             size_t metrics_per_batch) {
+std::vector<::otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
+                                                               const FormatOptions& o,
+                                                               size_t metrics_per_batch) {
   Batcher b(o, metrics_per_batch, s.flush_time_ns);
   std::string name;
   for (const auto& c : s.counters) {
@@ -187,7 +178,7 @@ std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::Flu
     name = t.key->name();
     if (o.as_histogram) {
       b.Begin(*t.key);
-      otlp::HistogramDataPoint* p = b.DeltaHistogram(name);
+      ::otlp::HistogramDataPoint* p = b.DeltaHistogram(name);
       if (s.has_raw_values) {
         // As gostatsd: count, sum, min and max of the values received, so a sampled timer's
         // count is how many values arrived (len(Values)), not the sample-rate-scaled count.
@@ -223,38 +214,27 @@ std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::Flu
     }
     if (t.histogram) {
       for (const auto& bucket : s.BucketsOf(t)) {
-        le = "le:";
-        if (std::isinf(bucket.le) && bucket.le > 0) {
-          le += "+Inf";
-        } else {
-          AppendGoShortestFixed(le, bucket.le);
-        }
+        AssignBucketTag(le, bucket.le);
         b.Begin(*t.key, le);
         b.Gauge(name + ".histogram")->set_as_int(static_cast<int64_t>(bucket.count));
       }
       continue;
     }
     b.Begin(*t.key);
-    auto gauge = [&](bool enabled, std::string_view suffix, double v) {
-      if (enabled) b.Gauge(name + std::string(suffix))->set_as_double(v);
-    };
-    gauge(!d.lower, ".lower", t.min);
-    gauge(!d.upper, ".upper", t.max);
-    if (!d.count) b.Gauge(name + ".count")->set_as_int(t.count);
-    gauge(!d.count_per_second, ".count_ps", t.count_per_second);
-    gauge(!d.mean, ".mean", t.mean);
-    gauge(!d.median, ".median", t.median);
-    gauge(!d.stddev, ".std", t.stddev);
-    gauge(!d.sum, ".sum", t.sum);
-    gauge(!d.sum_squares, ".sum_squares", t.sum_squares);
-    for (const auto& p : s.PercentilesOf(t)) {
-      if (PercentileEnabled(p.name, d)) gauge(true, "." + std::string(p.name), p.value);
-    }
+    ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view sub, double v) {
+      std::string metric = name + "." + std::string(sub);
+      if (stat == TimerStat::kCount) {
+        b.Gauge(metric)->set_as_int(t.count);
+      } else {
+        b.Gauge(metric)->set_as_double(v);
+      }
+    });
   }
   return b.Finish();
 }
 
-otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o, int64_t now_ns) {
+::otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o,
+                                             int64_t now_ns) {
   Attributes resource, tags;
   for (const std::string& t : e.tags) {
     const std::string_view k = std::string_view(t).substr(0, t.find(':'));
@@ -262,18 +242,18 @@ otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& 
         std::find(o.resource_keys.begin(), o.resource_keys.end(), k) != o.resource_keys.end();
     AddTag(is_resource ? resource : tags, t);
   }
-  otlp::ExportLogsServiceRequest req;
-  otlp::ResourceLogs* rl = req.add_resource_logs();
+  ::otlp::ExportLogsServiceRequest req;
+  ::otlp::ResourceLogs* rl = req.add_resource_logs();
   Fill(rl->mutable_resource()->mutable_attributes(), resource);
-  otlp::ScopeLogs* sl = rl->add_scope_logs();
+  ::otlp::ScopeLogs* sl = rl->add_scope_logs();
   sl->mutable_scope()->set_name(std::string(kScopeName));
   sl->mutable_scope()->set_version(o.scope_version);
-  otlp::LogRecord* r = sl->add_log_records();
+  ::otlp::LogRecord* r = sl->add_log_records();
   const int64_t t = e.date_happened != 0 ? e.date_happened * 1000000000 : now_ns;
   r->set_time_unix_nano(static_cast<uint64_t>(t));
   r->set_observed_time_unix_nano(static_cast<uint64_t>(now_ns));
   auto attr = [&](std::string_view k, std::string_view v) {
-    otlp::KeyValue* kv = r->add_attributes();
+    ::otlp::KeyValue* kv = r->add_attributes();
     kv->set_key(std::string(k));
     kv->mutable_value()->set_string_value(ToValidUtf8(v));
   };
@@ -284,10 +264,10 @@ otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& 
   attr("alert_type", EventAlertTypeName(e.alert_type));
   attr("aggregation_key", e.aggregation_key);
   attr("source_type_name", e.source_type_name);
-  otlp::KeyValue* kv = r->add_attributes();
+  ::otlp::KeyValue* kv = r->add_attributes();
   kv->set_key("tags");
   Fill(kv->mutable_value()->mutable_kvlist_value()->mutable_values(), tags);
   return req;
 }
 
-}  // namespace cstatsd::backends::otlp_format
+}  // namespace cstatsd::backends::otlp

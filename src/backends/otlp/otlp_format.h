@@ -13,7 +13,7 @@
 #include "otlp.pb.h"
 #include "snapshot/flush_snapshot.h"
 
-namespace cstatsd::backends::otlp_format {
+namespace cstatsd::backends::otlp {
 
 inline constexpr std::string_view kScopeName = "gostatsd/aggregation";
 
@@ -24,11 +24,12 @@ struct FormatOptions {
   std::string scope_version;               // the build's version
 };
 
-std::vector<otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
-                                                             const FormatOptions& o,
-                                                             size_t metrics_per_batch);
+std::vector<::otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::FlushSnapshot& s,
+                                                               const FormatOptions& o,
+                                                               size_t metrics_per_batch);
 
 // `now_ns` is used when the event has no date.
-otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o, int64_t now_ns);
+::otlp::ExportLogsServiceRequest FormatEvent(const Event& e, const FormatOptions& o,
+                                             int64_t now_ns);
 
-}  // namespace cstatsd::backends::otlp_format
+}  // namespace cstatsd::backends::otlp

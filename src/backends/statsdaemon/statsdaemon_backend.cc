@@ -10,7 +10,7 @@
 
 #include "core/go_format.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::statsdaemon {
 namespace {
 
 class Packer {
@@ -203,7 +203,7 @@ std::string StatsdaemonBackend::FormatEvent(const Event& e, bool disable_tags) {
 Status StatsdaemonBackend::OpenUdp() {
   if (udp_fd_ >= 0) return {};
   std::string host, port;
-  if (!net::SplitHostPort(options_.address, host, port)) {
+  if (!SplitHostPort(options_.address, host, port)) {
     return Status::Error("invalid address \"" + options_.address + "\"");
   }
   addrinfo hints{};
@@ -283,10 +283,10 @@ Status StatsdaemonBackend::SendEvent(const Event& event) {
   std::string line = FormatEvent(event, options_.disable_tags);
   if (!options_.tcp_transport) return SendUdp({line});
   // A fresh connection per event, as gostatsd.
-  net::TcpClient conn(options_.address, options_.dial_timeout, options_.write_timeout, tls_);
+  TcpClient conn(options_.address, options_.dial_timeout, options_.write_timeout, tls_);
   line += '\n';
   Status s = conn.Write(line);
   return s.ok() ? s : Status::Error("statsdaemon: " + s.message());
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::statsdaemon

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "backends/net/tcp_client.h"
+#include "backends/common/tcp_client.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::statsdaemon {
 
 struct StatsdaemonOptions {
   std::string address;  // required
@@ -57,8 +57,8 @@ class StatsdaemonBackend : public Backend {
 
   StatsdaemonOptions options_;
   std::shared_ptr<tls::TlsContext> tls_;  // null without tls_transport
-  net::TcpClient tcp_;
+  TcpClient tcp_;
   int udp_fd_ = -1;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::statsdaemon

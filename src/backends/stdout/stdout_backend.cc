@@ -3,9 +3,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/common/timer_stats.h"
 #include "core/go_format.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::stdout {
 namespace {
 
 void AppendElement(std::string_view element, std::string& out) {
@@ -43,7 +44,7 @@ struct LineWriter {
 
 Result<std::unique_ptr<Backend>> StdoutBackend::Create(const BackendContext& ctx) {
   return std::unique_ptr<Backend>(
-      std::make_unique<StdoutBackend>(ctx.options.disabled_sub_metrics, stdout));
+      std::make_unique<StdoutBackend>(ctx.options.disabled_sub_metrics, ::stdout));
 }
 
 StdoutBackend::StdoutBackend(config::DisabledSubMetrics disabled, std::FILE* out)
@@ -78,25 +79,20 @@ void StdoutBackend::Format(const snapshot::FlushSnapshot& s,
     if (t.histogram) {
       for (const auto& b : s.BucketsOf(t)) {
         bucket_suffix = ".histogram.le:";
-        AppendGoShortestFixed(bucket_suffix, b.le);
+        AppendBucketBound(bucket_suffix, b.le);
         w.D("stats.timers.", bucket_suffix, static_cast<int64_t>(b.count));
       }
       continue;
     }
-    if (!disabled.lower) w.F("stats.timers.", ".lower", t.min);
-    if (!disabled.upper) w.F("stats.timers.", ".upper", t.max);
-    if (!disabled.count) w.D("stats.timers.", ".count", t.count);
-    if (!disabled.count_per_second) w.F("stats.timers.", ".count_ps", t.count_per_second);
-    if (!disabled.mean) w.F("stats.timers.", ".mean", t.mean);
-    if (!disabled.median) w.F("stats.timers.", ".median", t.median);
-    if (!disabled.stddev) w.F("stats.timers.", ".std", t.stddev);
-    if (!disabled.sum) w.F("stats.timers.", ".sum", t.sum);
-    if (!disabled.sum_squares) w.F("stats.timers.", ".sum_squares", t.sum_squares);
-    for (const auto& p : s.PercentilesOf(t)) {
+    ForEachTimerStat(s, t, disabled, [&](TimerStat stat, std::string_view name, double v) {
       bucket_suffix = ".";
-      bucket_suffix += p.name;
-      w.F("stats.timers.", bucket_suffix, p.value);
-    }
+      bucket_suffix += name;
+      if (stat == TimerStat::kCount) {
+        w.D("stats.timers.", bucket_suffix, t.count);
+      } else {
+        w.F("stats.timers.", bucket_suffix, v);
+      }
+    });
   }
   for (const auto& g : s.gauges) writer(*g.key).F("stats.gauge.", "", g.value);
   for (const auto& st : s.sets) {
@@ -151,4 +147,4 @@ Status StdoutBackend::SendEvent(const Event& event) {
   return Write(buffer_);
 }
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::stdout

@@ -9,7 +9,7 @@
 #include "backends/backend.h"
 #include "config/options.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::stdout {
 
 class StdoutBackend : public Backend {
  public:
@@ -37,4 +37,4 @@ class StdoutBackend : public Backend {
   std::string buffer_;
 };
 
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::stdout

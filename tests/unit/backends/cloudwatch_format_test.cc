@@ -7,14 +7,12 @@
 #include <cmath>
 #include <limits>
 
+#include "unit/support/series.h"
+
 namespace cstatsd::backends::cloudwatch {
 namespace {
 
-SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
-                 std::string_view source = "") {
-  return SeriesKeyRef::Adopt(
-      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
-}
+using test::Key;
 
 constexpr int64_t kNow = 1440938160;  // 2015-08-30T12:36:00Z
 const std::string kHead = "Action=PutMetricData&Namespace=StatsD&Version=2010-08-01";

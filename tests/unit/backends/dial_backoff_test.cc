@@ -1,7 +1,7 @@
 // The socket backends' reconnection policy (decision 5): the dial backoff's delays, its reset
 // and its interruption at shutdown; one retry per failed flush against a closed port on
 // 127.0.0.1 (graphite, statsdaemon over TCP and over UDP).
-#include "backends/net/dial_backoff.h"
+#include "backends/common/dial_backoff.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,9 +10,10 @@
 
 #include <string>
 
+#include "backends/common/tcp_client.h"
 #include "backends/graphite/graphite_backend.h"
-#include "backends/net/tcp_client.h"
 #include "backends/statsdaemon/statsdaemon_backend.h"
+#include "unit/support/series.h"
 
 namespace cstatsd::backends {
 namespace {
@@ -21,9 +22,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 TEST(DialBackoffTest, DoublesFromHalfASecondToThirtySeconds) {
-  net::DialBackoff b;
-  auto t = net::DialBackoff::Clock::time_point{} + seconds(1000);
-  EXPECT_EQ(b.next_dial(), net::DialBackoff::Clock::time_point{});  // dial at once
+  DialBackoff b;
+  auto t = DialBackoff::Clock::time_point{} + seconds(1000);
+  EXPECT_EQ(b.next_dial(), DialBackoff::Clock::time_point{});  // dial at once
   std::vector<milliseconds> waits;
   for (int i = 0; i < 9; ++i) {
     b.Failed(t);  // each dial fails as soon as it may start
@@ -36,8 +37,8 @@ TEST(DialBackoffTest, DoublesFromHalfASecondToThirtySeconds) {
 }
 
 TEST(DialBackoffTest, AFailureBeforeTheWaitRanOutDoesNotLengthenIt) {
-  net::DialBackoff b;
-  const auto t0 = net::DialBackoff::Clock::time_point{} + seconds(1000);
+  DialBackoff b;
+  const auto t0 = DialBackoff::Clock::time_point{} + seconds(1000);
   b.Failed(t0);
   b.Failed(t0 + milliseconds(1));  // the immediate retry
   EXPECT_EQ(b.next_dial() - t0, milliseconds(500));
@@ -47,19 +48,19 @@ TEST(DialBackoffTest, AFailureBeforeTheWaitRanOutDoesNotLengthenIt) {
 }
 
 TEST(DialBackoffTest, ASuccessfulDialResetsIt) {
-  net::DialBackoff b;
-  const auto t0 = net::DialBackoff::Clock::time_point{} + seconds(1000);
+  DialBackoff b;
+  const auto t0 = DialBackoff::Clock::time_point{} + seconds(1000);
   b.Failed(t0);
   b.Failed(b.next_dial());
   EXPECT_EQ(b.delay(), seconds(2));
   b.Succeeded();
-  EXPECT_EQ(b.next_dial(), net::DialBackoff::Clock::time_point{});
+  EXPECT_EQ(b.next_dial(), DialBackoff::Clock::time_point{});
   b.Failed(t0);
   EXPECT_EQ(b.next_dial() - t0, milliseconds(500));
 }
 
 TEST(DialBackoffTest, InterruptEndsTheWaitAndEveryLaterOne) {
-  net::DialBackoff b(seconds(3600), seconds(3600));
+  DialBackoff b(seconds(3600), seconds(3600));
   b.Failed();  // the next dial would be an hour away
   b.Interrupt();
   EXPECT_FALSE(b.Wait());  // returns at once, or the test times out
@@ -81,9 +82,9 @@ std::string ClosedAddress(int type = SOCK_STREAM) {
 }
 
 TEST(TcpClientTest, AFailedDialBacksOffTheNextOne) {
-  net::TcpClient c(ClosedAddress(), seconds(1), seconds(1));
+  TcpClient c(ClosedAddress(), seconds(1), seconds(1));
   EXPECT_FALSE(c.Write("x 1 1\n").ok());
-  EXPECT_GT(c.backoff().next_dial(), net::DialBackoff::Clock::now());
+  EXPECT_GT(c.backoff().next_dial(), DialBackoff::Clock::now());
   EXPECT_EQ(c.backoff().delay(), seconds(1));
   const auto next = c.backoff().next_dial();
   // Without waiting (the immediate retry) it dials at once, fails, and the wait stays as it was.
@@ -99,17 +100,14 @@ snapshot::FlushSnapshot OneCounter() {
   snapshot::FlushSnapshot s;
   s.flush_time_ns = 1234LL * 1000000000;
   s.flush_seconds = 1;
-  s.counters.push_back(
-      {SeriesKeyRef::Adopt(SeriesKey::Create(MetricType::kCounter, "c", "", "",
-                                             SeriesKey::Hash(MetricType::kCounter, "c", "", ""))),
-       1, 1});
+  s.counters.push_back({test::Key(MetricType::kCounter, "c"), 1, 1});
   return s;
 }
 
 TEST(GraphiteDeliveryTest, AFailedFlushIsRetriedOnceThenGivenUp) {
-  GraphiteOptions o;
+  graphite::GraphiteOptions o;
   o.address = ClosedAddress();
-  GraphiteBackend b(o);
+  graphite::GraphiteBackend b(o);
   const auto s = OneCounter();
   EXPECT_FALSE(b.SendMetrics(s).ok());
   EXPECT_EQ(b.stats().retried.load(), 1u);
@@ -120,10 +118,10 @@ TEST(GraphiteDeliveryTest, AFailedFlushIsRetriedOnceThenGivenUp) {
 }
 
 TEST(StatsdaemonDeliveryTest, AFailedTcpFlushIsRetriedOnceThenGivenUp) {
-  StatsdaemonOptions o;
+  statsdaemon::StatsdaemonOptions o;
   o.address = ClosedAddress();
   o.tcp_transport = true;
-  StatsdaemonBackend b(o, nullptr);
+  statsdaemon::StatsdaemonBackend b(o, nullptr);
   const auto s = OneCounter();
   EXPECT_FALSE(b.SendMetrics(s).ok());
   EXPECT_EQ(b.stats().retried.load(), 1u);
@@ -133,9 +131,9 @@ TEST(StatsdaemonDeliveryTest, AFailedTcpFlushIsRetriedOnceThenGivenUp) {
 }
 
 TEST(StatsdaemonDeliveryTest, RefusedDatagramsAreSentOnceMoreOnAFreshSocket) {
-  StatsdaemonOptions o;
+  statsdaemon::StatsdaemonOptions o;
   o.address = ClosedAddress(SOCK_DGRAM);
-  StatsdaemonBackend b(o, nullptr);
+  statsdaemon::StatsdaemonBackend b(o, nullptr);
   const auto s = OneCounter();
   EXPECT_TRUE(b.SendMetrics(s).ok());  // UDP: the kernel only learns of the closed port after
   EXPECT_EQ(b.stats().retried.load(), 0u);

@@ -1,9 +1,9 @@
 // Strings and numbers written as Go's encoding/json writes them.
-#include "backends/json/go_json.h"
+#include "backends/common/go_json.h"
 
 #include <gtest/gtest.h>
 
-namespace cstatsd::backends::json {
+namespace cstatsd::backends {
 namespace {
 
 TEST(GoJsonTest, StringsAreEscapedHtmlSafeAndValidUtf8) {
@@ -28,4 +28,4 @@ TEST(GoJsonTest, FloatsInShortestFormWithGosExponentRule) {
 }
 
 }  // namespace
-}  // namespace cstatsd::backends::json
+}  // namespace cstatsd::backends

@@ -6,14 +6,12 @@
 
 #include <limits>
 
-namespace cstatsd::backends {
+#include "unit/support/series.h"
+
+namespace cstatsd::backends::graphite {
 namespace {
 
-SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
-                 std::string_view source = "") {
-  return SeriesKeyRef::Adopt(
-      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
-}
+using test::Key;
 
 snapshot::FlushSnapshot Snapshot() {
   snapshot::FlushSnapshot s;
@@ -287,4 +285,4 @@ TEST(GraphiteBackendTest, PrefixSetsSpellingIsAccepted) {
 }
 
 }  // namespace
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::graphite

@@ -25,7 +25,7 @@ bool Mentions(const Status& s, std::string_view what) {
 }
 
 TEST(InfluxdbOptionsTest, V1UrlUsesDbAndSortedParameters) {
-  auto o = InfluxdbOptions::From(
+  auto o = influxdb::InfluxdbOptions::From(
       WithFile(R"({"influxdb": {"api-endpoint": "http://h:8086/x/", "api-version": 1,
                   "database": "my db", "retention-policy": "week", "consistency": "one"}})"),
       nullptr);
@@ -37,7 +37,7 @@ TEST(InfluxdbOptionsTest, V1UrlUsesDbAndSortedParameters) {
 
 TEST(InfluxdbOptionsTest, V2UrlAndOtherVersionKeysWarned) {
   std::vector<std::string> warnings;
-  auto o = InfluxdbOptions::From(
+  auto o = influxdb::InfluxdbOptions::From(
       WithFile(R"({"influxdb": {"api-endpoint": "http://h", "bucket": "b", "org": "o",
                   "database": "ignored"}})"),
       &warnings);
@@ -48,26 +48,27 @@ TEST(InfluxdbOptionsTest, V2UrlAndOtherVersionKeysWarned) {
 }
 
 TEST(InfluxdbOptionsTest, ErrorsNameTheKeys) {
-  auto o = InfluxdbOptions::From(WithFile(R"({"influxdb": {"api-version": 1, "metrics-per-batch": 0,
+  auto o = influxdb::InfluxdbOptions::From(
+      WithFile(R"({"influxdb": {"api-version": 1, "metrics-per-batch": 0,
                   "max-request-elapsed-time": "-2s"}})"),
-                                 nullptr);
+      nullptr);
   ASSERT_FALSE(o.ok());
   EXPECT_TRUE(Mentions(o.status(), "influxdb.api-endpoint: is required"));
   EXPECT_TRUE(Mentions(o.status(), "influxdb.database: is required"));
   EXPECT_TRUE(Mentions(o.status(), "influxdb.metrics-per-batch"));
   EXPECT_TRUE(Mentions(o.status(), "influxdb.max-request-elapsed-time"));
-  auto v3 = InfluxdbOptions::From(WithFile(R"({"influxdb": {"api-endpoint": "h",
+  auto v3 = influxdb::InfluxdbOptions::From(WithFile(R"({"influxdb": {"api-endpoint": "h",
                                                "api-version": 3}})"),
-                                  nullptr);
+                                            nullptr);
   EXPECT_TRUE(Mentions(v3.status(), "influxdb.api-version: must be 1 or 2"));
 }
 
 TEST(DatadogOptionsTest, DefaultsAndRequiredKey) {
-  auto bad = DatadogOptions::From(WithFile("{}"));
+  auto bad = datadog::DatadogOptions::From(WithFile("{}"));
   EXPECT_TRUE(Mentions(bad.status(), "datadog.api_key: is required"));
   auto c = WithFile(R"({"datadog": {"api_key": "k", "api_endpoint": "http://x/"}})");
   c.options.flush_interval = std::chrono::milliseconds(1500);
-  auto o = DatadogOptions::From(c);
+  auto o = datadog::DatadogOptions::From(c);
   ASSERT_TRUE(o.ok()) << o.error();
   EXPECT_EQ(o->api_endpoint, "http://x");
   EXPECT_EQ(o->metrics_per_batch, 1000);
@@ -76,31 +77,32 @@ TEST(DatadogOptionsTest, DefaultsAndRequiredKey) {
 }
 
 TEST(NewrelicOptionsTest, FlushTypeFromTheAddresses) {
-  auto infra = NewrelicOptions::From(WithFile("{}"), nullptr);
+  auto infra = newrelic::NewrelicOptions::From(WithFile("{}"), nullptr);
   ASSERT_TRUE(infra.ok()) << infra.error();
   EXPECT_EQ(infra->format.flush_type, newrelic::FlushType::kInfra);
-  auto insights = NewrelicOptions::From(
+  auto insights = newrelic::NewrelicOptions::From(
       WithFile(R"({"newrelic": {"address": "https://insights-collector.newrelic.com/v1/x",
                   "api-key": "k"}})"),
       nullptr);
   ASSERT_TRUE(insights.ok()) << insights.error();
   EXPECT_EQ(insights->format.flush_type, newrelic::FlushType::kInsights);
-  auto metrics = NewrelicOptions::From(
+  auto metrics = newrelic::NewrelicOptions::From(
       WithFile(R"({"newrelic": {"address-metrics": "https://metric-api.newrelic.com/metric/v1",
                   "api-key": "k", "timer-stddev": "sd"}})"),
       nullptr);
   ASSERT_TRUE(metrics.ok()) << metrics.error();
   EXPECT_EQ(metrics->format.flush_type, newrelic::FlushType::kMetrics);
   EXPECT_EQ(metrics->format.timer_stddev, "sd");
-  auto keyless =
-      NewrelicOptions::From(WithFile(R"({"newrelic": {"flush-type": "insights"}})"), nullptr);
+  auto keyless = newrelic::NewrelicOptions::From(
+      WithFile(R"({"newrelic": {"flush-type": "insights"}})"), nullptr);
   EXPECT_TRUE(Mentions(keyless.status(), "newrelic.api-key"));
-  auto bogus = NewrelicOptions::From(WithFile(R"({"newrelic": {"flush-type": "http"}})"), nullptr);
+  auto bogus =
+      newrelic::NewrelicOptions::From(WithFile(R"({"newrelic": {"flush-type": "http"}})"), nullptr);
   EXPECT_TRUE(Mentions(bogus.status(), "newrelic.flush-type"));
 }
 
 TEST(CloudwatchOptionsTest, DefaultsAndUrlSplitting) {
-  auto o = CloudwatchOptions::From(WithFile("{}"));
+  auto o = cloudwatch::CloudwatchOptions::From(WithFile("{}"));
   ASSERT_TRUE(o.ok()) << o.error();
   EXPECT_EQ(o->namespace_name, "StatsD");
   std::string host, path;
@@ -113,12 +115,12 @@ TEST(CloudwatchOptionsTest, DefaultsAndUrlSplitting) {
 }
 
 TEST(OtlpOptionsTest, ConversionDisabledAggregationsAndRequiredEndpoints) {
-  auto bad = OtlpOptions::From(WithFile(R"({"otlp": {"conversion": "AsSummary"}})"));
+  auto bad = otlp::OtlpOptions::From(WithFile(R"({"otlp": {"conversion": "AsSummary"}})"));
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(Mentions(bad.status(), "otlp.metrics_endpoint: is required"));
   EXPECT_TRUE(Mentions(bad.status(), "otlp.logs_endpoint: is required"));
   EXPECT_TRUE(Mentions(bad.status(), "otlp.conversion"));
-  auto o = OtlpOptions::From(WithFile(R"({"otlp": {"metrics_endpoint": "http://m",
+  auto o = otlp::OtlpOptions::From(WithFile(R"({"otlp": {"metrics_endpoint": "http://m",
       "logs_endpoint": "http://l", "conversion": "AsHistogram", "resource_keys": ["service"],
       "disabled_timer_aggregations": {"upperpct": true, "sumsquares": true}}})"));
   ASSERT_TRUE(o.ok()) << o.error();
@@ -131,12 +133,12 @@ TEST(OtlpOptionsTest, ConversionDisabledAggregationsAndRequiredEndpoints) {
 }
 
 TEST(OtlpOptionsTest, AsHistogramAsksForRawTimerValues) {
-  auto o = OtlpOptions::From(WithFile(R"({"otlp": {"metrics_endpoint": "http://m",
+  auto o = otlp::OtlpOptions::From(WithFile(R"({"otlp": {"metrics_endpoint": "http://m",
       "logs_endpoint": "http://l", "conversion": "AsHistogram"}})"));
   ASSERT_TRUE(o.ok()) << o.error();
-  EXPECT_TRUE(OtlpBackend(*o, nullptr).WantsRawValues());
+  EXPECT_TRUE(otlp::OtlpBackend(*o, nullptr).WantsRawValues());
   o->format.as_histogram = false;  // AsGauge needs only the computed aggregates
-  EXPECT_FALSE(OtlpBackend(*o, nullptr).WantsRawValues());
+  EXPECT_FALSE(otlp::OtlpBackend(*o, nullptr).WantsRawValues());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // HttpSender against a local HTTP server: a flush of more batches than the client's waiting
 // queue holds (1000) arrives whole, never more than max_requests at a time, and a shutdown
 // during a send counts what was not delivered as dropped.
-#include "backends/http/http_sender.h"
+#include "backends/common/http_sender.h"
 
 #include <gtest/gtest.h>
 

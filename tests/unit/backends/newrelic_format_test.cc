@@ -8,14 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "unit/support/series.h"
+
 namespace cstatsd::backends::newrelic {
 namespace {
 
-SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
-                 std::string_view source = "") {
-  return SeriesKeyRef::Adopt(
-      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
-}
+using test::Key;
 
 std::vector<std::string> Bodies(const snapshot::FlushSnapshot& s, const FormatOptions& o,
                                 size_t per_batch = 1000) {

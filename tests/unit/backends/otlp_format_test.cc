@@ -9,15 +9,12 @@
 
 #include "aggregate/aggregator.h"
 #include "pipeline/pipeline.h"
+#include "unit/support/series.h"
 
-namespace cstatsd::backends::otlp_format {
+namespace cstatsd::backends::otlp {
 namespace {
 
-SeriesKeyRef Key(MetricType t, std::string_view name, std::string_view tags = "",
-                 std::string_view source = "") {
-  return SeriesKeyRef::Adopt(
-      SeriesKey::Create(t, name, tags, source, SeriesKey::Hash(t, name, tags, source)));
-}
+using test::Key;
 
 constexpr int64_t kNow = 1700000000LL * 1000000000;
 
@@ -27,7 +24,7 @@ snapshot::FlushSnapshot Snapshot() {
   return s;
 }
 
-std::string Str(const otlp::KeyValue& kv) { return kv.value().string_value(); }
+std::string Str(const ::otlp::KeyValue& kv) { return kv.value().string_value(); }
 
 TEST(OtlpFormatTest, CounterIsARateGaugeAndADeltaSum) {
   auto s = Snapshot();
@@ -55,7 +52,7 @@ TEST(OtlpFormatTest, CounterIsARateGaugeAndADeltaSum) {
   const auto& count = scope.metrics(1);
   EXPECT_EQ(count.name(), "req.count");
   ASSERT_TRUE(count.has_sum());
-  EXPECT_EQ(count.sum().aggregation_temporality(), otlp::AGGREGATION_TEMPORALITY_DELTA);
+  EXPECT_EQ(count.sum().aggregation_temporality(), ::otlp::AGGREGATION_TEMPORALITY_DELTA);
   EXPECT_FALSE(count.sum().is_monotonic());
   EXPECT_EQ(count.sum().data_points(0).as_int(), 5);
 }
@@ -142,7 +139,7 @@ TEST(OtlpFormatTest, TimersAsDeltaHistograms) {
   const auto& ms = reqs[0].resource_metrics(0).scope_metrics(0).metrics();
   ASSERT_EQ(ms.size(), 2);
   ASSERT_TRUE(ms[0].has_histogram());
-  EXPECT_EQ(ms[0].histogram().aggregation_temporality(), otlp::AGGREGATION_TEMPORALITY_DELTA);
+  EXPECT_EQ(ms[0].histogram().aggregation_temporality(), ::otlp::AGGREGATION_TEMPORALITY_DELTA);
   const auto& p = ms[0].histogram().data_points(0);
   EXPECT_EQ(p.count(), 5u);
   EXPECT_EQ(p.sum(), 70);
@@ -172,7 +169,7 @@ TEST(OtlpFormatTest, AsHistogramCountsTheValuesOfASampledTimer) {
     pipeline.Receive(m, "", kNow, map);
   }
   aggregate::AggregatorOptions ao;
-  ao.keep_raw_values = true;  // what OtlpBackend::WantsRawValues asks for with AsHistogram
+  ao.keep_raw_values = true;  // what otlp::OtlpBackend::WantsRawValues asks for with AsHistogram
   aggregate::Aggregator agg(ao);
   agg.Merge(map);
   auto snap = agg.Flush(kNow, 10);
@@ -240,7 +237,7 @@ TEST(OtlpFormatTest, InvalidUtf8BecomesReplacementCharacters) {
   EXPECT_EQ(Str(kv), "v\xef\xbf\xbd");
   std::string wire;
   EXPECT_TRUE(reqs[0].SerializeToString(&wire));
-  otlp::ExportMetricsServiceRequest back;
+  ::otlp::ExportMetricsServiceRequest back;
   EXPECT_TRUE(back.ParseFromString(wire));  // a receiver can parse it
 }
 
@@ -286,4 +283,4 @@ TEST(OtlpFormatTest, EventIsALogRecord) {
 }
 
 }  // namespace
-}  // namespace cstatsd::backends::otlp_format
+}  // namespace cstatsd::backends::otlp

@@ -6,7 +6,7 @@
 #include "aggregate/aggregator.h"
 #include "pipeline/pipeline.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::statsdaemon {
 namespace {
 
 class StatsdaemonTest : public ::testing::Test {
@@ -137,4 +137,4 @@ TEST(StatsdaemonOptionsTest, UnreadableCertificatesStopStartup) {
 }
 
 }  // namespace
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::statsdaemon

@@ -9,7 +9,7 @@
 #include "aggregate/aggregator.h"
 #include "pipeline/pipeline.h"
 
-namespace cstatsd::backends {
+namespace cstatsd::backends::stdout {
 namespace {
 
 constexpr int64_t kSecond = 1000000000;
@@ -132,4 +132,4 @@ TEST_F(StdoutBackendTest, WritesAndFlushesToItsFile) {
 }
 
 }  // namespace
-}  // namespace cstatsd::backends
+}  // namespace cstatsd::backends::stdout

@@ -1,4 +1,4 @@
-#include "backends/net/tcp_client.h"
+#include "backends/common/tcp_client.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace cstatsd::backends::net {
+namespace cstatsd::backends {
 namespace {
 
 int Millis(std::chrono::nanoseconds d) {
@@ -230,4 +230,4 @@ Status TcpClient::Write(std::string_view data, bool wait_for_backoff) {
   return {};
 }
 
-}  // namespace cstatsd::backends::net
+}  // namespace cstatsd::backends

@@ -10,7 +10,7 @@
 #include <condition_variable>
 #include <mutex>
 
-namespace cstatsd::backends::net {
+namespace cstatsd::backends {
 
 class DialBackoff {
  public:
@@ -47,4 +47,4 @@ class DialBackoff {
   bool interrupted_ = false;
 };
 
-}  // namespace cstatsd::backends::net
+}  // namespace cstatsd::backends

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace cstatsd::backends::json {
+namespace cstatsd::backends {
 
 void AppendJsonString(std::string& out, std::string_view s);
 void AppendJsonFloat(std::string& out, double v);
 
-}  // namespace cstatsd::backends::json
+}  // namespace cstatsd::backends

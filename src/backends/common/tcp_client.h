@@ -10,11 +10,11 @@
 #include <string>
 #include <string_view>
 
-#include "backends/net/dial_backoff.h"
+#include "backends/common/dial_backoff.h"
 #include "core/result.h"
 #include "tls/tls.h"
 
-namespace cstatsd::backends::net {
+namespace cstatsd::backends {
 
 class TcpClient {
  public:
@@ -68,4 +68,4 @@ class TcpClient {
 // Splits "host:port" / "[v6]:port"; false when malformed.
 bool SplitHostPort(std::string_view address, std::string& host, std::string& port);
 
-}  // namespace cstatsd::backends::net
+}  // namespace cstatsd::backends

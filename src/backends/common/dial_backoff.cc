@@ -1,8 +1,8 @@
-#include "backends/net/dial_backoff.h"
+#include "backends/common/dial_backoff.h"
 
 #include <algorithm>
 
-namespace cstatsd::backends::net {
+namespace cstatsd::backends {
 
 void DialBackoff::Failed(Clock::time_point now) {
   std::lock_guard lock(mu_);
@@ -46,4 +46,4 @@ bool DialBackoff::interrupted() const {
   return interrupted_;
 }
 
-}  // namespace cstatsd::backends::net
+}  // namespace cstatsd::backends

@@ -1,4 +1,4 @@
-#include "backends/http/http_sender.h"
+#include "backends/common/http_sender.h"
 
 #include <spdlog/spdlog.h>
 
