@@ -1,7 +1,7 @@
-// The cloudwatch backend (spec §6.5): PutMetricData requests of 20 datums, signed with AWS
-// Signature Version 4, sent one after another with the AWS SDK's retry behaviour (3 retries);
-// credentials and region from the SDK's default chain (aws/imds.h). Events are ignored. Runs
-// on its backend thread.
+// The cloudwatch backend (docs/backends.md#cloudwatch): PutMetricData requests of 20 datums, signed
+// with AWS Signature Version 4, sent one after another with the AWS SDK's retry behaviour (3
+// retries); credentials and region from the SDK's default chain (aws/imds.h). Events are ignored.
+// Runs on its backend thread.
 #pragma once
 
 #include <memory>

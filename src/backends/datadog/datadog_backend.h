@@ -1,5 +1,5 @@
-// The datadog backend (spec §6.3): the series API v1 (`/api/v1/series?api_key=`), deflate-
-// compressed JSON in batches sent concurrently (max_requests) with retries up to
+// The datadog backend (docs/backends.md#datadog): the series API v1 (`/api/v1/series?api_key=`),
+// deflate- compressed JSON in batches sent concurrently (max_requests) with retries up to
 // max_request_elapsed_time; events to `/api/v1/events`. Runs on its backend thread.
 #pragma once
 

@@ -1,4 +1,5 @@
-// Datadog series API v1 JSON for the datadog backend (spec §6.3): counters as a `rate` plus a
+// Datadog series API v1 JSON for the datadog backend (docs/backends.md#datadog): counters as a
+// `rate` plus a
 // `.count` gauge, timers as gauges (`.count_ps` a rate), histogram buckets as `count`s with an
 // `le` tag, gauges, set cardinalities; batches cut as gostatsd cuts them; events as
 // /api/v1/events bodies. Strings and numbers are written as Go's encoding/json writes them.

@@ -150,7 +150,8 @@ Result<GraphiteOptions> GraphiteOptions::From(const config::Config& config) {
   str("prefix_timer", o.prefix_timer);
   str("prefix_gauge", o.prefix_gauge);
   if (sec.Has("prefix_sets") && !sec.Has("prefix_set")) {
-    str("prefix_sets", o.prefix_set);  // decision 8: the spelling of gostatsd's docs
+    // The spelling of gostatsd's docs (docs/compatibility.md#decision-8).
+    str("prefix_sets", o.prefix_set);
   } else {
     str("prefix_set", o.prefix_set);
   }
@@ -239,9 +240,9 @@ Status GraphiteBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   payload_.clear();
   Format(snapshot, options_, payload_);
   if (payload_.empty()) return {};
-  // Decision 5: a failed write — or a peer that reset the connection before reading the whole
-  // payload — is retried once, at once, on a fresh connection; then the flush is dropped
-  // (counted and logged by the runner). While Carbon cannot be reached, the dial of a later
+  // docs/compatibility.md#decision-5: a failed write — or a peer that reset the connection before
+  // reading the whole payload — is retried once, at once, on a fresh connection; then the flush is
+  // dropped (counted and logged by the runner). While Carbon cannot be reached, the dial of a later
   // flush waits out the client's backoff (0.5 s doubling to 30 s, ended by shutdown); flushes
   // arriving meanwhile wait in this backend's bounded queue.
   Status s = SendOnce(/*wait_for_backoff=*/true);

@@ -1,7 +1,7 @@
-// The influxdb backend (spec §6.4, decision 7): line protocol POSTed to InfluxDB's v1 `/write`
-// (db=, rp=, consistency=) or v2 `/api/v2/write` (bucket=, org=), gzip-compressed, in batches of
-// metrics-per-batch lines sent concurrently (max-requests) with retries up to
-// max-request-elapsed-time; events as `events` lines. Runs on its backend thread.
+// The influxdb backend (docs/backends.md#influxdb, docs/compatibility.md#decision-7): line protocol
+// POSTed to InfluxDB's v1 `/write` (db=, rp=, consistency=) or v2 `/api/v2/write` (bucket=, org=),
+// gzip-compressed, in batches of metrics-per-batch lines sent concurrently (max-requests) with
+// retries up to max-request-elapsed-time; events as `events` lines. Runs on its backend thread.
 #pragma once
 
 #include <chrono>

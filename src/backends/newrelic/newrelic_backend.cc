@@ -42,7 +42,8 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   r.Integer("max-requests", o.max_requests);
   r.Str("user-agent", o.user_agent);
   r.Str("transport", o.transport);
-  // flush-type: explicit, else metrics / insights / infra from the addresses (spec §6.6).
+  // flush-type: explicit, else metrics / insights / infra from the addresses
+  // (docs/backends.md#newrelic).
   if (flush_type.empty()) {
     if (o.address_metrics.find("metric-api.newrelic.com") != std::string::npos) {
       flush_type = "metrics";

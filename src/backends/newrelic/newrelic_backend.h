@@ -1,7 +1,8 @@
-// The newrelic backend (spec §6.6): Infrastructure (`infra`), Event API (`insights`) or Metric
-// API (`metrics`) payloads in batches sent concurrently with retries (a 429's Retry-After
-// honoured); insights and metrics gzip-compressed with X-Insert-Key; events to `address`. Runs
-// on its backend thread. Enabling it changes three global defaults (config/config.cc).
+// The newrelic backend (docs/backends.md#newrelic): Infrastructure (`infra`), Event API
+// (`insights`) or Metric API (`metrics`) payloads in batches sent concurrently with retries (a
+// 429's Retry-After honoured); insights and metrics gzip-compressed with X-Insert-Key; events to
+// `address`. Runs on its backend thread. Enabling it changes three global defaults
+// (config/config.cc).
 #pragma once
 
 #include <chrono>

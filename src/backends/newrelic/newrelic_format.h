@@ -1,6 +1,6 @@
-// New Relic payloads for the newrelic backend (spec §6.6) in its three flush types: `infra`
-// (Infrastructure integration payload), `insights` (Event API array) and `metrics` (Metric API).
-// Every object is written with its keys sorted, as Go marshals the maps gostatsd builds. Pure
+// New Relic payloads for the newrelic backend (docs/backends.md#newrelic) in its three flush types:
+// `infra` (Infrastructure integration payload), `insights` (Event API array) and `metrics` (Metric
+// API). Every object is written with its keys sorted, as Go marshals the maps gostatsd builds. Pure
 // functions, used by the backend's thread and the golden tests.
 #pragma once
 

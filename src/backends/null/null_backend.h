@@ -1,4 +1,4 @@
-// The null backend: accepts everything and does nothing (for benchmarks). Spec §6.8.
+// The null backend: accepts everything and does nothing (for benchmarks). docs/backends.md#null.
 #pragma once
 
 #include "backends/backend.h"

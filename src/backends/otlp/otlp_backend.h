@@ -1,4 +1,4 @@
-// The otlp backend (spec §6.9): ExportMetricsServiceRequest protobufs POSTed to
+// The otlp backend (docs/backends.md#otlp): ExportMetricsServiceRequest protobufs POSTed to
 // metrics_endpoint (gzip optional) in batches sent concurrently, retried up to max_retries
 // within max_request_elapsed_time; a partial success (rejected data points) is a drop without
 // retry. Events become log records POSTed to logs_endpoint, not retried. Runs on its backend

@@ -1,5 +1,5 @@
-// OTLP payloads for the otlp backend (spec §6.9): ExportMetricsServiceRequests of at most
-// metrics_per_batch metrics, series grouped per resource (tags named in resource_keys), timers
+// OTLP payloads for the otlp backend (docs/backends.md#otlp): ExportMetricsServiceRequests of at
+// most metrics_per_batch metrics, series grouped per resource (tags named in resource_keys), timers
 // as gauges (AsGauge) or DELTA histograms (AsHistogram); events as ExportLogsServiceRequests.
 // Pure functions, used by the backend's thread and the golden tests.
 #pragma once

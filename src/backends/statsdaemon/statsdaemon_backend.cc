@@ -37,7 +37,7 @@ class Packer {
 };
 
 void AppendTags(const SeriesKey& key, bool disable_tags, std::string& line) {
-  // Decision 6: the metric's own tags only, never the source.
+  // docs/compatibility.md#decision-6: the metric's own tags only, never the source.
   if (disable_tags || key.tags().empty()) return;
   line += "|#";
   line += key.tags();
@@ -230,8 +230,8 @@ void StatsdaemonBackend::CloseUdp() {
 }
 
 Status StatsdaemonBackend::SendUdp(const std::vector<std::string>& packets) {
-  // Decision 5: datagrams that fail are sent once more on a fresh socket (resolved again), then
-  // the flush counts as dropped.
+  // docs/compatibility.md#decision-5: datagrams that fail are sent once more on a fresh socket
+  // (resolved again), then the flush counts as dropped.
   std::vector<const std::string*> pending;
   pending.reserve(packets.size());
   for (const std::string& p : packets) pending.push_back(&p);
@@ -267,8 +267,9 @@ Status StatsdaemonBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) 
   }
   for (std::string& p : FormatPackets(snapshot, options_.disable_tags, kMaxTcpPacket)) {
     p += '\n';
-    // Decision 5: a failed write is retried once, at once, on a fresh connection; while the
-    // server cannot be reached, the first dial of a later flush waits out the client's backoff.
+    // docs/compatibility.md#decision-5: a failed write is retried once, at once, on a fresh
+    // connection; while the server cannot be reached, the first dial of a later flush waits out the
+    // client's backoff.
     Status s = tcp_.Write(p);
     if (!s.ok()) {
       BackendStats::Add(stats().retried, 1);

@@ -1,8 +1,8 @@
-// The statsdaemon backend (spec §6.2, decision 6): re-emits each flush as statsd text to another
-// statsd server — every counter, raw timer value, gauge and set member — over UDP (datagrams of
-// at most 1472 bytes) or TCP/TLS (1 MiB writes), with the metric's real tags only. Events become
-// DogStatsD `_e{}` lines on a fresh connection each. Runs on its backend thread; Format* are
-// pure and used by the golden tests.
+// The statsdaemon backend (docs/backends.md#statsdaemon, docs/compatibility.md#decision-6):
+// re-emits each flush as statsd text to another statsd server — every counter, raw timer value,
+// gauge and set member — over UDP (datagrams of at most 1472 bytes) or TCP/TLS (1 MiB writes), with
+// the metric's real tags only. Events become DogStatsD `_e{}` lines on a fresh connection each.
+// Runs on its backend thread; Format* are pure and used by the golden tests.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
-// The stdout backend (spec §6.7, decision 9): plain `name value timestamp` lines on standard
-// output, one per value, flushed after every flush; events as one `event: {...}` line.
-// Runs on its backend thread; the formatting functions are pure and used by tests.
+// The stdout backend (docs/backends.md#stdout, docs/compatibility.md#decision-9): plain `name value
+// timestamp` lines on standard output, one per value, flushed after every flush; events as one
+// `event: {...}` line. Runs on its backend thread; the formatting functions are pure and used by
+// tests.
 #pragma once
 
 #include <cstdio>

@@ -1,5 +1,6 @@
-// Golden PutMetricData bodies of the cloudwatch backend (spec §6.5): names, units, dimensions
-// (bare tags valued "set", at most 10), 20 datums per request, non-finite values skipped.
+// Golden PutMetricData bodies of the cloudwatch backend (docs/backends.md#cloudwatch): names,
+// units, dimensions (bare tags valued "set", at most 10), 20 datums per request, non-finite values
+// skipped.
 #include "backends/cloudwatch/cloudwatch_format.h"
 
 #include <gtest/gtest.h>

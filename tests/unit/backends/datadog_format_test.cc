@@ -1,5 +1,5 @@
-// Golden output of the datadog series JSON (spec §6.3): the spec's example, the type mapping,
-// non-finite coercion, Go's JSON number and string forms, batching and events.
+// Golden output of the datadog series JSON (docs/backends.md#datadog): the documented example, the
+// type mapping, non-finite coercion, Go's JSON number and string forms, batching and events.
 #include "backends/datadog/datadog_format.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// Golden output of the graphite backend (spec §6.1): every mode, prefix and metric type, and
-// the spec's examples.
+// Golden output of the graphite backend (docs/backends.md#graphite): every mode, prefix and metric
+// type, and the documented examples.
 #include "backends/graphite/graphite_backend.h"
 
 #include <gtest/gtest.h>
@@ -74,7 +74,8 @@ TEST(GraphiteBackendTest, SpecExampleTagsMode) {
             "gp.ps.users.gs 3 1234\n");
 }
 
-// §6.1's histogram line literally: a histogram timer whose key has no other tag, so only `le`.
+// docs/backends.md#graphite's histogram line literally: a histogram timer whose key has no other
+// tag, so only `le`.
 TEST(GraphiteBackendTest, SpecExampleHistogramLine) {
   auto s = Snapshot();
   snapshot::TimerPoint h;

@@ -1,5 +1,5 @@
-// Golden output of the influxdb line protocol (spec §6.4): the spec's examples, tag folding and
-// escaping, disabled sub-metrics, histogram timers, batching and events.
+// Golden output of the influxdb line protocol (docs/backends.md#influxdb): the documented examples,
+// tag folding and escaping, disabled sub-metrics, histogram timers, batching and events.
 #include "backends/influxdb/influxdb_format.h"
 
 #include <gtest/gtest.h>

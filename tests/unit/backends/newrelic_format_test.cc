@@ -1,5 +1,5 @@
-// Golden New Relic payloads (spec §6.6) for the infra, insights and metrics flush types:
-// attribute names, tags as attributes, statsdSource, timers, histograms, batching, events.
+// Golden New Relic payloads (docs/backends.md#newrelic) for the infra, insights and metrics flush
+// types: attribute names, tags as attributes, statsdSource, timers, histograms, batching, events.
 #include "backends/newrelic/newrelic_format.h"
 
 #include <gtest/gtest.h>

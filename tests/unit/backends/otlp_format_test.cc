@@ -1,6 +1,6 @@
-// OTLP payloads of the otlp backend (spec §6.9): the counter pair, gauges, sets, timers as gauges
-// and as DELTA histograms, attributes (host from the source, repeated keys as arrays), resource
-// grouping, batching, and events as log records.
+// OTLP payloads of the otlp backend (docs/backends.md#otlp): the counter pair, gauges, sets, timers
+// as gauges and as DELTA histograms, attributes (host from the source, repeated keys as arrays),
+// resource grouping, batching, and events as log records.
 #include "backends/otlp/otlp_format.h"
 
 #include <gtest/gtest.h>

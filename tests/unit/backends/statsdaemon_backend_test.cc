@@ -1,4 +1,5 @@
-// Golden output of the statsdaemon backend (spec §6.2, decision 6).
+// Golden output of the statsdaemon backend (docs/backends.md#statsdaemon,
+// docs/compatibility.md#decision-6).
 #include "backends/statsdaemon/statsdaemon_backend.h"
 
 #include <gtest/gtest.h>
