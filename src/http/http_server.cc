@@ -19,14 +19,14 @@
 #include <thread>
 
 #include "core/log_escape.h"
-#include "http/process_info.h"
+#include "http/answers.h"
+#include "http/ingest_pool.h"
 
 namespace cstatsd::http {
 namespace {
 
 using Clock = ConnectionTable::Clock;
 
-constexpr const char* kJson = "application/json";
 constexpr const char* kText = "text/plain; charset=utf-8";
 
 // A connection that sends nothing for this long is closed (libmicrohttpd's idle timeout: reset
@@ -42,25 +42,8 @@ constexpr int32_t kTickMillis = 100;
 // reading the answer get it); beyond that the 413 goes at once and the connection closes.
 constexpr uint64_t kDiscardFactor = 4;
 
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 bool HasBodyMethod(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view TrimOws(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
 }
 
 int64_t NowUnixNanos() {
@@ -80,64 +63,6 @@ std::string AddressText(const sockaddr* addr) {
   }
   return buf;
 }
-
-// The bounded pool that runs ingestion (inflate, decode, ingest) off the event loop. Jobs are
-// never refused: each is one suspended connection, so max-connections bounds the queue.
-class IngestPool {
- public:
-  void Start(int threads) {
-    for (int i = 0; i < threads; ++i) {
-      try {
-        threads_.emplace_back([this] { Work(); });
-      } catch (const std::system_error& e) {
-        spdlog::warn("http server cannot start an ingestion thread threads={} error={}",
-                     threads_.size(), e.what());
-        break;
-      }
-    }
-  }
-  // False if no thread runs (the caller then runs the job itself).
-  bool Submit(std::function<void()> job) {
-    if (threads_.empty()) return false;
-    {
-      std::lock_guard lock(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-    return true;
-  }
-  // Runs what is queued, then joins.
-  void Shutdown() {
-    {
-      std::lock_guard lock(mu_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-  ~IngestPool() { Shutdown(); }
-
- private:
-  void Work() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
-      if (jobs_.empty()) return;
-      std::function<void()> job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  bool shutdown_ = false;
-};
 
 // One request (libmicrohttpd's per-request context), from its request line to its end.
 struct Request {
@@ -161,143 +86,6 @@ struct Request {
 };
 
 }  // namespace
-
-std::string_view RefusalName(Refusal r) {
-  switch (r) {
-    case Refusal::kMaxConnections:
-      return "max-connections";
-    case Refusal::kMaxConnectionsPerIp:
-      return "max-connections-per-ip";
-    case Refusal::kBadHead:
-      return "bad-head";
-    case Refusal::kBadFraming:
-      return "bad-framing";
-    case Refusal::kHeaderTimeout:
-      return "header-timeout";
-    case Refusal::kRequestTimeout:
-      return "request-timeout";
-  }
-  return "unknown";
-}
-
-Framing CheckFraming(const std::vector<std::pair<std::string_view, std::string_view>>& headers,
-                     int64_t max_body) {
-  Framing f;
-  int transfer_encodings = 0;
-  for (const auto& [name, raw] : headers) {
-    const std::string_view value = TrimOws(raw);
-    if (IEquals(name, "Content-Length")) {
-      // 1*DIGIT (RFC 9110 §8.6): no sign, no list, no spaces inside; 18 digits fit int64.
-      if (value.empty() || value.size() > 18 ||
-          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        f.status = 400;
-        f.reason = "Content-Length is not a number of bytes";
-        return f;
-      }
-      int64_t n = 0;
-      for (char c : value) n = n * 10 + (c - '0');
-      if (f.content_length >= 0 && f.content_length != n) {
-        f.status = 400;
-        f.reason = "conflicting Content-Length headers";
-        return f;
-      }
-      f.content_length = n;
-    } else if (IEquals(name, "Transfer-Encoding")) {
-      ++transfer_encodings;
-      if (!IEquals(value, "chunked")) {
-        f.status = 501;
-        f.reason = "Transfer-Encoding other than chunked";
-        return f;
-      }
-      f.chunked = true;
-    }
-  }
-  if (transfer_encodings > 1) {
-    f.status = 400;
-    f.reason = "Transfer-Encoding repeated";
-  } else if (f.chunked && f.content_length >= 0) {
-    f.status = 400;
-    f.reason = "both Transfer-Encoding and Content-Length";
-  } else if (f.content_length > max_body) {
-    f.status = 413;
-    f.reason = "Content-Length above max-request-body-size";
-  }
-  return f;
-}
-
-bool ConnectionTable::Admit(const std::string& address, Refusal* why, Entry** evict) {
-  *evict = nullptr;
-  if (from(address) >= max_per_address_) {
-    *why = Refusal::kMaxConnectionsPerIp;
-    return false;
-  }
-  if (entries_.size() < static_cast<size_t>(max_total_)) return true;
-  Entry* oldest = nullptr;
-  for (auto& [ptr, e] : entries_) {
-    if (e->phase == Phase::kHead && !e->cut && (oldest == nullptr || e->start < oldest->start)) {
-      oldest = ptr;
-    }
-  }
-  *why = Refusal::kMaxConnections;
-  if (oldest == nullptr) return false;
-  oldest->cut = true;
-  *evict = oldest;
-  return true;
-}
-
-ConnectionTable::Entry* ConnectionTable::Add(std::string address, int fd, Clock::time_point now) {
-  auto e = std::make_unique<Entry>();
-  e->address = std::move(address);
-  e->fd = fd;
-  e->start = now;
-  ++per_address_[e->address];
-  Entry* p = e.get();
-  entries_.emplace(p, std::move(e));
-  return p;
-}
-
-void ConnectionTable::Remove(Entry* entry) {
-  auto it = entries_.find(entry);
-  if (it == entries_.end()) return;
-  auto a = per_address_.find(entry->address);
-  if (a != per_address_.end() && --a->second <= 0) per_address_.erase(a);
-  entries_.erase(it);
-}
-
-void ConnectionTable::Enter(Entry* entry, Phase phase, Clock::time_point now) {
-  if (phase == Phase::kHead || entry->phase == Phase::kWorking) entry->start = now;
-  if (phase == Phase::kHead) entry->head_started = false;
-  entry->phase = phase;
-}
-
-std::vector<std::pair<ConnectionTable::Entry*, Refusal>> ConnectionTable::Expired(
-    Clock::time_point now) {
-  std::vector<std::pair<Entry*, Refusal>> out;
-  for (auto& [ptr, e] : entries_) {
-    if (e->cut) continue;
-    const auto age = now - e->start;
-    if (e->phase == Phase::kHead) {
-      if (age > request_timeout_) {
-        out.emplace_back(ptr, Refusal::kRequestTimeout);
-      } else if (age > header_timeout_) {
-        out.emplace_back(ptr, Refusal::kHeaderTimeout);
-      } else {
-        continue;
-      }
-    } else if (e->phase == Phase::kBody && age > request_timeout_) {
-      out.emplace_back(ptr, Refusal::kRequestTimeout);
-    } else {
-      continue;
-    }
-    e->cut = true;
-  }
-  return out;
-}
-
-int ConnectionTable::from(const std::string& address) const {
-  auto it = per_address_.find(address);
-  return it == per_address_.end() ? 0 : it->second;
-}
 
 // The event loop's state. Every member is the loop thread's, except what the ingestion
 // threads touch: a Request they were handed (until they resume its connection) and the
@@ -628,75 +416,11 @@ struct HttpServer::Loop {
         LogEscaped{res.message}, e ? e->address : "?");
   }
 
-  // Every answer but ingestion's.
+  // Every answer but ingestion's (http/answers.h).
   void Serve(MHD_Connection* c, Request* r) {
-    const RouteMatch& m = r->match;
-    switch (m.status) {
-      case 301: {
-        // As gorilla/mux: to the clean path, with the query kept.
-        std::string location = m.location;
-        const size_t q = r->target.find('?');
-        if (q != std::string::npos) location += r->target.substr(q);
-        Answer(c, r, 301, {}, nullptr, false, &location);
-        return;
-      }
-      case 404:
-        Answer(c, r, 404, "not found", kText);
-        return;
-      case 405:
-        Answer(c, r, 405);
-        return;
-      default:
-        break;
-    }
-    switch (m.route) {
-      case Route::kHealthcheck:
-        Answer(c, r, 200, HealthReport{}.Json(), kJson);  // liveness: no checks (as gostatsd)
-        return;
-      case Route::kDeepcheck: {
-        const auto& health = server->deps_.health;
-        const HealthReport report = health ? health->Run() : HealthReport{};
-        Answer(c, r, report.healthy() ? 200 : 500, report.Json(), kJson);
-        return;
-      }
-      case Route::kExpvar: {
-        nlohmann::json j = nlohmann::json::object();
-        j["cmdline"] = CommandLine();
-        j["process"] = ProcessStats();
-        j["cstatsd"] = server->deps_.vars ? server->deps_.vars() : nlohmann::json::object();
-        Answer(c, r, 200, Dump(j), "application/json; charset=utf-8");
-        return;
-      }
-      default:
-        Prof(c, r);
-    }
-  }
-
-  void Prof(MHD_Connection* c, Request* r) {
-    if (r->match.route == Route::kProfCmdline) {
-      // As Go's pprof.Cmdline: the arguments joined by NUL bytes.
-      std::string out;
-      for (const auto& a : CommandLine()) {
-        if (!out.empty()) out.push_back('\0');
-        out += a;
-      }
-      Answer(c, r, 200, out, kText);
-      return;
-    }
-    if (r->match.route == Route::kProfIndex) {
-      Answer(c, r, 200,
-             "cstatsd is a C++ program: Go's profiles do not exist here.\n"
-             "/debug/pprof/cmdline   the command line, NUL-separated\n"
-             "Everything else under /debug/pprof/ answers 501. Profile with perf instead, e.g.\n"
-             "  perf record -g -p <pid> -- sleep 30 && perf report\n"
-             "and see /expvar for memory and thread figures.\n",
-             kText);
-      return;
-    }
-    Answer(c, r, 501,
-           "not available in cstatsd (a C++ program has no Go profiler); profile with perf, e.g. "
-           "perf record -g -p <pid> -- sleep 30\n",
-           kText);
+    const RouteAnswer a = AnswerRoute(r->match, r->target, server->deps_);
+    Answer(c, r, a.status, a.body, a.content_type, false,
+           a.location.empty() ? nullptr : &a.location);
   }
 
   // --- the loop ---
