@@ -17,7 +17,7 @@ void AppendHex(std::string_view prefix, unsigned char b, std::string& out) {
 // the log rules (see the header).
 template <bool kJson>
 void AppendEscaped(std::string_view s, std::string& out) {
-  out.reserve(out.size() + s.size());
+  if constexpr (!kJson) out.reserve(out.size() + s.size());  // JSON: many short strings
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);

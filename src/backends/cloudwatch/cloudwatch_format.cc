@@ -109,12 +109,11 @@ Bodies FormatRequests(const snapshot::FlushSnapshot& s, const config::DisabledSu
       continue;
     }
     ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
-      suffix = ".";
-      suffix += name;
+      const std::string_view dotted = DottedTimerStat(stat, name, suffix);
       const std::string_view unit = stat == TimerStat::kCount            ? "Count"
                                     : stat == TimerStat::kCountPerSecond ? "Count/Second"
                                                                          : "Milliseconds";
-      b.Add(*t.key, kTimer, suffix, unit, v);
+      b.Add(*t.key, kTimer, dotted, unit, v);
     });
   }
   for (const auto& g : s.gauges) b.Add(*g.key, "stats.gauge.", "", "None", g.value);

@@ -31,22 +31,31 @@ enum class TimerStat : uint8_t {
 
 struct TimerStatInfo {
   TimerStat stat;
-  std::string_view name;  // gostatsd's suffix: "lower", "count_ps", "std", ...
+  std::string_view dotted;  // gostatsd's suffix with its dot: ".lower", ".count_ps", ".std", ...
   bool config::DisabledSubMetrics::*disabled;
+  std::string_view name() const { return dotted.substr(1); }
 };
 
 // Every statistic but the percentiles, in gostatsd's order.
 inline constexpr std::array<TimerStatInfo, 9> kTimerStats = {{
-    {TimerStat::kLower, "lower", &config::DisabledSubMetrics::lower},
-    {TimerStat::kUpper, "upper", &config::DisabledSubMetrics::upper},
-    {TimerStat::kCount, "count", &config::DisabledSubMetrics::count},
-    {TimerStat::kCountPerSecond, "count_ps", &config::DisabledSubMetrics::count_per_second},
-    {TimerStat::kMean, "mean", &config::DisabledSubMetrics::mean},
-    {TimerStat::kMedian, "median", &config::DisabledSubMetrics::median},
-    {TimerStat::kStddev, "std", &config::DisabledSubMetrics::stddev},
-    {TimerStat::kSum, "sum", &config::DisabledSubMetrics::sum},
-    {TimerStat::kSumSquares, "sum_squares", &config::DisabledSubMetrics::sum_squares},
+    {TimerStat::kLower, ".lower", &config::DisabledSubMetrics::lower},
+    {TimerStat::kUpper, ".upper", &config::DisabledSubMetrics::upper},
+    {TimerStat::kCount, ".count", &config::DisabledSubMetrics::count},
+    {TimerStat::kCountPerSecond, ".count_ps", &config::DisabledSubMetrics::count_per_second},
+    {TimerStat::kMean, ".mean", &config::DisabledSubMetrics::mean},
+    {TimerStat::kMedian, ".median", &config::DisabledSubMetrics::median},
+    {TimerStat::kStddev, ".std", &config::DisabledSubMetrics::stddev},
+    {TimerStat::kSum, ".sum", &config::DisabledSubMetrics::sum},
+    {TimerStat::kSumSquares, ".sum_squares", &config::DisabledSubMetrics::sum_squares},
 }};
+static_assert(
+    [] {
+      for (size_t i = 0; i < kTimerStats.size(); ++i) {
+        if (static_cast<size_t>(kTimerStats[i].stat) != i) return false;
+      }
+      return true;
+    }(),
+    "kTimerStats is indexed by TimerStat");
 
 // The value of a statistic (kCount as a double; encoders that print it as an integer read
 // TimerPoint::count).
@@ -103,11 +112,20 @@ template <typename F>
 void ForEachTimerStat(const snapshot::FlushSnapshot& s, const snapshot::TimerPoint& t,
                       const config::DisabledSubMetrics& d, F&& f) {
   for (const TimerStatInfo& i : kTimerStats) {
-    if (!(d.*i.disabled)) f(i.stat, i.name, TimerStatValue(t, i.stat));
+    if (!(d.*i.disabled)) f(i.stat, i.name(), TimerStatValue(t, i.stat));
   }
   for (const auto& p : s.PercentilesOf(t)) {
     if (PercentileEnabled(p.name, d)) f(TimerStat::kPercentile, p.name, p.value);
   }
+}
+
+// A sub-metric's suffix with its dot (".lower", ".upper_90"): the table's for a statistic, else
+// written into `buf`.
+inline std::string_view DottedTimerStat(TimerStat stat, std::string_view name, std::string& buf) {
+  if (stat != TimerStat::kPercentile) return kTimerStats[static_cast<size_t>(stat)].dotted;
+  buf.assign(".");
+  buf += name;
+  return buf;
 }
 
 // A histogram bucket's bound as gostatsd prints it: Go's shortest 'f' form, `inf` for +Inf

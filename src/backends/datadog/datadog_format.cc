@@ -101,9 +101,8 @@ size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubM
       continue;
     }
     ForEachTimerStat(s, t, d, [&](TimerStat stat, std::string_view name, double v) {
-      suffix = ".";
-      suffix += name;
-      w.Add(*t.key, suffix, stat == TimerStat::kCountPerSecond ? "rate" : "gauge", v);
+      w.Add(*t.key, DottedTimerStat(stat, name, suffix),
+            stat == TimerStat::kCountPerSecond ? "rate" : "gauge", v);
     });
     w.MaybeEmit();
   }

@@ -85,12 +85,11 @@ void StdoutBackend::Format(const snapshot::FlushSnapshot& s,
       continue;
     }
     ForEachTimerStat(s, t, disabled, [&](TimerStat stat, std::string_view name, double v) {
-      bucket_suffix = ".";
-      bucket_suffix += name;
+      const std::string_view dotted = DottedTimerStat(stat, name, bucket_suffix);
       if (stat == TimerStat::kCount) {
-        w.D("stats.timers.", bucket_suffix, t.count);
+        w.D("stats.timers.", dotted, t.count);
       } else {
-        w.F("stats.timers.", bucket_suffix, v);
+        w.F("stats.timers.", dotted, v);
       }
     });
   }
