@@ -1,7 +1,5 @@
 #include "lambda/runtime_api.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -22,33 +20,6 @@ std::string Lower(std::string_view s) {
 std::string StringField(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  std::string_view line(data, size * n);
-  const size_t colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-      value.remove_prefix(1);
-    }
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' ||
-                              value.back() == '\t')) {
-      value.remove_suffix(1);
-    }
-    (*static_cast<std::map<std::string, std::string>*>(user))[Lower(line.substr(0, colon))] =
-        std::string(value);
-  }
-  return size * n;
-}
-
-int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<const std::atomic<bool>*>(user)->load(std::memory_order_relaxed) ? 1 : 0;
 }
 
 }  // namespace
@@ -154,55 +125,30 @@ Result<NextEvent> ParseNextEvent(std::string_view body) {
   return e;
 }
 
-RuntimeApiClient::RuntimeApiClient() : curl_(curl_easy_init()) {}
-
-RuntimeApiClient::~RuntimeApiClient() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
-}
+RuntimeApiClient::RuntimeApiClient()
+    : http_([] {
+        transport::BlockingClientOptions o;
+        o.proxy_from_environment = false;
+        o.http2 = false;
+        o.connect_timeout = std::chrono::seconds(5);
+        o.keep_alive_idle = transport::Duration(-1);  // no TCP keep-alive
+        return o;
+      }()) {}
 
 Result<ApiResponse> RuntimeApiClient::Do(const ApiRequest& request, long timeout_ms,
                                          bool abortable) {
-  if (curl_ == nullptr) return Status::Error("cannot initialise libcurl");
-  if (abortable && long_poll_aborted()) return Status::Error("aborted");
-  CURL* c = static_cast<CURL*>(curl_);
-  curl_easy_reset(c);
+  transport::CallOptions call;
+  call.timeout = std::chrono::milliseconds(timeout_ms);
+  call.keep_headers = true;
+  // AbortLongPoll() ends an abortable request at once; the others still go after it.
+  call.abortable = abortable;
+  transport::BlockingResponse r = http_.Do(request, call);
+  if (r.aborted) return Status::Error("aborted");
+  if (!r.error.empty()) return Status::Error(std::move(r.error));
   ApiResponse response;
-  curl_slist* headers = nullptr;
-  for (const auto& [name, value] : request.headers) {
-    headers = curl_slist_append(headers, (name + ": " + value).c_str());
-  }
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-  if (request.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  } else {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  }
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
-  if (abortable) {
-    // AbortLongPoll() ends it: libcurl calls this about once a second, and at every read.
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &aborted_);
-  }
-  const CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Error("aborted");
-    return Status::Error(std::string(curl_easy_strerror(rc)));
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  response.status = r.status;
+  response.headers = std::move(r.headers);
+  response.body = std::move(r.body);
   return response;
 }
 

@@ -1,7 +1,7 @@
-// The AWS Lambda Extensions API and Telemetry API as the extension speaks them (spec §8): the
-// requests (method, URL, headers, JSON body) built as plain values, the answers parsed, and
-// RuntimeApiClient, which sends them with libcurl's easy interface. The builders and parsers are
-// pure (any thread); a RuntimeApiClient belongs to the thread that calls Do (the extension's
+// The AWS Lambda Extensions API and Telemetry API as the extension speaks them (docs/lambda.md):
+// the requests (method, URL, headers, JSON body) built as plain values, the answers parsed, and
+// RuntimeApiClient, which sends them on a transport::BlockingHttpClient. The builders and parsers
+// are pure (any thread); a RuntimeApiClient belongs to the thread that calls Do (the extension's
 // event loop), and AbortLongPoll() may be called from any thread.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "transport/blocking_http_client.h"
 
 namespace cstatsd::lambda {
 
@@ -25,12 +26,7 @@ inline constexpr std::string_view kRuntimeErrorType = "extension.runtime.fault";
 // The environment variable with the Runtime API's host:port.
 inline constexpr std::string_view kRuntimeApiEnv = "AWS_LAMBDA_RUNTIME_API";
 
-struct ApiRequest {
-  std::string method;  // GET, POST or PUT
-  std::string url;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+using ApiRequest = transport::HttpRequest;  // method GET, POST or PUT
 
 struct ApiResponse {
   long status = 0;
@@ -89,26 +85,22 @@ struct NextEvent {
 };
 Result<NextEvent> ParseNextEvent(std::string_view body);
 
-// Sends requests with libcurl (HTTP/1.1, no proxy: the Runtime API is local). A response of any
-// status is a value; only a transport failure (or Abort) is an error.
+// Sends requests (HTTP/1.1, no proxy: the Runtime API is local; one connection, reused). A response
+// of any status is a value; only a transport failure (or Abort) is an error.
 class RuntimeApiClient {
  public:
   RuntimeApiClient();
-  ~RuntimeApiClient();
-  RuntimeApiClient(const RuntimeApiClient&) = delete;
-  RuntimeApiClient& operator=(const RuntimeApiClient&) = delete;
 
   // `timeout_ms` 0 = none. An `abortable` request (the event/next long poll) fails at once
   // after AbortLongPoll(), in progress or not yet sent; the others are never aborted, so the
   // error reports and the final requests still go out after a stop.
   Result<ApiResponse> Do(const ApiRequest& request, long timeout_ms = 0, bool abortable = false);
   // Ends the abortable request in progress, and makes every later one fail. Any thread.
-  void AbortLongPoll() { aborted_.store(true, std::memory_order_relaxed); }
-  bool long_poll_aborted() const { return aborted_.load(std::memory_order_relaxed); }
+  void AbortLongPoll() { http_.Abort(); }
+  bool long_poll_aborted() const { return http_.aborted(); }
 
  private:
-  void* curl_ = nullptr;  // CURL*, reused: one connection to the Runtime API
-  std::atomic<bool> aborted_{false};
+  transport::BlockingHttpClient http_;
 };
 
 }  // namespace cstatsd::lambda

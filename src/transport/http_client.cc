@@ -1,21 +1,13 @@
 #include "transport/http_client.h"
 
-#include <curl/curl.h>
-#include <strings.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <future>
 
+#include "transport/curl_easy.h"
+
 namespace cstatsd::transport {
 namespace {
-
-std::once_flag g_curl_init;
-
-long Millis(Duration d) {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
 
 long Seconds(Duration d, long min) {
   return std::max(min,
@@ -104,18 +96,8 @@ struct HttpClient::Job {
     auto* job = static_cast<Job*>(self);
     const size_t len = size * n;
     job->got_header = true;
-    constexpr std::string_view kName = "retry-after:";
-    std::string_view line(data, len);
-    if (line.size() > kName.size() && strncasecmp(data, kName.data(), kName.size()) == 0) {
-      line.remove_prefix(kName.size());
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
-        line.remove_suffix(1);
-      }
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
-        line.remove_prefix(1);
-      }
-      job->response.retry_after = std::string(line);
-    }
+    auto h = curl::ParseHeaderLine(std::string_view(data, len));
+    if (h && h->first == "retry-after") job->response.retry_after = std::move(h->second);
     return len;
   }
 };
@@ -125,7 +107,7 @@ HttpClient::HttpClient(TransportOptions transport, ClientOptions options)
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create(const TransportOptions& transport,
                                                        ClientOptions options) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl::GlobalInit();
   options.max_in_flight = std::max<size_t>(1, options.max_in_flight);
   std::unique_ptr<HttpClient> c(new HttpClient(transport, options));
   CURLM* multi = curl_multi_init();
@@ -224,25 +206,7 @@ void HttpClient::StartAttempt(Job& job) {
     CURL* e = curl_easy_init();
     job.easy = e;
     curl_easy_setopt(e, CURLOPT_PRIVATE, &job);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_URL, job.request.url.c_str());
-    if (job.request.method == "GET") {
-      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(e, CURLOPT_POST, 1L);
-      if (job.request.method != "POST") {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, job.request.method.c_str());
-      }
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, job.request.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(job.request.body.size()));
-    }
-    for (const auto& [name, value] : job.request.headers) {
-      job.headers = curl_slist_append(job.headers, (name + ": " + value).c_str());
-    }
-    // Go never sends "Expect: 100-continue"; libcurl would for large bodies.
-    job.headers = curl_slist_append(job.headers, "Expect:");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, job.headers);
+    job.headers = curl::SetRequest(e, job.request);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Job::OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &job);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Job::OnHeader);
@@ -253,33 +217,21 @@ void HttpClient::StartAttempt(Job& job) {
       curl_easy_setopt(e, CURLOPT_XFERINFODATA, &job);
       curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     }
-    // client-timeout: the whole exchange (0 = none).
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, Millis(t.client_timeout));
+    curl::ConnectionSetup c;
+    c.no_proxy = &no_proxy_;  // loopback never proxied
+    c.http2 = t.enable_http2;
+    c.timeout = t.client_timeout;  // client-timeout: the whole exchange (0 = none)
     // dialer-timeout + tls-handshake-timeout: libcurl's connect phase includes the TLS
     // handshake, so its budget is the sum (0 = libcurl's default of 300 s).
     if (t.dialer_timeout > Duration::zero()) {
-      curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                       Millis(t.dialer_timeout + t.tls_handshake_timeout));
+      c.connect_timeout = t.dialer_timeout + t.tls_handshake_timeout;
     }
-    if (t.dialer_keep_alive >= Duration::zero()) {
-      curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-      if (t.dialer_keep_alive > Duration::zero()) {
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, Seconds(t.dialer_keep_alive, 1));
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, Seconds(t.dialer_keep_alive, 1));
-      }
-    }
+    c.keep_alive_idle = t.dialer_keep_alive;  // -1 off, 0 on with libcurl's period
+    c.network = t.network;
+    curl::SetConnection(e, c);
     if (t.idle_connection_timeout > Duration::zero()) {
       curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, Seconds(t.idle_connection_timeout, 1));
     }
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                     t.enable_http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_IPRESOLVE,
-                     t.network == "tcp4"   ? CURL_IPRESOLVE_V4
-                     : t.network == "tcp6" ? CURL_IPRESOLVE_V6
-                                           : CURL_IPRESOLVE_WHATEVER);
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-    // Proxies come from HTTP_PROXY/HTTPS_PROXY as libcurl reads them; loopback never proxied.
-    curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy_.c_str());
   }
   job.response = HttpResponse{};
   job.attempt_start = SteadyClock::now();

@@ -1,5 +1,7 @@
-// HttpClient: the HTTP client of the forwarder and of the HTTP backends
-// (docs/forwarder.md#transport), on libcurl. Requests are queued from any thread without blocking
+// HttpClient: the asynchronous face of the project's one HTTP client, for the forwarder and the
+// HTTP backends (docs/forwarder.md#transport), on libcurl; BlockingHttpClient
+// (transport/blocking_http_client.h) is the blocking face, with the same libcurl setup
+// (transport/curl_easy.h). Requests are queued from any thread without blocking
 // (a short mutex) and run by one event loop, `Run()`, on a thread the owner creates (server/ makes
 // threads): a curl multi handle drives up to `max_in_flight` transfers at once and waits out the
 // retry backoffs as timers. Why a multi handle on one thread rather than a pool of threads with

@@ -16,6 +16,14 @@ constexpr std::string_view kNotFoundCode = "InvalidInstanceID.NotFound";
 // The metadata service answers in milliseconds on an instance; off one it never answers.
 constexpr std::chrono::nanoseconds kMaxImdsTimeout = std::chrono::seconds(5);
 
+// As gostatsd's client: connecting gets at most 5 s + 3 s for TLS; TLS >= 1.2, HTTP/2 over TLS
+// when the server offers it; TCP keep-alive; loopback never proxied.
+transport::BlockingClientOptions ClientOptions() {
+  transport::BlockingClientOptions o;
+  o.connect_timeout = std::chrono::seconds(8);
+  return o;
+}
+
 const std::string* EnvValue(const cstatsd::aws::Environment& env, std::string_view name) {
   auto it = env.find(name);
   return it != env.end() && !it->second.empty() ? &it->second : nullptr;
@@ -53,15 +61,31 @@ Result<std::unique_ptr<Provider>> CreateAwsProvider(const config::Config& config
 AwsProvider::AwsProvider(AwsOptions options, cstatsd::aws::Environment env)
     : options_(options),
       env_(std::move(env)),
+      http_(ClientOptions()),
       chain_([this](transport::HttpRequest request) { return Fetch(std::move(request)); }, env_) {}
 
 transport::Outcome AwsProvider::Fetch(transport::HttpRequest request) {
   transport::Outcome o;
   o.attempts = 1;
-  o.last = http_.Do(request, std::min(options_.client_timeout, kMaxImdsTimeout));
+  o.last = Do(request, std::min(options_.client_timeout, kMaxImdsTimeout));
   o.completion = o.last.status >= 200 && o.last.status < 300 ? transport::Completion::kSent
                                                              : transport::Completion::kGaveUp;
   return o;
+}
+
+transport::HttpResponse AwsProvider::Do(const transport::HttpRequest& request,
+                                        std::chrono::nanoseconds timeout) {
+  transport::CallOptions call;
+  call.timeout = timeout;
+  call.max_body = kMaxBody;
+  transport::BlockingResponse r = http_.Do(request, call);
+  if (r.aborted) r.error = "aborted (stopping)";
+  if (!r.error.empty()) {
+    r.status = 0;
+    r.body.clear();
+  }
+  transport::HttpResponse out = std::move(r);  // the HttpResponse part
+  return out;
 }
 
 Status AwsProvider::Start() {
@@ -125,7 +149,7 @@ AwsProvider::PageStatus AwsProvider::DescribePage(const std::vector<std::string>
     }
     req.headers.emplace_back("Authorization", sig.authorization);
     req.body = body;
-    const transport::HttpResponse r = http_.Do(req, options_.client_timeout);
+    const transport::HttpResponse r = Do(req, options_.client_timeout);
 
     bool retryable = false;
     if (r.status >= 200 && r.status < 300) {

@@ -1,10 +1,12 @@
-// AwsProvider: the `aws` cloud provider (spec §7.1). Start() finds the region (AWS_REGION,
-// AWS_DEFAULT_REGION, else the instance metadata service); Lookup() asks EC2's DescribeInstances
-// (Query API, SigV4-signed, every page) which instances own a batch of private IPs. Created by
-// CreateAwsProvider on the main thread and owned by the cloud handler; Start() runs on the main
-// thread, Lookup() on the handler's lookup thread only, Stop() and Stats() on any thread. It
-// needs no thread of its own: Lookup() blocks on BlockingHttp (see blocking_http.h for why),
-// each attempt bounded by client_timeout and the retry waits cut short by Stop().
+// AwsProvider: the `aws` cloud provider (docs/cloud-providers.md). Start() finds the region
+// (AWS_REGION, AWS_DEFAULT_REGION, else the instance metadata service); Lookup() asks EC2's
+// DescribeInstances (Query API, SigV4-signed, every page) which instances own a batch of private
+// IPs. Created by CreateAwsProvider on the main thread and owned by the cloud handler; Start() runs
+// on the main thread, Lookup() on the handler's lookup thread only, Stop() and Stats() on any
+// thread. It needs no thread of its own: Lookup() blocks on a transport::BlockingHttpClient (an
+// event-loop client would need a thread that the server would have to run for the provider, yet
+// Start() asks the metadata service for the region before any such thread exists), each attempt
+// bounded by client_timeout and the retry waits cut short by Stop().
 #pragma once
 
 #include <atomic>
@@ -18,12 +20,12 @@
 #include <vector>
 
 #include "aws/imds.h"
-#include "cloud/aws/blocking_http.h"
 #include "cloud/aws/ec2_xml.h"
 #include "cloud/provider.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "stats/rate_limiter.h"
+#include "transport/blocking_http_client.h"
 
 namespace cstatsd::cloud::aws {
 
@@ -47,6 +49,8 @@ struct AwsOptions {
 class AwsProvider : public Provider {
  public:
   static constexpr std::string_view kName = "aws";
+  // The largest response body kept (DescribeInstances pages are a few hundred KiB at most).
+  static constexpr size_t kMaxBody = 64 << 20;
 
   // `env` is the process environment (config.env): credentials, region and endpoint overrides
   // (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL).
@@ -73,11 +77,14 @@ class AwsProvider : public Provider {
   // Waits `d`, or less if Stop() is called; false when stopping.
   bool Wait(std::chrono::nanoseconds d);
   transport::Outcome Fetch(transport::HttpRequest request);
+  // One attempt: status 0 and `error` set when no (complete) response arrived.
+  transport::HttpResponse Do(const transport::HttpRequest& request,
+                             std::chrono::nanoseconds timeout);
   void LogError(const std::string& message);
 
   AwsOptions options_;
   cstatsd::aws::Environment env_;
-  BlockingHttp http_;
+  transport::BlockingHttpClient http_;
   cstatsd::aws::CredentialChain chain_;    // lookup thread (main thread in Start())
   std::string region_;                     // set by Start(), read-only afterwards
   std::string endpoint_;                   // e.g. https://ec2.us-east-1.amazonaws.com

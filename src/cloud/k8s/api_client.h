@@ -1,9 +1,9 @@
-// The k8s provider's HTTP client for the API server (libcurl, one blocking request at a time):
-// GETs for the pod lists and a line-streaming GET for watches, every request behind a
-// client-side token bucket (kube-api-qps, kube-api-burst), every wait and transfer cut short
-// by the StopSignal. Owned by the provider; used by one thread at a time (the main thread in
-// Start(), then the provider's thread in Run()). StopSignal::Stop() may be called from any
-// thread.
+// The k8s provider's HTTP client for the API server (on transport::BlockingHttpClient: one request
+// at a time, the connection kept between requests): GETs for the pod lists and a line-streaming
+// GET for watches, every request behind a client-side token bucket (kube-api-qps, kube-api-burst),
+// every wait and transfer cut short by the StopSignal. Owned by the provider; used by one thread at
+// a time (the main thread in Start(), then the provider's thread in Run()). StopSignal::Stop() may
+// be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -17,6 +17,7 @@
 #include "cloud/k8s/kubeconfig.h"
 #include "config/options.h"
 #include "stats/token_bucket.h"
+#include "transport/blocking_http_client.h"
 
 namespace cstatsd::cloud::k8s {
 
@@ -67,7 +68,6 @@ class ApiClient {
                      const std::function<void()>& tick);
 
  private:
-  struct Transfer;
   ApiResponse Perform(const std::string& path_and_query, Duration timeout, bool stream,
                       size_t max_line, const std::function<bool(std::string_view)>* on_line,
                       const std::function<void()>* tick);
@@ -76,6 +76,7 @@ class ApiClient {
   std::string user_agent_;
   stats::TokenBucket bucket_;
   StopSignal* stop_;
+  transport::BlockingHttpClient http_;
 };
 
 }  // namespace cstatsd::cloud::k8s
