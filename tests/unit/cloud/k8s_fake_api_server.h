@@ -1,10 +1,9 @@
-// A fake Kubernetes API server for the k8s provider's tests: cpp-httplib on 127.0.0.1 (an
-// ephemeral port, its own threads) serving GET /api/v1/pods as a paged list (limit/continue,
-// fieldSelector=spec.nodeName=X) or, with watch=1, a stream of JSON event lines that the test
-// pushes; it records every request and can be scripted to fail lists and watches.
+// A fake Kubernetes API server for the k8s provider's tests: the shared fake HTTP server
+// (tests/unit/support/fake_http_server.h, which records every request) with a handler serving
+// GET /api/v1/pods as a paged list (limit/continue, fieldSelector=spec.nodeName=X) or, with
+// watch=1, a stream of JSON event lines that the test pushes; it can be scripted to fail lists
+// and watches.
 #pragma once
-
-#include <httplib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -17,6 +16,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "unit/support/fake_http_server.h"
 
 namespace cstatsd::cloud::k8s::testing {
 
@@ -59,58 +60,32 @@ inline json PodJson(const PodSpec& p) {
   return pod;
 }
 
-struct ApiRequest {
-  std::string path;
-  std::multimap<std::string, std::string> params;  // decoded
-  std::multimap<std::string, std::string> headers;
-  bool watch = false;
-  int status = 200;
-
-  std::string Param(const std::string& name) const {
-    auto it = params.find(name);
-    return it == params.end() ? "" : it->second;
-  }
-  std::string Header(const std::string& name) const {
-    for (const auto& [k, v] : headers) {
-      if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
-    }
-    return "";
-  }
-};
+// A request as the server recorded it (watch: has the watch parameter).
+using ApiRequest = cstatsd::testing::RecordedRequest;
+inline bool IsWatch(const ApiRequest& r) { return r.HasParam("watch"); }
 
 class FakeApiServer {
  public:
-  FakeApiServer() {
-    server_.Get("/api/v1/pods", [this](const httplib::Request& req, httplib::Response& res) {
-      ApiRequest r;
-      r.path = req.path;
-      for (const auto& [k, v] : req.params) r.params.emplace(k, v);
-      for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
-      r.watch = req.has_param("watch");
-      if (r.watch) {
-        Watch(req, res, r);
-      } else {
-        List(req, res, r);
-      }
-      std::lock_guard lock(mu_);
-      requests_.push_back(std::move(r));
-      cv_.notify_all();
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  FakeApiServer()
+      : server_([this](const httplib::Request& req, httplib::Response& res) {
+          if (req.path != "/api/v1/pods") {
+            res.status = 404;
+          } else if (req.has_param("watch")) {
+            Watch(req, res);
+          } else {
+            List(req, res);
+          }
+        }) {}
   ~FakeApiServer() {
     {
       std::lock_guard lock(mu_);
       closing_ = true;
       cv_.notify_all();
     }
-    server_.stop();
-    thread_.join();
+    // server_ (declared last) is stopped first: its streams see closing_ and end.
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return server_.url(); }
 
   // What lists return from now on.
   void SetPods(std::vector<PodSpec> pods, std::string resource_version) {
@@ -147,16 +122,11 @@ class FakeApiServer {
     cv_.notify_all();
   }
 
-  std::vector<ApiRequest> requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
+  std::vector<ApiRequest> requests() { return server_.requests(); }
   // Waits (bounded) until pred(requests so far); returns the requests.
   std::vector<ApiRequest> WaitFor(const std::function<bool(const std::vector<ApiRequest>&)>& pred,
                                   std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return pred(requests_); });
-    return requests_;
+    return server_.WaitUntil(pred, timeout);
   }
   std::vector<ApiRequest> WaitForWatches(size_t n) {
     return WaitFor([n](const std::vector<ApiRequest>& rs) { return Count(rs, true) >= n; });
@@ -171,16 +141,16 @@ class FakeApiServer {
   }
   static size_t Count(const std::vector<ApiRequest>& rs, bool watch) {
     size_t n = 0;
-    for (const auto& r : rs) n += r.watch == watch ? 1 : 0;
+    for (const auto& r : rs) n += IsWatch(r) == watch ? 1 : 0;
     return n;
   }
 
  private:
-  void List(const httplib::Request& req, httplib::Response& res, ApiRequest& r) {
+  void List(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu_);
     if (list_failures_ > 0 && list_good_before_failures_-- <= 0) {
       --list_failures_;
-      res.status = r.status = failure_status_;
+      res.status = failure_status_;
       res.set_content(failure_body_, "application/json");
       return;
     }
@@ -206,11 +176,11 @@ class FakeApiServer {
     res.set_content(list.dump(), "application/json");
   }
 
-  void Watch(const httplib::Request& req, httplib::Response& res, ApiRequest& r) {
+  void Watch(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu_);
     if (watch_failures_ > 0) {
       --watch_failures_;
-      res.status = r.status = watch_failure_status_;
+      res.status = watch_failure_status_;
       res.set_content(R"({"kind":"Status","code":)" + std::to_string(watch_failure_status_) + "}",
                       "application/json");
       return;
@@ -244,12 +214,8 @@ class FakeApiServer {
         });
   }
 
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<ApiRequest> requests_;
   std::vector<PodSpec> pods_;
   std::string list_version_ = "1";
   int list_failures_ = 0;
@@ -262,6 +228,7 @@ class FakeApiServer {
   int streams_ = 0;
   int end_epoch_ = 0;
   bool closing_ = false;
+  cstatsd::testing::FakeHttpServer server_;  // last: stopped before the state above goes
 };
 
 }  // namespace cstatsd::cloud::k8s::testing

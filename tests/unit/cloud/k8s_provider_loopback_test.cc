@@ -163,7 +163,7 @@ TEST_F(K8sProviderTest, StartListsThePodsAndPublishesTheIndex) {
 
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 1u);
-  EXPECT_FALSE(requests[0].watch);
+  EXPECT_FALSE(testing::IsWatch(requests[0]));
   EXPECT_EQ(requests[0].Param("fieldSelector"), "");
   EXPECT_EQ(requests[0].Header("Authorization"), "Bearer secret-token");
   EXPECT_EQ(requests[0].Header("User-Agent"), "cstatsd-test/1");
@@ -359,7 +359,7 @@ TEST_F(K8sProviderTest, WatchErrorsReconnectWithTheSameVersion) {
   auto watches = server_.WaitForWatches(3);
   ASSERT_EQ(FakeApiServer::Count(watches, true), 3u);
   for (const auto& r : watches) {
-    if (r.watch) {
+    if (testing::IsWatch(r)) {
       EXPECT_EQ(r.Param("resourceVersion"), "100");
     }
   }
@@ -436,7 +436,7 @@ TEST_F(K8sProviderTest, ResyncReLists) {
   // The watch asks the server to end it at the next resync.
   ASSERT_GE(FakeApiServer::Count(requests, true), 1u);
   for (const auto& r : requests) {
-    if (r.watch) {
+    if (testing::IsWatch(r)) {
       EXPECT_EQ(r.Param("timeoutSeconds"), "1");
     }
   }

@@ -1,6 +1,7 @@
 // The aws cloud provider against a fake instance metadata service and a fake EC2 on 127.0.0.1
-// (cpp-httplib): options and their errors, the region and endpoint at Start(), DescribeInstances
-// requests (signed, filtered, paged), the answers per IP, retries, Stop() and the counters.
+// (handlers on the shared fake HTTP server): the region and endpoint at
+// Start(), DescribeInstances requests (signed, filtered, paged), the answers per IP, retries,
+// Stop() and the counters.
 #include "cloud/aws/aws_provider.h"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,7 @@
 #include <vector>
 
 #include "aws/sigv4.h"
-#include "unit/transport/local_http_server.h"
+#include "unit/support/fake_http_server.h"
 
 namespace cstatsd::cloud::aws {
 namespace {
@@ -43,58 +44,21 @@ struct Ec2Request {
 // one loopback port.
 class FakeAws {
  public:
-  FakeAws() {
-    server_.Put("/latest/api/token", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      ++token_requests_;
-      if (req.get_header_value("X-aws-ec2-metadata-token-ttl-seconds").empty()) {
-        res.status = 400;
-        return;
-      }
-      res.set_content("TOKEN-1", "text/plain");
-    });
-    server_.Get("/latest/meta-data/placement/region",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  std::lock_guard lock(mu_);
-                  ++region_requests_;
-                  if (req.get_header_value("X-aws-ec2-metadata-token") != "TOKEN-1") {
-                    res.status = 401;
-                    return;
-                  }
-                  res.status = region_status_;
-                  res.set_content(region_, "text/plain");
-                });
-    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      Ec2Request r;
-      r.body = req.body;
-      r.authorization = req.get_header_value("Authorization");
-      r.amz_date = req.get_header_value("X-Amz-Date");
-      r.security_token = req.get_header_value("X-Amz-Security-Token");
-      r.content_type = req.get_header_value("Content-Type");
-      r.host = req.get_header_value("Host");
-      ec2_.push_back(std::move(r));
-      Reply reply{500,
-                  "<Response><Errors><Error><Code>Unscripted</Code></Error></Errors></Response>"};
-      if (!script_.empty()) {
-        reply = script_.front();
-        script_.pop_front();
-      }
-      res.status = reply.status;
-      res.set_content(reply.body, "text/xml;charset=UTF-8");
-      cv_.notify_all();
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
-  }
-  ~FakeAws() {
-    server_.stop();
-    thread_.join();
-  }
+  FakeAws()
+      : server_([this](const httplib::Request& req, httplib::Response& res) {
+          if (req.method == "PUT" && req.path == "/latest/api/token") {
+            Token(req, res);
+          } else if (req.method == "GET" && req.path == "/latest/meta-data/placement/region") {
+            Region(req, res);
+          } else if (req.method == "POST" && req.path == "/") {
+            Ec2(req, res);
+          } else {
+            res.status = 404;
+          }
+        }) {}
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
+  std::string url() const { return server_.url(); }
+  int port() const { return server_.port(); }
 
   void Script(std::vector<Reply> replies) {
     std::lock_guard lock(mu_);
@@ -124,9 +88,46 @@ class FakeAws {
   }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
+  void Token(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu_);
+    ++token_requests_;
+    if (req.get_header_value("X-aws-ec2-metadata-token-ttl-seconds").empty()) {
+      res.status = 400;
+      return;
+    }
+    res.set_content("TOKEN-1", "text/plain");
+  }
+  void Region(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu_);
+    ++region_requests_;
+    if (req.get_header_value("X-aws-ec2-metadata-token") != "TOKEN-1") {
+      res.status = 401;
+      return;
+    }
+    res.status = region_status_;
+    res.set_content(region_, "text/plain");
+  }
+  void Ec2(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu_);
+    Ec2Request r;
+    r.body = req.body;
+    r.authorization = req.get_header_value("Authorization");
+    r.amz_date = req.get_header_value("X-Amz-Date");
+    r.security_token = req.get_header_value("X-Amz-Security-Token");
+    r.content_type = req.get_header_value("Content-Type");
+    r.host = req.get_header_value("Host");
+    ec2_.push_back(std::move(r));
+    Reply reply{500,
+                "<Response><Errors><Error><Code>Unscripted</Code></Error></Errors></Response>"};
+    if (!script_.empty()) {
+      reply = script_.front();
+      script_.pop_front();
+    }
+    res.status = reply.status;
+    res.set_content(reply.body, "text/xml;charset=UTF-8");
+    cv_.notify_all();
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Reply> script_;
@@ -135,6 +136,7 @@ class FakeAws {
   int region_requests_ = 0;
   int region_status_ = 200;
   std::string region_ = "us-test-1";
+  cstatsd::testing::FakeHttpServer server_;  // last: stopped before the state above goes
 };
 
 std::string Instance(const std::string& id, const std::string& az, const std::string& inner) {
@@ -162,12 +164,6 @@ std::string ErrorXml(const std::string& code) {
 
 const std::string kSimplePage =
     Page({Instance("i-1", "us-test-1a", "<privateIpAddress>10.0.0.1</privateIpAddress>")}, "");
-
-config::Config WithFile(const char* json) {
-  config::Config c;
-  c.file = nlohmann::json::parse(json);
-  return c;
-}
 
 uint64_t Stat(const Provider& p, const std::string& name) {
   std::vector<ProviderStat> stats;
@@ -201,58 +197,6 @@ class AwsProviderTest : public ::testing::Test {
 
   FakeAws fake_;
 };
-
-// --- options ---
-
-TEST(AwsOptionsTest, Defaults) {
-  auto o = AwsOptions::From(WithFile("{}"));
-  ASSERT_TRUE(o.ok()) << o.error();
-  EXPECT_EQ(o->max_retries, 3);
-  EXPECT_EQ(o->client_timeout, std::chrono::seconds(9));
-  EXPECT_EQ(o->max_instances_batch, 32);
-}
-
-TEST(AwsOptionsTest, ReadsTheSection) {
-  auto o = AwsOptions::From(WithFile(
-      R"({"aws": {"max_retries": 0, "client_timeout": "1500ms", "max_instances_batch": 5}})"));
-  ASSERT_TRUE(o.ok()) << o.error();
-  EXPECT_EQ(o->max_retries, 0);
-  EXPECT_EQ(o->client_timeout, milliseconds(1500));
-  EXPECT_EQ(o->max_instances_batch, 5);
-  auto p = CreateAwsProvider(WithFile(R"({"aws": {"max_instances_batch": 7}})"));
-  ASSERT_TRUE(p.ok()) << p.error();
-  EXPECT_EQ((*p)->name(), "aws");
-  EXPECT_TRUE((*p)->answers_lookups());
-  EXPECT_EQ((*p)->max_batch(), 7u);
-}
-
-TEST(AwsOptionsTest, EveryBadKeyIsNamed) {
-  auto p = CreateAwsProvider(WithFile(
-      R"({"aws": {"max_retries": -1, "client_timeout": "0s", "max_instances_batch": 0}})"));
-  ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.error().find("aws.max_retries: must be >= 0"), std::string::npos) << p.error();
-  EXPECT_NE(p.error().find("aws.client_timeout: must be positive"), std::string::npos) << p.error();
-  EXPECT_NE(p.error().find("aws.max_instances_batch: must be positive"), std::string::npos)
-      << p.error();
-
-  auto types = AwsOptions::From(WithFile(
-      R"({"aws": {"max_retries": "x", "client_timeout": "soon", "max_instances_batch": true}})"));
-  ASSERT_FALSE(types.ok());
-  for (const char* key : {"aws.max_retries", "aws.client_timeout", "aws.max_instances_batch"}) {
-    EXPECT_NE(types.error().find(key), std::string::npos) << key << ": " << types.error();
-  }
-  auto negative = AwsOptions::From(WithFile(R"({"aws": {"client_timeout": "-1s"}})"));
-  ASSERT_FALSE(negative.ok());
-  EXPECT_NE(negative.error().find("aws.client_timeout"), std::string::npos);
-}
-
-TEST(AwsOptionsTest, EnvironmentOverridesTheFile) {
-  config::Config c = WithFile(R"({"aws": {"max_instances_batch": 5}})");
-  c.env = {{"GSD_AWS_MAX_INSTANCES_BATCH", "9"}};
-  auto o = AwsOptions::From(c);
-  ASSERT_TRUE(o.ok()) << o.error();
-  EXPECT_EQ(o->max_instances_batch, 9);
-}
 
 // --- Start ---
 
