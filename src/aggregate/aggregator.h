@@ -91,7 +91,8 @@ class Aggregator {
   const SeriesIndex<CounterAgg>& counter_index() const { return counters_; }
   const SeriesIndex<GaugeAgg>& gauge_index() const { return gauges_; }
   // Flushes (Reset or TakeState calls) so far. What an index retires in round r is freed by
-  // ReleaseRetired(safe) once safe > r: every worker has handed over in a round after r.
+  // ReleaseRetired(safe) once safe > r: every worker has handed over in a round after r. The
+  // flusher decides which round is safe (HandOverLedger, server/flusher.h).
   uint64_t round() const { return counters_.round(); }
   void ReleaseRetired(uint64_t safe) {
     counters_.Release(safe);
