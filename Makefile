@@ -43,12 +43,12 @@ bench: build
 asan: deps
 	cmake --preset asan >/dev/null && cmake --build --preset asan
 	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -L 'unit|fuzz|integration'
+	  ctest --output-on-failure -L 'unit|loopback|fuzz|integration'
 
 tsan: deps
 	cmake --preset tsan >/dev/null && cmake --build --preset tsan
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
-	  ctest --output-on-failure -L 'unit|integration'
+	  ctest --output-on-failure -L 'unit|loopback|integration'
 
 # libFuzzer on one target, tests/fuzz/<TARGET>_fuzz.cc (`make fuzz TARGET=config_yaml`), for
 # FUZZ_SECONDS (clang preset), starting from a copy of its committed corpus; what it finds goes to

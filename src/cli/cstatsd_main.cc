@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "server/logging.h"
 #include "server/server.h"
+#include "transport/http_client.h"
 
 int main(int argc, char** argv) {
   using namespace cstatsd;
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  transport::InitHttpClients();  // before any thread
 
   auto loaded = config::Load(argc, argv, config::ProcessEnvironment());
   if (!loaded.ok()) {

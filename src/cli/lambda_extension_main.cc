@@ -2,7 +2,6 @@
 // Loads the configuration as cstatsd does (plus --lambda-entrypoint-name), then hands over to
 // lambda::Extension, which registers, runs the forwarder and the event loop on this thread.
 // SIGTERM/SIGINT end it like a SHUTDOWN event: a final flush, exit 0.
-#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -43,7 +42,7 @@ bool VerboseFlag(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   using namespace cstatsd;
   const auto process_start = std::chrono::steady_clock::now();
-  curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread
+  transport::InitHttpClients();  // before any thread
 
   // Signals are taken by one watcher thread; every other thread has them blocked.
   sigset_t signals;

@@ -16,6 +16,8 @@ long Seconds(Duration d, long min) {
 
 }  // namespace
 
+void InitHttpClients() { curl::GlobalInit(); }
+
 std::string NoProxyList() {
   std::string list;
   for (const char* var : {"NO_PROXY", "no_proxy"}) {

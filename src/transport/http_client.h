@@ -62,6 +62,11 @@ std::string_view CompletionName(Completion c);
 // http.ProxyFromEnvironment never proxies loopback addresses; libcurl would). Any thread.
 std::string NoProxyList();
 
+// libcurl's process-wide setup, once per process. Not thread-safe in libcurl itself, so a program
+// calls it on its main thread before it starts any other thread (each client calls it too, which
+// is then a no-op).
+void InitHttpClients();
+
 struct Outcome {
   Completion completion = Completion::kSent;
   HttpResponse last;  // the last attempt (empty if never tried)

@@ -1,20 +1,19 @@
 // HttpSender against a local HTTP server: a flush of more batches than the client's waiting
 // queue holds (1000) arrives whole, never more than max_requests at a time, and a shutdown
 // during a send counts what was not delivered as dropped.
-#include "backends/common/http_sender.h"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
-#include "unit/transport/local_http_server.h"
+#include "backends/common/http_sender.h"
+#include "unit/support/fake_http_server.h"
 
 namespace cstatsd::backends {
 namespace {
 
-using testing::LocalHttpServer;
+using testing::FakeHttpServer;
 
 config::Config EmptyConfig() {
   config::Config c;
@@ -48,7 +47,7 @@ class SenderTest : public ::testing::Test {
     if (loop_.joinable()) loop_.join();
   }
 
-  LocalHttpServer server_;
+  FakeHttpServer server_;
   std::unique_ptr<HttpSender> sender_;
   std::thread loop_;
 };

@@ -1,19 +1,18 @@
 // HttpClient against a local cpp-httplib server: what goes on the wire, retries of 5xx and of
 // an unreachable server, fast-fail, the retry budget, the bounded queue, shutdown.
-#include "transport/http_client.h"
-
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
 
-#include "unit/transport/local_http_server.h"
+#include "transport/http_client.h"
+#include "unit/support/fake_http_server.h"
 
 namespace cstatsd::transport {
 namespace {
 
 using namespace std::chrono_literals;
-using cstatsd::testing::LocalHttpServer;
+using cstatsd::testing::FakeHttpServer;
 
 class HttpClientTest : public ::testing::Test {
  protected:
@@ -46,7 +45,7 @@ class HttpClientTest : public ::testing::Test {
     return req;
   }
 
-  LocalHttpServer server_;
+  FakeHttpServer server_;
   std::unique_ptr<HttpClient> client_;
   std::thread loop_;
 };

@@ -1,8 +1,6 @@
 // HttpForwarder against a local cpp-httplib server (docs/forwarder.md#what-is-sent): request line
 // and headers, the body decompressed and decoded, retries of a 500, fast-fail of a 400, the retry
 // budget, an unreachable aggregator, events, dynamic headers, the counters and the deep check.
-#include "forward/http_forwarder.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,9 +8,10 @@
 #include <set>
 #include <thread>
 
+#include "forward/http_forwarder.h"
 #include "gostatsd.pb.h"
 #include "pipeline/pipeline.h"
-#include "unit/transport/local_http_server.h"
+#include "unit/support/fake_http_server.h"
 #include "wire/compression.h"
 
 namespace cstatsd::forward {
@@ -21,7 +20,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
-using cstatsd::testing::LocalHttpServer;
+using cstatsd::testing::FakeHttpServer;
 
 class HttpForwarderTest : public ::testing::Test {
  protected:
@@ -54,7 +53,7 @@ class HttpForwarderTest : public ::testing::Test {
   }
 
   static pb::RawMessageV2 Decode(const cstatsd::testing::RecordedRequest& r, wire::Compression c) {
-    // cpp-httplib has inflated a deflate body already (see local_http_server.h).
+    // cpp-httplib has inflated a deflate body already (see fake_http_server.h).
     auto plain = c == wire::Compression::kZlib
                      ? wire::Decompressed{r.body, wire::DecompressError::kNone, ""}
                      : wire::Decompress(c, r.body, 1 << 20);
@@ -64,7 +63,7 @@ class HttpForwarderTest : public ::testing::Test {
     return msg;
   }
 
-  LocalHttpServer server_;
+  FakeHttpServer server_;
   pipeline::PipelineOptions popts_;
   pipeline::Pipeline pipeline_{&popts_};
   std::unique_ptr<HttpForwarder> fwd_;
@@ -110,7 +109,7 @@ TEST_F(HttpForwarderTest, PostsCompressedRawMessageWithHeaders) {
 TEST_F(HttpForwarderTest, Lz4AndNoCompression) {
   for (auto c : {wire::Compression::kLz4, wire::Compression::kNone}) {
     SCOPED_TRACE(std::string(wire::ContentEncoding(c)));
-    LocalHttpServer server;
+    FakeHttpServer server;
     ForwarderOptions o;
     o.api_endpoint = server.url();
     o.compression = c;
