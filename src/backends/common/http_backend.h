@@ -7,13 +7,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/backend.h"
 #include "backends/common/http_sender.h"
+#include "config/config.h"
 #include "wire/compression.h"
 
 namespace cstatsd::backends {
@@ -57,6 +61,16 @@ inline void SetCompressedBody(transport::HttpRequest& req, std::string body, wir
     req.headers.emplace_back("Content-Encoding", std::string(wire::ContentEncoding(c)));
   }
   req.body = std::move(body);
+}
+
+// gostatsd's default max-requests: `per_cpu` requests in flight per CPU.
+inline int DefaultMaxRequests(int per_cpu) {
+  return per_cpu * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The flush interval in seconds, for the rates and intervals a payload carries.
+inline double FlushIntervalSeconds(const config::Config& config) {
+  return std::chrono::duration<double>(config.options.flush_interval).count();
 }
 
 // The retry policy most HTTP backends use: a time budget (max_request_elapsed_time), whether a

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "backends/datadog/datadog_format.h"
 #include "config/section_reader.h"
 #include "transport/url.h"
@@ -15,8 +13,8 @@ namespace cstatsd::backends::datadog {
 Result<DatadogOptions> DatadogOptions::From(const config::Config& config) {
   DatadogOptions o;
   o.disabled = config.options.disabled_sub_metrics;
-  o.flush_interval_seconds = std::chrono::duration<double>(config.options.flush_interval).count();
-  o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.flush_interval_seconds = FlushIntervalSeconds(config);
+  o.max_requests = DefaultMaxRequests(2);
   config::SectionReader r(config.GetSection("datadog"));
   r.Str("api_key", o.api_key);
   r.Str("api_endpoint", o.api_endpoint);

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "backends/influxdb/influxdb_format.h"
 #include "config/section_reader.h"
 #include "transport/url.h"
@@ -15,7 +13,7 @@ Result<InfluxdbOptions> InfluxdbOptions::From(const config::Config& config,
                                               std::vector<std::string>* warnings) {
   InfluxdbOptions o;
   o.disabled = config.options.disabled_sub_metrics;
-  o.max_requests = 10 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.max_requests = DefaultMaxRequests(10);
   config::SectionReader r(config.GetSection("influxdb"));
   r.Str("api-endpoint", o.api_endpoint);
   r.Integer("api-version", o.api_version);

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "config/section_reader.h"
 #include "wire/compression.h"
 
@@ -15,8 +13,8 @@ Result<NewrelicOptions> NewrelicOptions::From(const config::Config& config,
   NewrelicOptions o;
   auto& f = o.format;
   f.disabled = config.options.disabled_sub_metrics;
-  f.flush_interval_seconds = std::chrono::duration<double>(config.options.flush_interval).count();
-  o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  f.flush_interval_seconds = FlushIntervalSeconds(config);
+  o.max_requests = DefaultMaxRequests(2);
   config::SectionReader r(config.GetSection("newrelic"));
   r.Str("address", o.address);
   r.Str("address-metrics", o.address_metrics);

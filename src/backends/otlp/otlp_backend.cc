@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "config/section_reader.h"
 #include "core/version.h"
 #include "wire/compression.h"
@@ -13,7 +11,7 @@ namespace cstatsd::backends::otlp {
 
 Result<OtlpOptions> OtlpOptions::From(const config::Config& config) {
   OtlpOptions o;
-  o.max_requests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.max_requests = DefaultMaxRequests(2);
   o.format.scope_version = std::string(Version());
   config::SectionReader r(config.GetSection("otlp"));
   r.Str("metrics_endpoint", o.metrics_endpoint);
