@@ -7,10 +7,16 @@
 namespace cstatsd::cloud {
 namespace {
 
-int64_t NowNanos() {
+int64_t SystemNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+HandlerClock WithDefaults(HandlerClock c) {
+  if (!c.wall_ns) c.wall_ns = SystemNanos;
+  if (!c.steady) c.steady = [] { return std::chrono::steady_clock::now(); };
+  return c;
 }
 
 }  // namespace
@@ -26,10 +32,12 @@ HandlerOptions HandlerOptions::From(const config::Options& o) {
   return h;
 }
 
-CloudHandler::CloudHandler(std::unique_ptr<Provider> provider, HandlerOptions options)
+CloudHandler::CloudHandler(std::unique_ptr<Provider> provider, HandlerOptions options,
+                           HandlerClock clock)
     : provider_(std::move(provider)),
       options_(options),
       lookups_(provider_->answers_lookups()),
+      clock_(WithDefaults(std::move(clock))),
       requests_(options.max_requests, options.burst_requests),
       view_(std::make_shared<const View>()) {}
 
@@ -241,7 +249,7 @@ void CloudHandler::PublishLocked() {
 void CloudHandler::PublishIndex(std::shared_ptr<const Index> index) {
   auto v = std::make_shared<View>();
   v->complete = true;
-  const int64_t now = NowNanos();
+  const int64_t now = WallNanos();
   if (index) {
     v->entries.reserve(index->size());
     for (const auto& [source, instance] : *index) {
@@ -317,10 +325,53 @@ std::vector<Event> CloudHandler::ApplyLocked(const std::vector<Wanted>& batch,
   return events;
 }
 
+void CloudHandler::RefreshScan(int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  RefreshScanLocked(now_ns);
+}
+
+std::chrono::nanoseconds CloudHandler::LookupOnce(std::chrono::steady_clock::time_point now) {
+  std::unique_lock lock(mu_);
+  return LookupOnceLocked(lock, now);
+}
+
+std::chrono::nanoseconds CloudHandler::LookupOnceLocked(std::unique_lock<std::mutex>& lock,
+                                                        std::chrono::steady_clock::time_point now) {
+  if (!lookups_ || stop_ || wanted_.empty()) return std::chrono::nanoseconds::zero();
+  // The rate limit: reserve a token, wait for it (the queue keeps growing meanwhile, bounded).
+  if (!token_at_) token_at_ = now + requests_.Reserve(now);
+  if (now < *token_at_) return *token_at_ - now;
+  token_at_.reset();
+  const size_t max_batch = std::max<size_t>(1, provider_->max_batch());
+  std::vector<Wanted> batch;
+  std::vector<std::string> sources;
+  while (!wanted_.empty() && batch.size() < max_batch) {
+    sources.push_back(wanted_.front().source);
+    batch.push_back(std::move(wanted_.front()));
+    wanted_.pop_front();
+  }
+  counters_.lookups += batch.size();
+  lock.unlock();
+  std::vector<LookupAnswer> answers = provider_->Lookup(sources);
+  lock.lock();
+  std::vector<Event> events = ApplyLocked(batch, answers, WallNanos());
+  PublishLocked();
+  auto sink = event_sink_;
+  auto notify = replay_.empty() ? nullptr : replay_notifier_;
+  lock.unlock();
+  resolved_cv_.notify_all();
+  if (sink) {
+    for (Event& e : events) sink(std::move(e));
+  }
+  if (notify) notify();
+  lock.lock();
+  return std::chrono::nanoseconds::zero();
+}
+
 void CloudHandler::Run() {
   if (!lookups_) return;
   const size_t max_batch = std::max<size_t>(1, provider_->max_batch());
-  auto next_scan = std::chrono::steady_clock::now() + options_.refresh_period;
+  auto next_scan = clock_.steady() + options_.refresh_period;
   std::unique_lock lock(mu_);
   while (!stop_) {
     if (wanted_.empty()) {
@@ -332,39 +383,15 @@ void CloudHandler::Run() {
       cv_.wait_for(lock, options_.gather, [&] { return stop_ || wanted_.size() >= max_batch; });
       if (stop_) break;
     }
-    if (std::chrono::steady_clock::now() >= next_scan) {
-      RefreshScanLocked(NowNanos());
-      next_scan = std::chrono::steady_clock::now() + options_.refresh_period;
+    if (clock_.steady() >= next_scan) {
+      RefreshScanLocked(WallNanos());
+      next_scan = clock_.steady() + options_.refresh_period;
     }
-    if (wanted_.empty()) continue;
-    // The rate limit: wait for a token (the queue keeps growing meanwhile, bounded).
-    if (const auto wait = requests_.Reserve(std::chrono::steady_clock::now());
-        wait > std::chrono::nanoseconds::zero()) {
+    // Until the token is there (zero: looked up, nothing wanted, or stopped).
+    for (auto wait = LookupOnceLocked(lock, clock_.steady());
+         wait > std::chrono::nanoseconds::zero(); wait = LookupOnceLocked(lock, clock_.steady())) {
       cv_.wait_for(lock, wait, [&] { return stop_; });
     }
-    if (stop_) break;
-    std::vector<Wanted> batch;
-    std::vector<std::string> sources;
-    while (!wanted_.empty() && batch.size() < max_batch) {
-      sources.push_back(wanted_.front().source);
-      batch.push_back(std::move(wanted_.front()));
-      wanted_.pop_front();
-    }
-    counters_.lookups += batch.size();
-    lock.unlock();
-    std::vector<LookupAnswer> answers = provider_->Lookup(sources);
-    lock.lock();
-    std::vector<Event> events = ApplyLocked(batch, answers, NowNanos());
-    PublishLocked();
-    auto sink = event_sink_;
-    auto notify = replay_.empty() ? nullptr : replay_notifier_;
-    lock.unlock();
-    resolved_cv_.notify_all();
-    if (sink) {
-      for (Event& e : events) sink(std::move(e));
-    }
-    if (notify) notify();
-    lock.lock();
   }
 }
 

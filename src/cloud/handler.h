@@ -9,7 +9,9 @@
 // cloud-cache-negative-ttl), refreshed in the background every cloud-cache-refresh-period when
 // expired (the stale answer is served meanwhile; a failed refresh keeps it), and evicted after
 // cloud-cache-evict-after-idle-period without use. An index provider (k8s) publishes its whole
-// index instead: nothing is parked or looked up. Every method is thread-safe.
+// index instead: nothing is parked or looked up. Every method is thread-safe. Run() is built from
+// two steps, LookupOnce() and RefreshScan(), that a test calls on its own thread (instead of
+// running Run()) with the times of an injected HandlerClock.
 #pragma once
 
 #include <atomic>
@@ -20,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -49,6 +52,14 @@ struct HandlerOptions {
   static HandlerOptions From(const config::Options& o);
 };
 
+// The handler's clocks: wall-clock nanoseconds (cache expiry, last use: compared with the times
+// the workers pass to Enricher::Resolve) and the steady time of the rate limit and of Run()'s
+// refresh period. Tests inject their own and drive LookupOnce() / RefreshScan() with it.
+struct HandlerClock {
+  std::function<int64_t()> wall_ns;  // empty: std::chrono::system_clock
+  std::function<std::chrono::steady_clock::time_point()> steady;  // empty: steady_clock
+};
+
 // A metric line waiting for its source's lookup: replayed through a worker as if received again.
 struct ParkedLine {
   std::string source;  // what was looked up
@@ -72,7 +83,7 @@ struct HandlerStats {
 
 class CloudHandler {
  public:
-  CloudHandler(std::unique_ptr<Provider> provider, HandlerOptions options);
+  CloudHandler(std::unique_ptr<Provider> provider, HandlerOptions options, HandlerClock clock = {});
   ~CloudHandler();
 
   Provider& provider() { return *provider_; }
@@ -80,8 +91,25 @@ class CloudHandler {
 
   // Main thread, once: starts the provider (an error stops startup).
   Status Start();
-  // The lookup thread's body (lookup providers only); returns after Stop().
+  // The lookup thread's body (lookup providers only); returns after Stop(). Each round: waits
+  // for wanted sources (or the next refresh scan), gathers a batch for options.gather, runs
+  // RefreshScan() every refresh_period, waits for the rate limit's token, then LookupOnce().
+  // Its waits are in real time (condition variables), whatever the clock.
   void Run();
+
+  // The lookup thread's steps (lookup providers only), called by Run(), or by a test on its own
+  // thread instead of running Run() (never both, one call at a time).
+  //
+  // One lookup round at steady time `now`: when sources are wanted and the rate limit has a
+  // token at `now`, takes up to the provider's max_batch of them, asks the provider (mu_ not
+  // held), applies the answers at the clock's wall time (cache, parked lines to the replay
+  // queue, parked events enriched), publishes the view, wakes Await(), dispatches the events
+  // and calls the replay notifier. Returns zero when it looked up or nothing was wanted (or
+  // after Stop()); else how long until the token, which stays reserved for the next call.
+  std::chrono::nanoseconds LookupOnce(std::chrono::steady_clock::time_point now);
+  // The background refresh at wall time `now_ns`: evicts entries unused for longer than
+  // evict_after_idle (and publishes) and queues expired ones for a refresh lookup.
+  void RefreshScan(int64_t now_ns);
   // Stops Run() and the provider; bounded.
   void Stop();
 
@@ -132,6 +160,9 @@ class CloudHandler {
   void PublishLocked();
   void PublishIndex(std::shared_ptr<const Index> index);
   void RefreshScanLocked(int64_t now_ns);
+  std::chrono::nanoseconds LookupOnceLocked(std::unique_lock<std::mutex>& lock,
+                                            std::chrono::steady_clock::time_point now);
+  int64_t WallNanos() const { return clock_.wall_ns(); }
   // Applies answers; returns the events to dispatch (outside the lock).
   std::vector<Event> ApplyLocked(const std::vector<Wanted>& batch,
                                  const std::vector<LookupAnswer>& answers, int64_t now_ns);
@@ -141,6 +172,7 @@ class CloudHandler {
   std::unique_ptr<Provider> provider_;
   const HandlerOptions options_;
   const bool lookups_;
+  const HandlerClock clock_;  // both set
 
   mutable std::mutex mu_;
   std::condition_variable cv_;           // the lookup thread: work or stop
@@ -156,7 +188,9 @@ class CloudHandler {
   std::atomic<size_t> replay_size_{0};
   std::function<void(Event&&)> event_sink_;
   std::function<void()> replay_notifier_;
-  stats::TokenBucket requests_;     // max-cloud-requests / burst-cloud-requests, under mu_
+  stats::TokenBucket requests_;  // max-cloud-requests / burst-cloud-requests, under mu_
+  // A token reserved by LookupOnce() and usable from then on, under mu_.
+  std::optional<std::chrono::steady_clock::time_point> token_at_;
   HandlerStats counters_;           // the cumulative part, under mu_
   stats::RateLimiter drop_log_{6};  // per minute
 

@@ -1,11 +1,10 @@
 // A worker with a cloud provider (docs/cloud-providers.md): lines from a source not looked up yet
 // are parked, not counted twice, replayed once the answer is in, enriched (source = instance id,
 // instance tags added, then filters and default tags as usual); unknown senders pass unchanged;
-// events wait for the lookup too.
+// events wait for the lookup too. The test plays the handler's lookup thread (LookupOnce) itself.
 #include <gtest/gtest.h>
 
 #include <string>
-#include <thread>
 
 #include "cloud/handler.h"
 #include "ingest/worker.h"
@@ -20,7 +19,11 @@ class WorkerCloudTest : public ::testing::Test {
     auto p = std::make_unique<testing::FakeProvider>();
     provider_ = p.get();
     provider_->Set("10.0.0.1", "i-abc", {"env:prod", "region:us-east-1"});
-    handler_ = std::make_unique<cloud::CloudHandler>(std::move(p), cloud::HandlerOptions{});
+    cloud::HandlerClock clock;  // fixed: nothing here depends on time
+    clock.wall_ns = [] { return int64_t{1000}; };
+    clock.steady = [] { return std::chrono::steady_clock::time_point(); };
+    handler_ = std::make_unique<cloud::CloudHandler>(std::move(p), cloud::HandlerOptions{},
+                                                     std::move(clock));
     handler_->SetEventSink([this](Event&& e) {
       std::lock_guard lock(mu_);
       events_.push_back(std::move(e));
@@ -28,21 +31,20 @@ class WorkerCloudTest : public ::testing::Test {
     ASSERT_TRUE(handler_->Start().ok());
     popts_.default_tags = {"dc:1"};
     worker_.SetCloud(handler_.get());
-    thread_ = std::thread([h = handler_.get()] { h->Run(); });
   }
-  void TearDown() override {
-    handler_->Stop();
-    thread_.join();
-  }
+  void TearDown() override { handler_->Stop(); }
   void Send(std::string datagram, std::string_view sender) {
     worker_.ProcessDatagram(datagram.data(), datagram.size(), sender, 1000);
   }
-  // Waits (bounded) for n lines to be ready and replays them as the worker loop does.
-  void ReplayWhenReady(size_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (handler_->replay_ready() < n && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+  // One round of the handler's lookup thread.
+  void LookUp() {
+    EXPECT_EQ(handler_->LookupOnce(std::chrono::steady_clock::time_point()),
+              std::chrono::nanoseconds::zero());
+  }
+  // Looks the parked sources up, expects n lines ready and replays them as the worker loop does.
+  void LookUpAndReplay(size_t n) {
+    EXPECT_EQ(handler_->replay_ready(), 0u);
+    LookUp();
     ASSERT_EQ(handler_->replay_ready(), n);
     std::vector<cloud::ParkedLine> lines;
     handler_->TakeReplay(lines, 1000);
@@ -60,7 +62,6 @@ class WorkerCloudTest : public ::testing::Test {
 
   testing::FakeProvider* provider_ = nullptr;
   std::unique_ptr<cloud::CloudHandler> handler_;
-  std::thread thread_;
   pipeline::PipelineOptions popts_;
   std::mutex mu_;
   std::vector<Event> events_;
@@ -74,7 +75,7 @@ TEST_F(WorkerCloudTest, LinesWaitForTheLookupAndAreEnriched) {
   Send("a:1|c|#team:x\na:2|c|#team:x\nbad line", "10.0.0.1");
   EXPECT_TRUE(Counters().empty());  // parked, not aggregated yet
   EXPECT_EQ(stats::Read(worker_.counters().metrics_received), 2u);
-  ReplayWhenReady(2);
+  LookUpAndReplay(2);
   EXPECT_EQ(Counters(),
             (std::map<std::string, int64_t>{{"a|dc:1,env:prod,region:us-east-1,team:x|i-abc", 3}}));
   EXPECT_EQ(stats::Read(worker_.counters().metrics_received), 2u);  // not counted twice
@@ -91,10 +92,7 @@ TEST_F(WorkerCloudTest, AWorkerFedOnlyDatagramsSeesNewAnswers) {
   // The TCP input's worker has no receive loop of its own (and another worker replays): once
   // the handler knows a source, its next datagram is enriched at once, not parked again.
   Send("a:1|c", "10.0.0.1");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (handler_->replay_ready() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  LookUp();
   std::vector<cloud::ParkedLine> elsewhere;
   handler_->TakeReplay(elsewhere, 10);  // replayed by some other worker
   ASSERT_EQ(elsewhere.size(), 1u);
@@ -106,7 +104,7 @@ TEST_F(WorkerCloudTest, AWorkerFedOnlyDatagramsSeesNewAnswers) {
 
 TEST_F(WorkerCloudTest, UnknownSendersPassUnchanged) {
   Send("b:5|c", "10.0.0.2");
-  ReplayWhenReady(1);
+  LookUpAndReplay(1);
   EXPECT_EQ(Counters(), (std::map<std::string, int64_t>{{"b|dc:1|10.0.0.2", 5}}));
   Send("b:5|c", "10.0.0.2");  // negative entry: passes at once
   EXPECT_EQ(Counters()["b|dc:1|10.0.0.2"], 10);
@@ -114,14 +112,11 @@ TEST_F(WorkerCloudTest, UnknownSendersPassUnchanged) {
 
 TEST_F(WorkerCloudTest, EventsAreEnrichedOnceTheAnswerIsIn) {
   Send("_e{2,4}:up|text|#team:x", "10.0.0.1");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lock(mu_);
-      if (!events_.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_TRUE(events_.empty());  // waits for the lookup
   }
+  LookUp();
   std::lock_guard lock(mu_);
   ASSERT_EQ(events_.size(), 1u);
   EXPECT_EQ(events_[0].source, "i-abc");
