@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "snapshot/flush_snapshot.h"
 #include "config/config.h"
 #include "core/metric.h"
 #include "core/result.h"
+#include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::transport {
 class HttpClient;

@@ -5,6 +5,7 @@
 // internal-metrics collector and /expvar read them (counters are atomics).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "ingest/tcp_receiver.h"
 #include "ingest/worker.h"
 #include "server/backend_runner.h"
+#include "stats/internal_metrics.h"
 
 namespace cstatsd::server {
 
@@ -32,5 +34,24 @@ struct Components {
   std::shared_ptr<http::IngestTarget> http_ingest;  // set when a server enables ingestion
   std::vector<std::unique_ptr<http::HttpServer>> http_servers;
 };
+
+// The workers' receive and parse counters summed: totals since the start, for the internal
+// metrics and /expvar. Any thread (the counters are atomics).
+struct WorkerTotals {
+  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad_lines = 0, truncated = 0;
+};
+inline WorkerTotals SumWorkerCounters(const Components& parts) {
+  WorkerTotals t;
+  for (const auto& w : parts.workers) {
+    const auto& c = w->counters();
+    t.datagrams += stats::Read(c.datagrams_received);
+    t.batches += stats::Read(c.batches_read);
+    t.metrics += stats::Read(c.metrics_received);
+    t.events += stats::Read(c.events_received);
+    t.bad_lines += stats::Read(c.bad_lines_seen);
+    t.truncated += stats::Read(c.truncated_datagrams);
+  }
+  return t;
+}
 
 }  // namespace cstatsd::server

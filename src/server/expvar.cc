@@ -15,16 +15,7 @@ nlohmann::json ExpvarVars(const config::Options& options, const Components& part
   j["version"] = std::string(Version());
   j["commit"] = std::string(GitCommit());
   j["settings"] = config::OptionsAsJson(options);
-  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0, truncated = 0;
-  for (const auto& w : parts.workers) {
-    const auto& c = w->counters();
-    datagrams += stats::Read(c.datagrams_received);
-    batches += stats::Read(c.batches_read);
-    metrics += stats::Read(c.metrics_received);
-    events += stats::Read(c.events_received);
-    bad += stats::Read(c.bad_lines_seen);
-    truncated += stats::Read(c.truncated_datagrams);
-  }
+  const auto [datagrams, batches, metrics, events, bad, truncated] = SumWorkerCounters(parts);
   j["counters"] = {{"receiver.datagrams_received", datagrams},
                    {"receiver.batches_read", batches},
                    {"receiver.datagrams_truncated", truncated},

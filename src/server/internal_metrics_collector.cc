@@ -8,16 +8,7 @@
 namespace cstatsd::server {
 
 void InternalMetricsCollector::Collect(const FlushFigures& flush, InternalStats& s) {
-  uint64_t datagrams = 0, batches = 0, metrics = 0, events = 0, bad = 0, truncated = 0;
-  for (const auto& w : parts_.workers) {
-    const auto& c = w->counters();
-    datagrams += stats::Read(c.datagrams_received);
-    batches += stats::Read(c.batches_read);
-    metrics += stats::Read(c.metrics_received);
-    events += stats::Read(c.events_received);
-    bad += stats::Read(c.bad_lines_seen);
-    truncated += stats::Read(c.truncated_datagrams);
-  }
+  const auto [datagrams, batches, metrics, events, bad, truncated] = SumWorkerCounters(parts_);
   // "reported" metrics: gauges of the total standalone, counters of the change when forwarding.
   s.Report("receiver.datagrams_received", datagrams);
   s.Report("receiver.batches_read", batches);

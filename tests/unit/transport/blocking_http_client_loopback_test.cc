@@ -1,14 +1,13 @@
 // BlockingHttpClient (the blocking face of the HTTP client) against the shared fake server on
 // 127.0.0.1: what goes on the wire, bodies and their cap, headers, streaming, Abort() and a
 // caller's cancellation, timeouts and an unreachable server.
-#include "transport/blocking_http_client.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <string>
 #include <thread>
 
+#include "transport/blocking_http_client.h"
 #include "unit/support/fake_http_server.h"
 
 namespace cstatsd::transport {
