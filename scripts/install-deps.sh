@@ -11,8 +11,9 @@ PACKAGES=(
   libxxhash-dev zlib1g-dev liblz4-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libre2-dev libpugixml-dev
   libmicrohttpd-dev  # the HTTP servers (docs/adr/0003-http-server-on-libmicrohttpd.md)
+  libsnappy-dev  # prometheus-remote-write's snappy block compression
   # real services the end-to-end tests run on loopback
-  graphite-carbon python3-whisper influxdb
+  graphite-carbon python3-whisper influxdb prometheus
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps openssl
   lz4  # the forwarder integration test decodes lz4 frames with the CLI
