@@ -3,6 +3,7 @@
 // Owned by the thread that parses; not shared.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -16,16 +17,44 @@ enum class MetricType : uint8_t { kCounter = 1, kTimer = 2, kGauge = 3, kSet = 4
 
 std::string_view MetricTypeName(MetricType type);  // "counter", "timer", "gauge", "set"
 
+// A timer line's statsd type, which the aggregation does not change
+// (docs/aggregation.md#timer-kinds): `ms` is a duration in milliseconds, `h` (histogram) a value
+// without unit. Every backend that gostatsd has treats both alike; one that converts units
+// (Prometheus: `ms` / 1000 to seconds, `h` as it is) reads it. Not a gsd_histogram tag (that is
+// TimerPoint::histogram). The order is the precedence when a series receives several kinds in one
+// interval: the smallest wins (ResolveTimerKind). kMs is 0: what a producer that does not know (a
+// gostatsd forwarder, internal metrics) means.
+enum class TimerKind : uint8_t { kMs = 0, kHistogram = 1 };
+
+inline constexpr std::string_view TimerKindName(TimerKind kind) {  // "ms", "h"
+  return kind == TimerKind::kHistogram ? "h" : "ms";
+}
+
+// The kinds a timer series received in an interval: one bit per TimerKind. Receive and every
+// merge OR them, so the result does not depend on the order of workers, merges or forwarders.
+using TimerKindSet = uint8_t;
+
+inline constexpr TimerKindSet TimerKindBit(TimerKind kind) {
+  return static_cast<TimerKindSet>(1u << static_cast<unsigned>(kind));
+}
+
+// The kind a series reports: the smallest kind received (`ms` if any line was `ms`); `ms` when
+// none is known (a timer kept without values).
+inline constexpr TimerKind ResolveTimerKind(TimerKindSet kinds) {
+  return kinds == 0 ? TimerKind::kMs : static_cast<TimerKind>(std::countr_zero(kinds));
+}
+
 // One metric line as parsed. Views point into the datagram or into the parser's scratch space
 // and stay valid until the parser parses the next line. Vectors keep their capacity, so reusing
 // one ParsedMetric allocates nothing in the steady state.
 struct ParsedMetric {
   MetricType type = MetricType::kCounter;
-  std::string_view name;               // sanitised, with the namespace prefix applied
-  std::vector<double> values;          // c, g, ms/h: the packed values in order (may be empty)
-  std::string_view set_value;          // s: the member, verbatim
-  double rate = 1.0;                   // sample rate from '@'; finite and > 0
-  std::vector<std::string_view> tags;  // as received, empty elements dropped, unsorted
+  TimerKind timer_kind = TimerKind::kMs;  // timers: `ms` or `h`; meaningless for other types
+  std::string_view name;                  // sanitised, with the namespace prefix applied
+  std::vector<double> values;             // c, g, ms/h: the packed values in order (may be empty)
+  std::string_view set_value;             // s: the member, verbatim
+  double rate = 1.0;                      // sample rate from '@'; finite and > 0
+  std::vector<std::string_view> tags;     // as received, empty elements dropped, unsorted
 
   void Clear() {
     values.clear();
@@ -33,6 +62,7 @@ struct ParsedMetric {
     set_value = {};
     name = {};
     rate = 1.0;
+    timer_kind = TimerKind::kMs;
   }
 };
 

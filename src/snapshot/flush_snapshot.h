@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/metric.h"
 #include "core/series_key.h"
 
 namespace cstatsd::snapshot {
@@ -47,7 +48,11 @@ struct BucketPoint {
 struct TimerPoint {
   SeriesKeyRef key;
   bool histogram = false;  // gsd_histogram timer: only buckets are meaningful
-  int64_t count = 0;       // round(SampledCount)
+  // The statsd type of the lines, `ms` (milliseconds) or `h` (no unit); when both were
+  // received in the interval, `ms` (docs/aggregation.md#timer-kinds). Every backend gostatsd
+  // has ignores it; a producer that does not set it means `ms`.
+  TimerKind kind = TimerKind::kMs;
+  int64_t count = 0;  // round(SampledCount)
   double count_per_second = 0;
   double min = 0;  // "lower"
   double max = 0;  // "upper"
