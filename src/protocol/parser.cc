@@ -184,13 +184,14 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       break;
     case 'h':
       type = MetricType::kTimer;
+      metric.timer_kind = TimerKind::kHistogram;
       ++pos;
       break;
     case 's':
       type = MetricType::kSet;
       ++pos;
       break;
-    case 'm':
+    case 'm':  // timer_kind stays kMs (Clear)
       if (pos + 1 == n || data[pos + 1] != 's') return Bad(error, ParseError::kInvalidType);
       type = MetricType::kTimer;
       pos += 2;

@@ -192,6 +192,59 @@ INSTANTIATE_TEST_SUITE_P(
         MetricCase{"a:::|ms", kT, "a", {}, 1, {}}, MetricCase{"a:|h", kT, "a", {}, 1, {}}));
 
 // ---------------------------------------------------------------------------------------------
+// Timer kinds (docs/aggregation.md#timer-kinds): `ms` and `h` parse to the same timer, and the
+// line's statsd type is kept.
+
+TEST(ParserTimerKindTest, MsAndHistogramKeepTheirKind) {
+  Parser parser;
+  ParsedMetric metric;
+  Event event;
+  ParseError error = ParseError::kNone;
+  struct Case {
+    const char* line;
+    LineKind kind;
+    MetricType type;
+    TimerKind timer_kind;
+  };
+  // One ParsedMetric through every line: a kind never leaks into the next line.
+  const Case cases[] = {
+      {"t:1|h", LineKind::kMetric, kT, TimerKind::kHistogram},
+      {"t:1|ms", LineKind::kMetric, kT, TimerKind::kMs},
+      {"t:1:2|h|@0.5|#a,b", LineKind::kMetric, kT, TimerKind::kHistogram},
+      {"c:1|c", LineKind::kMetric, kC, TimerKind::kMs},
+      {"t:|h", LineKind::kMetric, kT, TimerKind::kHistogram},
+      {"g:1|g", LineKind::kMetric, kG, TimerKind::kMs},
+      {"t:1|h|#gsd_histogram:1_2", LineKind::kMetric, kT, TimerKind::kHistogram},
+      {"s:m|s", LineKind::kMetric, MetricType::kSet, TimerKind::kMs},
+      {"t:1|ms|@0.1", LineKind::kMetric, kT, TimerKind::kMs},
+  };
+  for (const Case& c : cases) {
+    ASSERT_EQ(parser.Parse(c.line, metric, event, error), c.kind) << c.line;
+    EXPECT_EQ(metric.type, c.type) << c.line;
+    EXPECT_EQ(metric.timer_kind, c.timer_kind) << c.line;
+  }
+  // A bad `h` line leaves nothing for the next one.
+  EXPECT_EQ(parser.Parse("t:x|h", metric, event, error), LineKind::kBad);
+  ASSERT_EQ(parser.Parse("t:1|ms", metric, event, error), LineKind::kMetric);
+  EXPECT_EQ(metric.timer_kind, TimerKind::kMs);
+  // `hs`, `m` and `msx` are not timer types.
+  EXPECT_EQ(ErrorOf("t:1|hs"), ParseError::kInvalidType);
+  EXPECT_EQ(ErrorOf("t:1|m"), ParseError::kInvalidType);
+  EXPECT_EQ(ErrorOf("t:1|msx"), ParseError::kInvalidType);
+}
+
+TEST(ParserTimerKindTest, ResolveAndNames) {
+  EXPECT_EQ(TimerKindName(TimerKind::kMs), "ms");
+  EXPECT_EQ(TimerKindName(TimerKind::kHistogram), "h");
+  const TimerKindSet ms = TimerKindBit(TimerKind::kMs);
+  const TimerKindSet h = TimerKindBit(TimerKind::kHistogram);
+  EXPECT_EQ(ResolveTimerKind(0), TimerKind::kMs);  // nothing known: ms, as gostatsd means
+  EXPECT_EQ(ResolveTimerKind(ms), TimerKind::kMs);
+  EXPECT_EQ(ResolveTimerKind(h), TimerKind::kHistogram);
+  EXPECT_EQ(ResolveTimerKind(ms | h), TimerKind::kMs);  // ms if any line was ms
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sets (9, 16, 17 and more).
 
 TEST(ParserSetTest, SetMemberIsTheRawValuePart) {
