@@ -168,7 +168,7 @@ class PrometheusEndToEnd(harness.ServerTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cstatsd-e2e-prom-")
 
-    def start_cstatsd(self, job, mapping, extra="", backends='["prometheus", '
+    def start_cstatsd(self, job, mapping, prometheus_keys="", backends='["prometheus", '
                       '"prometheus-remote-write"]'):
         mapping_path = os.path.join(self.tmp, f"{job}-mapping.yml")
         with open(mapping_path, "w") as f:
@@ -179,10 +179,11 @@ class PrometheusEndToEnd(harness.ServerTestCase):
 metrics-addr = "127.0.0.1:0"
 flush-interval = "1s"
 statser-type = "internal"
-{extra}
+
 [prometheus]
 listen-address = "127.0.0.1:{self.ports[job]}"
 mapping-config = "{mapping_path}"
+{prometheus_keys}
 
 [prometheus-remote-write]
 url = "{self.prom.remote_write_url}"
@@ -285,13 +286,13 @@ mapping-config = "{mapping_path}"
     # ----- expiry -----
 
     def test_series_leaves_prometheus_after_expiry(self):
-        s = self.start_cstatsd("expiry", "mappings: []\n", extra='expiry-interval = "2s"',
-                               backends='["prometheus"]')
+        s = self.start_cstatsd("expiry", "mappings: []\n",
+                               prometheus_keys='expiry-interval = "2s"', backends='["prometheus"]')
         s.send("e2e.gone:4|c|#k:v\ne2e.gone_gauge:3|g")
         self.wait_value('e2e_gone{job="expiry",k="v"}', 4)
         self.wait_value('e2e_gone_gauge{job="expiry"}', 3)
-        # Not received for expiry-interval: the target stops exposing it, Prometheus marks it
-        # stale at the next scrape and an instant query returns nothing.
+        # Not received for `[prometheus] expiry-interval`: the target stops exposing it,
+        # Prometheus marks it stale at the next scrape and an instant query returns nothing.
         self.prom.wait('e2e_gone{job="expiry"} or e2e_gone_gauge{job="expiry"}',
                        lambda r: r == [], timeout=20, what="expired series")
         _, _, body = fetch(self.metrics_url)
