@@ -145,6 +145,7 @@ void MergeValue(GaugeAgg& s, const GaugeAgg& d) {
 void MergeValue(TimerAgg& s, const TimerAgg& d) {
   s.values.insert(s.values.end(), d.values.begin(), d.values.end());
   s.sampled_count += d.sampled_count;
+  s.kinds |= d.kinds;  // order-free (docs/aggregation.md#timer-kinds)
   s.last_ns = std::max(s.last_ns, d.last_ns);
 }
 void MergeValue(SetAgg& s, SetAgg& d) {
@@ -160,6 +161,7 @@ void ResetValue(GaugeAgg&) {}
 void ResetValue(TimerAgg& d) {
   d.values.clear();
   d.sampled_count = 0;
+  d.kinds = 0;
 }
 void ResetValue(SetAgg& d) { d.members.clear(); }
 
@@ -394,6 +396,7 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
                               FlushSnapshot& out) {
   TimerPoint p;
   p.key = key;
+  p.kind = t.kinds != 0 ? ResolveTimerKind(t.kinds) : t.last_kind;
   std::vector<double>& v = t.values;
   const size_t n = v.size();
 
@@ -551,6 +554,8 @@ void Aggregator::Reset(int64_t now_ns) {
       t.values.reserve(used);
     }
     t.sampled_count = 0;
+    if (t.kinds != 0) t.last_kind = ResolveTimerKind(t.kinds);
+    t.kinds = 0;
   }
   PublishLimits();
 }

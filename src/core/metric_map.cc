@@ -27,6 +27,7 @@ V& MetricMap::Sink() {
   if constexpr (std::is_same_v<V, TimerAgg>) {
     v.values.clear();
     v.sampled_count = 0;
+    v.kinds = 0;
   } else if constexpr (std::is_same_v<V, SetAgg>) {
     v.members.clear();
   } else {
@@ -93,10 +94,11 @@ void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value,
 }
 
 void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
-                             double sampled, int64_t now_ns) {
+                             double sampled, TimerKind kind, int64_t now_ns) {
   TimerAgg& t = FindOrInsert(timers, parts, hash);
   t.values.insert(t.values.end(), values, values + n);
   t.sampled_count += sampled;
+  t.kinds |= TimerKindBit(kind);
   if (now_ns > t.last_ns) t.last_ns = now_ns;
 }
 

@@ -24,9 +24,13 @@ void FillCommon(const SeriesKey& key, Raw& raw) {
 
 // The entry of series `key` in a TagMap. Two series can share it only when their names or tags
 // differ in invalid bytes alone; their values are then combined as a merge would.
+// `shared` (if given) says whether the entry was there already.
 template <typename TagMap>
-auto& Entry(TagMap& outer, const SeriesKey& key) {
-  return (*outer[ToValidUtf8(key.name())].mutable_tagmap())[ToValidUtf8(key.TagsKey())];
+auto& Entry(TagMap& outer, const SeriesKey& key, bool* shared = nullptr) {
+  auto& tag_map = *outer[ToValidUtf8(key.name())].mutable_tagmap();
+  std::string tags_key = ToValidUtf8(key.TagsKey());
+  if (shared != nullptr) *shared = tag_map.count(tags_key) != 0;
+  return tag_map[std::move(tags_key)];
 }
 
 void AddCounter(pb::RawMessageV2& msg, const SeriesKey& key, const CounterAgg& v) {
@@ -42,10 +46,16 @@ void AddGauge(pb::RawMessageV2& msg, const SeriesKey& key, const GaugeAgg& v) {
 }
 
 void AddTimer(pb::RawMessageV2& msg, const SeriesKey& key, const TimerAgg& v) {
-  auto& raw = Entry(*msg.mutable_timers(), key);
+  bool shared = false;
+  auto& raw = Entry(*msg.mutable_timers(), key, &shared);
   FillCommon(key, raw);
   raw.set_samplecount(raw.samplecount() + v.sampled_count);
   raw.mutable_values()->Add(v.values.begin(), v.values.end());
+  // Kind (docs/forwarder.md#schema): unset, the default, is `ms`, so an `ms` timer is encoded
+  // as gostatsd encodes it. Two series on one entry: `ms` if either is.
+  TimerKindSet kinds = v.kinds;
+  if (shared) kinds |= TimerKindBit(TimerKindFromWire(raw.kind()));
+  raw.set_kind(TimerKindToWire(ResolveTimerKind(kinds)));
 }
 
 void AddSet(pb::RawMessageV2& msg, const SeriesKey& key, const SetAgg& v) {

@@ -40,6 +40,16 @@ struct Partition {
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
                                                  const std::vector<std::string>& dynamic_headers);
 
+// RawTimerV2.Kind, cstatsd's field 100 (docs/forwarder.md#schema): the timer's kind on the
+// wire. Absent (gostatsd, an older cstatsd) and unknown values are `ms`.
+inline constexpr uint32_t kRawTimerKindField = 100;
+inline pb::RawTimerV2_TimerKind TimerKindToWire(TimerKind kind) {
+  return kind == TimerKind::kHistogram ? pb::RawTimerV2::Histogram : pb::RawTimerV2::Ms;
+}
+inline TimerKind TimerKindFromWire(uint64_t kind) {
+  return kind == pb::RawTimerV2::Histogram ? TimerKind::kHistogram : TimerKind::kMs;
+}
+
 // The event as gostatsd's forwarder sends it: Hostname and SourceIP are both the source.
 pb::EventV2 ToEventV2(const Event& event);
 
@@ -102,6 +112,7 @@ struct RawSeries {
   int64_t counter = 0;
   double gauge = 0;
   double sample_count = 0;
+  TimerKind timer_kind = TimerKind::kMs;  // RawTimerV2.Kind; absent: ms
   std::span<const double> timer_values;
   std::span<const std::string_view> set_members;
 };

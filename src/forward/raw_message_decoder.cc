@@ -366,6 +366,9 @@ class RawWalker {
         members_.push_back(s);
       } else if (type == MetricType::kTimer && field == 3 && wt == kFixed64) {
         if (!r.Double(cur_.sample_count)) return Malformed("truncated sample count");
+      } else if (type == MetricType::kTimer && field == kRawTimerKindField && wt == kVarint) {
+        if (!r.Varint(v)) return Malformed("truncated timer kind");
+        cur_.timer_kind = TimerKindFromWire(v);  // the last one wins, as protobuf's
       } else if (type == MetricType::kTimer && field == 4 && (wt == kLen || wt == kFixed64)) {
         size_t n = 1;
         if (wt == kLen) {

@@ -97,6 +97,7 @@ forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
     s.timer_values = r.timer_values.data();
     s.timer_count = r.timer_values.size();
     s.sample_count = r.sample_count;
+    s.timer_kind = r.timer_kind;
     s.set_members.assign(r.set_members.begin(), r.set_members.end());
     if (!pipeline_.ReceiveAggregated(s, r.hostname, now_ns, *out) && refused != nullptr) {
       ++*refused;

@@ -181,6 +181,7 @@ void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, M
   st.name_len = parts.name_len;
   st.tags_len = parts.tags_len;
   st.type = m.type;
+  st.timer_kind = m.timer_kind;
   st.rate = m.rate;
   st.value = 0;
   st.values_off = st.values_count = 0;
@@ -218,7 +219,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
         break;
       case MetricType::kTimer:
         out.ReceiveTimer(parts, st.hash, staged_values_.data() + st.values_off, st.values_count,
-                         TimerLineWeight(st.rate), now_ns);
+                         TimerLineWeight(st.rate), st.timer_kind, now_ns);
         break;
       case MetricType::kSet:
         out.ReceiveSet(parts, st.hash, st.member, now_ns);
@@ -270,7 +271,8 @@ bool Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view sou
       out.ReceiveGauge(parts, hash, s.gauge, now_ns);
       break;
     case MetricType::kTimer:
-      out.ReceiveTimer(parts, hash, s.timer_values, s.timer_count, s.sample_count, now_ns);
+      out.ReceiveTimer(parts, hash, s.timer_values, s.timer_count, s.sample_count, s.timer_kind,
+                       now_ns);
       break;
     case MetricType::kSet:
       out.ReceiveSet(parts, hash, std::span<const std::string_view>(s.set_members), now_ns);

@@ -32,6 +32,7 @@ struct AggregatedSeries {
   const double* timer_values = nullptr;       // timer: the values ...
   size_t timer_count = 0;                     // ... how many ...
   double sample_count = 0;                    // ... and what they count for
+  TimerKind timer_kind = TimerKind::kMs;      // ... and their kind (absent on the wire: ms)
   std::vector<std::string_view> set_members;  // set
 };
 
@@ -102,6 +103,7 @@ class Pipeline {
     uint64_t hash;
     uint32_t key_off, key_len, name_len, tags_len;
     MetricType type;
+    TimerKind timer_kind;  // timer: `ms` or `h`
     double rate;
     double value;                       // counter: sum of values; gauge: the last value
     uint32_t values_off, values_count;  // timer: values in staged_values_

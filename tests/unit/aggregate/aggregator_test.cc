@@ -713,6 +713,159 @@ TEST_P(AggregatorMapsTest, HistogramRepeatedAndInfiniteBoundsAreOneBucketEach) {
   EXPECT_EQ(got, (std::vector<std::pair<double, uint64_t>>{{10, 2}, {20, 3}, {inf, 4}}));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Timer kinds (docs/aggregation.md#timer-kinds): `ms` if any line of the interval was `ms`,
+// whatever the worker and merge order; a timer kept without lines keeps its last kind.
+
+// One timer line of `kind` through `pipeline` into `map`.
+void AddKind(pipeline::Pipeline& pipeline, MetricMap& map, std::string_view name, TimerKind kind,
+             double value, std::vector<std::string_view> tags = {}) {
+  ParsedMetric m;
+  m.type = MetricType::kTimer;
+  m.timer_kind = kind;
+  m.name = name;
+  m.values = {value};
+  m.tags = std::move(tags);
+  pipeline.Receive(m, "", 100 * kSecond, map);
+}
+
+const TimerPoint* FindTimer(const FlushSnapshot& s, std::string_view name) {
+  for (const TimerPoint& t : s.timers) {
+    if (t.key->name() == name) return &t;
+  }
+  return nullptr;
+}
+
+constexpr TimerKind kMs = TimerKind::kMs;
+constexpr TimerKind kH = TimerKind::kHistogram;
+
+TEST(TimerPointTest, KindDefaultsToMilliseconds) {
+  // Every producer that does not set it (backend tests, older code) means `ms`.
+  EXPECT_EQ(TimerPoint{}.kind, kMs);
+  EXPECT_EQ(ParsedMetric{}.timer_kind, kMs);
+  EXPECT_EQ(TimerAgg{}.kinds, 0);
+}
+
+TEST_P(AggregatorMapsTest, TimerKeepsItsKind) {
+  ParsedMetric m;
+  m.type = MetricType::kTimer;
+  m.values = {1};
+  m.name = "plain";  // ParsedMetric's default: ms
+  pipeline_.Receive(m, "", 100 * kSecond, map_);
+  AddKind(pipeline_, map_, "h", kH, 1);
+  AddKind(pipeline_, map_, "h", kH, 2);
+  AddKind(pipeline_, map_, "ms", kMs, 1);
+  AddKind(pipeline_, map_, "hist", kH, 5, {"gsd_histogram:10"});  // the tag is another thing
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 4u);
+  EXPECT_EQ(FindTimer(*s, "plain")->kind, kMs);
+  EXPECT_EQ(FindTimer(*s, "h")->kind, kH);
+  EXPECT_EQ(FindTimer(*s, "h")->count, 2);  // one series, aggregated as any timer
+  EXPECT_EQ(FindTimer(*s, "ms")->kind, kMs);
+  EXPECT_EQ(FindTimer(*s, "hist")->kind, kH);
+  EXPECT_TRUE(FindTimer(*s, "hist")->histogram);
+}
+
+TEST_P(AggregatorMapsTest, BothKindsInOneMapAreMilliseconds) {
+  AddKind(pipeline_, map_, "a", kH, 1);
+  AddKind(pipeline_, map_, "a", kMs, 2);
+  AddKind(pipeline_, map_, "b", kMs, 1);
+  AddKind(pipeline_, map_, "b", kH, 2);
+  auto s = FlushAt(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 2u);
+  for (const TimerPoint& t : s->timers) {
+    EXPECT_EQ(t.kind, kMs) << t.key->name();
+    EXPECT_EQ(t.count, 2);  // the kind is not part of the identity
+  }
+}
+
+// Nothing a gostatsd backend reads depends on the kind: `h` and `ms` lines give the same numbers.
+TEST_P(AggregatorMapsTest, BothKindsAggregateToTheSameNumbers) {
+  options_.percent_thresholds = {90, -10, 99.9};
+  for (TimerKind kind : {kMs, kH}) {
+    const std::string_view name = kind == kMs ? "a" : "b";
+    for (double v : {3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0})
+      AddKind(pipeline_, map_, name, kind, v);
+  }
+  auto s = FlushAt(100 * kSecond, 10);
+  ASSERT_EQ(s->timers.size(), 2u);
+  const TimerPoint& a = *FindTimer(*s, "a");
+  const TimerPoint& b = *FindTimer(*s, "b");
+  EXPECT_EQ(a.kind, kMs);
+  EXPECT_EQ(b.kind, kH);
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.count_per_second, b.count_per_second);
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.max, b.max);
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.median, b.median);
+  EXPECT_EQ(a.stddev, b.stddev);
+  EXPECT_EQ(a.sum, b.sum);
+  EXPECT_EQ(a.sum_squares, b.sum_squares);
+  EXPECT_EQ(a.histogram, b.histogram);
+  EXPECT_EQ(Percentiles(*s, a), Percentiles(*s, b));
+  EXPECT_EQ(Percentiles(*s, a).size(), 15u);
+}
+
+TEST_F(AggregatorTest, BothKindsFromSeveralWorkersAreMillisecondsInAnyMergeOrder) {
+  // Three workers: `h`, `ms`, `h` for "mixed"; `h` everywhere for "h". Every order of merge.
+  const std::vector<TimerKind> mixed = {kH, kMs, kH};
+  std::vector<int> order = {0, 1, 2};
+  int orders = 0;
+  do {
+    agg_.reset();
+    std::vector<MetricMap> maps(3);
+    std::vector<IdValues> ids(3);
+    for (int w = 0; w < 3; ++w) {
+      Attach(maps[w], ids[w]);
+      AddKind(other_pipeline_, maps[w], "mixed", mixed[w], w);
+      AddKind(other_pipeline_, maps[w], "h", kH, w);
+    }
+    for (int w : order) {
+      maps[w].TakeReceivedIds();
+      agg().Merge(maps[w]);
+    }
+    auto s = agg().Flush(100 * kSecond, 1);
+    ASSERT_EQ(s->timers.size(), 2u);
+    EXPECT_EQ(FindTimer(*s, "mixed")->kind, kMs) << orders;
+    EXPECT_EQ(FindTimer(*s, "mixed")->count, 3);
+    EXPECT_EQ(FindTimer(*s, "h")->kind, kH) << orders;
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(orders, 6);
+}
+
+TEST_F(AggregatorTest, KindIsPerIntervalAndKeptByATimerWithoutLines) {
+  AddKind(pipeline_, map_, "t", kH, 1);
+  EXPECT_EQ(FlushAt(100 * kSecond)->timers.at(0).kind, kH);
+  // No line: kept until it expires, with the kind of its last interval with lines.
+  EXPECT_EQ(FlushAt(110 * kSecond)->timers.at(0).kind, kH);
+  // Both: ms. The reused worker map and the state forget it at the next interval.
+  AddKind(pipeline_, map_, "t", kH, 1);
+  AddKind(pipeline_, map_, "t", kMs, 1);
+  EXPECT_EQ(FlushAt(120 * kSecond)->timers.at(0).kind, kMs);
+  EXPECT_EQ(FlushAt(130 * kSecond)->timers.at(0).kind, kMs);
+  AddKind(pipeline_, map_, "t", kH, 1);
+  EXPECT_EQ(FlushAt(140 * kSecond)->timers.at(0).kind, kH);
+}
+
+TEST_F(AggregatorTest, ForwarderStateKeepsTheKinds) {
+  // Forwarder mode: merged, then taken out whole for the RawMessageV2.
+  MetricMap other;
+  AddKind(pipeline_, map_, "mixed", kH, 1);
+  AddKind(other_pipeline_, other, "mixed", kMs, 2);
+  AddKind(other_pipeline_, other, "h", kH, 3);
+  agg().Merge(other);
+  agg().Merge(map_);
+  MetricMap out = agg().TakeState();
+  ASSERT_EQ(out.timers.size(), 2u);
+  for (const auto& e : out.timers.entries()) {
+    const bool mixed = e.key->name() == "mixed";
+    EXPECT_EQ(e.value.kinds, mixed ? (TimerKindBit(kMs) | TimerKindBit(kH)) : TimerKindBit(kH));
+    EXPECT_EQ(ResolveTimerKind(e.value.kinds), mixed ? kMs : kH);
+  }
+}
+
 TEST(CounterDeltaTest, SaturatesInsteadOfUndefinedBehaviour) {
   EXPECT_EQ(CounterDelta(1, 0.3), 3);
   EXPECT_EQ(CounterDelta(-7, 2), -3);

@@ -610,6 +610,155 @@ TEST(DecodeEventTest, FieldsAndLimits) {
   EXPECT_EQ(out.alert_type, EventAlertType::kInfo);
 }
 
+// --- Timer kinds (docs/forwarder.md#schema: RawTimerV2.Kind, field 100) ---
+
+class KindCollect : public RawSeriesVisitor {
+ public:
+  void Series(const RawSeries& r) override {
+    kinds[std::string(r.name)] = r.timer_kind;
+    values[std::string(r.name)] = {r.timer_values.begin(), r.timer_values.end()};
+  }
+  std::map<std::string, TimerKind> kinds;
+  std::map<std::string, std::vector<double>> values;
+};
+
+void AddTimer(pipeline::Pipeline& p, MetricMap& map, std::string_view name, TimerKind kind,
+              double value) {
+  ParsedMetric m;
+  m.type = MetricType::kTimer;
+  m.timer_kind = kind;
+  m.name = name;
+  m.values = {value};
+  p.Receive(m, "", 100 * kSecond, map);
+}
+
+TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
+  MetricMap w1, w2;
+  AddTimer(pipeline_, w1, "ms", TimerKind::kMs, 1);
+  AddTimer(pipeline_, w1, "h", TimerKind::kHistogram, 2);
+  AddTimer(pipeline_, w2, "h", TimerKind::kHistogram, 3);
+  AddTimer(pipeline_, w1, "mixed", TimerKind::kHistogram, 4);
+  AddTimer(pipeline_, w2, "mixed", TimerKind::kMs, 5);  // ms on another worker: ms
+  const pb::RawMessageV2 msg = ToRawMessage(Merged({&w1, &w2}));
+  const auto kind_of = [&](const std::string& name) {
+    return msg.timers().at(name).tagmap().at("").kind();
+  };
+  EXPECT_EQ(kind_of("ms"), pb::RawTimerV2::Ms);
+  EXPECT_EQ(kind_of("h"), pb::RawTimerV2::Histogram);
+  EXPECT_EQ(kind_of("mixed"), pb::RawTimerV2::Ms);
+
+  // Ms is not written: an ms timer's bytes are those gostatsd writes (fields 1-4 only), and a
+  // Histogram one adds field 100 (varint tag a0 06) = 1.
+  for (const auto& [name, tag_map] : msg.timers()) {
+    const pb::RawTimerV2& raw = tag_map.tagmap().at("");
+    pb::RawTimerV2 without = raw;
+    without.clear_kind();
+    const std::string bytes = raw.SerializeAsString();
+    if (raw.kind() == pb::RawTimerV2::Ms) {
+      EXPECT_EQ(bytes, without.SerializeAsString()) << name;
+    } else {
+      EXPECT_EQ(bytes, without.SerializeAsString() + "\xa0\x06\x01") << name;
+    }
+  }
+
+  // Protobuf reads it back, and so does the decoder.
+  const pb::RawMessageV2 back = RoundTrip(msg);
+  EXPECT_EQ(back.timers().at("h").tagmap().at("").kind(), pb::RawTimerV2::Histogram);
+  KindCollect c;
+  ASSERT_TRUE(DecodeRawMessage(msg.SerializeAsString(), DecodeLimits{}, nullptr, c).ok());
+  EXPECT_EQ(c.kinds.at("ms"), TimerKind::kMs);
+  EXPECT_EQ(c.kinds.at("h"), TimerKind::kHistogram);
+  EXPECT_EQ(c.kinds.at("mixed"), TimerKind::kMs);
+  EXPECT_THAT(c.values.at("h"), UnorderedElementsAre(2, 3));
+}
+
+TEST(DecodeRawMessageTest, TimerKindAbsentUnknownOrMistypedIsMs) {
+  std::string packed;
+  for (double d : {1.5, 2.5}) packed.append(reinterpret_cast<const char*>(&d), 8);
+  const std::string timer = Fixed64(3, 1) + Len(4, packed);  // gostatsd's fields only
+  const std::string kind_h = Key(100, 0) + Varint(1);
+  const std::string wire =
+      Message(4, "old", {timer}) +                                      // absent: ms
+      Message(4, "h", {timer + kind_h}) +                               // Histogram
+      Message(4, "first", {kind_h + timer}) +                           // any position
+      Message(4, "unknown", {timer + Key(100, 0) + Varint(7)}) +        // a later kind: ms
+      Message(4, "last", {timer + kind_h + Key(100, 0) + Varint(0)}) +  // the last one wins
+      // One TagMap entry whose value comes twice: merged, as protobuf does.
+      Len(4, Len(1, "merged") + Len(2, Len(1, Len(1, "k") + Len(2, kind_h) + Len(2, timer)))) +
+      Message(4, "mistyped", {timer + Len(100, "x")}) +         // wrong type: unknown
+      Message(1, "counter", {Key(3, 0) + Varint(2) + kind_h});  // not a timer: skipped
+  KindCollect c;
+  const DecodeStatus st = DecodeRawMessage(wire, DecodeLimits{}, nullptr, c);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(c.kinds.at("old"), TimerKind::kMs);
+  EXPECT_THAT(c.values.at("old"), ElementsAre(1.5, 2.5));
+  EXPECT_EQ(c.kinds.at("h"), TimerKind::kHistogram);
+  EXPECT_EQ(c.kinds.at("first"), TimerKind::kHistogram);
+  EXPECT_EQ(c.kinds.at("unknown"), TimerKind::kMs);
+  EXPECT_EQ(c.kinds.at("last"), TimerKind::kMs);
+  EXPECT_EQ(c.kinds.at("merged"), TimerKind::kHistogram);
+  EXPECT_THAT(c.values.at("merged"), ElementsAre(1.5, 2.5));
+  EXPECT_EQ(c.kinds.at("mistyped"), TimerKind::kMs);
+  EXPECT_EQ(c.kinds.at("counter"), TimerKind::kMs);
+
+  // Protobuf agrees on each.
+  pb::RawMessageV2 m;
+  ASSERT_TRUE(m.ParseFromString(wire));
+  const auto kind_of = [&](const std::string& name) {
+    return m.timers().at(name).tagmap().at("k").kind();
+  };
+  EXPECT_EQ(kind_of("old"), pb::RawTimerV2::Ms);
+  EXPECT_EQ(kind_of("h"), pb::RawTimerV2::Histogram);
+  EXPECT_EQ(kind_of("last"), pb::RawTimerV2::Ms);
+  EXPECT_EQ(kind_of("merged"), pb::RawTimerV2::Histogram);
+  EXPECT_EQ(kind_of("mistyped"), pb::RawTimerV2::Ms);
+  EXPECT_EQ(TimerKindFromWire(static_cast<uint64_t>(kind_of("unknown"))), TimerKind::kMs);
+}
+
+// A forwarder's timers through the wire into an aggregator: both kinds from two forwarders (or
+// an old one that sends no kind) are ms, in either order of arrival.
+TEST_F(RawMessageTest, ForwardedKindsMergeAsLinesDo) {
+  MetricMap w1, w2;
+  AddTimer(pipeline_, w1, "t", TimerKind::kHistogram, 1);
+  AddTimer(pipeline_, w1, "h", TimerKind::kHistogram, 1);
+  AddTimer(pipeline_, w2, "t", TimerKind::kMs, 2);
+  AddTimer(pipeline_, w2, "h", TimerKind::kHistogram, 2);
+  const std::string from1 = ToRawMessage(Merged({&w1})).SerializeAsString();
+  const std::string from2 = ToRawMessage(Merged({&w2})).SerializeAsString();
+  const std::vector<std::vector<std::string>> orders = {{from1, from2}, {from2, from1}};
+  for (const auto& bodies : orders) {
+    aggregate::Aggregator agg{aggregate::AggregatorOptions{}};
+    for (const std::string& body : bodies) {
+      MetricMap received;
+      struct Receive : RawSeriesVisitor {
+        pipeline::Pipeline* p = nullptr;
+        MetricMap* out = nullptr;
+        void Series(const RawSeries& r) override {
+          pipeline::AggregatedSeries s;
+          s.type = r.type;
+          s.name = r.name;
+          s.timer_values = r.timer_values.data();
+          s.timer_count = r.timer_values.size();
+          s.sample_count = r.sample_count;
+          s.timer_kind = r.timer_kind;
+          p->ReceiveAggregated(s, r.hostname, 100 * kSecond, *out);
+        }
+      } visitor;
+      visitor.p = &pipeline_;
+      visitor.out = &received;
+      ASSERT_TRUE(DecodeRawMessage(body, DecodeLimits{}, nullptr, visitor).ok());
+      agg.Merge(received);
+    }
+    const auto snap = agg.Flush(100 * kSecond, 1);
+    ASSERT_EQ(snap->timers.size(), 2u);
+    for (const auto& t : snap->timers) {
+      EXPECT_EQ(t.kind, t.key->name() == "h" ? TimerKind::kHistogram : TimerKind::kMs)
+          << t.key->name();
+      EXPECT_EQ(t.count, 2);
+    }
+  }
+}
+
 TEST(DecodeErrorNameTest, Names) {
   EXPECT_EQ(DecodeErrorName(DecodeError::kSeries), "series");
   EXPECT_EQ(DecodeErrorName(DecodeError::kTagLength), "tag-length");

@@ -99,6 +99,38 @@ TEST_F(IngestionTest, ProtocEncodedMessageDecodesToItsSeries) {
   EXPECT_EQ(counters_.metrics.load(), 5u);
 }
 
+// RawTimerV2.Kind (docs/forwarder.md#schema): a body from gostatsd (the protoc-encoded one above
+// has no Kind) gives ms timers; Histogram gives h; both for one series in one interval, ms.
+TEST_F(IngestionTest, TimerKindOfForwardedTimers) {
+  ASSERT_EQ(Post(IngestKind::kRaw, ReadTestData("raw_message.bin")).status, 202);
+  pb::RawMessageV2 msg;
+  auto timer = [&](const std::string& name, pb::RawTimerV2::TimerKind kind) {
+    auto& t = (*(*msg.mutable_timers())[name].mutable_tagmap())[""];
+    t.add_values(1);
+    t.set_samplecount(1);
+    t.set_kind(kind);
+  };
+  timer("h", pb::RawTimerV2::Histogram);
+  timer("mixed", pb::RawTimerV2::Histogram);
+  ASSERT_EQ(Post(IngestKind::kRaw, msg.SerializeAsString()).status, 202);
+  msg.Clear();
+  timer("mixed", pb::RawTimerV2::Ms);  // a second forwarder: ms
+  ASSERT_EQ(Post(IngestKind::kRaw, msg.SerializeAsString()).status, 202);
+
+  MetricMap& m = Flushed();
+  const TimerAgg* old = Find(m.timers, "latency", "a,b", "");
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(ResolveTimerKind(old->kinds), TimerKind::kMs);
+  EXPECT_EQ(old->kinds, TimerKindBit(TimerKind::kMs));
+  const TimerAgg* h = Find(m.timers, "h", "", "");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(ResolveTimerKind(h->kinds), TimerKind::kHistogram);
+  const TimerAgg* mixed = Find(m.timers, "mixed", "", "");
+  ASSERT_NE(mixed, nullptr);
+  EXPECT_EQ(mixed->values.size(), 2u);
+  EXPECT_EQ(ResolveTimerKind(mixed->kinds), TimerKind::kMs);
+}
+
 // The value rules of a line apply to /v2/raw (issue 14 item 7): a NaN gauge or timer value, or a
 // bad sample count, refuses that series alone and is counted; the rest is ingested.
 TEST_F(IngestionTest, SeriesWithValuesALineCouldNotCarryAreRefusedAndCounted) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -167,6 +168,50 @@ TEST_F(PipelineTest, StagedBatchFollowsTheReceiveRules) {
   ASSERT_EQ(b.sets.size(), 1u);
   EXPECT_EQ(b.sets.entries()[0].value.members.count("joe"), 1u);
   EXPECT_EQ(a.size(), b.size());
+}
+
+// docs/aggregation.md#timer-kinds: every path into a map keeps the timer's kind, and a series
+// that receives both is ms.
+TEST_F(PipelineTest, TimerKindOnEveryPath) {
+  Pipeline direct(&options_), staged(&options_);
+  MetricMap a, b;
+  protocol::Parser parser;
+  ParsedMetric m;
+  Event e;
+  protocol::ParseError error;
+  for (const char* line : {"h:1|h", "h:2|h", "ms:1|ms", "both:1|h", "both:2|ms", "both:3|h"}) {
+    ASSERT_EQ(parser.Parse(line, m, e, error), protocol::LineKind::kMetric) << line;
+    direct.Receive(m, "", 7, a);
+    staged.Stage(m, "", b);
+    staged.Commit(7, b);  // each line's views die with the next Parse
+  }
+  AggregatedSeries s;
+  s.type = MetricType::kTimer;
+  const double v = 4;
+  s.timer_values = &v;
+  s.timer_count = 1;
+  s.sample_count = 1;
+  s.name = "agg.h";
+  s.timer_kind = TimerKind::kHistogram;
+  ASSERT_TRUE(direct.ReceiveAggregated(s, "", 7, a));
+  s.name = "agg.default";  // AggregatedSeries' default: ms
+  s.timer_kind = AggregatedSeries{}.timer_kind;
+  ASSERT_TRUE(direct.ReceiveAggregated(s, "", 7, a));
+  const std::map<std::string, TimerKindSet> want = {
+      {"h", TimerKindBit(TimerKind::kHistogram)},
+      {"ms", TimerKindBit(TimerKind::kMs)},
+      {"both", TimerKindBit(TimerKind::kHistogram) | TimerKindBit(TimerKind::kMs)},
+      {"agg.h", TimerKindBit(TimerKind::kHistogram)},
+      {"agg.default", TimerKindBit(TimerKind::kMs)}};
+  std::map<std::string, TimerKindSet> got_a, got_b;
+  for (const auto& entry : a.timers.entries())
+    got_a[std::string(entry.key->name())] = entry.value.kinds;
+  for (const auto& entry : b.timers.entries())
+    got_b[std::string(entry.key->name())] = entry.value.kinds;
+  EXPECT_EQ(got_a, want);
+  got_b["agg.h"] = want.at("agg.h");  // only `direct` received the aggregated series
+  got_b["agg.default"] = want.at("agg.default");
+  EXPECT_EQ(got_b, want);
 }
 
 TEST_F(PipelineTest, AggregatedSeriesFollowTheSameKeyRulesWithoutARate) {
