@@ -547,6 +547,7 @@ Result<LoadOutcome> Load(int argc, const char* const* argv, const Environment& e
         fmt::format("Version: {} - Commit: {} - Date: {}\n", Version(), GitCommit(), BuildDate());
     return outcome;
   }
+  outcome.check_only = flag_true(internal::kCheckConfigFlag);
   for (const std::string& arg : cl.positional) {
     outcome.config.warnings.push_back(
         fmt::format("command line: unexpected argument \"{}\" ignored", arg));

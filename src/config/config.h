@@ -94,6 +94,7 @@ struct LoadOutcome {
   Config config;
   bool exit_now = false;  // --help or --version: `message` printed to stdout, exit 0
   std::string message;
+  bool check_only = false;  // --check-config: check the configuration, start nothing
 };
 
 // Parses argv, the environment and the config file. `program` names the binary in --help.

@@ -296,7 +296,9 @@ bool IsBoolOption(const OptionDef& def) {
 enum class FlagArity { kUnknown, kBool, kValue };
 
 FlagArity ArityOf(std::string_view name) {
-  if (name == kHelpFlag || name == kVersionFlag) return FlagArity::kBool;
+  if (name == kHelpFlag || name == kVersionFlag || name == kCheckConfigFlag) {
+    return FlagArity::kBool;
+  }
   if (name == kProfileFlag) return FlagArity::kValue;
   const OptionDef* def = FindOption(name);
   if (def == nullptr || def->sources == Sources::kNoFlag) return FlagArity::kUnknown;
@@ -379,6 +381,7 @@ CommandLine ParseCommandLine(int argc, const char* const* argv, std::vector<std:
   add(kHelpFlag);
   add(kVersionFlag);
   add(kProfileFlag);
+  add(kCheckConfigFlag);
   for (const OptionDef& def : OptionDefs()) {
     if (def.sources != Sources::kNoFlag) add(def.key);
   }
@@ -456,6 +459,7 @@ std::string HelpText(std::string_view program, const Options& defaults) {
     line(left, def.help, FormatDefault(def, defaults));
   }
   line("--profile <string>", "Accepted for compatibility and ignored (no Go profiler)", "\"\"");
+  line("--check-config", "Check the configuration and mapping files, start nothing, exit", "false");
   out += fmt::format("  {:<46} {}\n", "--version", "Print the version and exit");
   out += fmt::format("  {:<46} {}\n", "-h, --help", "Print this help and exit");
   out += "\nConfig file and environment only:\n";

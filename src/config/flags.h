@@ -51,7 +51,8 @@ const OptionDef* FindOption(std::string_view key);
 // Flags that are not options: they stop or steer Load.
 inline constexpr std::string_view kHelpFlag = "help";
 inline constexpr std::string_view kVersionFlag = "version";
-inline constexpr std::string_view kProfileFlag = "profile";  // accepted, unsupported
+inline constexpr std::string_view kProfileFlag = "profile";           // accepted, unsupported
+inline constexpr std::string_view kCheckConfigFlag = "check-config";  // check, start nothing
 
 struct CommandLine {
   std::map<std::string, std::string, std::less<>> values;  // flags set explicitly; last wins
