@@ -112,6 +112,10 @@ mappings:
     statsd_metric_name: "$0"
 """
 
+# What Prometheus 2.42 sends when it scrapes: OpenMetrics preferred, text accepted.
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
 # statsd_exporter's default histogram buckets (docs/prometheus.md#exposition).
 DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -305,7 +309,7 @@ mapping-config = "{mapping_path}"
         self.wait_value('e2e_gone{job="expiry",k="v"}', 1)
         self.stop_ok(s)
 
-    # ----- the exposition: promtool, OpenMetrics, gzip -----
+    # ----- the exposition: promtool, gzip, OpenMetrics only when enabled -----
 
     def test_promtool_finds_no_error_in_the_exposition(self):
         s = self.start_cstatsd("lint", MAPPING, backends='["prometheus"]')
@@ -328,10 +332,29 @@ mapping-config = "{mapping_path}"
         self.assertEqual(gz_headers.get("content-encoding"), "gzip")
         self.assertIn(b"e2e_requests", gzip.decompress(gz_body))
 
-        _, om_headers, om_body = fetch(self.metrics_url,
-                                       {"Accept": "application/openmetrics-text; version=1.0.0"})
+        # By default the text format whatever the scraper asks, as statsd_exporter: Prometheus
+        # asks for OpenMetrics first, which would store `le="1.0"` where statsd_exporter's
+        # series have `le="1"`.
+        _, om_headers, om_body = fetch(self.metrics_url, {"Accept": PROMETHEUS_ACCEPT})
+        self.assertIn("text/plain", om_headers.get("content-type", ""))
+        self.assertNotIn(b"# EOF", om_body)
+        self.stop_ok(s)
+
+        # `openmetrics = true`: OpenMetrics 1.0 to a scraper that asks for it.
+        s = self.start_cstatsd("lint", MAPPING, prometheus_keys="openmetrics = true",
+                               backends='["prometheus"]')
+        s.send("e2e.requests:1|c|#env:prod\ne2e.latency:12|ms")
+        deadline = time.monotonic() + 20
+        while True:
+            _, om_headers, om_body = fetch(self.metrics_url, {"Accept": PROMETHEUS_ACCEPT})
+            if b"e2e_latency_bucket" in om_body or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         self.assertIn("application/openmetrics-text", om_headers.get("content-type", ""))
         self.assertTrue(om_body.rstrip().endswith(b"# EOF"), om_body[-200:])
+        self.assertIn(b'e2e_latency_bucket{le="1.0"}', om_body)
+        _, text_headers, _ = fetch(self.metrics_url)  # no Accept: text
+        self.assertIn("text/plain", text_headers.get("content-type", ""))
         self.stop_ok(s)
 
     # ----- golden: statsd_exporter's documented examples -----
