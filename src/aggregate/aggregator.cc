@@ -497,7 +497,9 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
         {e.key, e.value.value, static_cast<double>(e.value.value) / flush_seconds});
   });
   snap->gauges.reserve(gauges_.size());
-  gauges_.ForEach([&](uint32_t, auto& e) { snap->gauges.push_back({e.key, e.value.value}); });
+  gauges_.ForEach([&](uint32_t, auto& e) {
+    snap->gauges.push_back({e.key, e.value.value, e.value.last_ns});
+  });
   snap->sets.reserve(sets_.size());
   snap->has_raw_values = options_.keep_raw_values;
   for (auto& e : sets_.entries()) {

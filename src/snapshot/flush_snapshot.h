@@ -24,6 +24,12 @@ struct CounterPoint {
 struct GaugePoint {
   SeriesKeyRef key;
   double value = 0;
+  // When the value was last received (unix ns, the newest receive timestamp,
+  // docs/aggregation.md#receive). A gauge is reported at every flush until it expires
+  // (docs/aggregation.md#reset-and-expiry): one not received since the previous flush keeps its
+  // older last_ns. 0 for an internal metric, which is reported only by the flush that received
+  // it.
+  int64_t last_ns = 0;
 };
 
 struct SetPoint {

@@ -330,6 +330,31 @@ TEST_P(AggregatorMapsTest, IdleValuesUntilExpiry) {
   EXPECT_EQ(agg().series(), 0u);
 }
 
+// GaugePoint::last_ns: a gauge reported again without a new value keeps its older time, so a
+// backend with an expiry of its own (prometheus) can tell it from a received one.
+TEST_P(AggregatorMapsTest, GaugePointCarriesTheLastUpdateTime) {
+  Add(MetricType::kGauge, "g", {7}, 1, {}, {}, 100 * kSecond);
+  auto first = FlushAt(100 * kSecond);
+  ASSERT_EQ(first->gauges.size(), 1u);
+  EXPECT_EQ(first->gauges[0].last_ns, 100 * kSecond);
+  auto idle = FlushAt(101 * kSecond);
+  ASSERT_EQ(idle->gauges.size(), 1u);
+  EXPECT_EQ(idle->gauges[0].value, 7);
+  EXPECT_EQ(idle->gauges[0].last_ns, 100 * kSecond);
+  // Two workers: the newer value and its time.
+  MetricMap other;
+  Add(MetricType::kGauge, "g", {8}, 1, {}, {}, 103 * kSecond);
+  AddTo(other, MetricType::kGauge, "g", {9}, 102 * kSecond);
+  map_.TakeReceivedIds();
+  agg().Merge(map_);
+  agg().Merge(other);
+  auto both = agg().Flush(104 * kSecond, 1);
+  ASSERT_EQ(both->gauges.size(), 1u);
+  EXPECT_EQ(both->gauges[0].value, 8);
+  EXPECT_EQ(both->gauges[0].last_ns, 103 * kSecond);
+  EXPECT_EQ(snapshot::GaugePoint{}.last_ns, 0);
+}
+
 TEST_P(AggregatorMapsTest, PerTypeExpiryZeroNeverNegativeImmediately) {
   options_.expiry_counter = std::chrono::nanoseconds(0);  // never
   options_.expiry_gauge = std::chrono::nanoseconds(-1);   // right after the first flush
