@@ -1,6 +1,7 @@
 #include "wire/compression.h"
 
 #include <lz4frame.h>
+#include <snappy.h>
 #include <sys/mman.h>
 #include <zlib.h>
 
@@ -19,6 +20,8 @@ std::string_view ContentEncoding(Compression c) {
       return "gzip";
     case Compression::kLz4:
       return "lz4";
+    case Compression::kSnappy:
+      return "snappy";
     case Compression::kNone:
       break;
   }
@@ -65,6 +68,13 @@ Result<std::string> Lz4Compress(std::string_view in, int level) {
   size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), &prefs);
   if (LZ4F_isError(n)) return Status::Error(std::string("lz4 compress: ") + LZ4F_getErrorName(n));
   out.resize(n);
+  return out;
+}
+
+// Snappy's block format (not its framing format): what Prometheus remote write sends.
+Result<std::string> SnappyCompress(std::string_view in) {
+  std::string out;
+  snappy::Compress(in.data(), in.size(), &out);
   return out;
 }
 
@@ -200,6 +210,33 @@ DecompressError Lz4Decompress(std::string_view in, Output& out, std::string& mes
   return DecompressError::kNone;
 }
 
+// A block states its length first: checked against the limit and taken from the budget before
+// anything is written (`out` is reserved at max_output).
+DecompressError SnappyDecompress(std::string_view in, size_t max_output, BudgetLease* lease,
+                                 PageBuffer& out, std::string& message) {
+  size_t length = 0;
+  if (!snappy::GetUncompressedLength(in.data(), in.size(), &length)) {
+    message = "snappy: bad block header";
+    return DecompressError::kCorrupt;
+  }
+  if (length > max_output) {
+    message = kTooLargeMessage;
+    return DecompressError::kTooLarge;
+  }
+  if (lease != nullptr && !lease->Grow(length)) {
+    message = kOverBudgetMessage;
+    return DecompressError::kOverBudget;
+  }
+  const bool ok = length == 0 ? snappy::IsValidCompressedBuffer(in.data(), in.size())
+                              : snappy::RawUncompress(in.data(), in.size(), out.data());
+  if (!ok) {
+    message = "snappy: corrupt block";
+    return DecompressError::kCorrupt;
+  }
+  out.set_size(length);
+  return DecompressError::kNone;
+}
+
 }  // namespace
 
 Result<std::string> Compress(Compression c, std::string_view in, int level) {
@@ -210,6 +247,8 @@ Result<std::string> Compress(Compression c, std::string_view in, int level) {
       return GzipCompress(in, level);
     case Compression::kLz4:
       return Lz4Compress(in, level);
+    case Compression::kSnappy:
+      return SnappyCompress(in);
     case Compression::kNone:
       break;
   }
@@ -302,6 +341,8 @@ DecompressError DecompressTo(Compression c, std::string_view in, size_t max_outp
       return ZlibDecompress(in, 15 + 16, o, message);
     case Compression::kLz4:
       return Lz4Decompress(in, o, message);
+    case Compression::kSnappy:
+      return SnappyDecompress(in, max_output, lease, out, message);
     case Compression::kNone:
       break;
   }

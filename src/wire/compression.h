@@ -1,8 +1,9 @@
 // Body compression of the forwarding protocol (docs/forwarder.md#http-transport,
 // docs/http.md#ingestion) and the HTTP backends: zlib streams (HTTP Content-Encoding `deflate`),
-// gzip (`gzip`) and LZ4 frames (`lz4`). Decompression is bounded: a body that would grow past
-// `max_output` bytes is refused without allocating more than that (decompression bombs), bytes
-// after the end of the stream are refused, and the output can draw on a byte budget shared by
+// gzip (`gzip`), LZ4 frames (`lz4`) and snappy's block format (`snappy`, Prometheus remote write,
+// docs/prometheus.md#backend-prometheus-remote-write). Decompression is bounded: a body that would
+// grow past `max_output` bytes is refused without allocating more than that (decompression bombs),
+// bytes after the end of the stream are refused, and the output can draw on a byte budget shared by
 // concurrent requests (BudgetLease). Pure functions; any thread.
 #pragma once
 
@@ -16,12 +17,13 @@
 
 namespace cstatsd::wire {
 
-enum class Compression { kNone, kZlib, kGzip, kLz4 };
+enum class Compression { kNone, kZlib, kGzip, kLz4, kSnappy };
 
-// The HTTP Content-Encoding for a compression: "identity", "deflate", "gzip", "lz4".
+// The HTTP Content-Encoding for a compression: "identity", "deflate", "gzip", "lz4", "snappy".
 std::string_view ContentEncoding(Compression c);
 
-// Compresses `in` at `level` (zlib and gzip 0..9, lz4 0 = fast .. 9 = high compression).
+// Compresses `in` at `level` (zlib and gzip 0..9, lz4 0 = fast .. 9 = high compression; snappy
+// has no level).
 Result<std::string> Compress(Compression c, std::string_view in, int level);
 
 // One request's share of a byte budget that concurrent requests draw on (`in_flight`, shared,
