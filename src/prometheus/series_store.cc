@@ -42,8 +42,9 @@ std::vector<Quantile> DefaultQuantiles() { return {{0.5, 0.05}, {0.9, 0.01}, {0.
 struct SeriesStore::Entry {
   Series* series = nullptr;  // null: dropped by the mapping, or refused (type conflict)
   int64_t last_received_ns = 0;
-  int64_t ttl_ns = 0;  // 0: never expires
-  uint64_t seen = 0;   // the last Update (generation) whose snapshot held it
+  int64_t ttl_ns = 0;    // 0: never expires
+  uint64_t seen = 0;     // the last Update (generation) whose snapshot held it
+  bool expired = false;  // its series expired; made again when the statsd series is received
 };
 
 size_t SeriesStore::SeriesHash::operator()(const Series* s) const {
@@ -258,14 +259,19 @@ void SeriesStore::Expire(Cache& c, int64_t now_ns, uint64_t generation) {
   for (auto it = c.begin(); it != c.end();) {
     Entry& e = it->second;
     if (e.series == nullptr) {
-      // A dropped or refused series is remembered while the aggregator still reports it.
+      // A dropped, refused or expired series is remembered while the aggregator still reports
+      // it (an expired one comes back only when received again).
       it = e.seen == generation ? std::next(it) : c.erase(it);
       continue;
     }
     if (e.ttl_ns > 0 && now_ns - e.last_received_ns > e.ttl_ns) {
       Release(e.series);
-      it = c.erase(it);
-      continue;
+      if (e.seen != generation) {
+        it = c.erase(it);
+        continue;
+      }
+      e.series = nullptr;
+      e.expired = true;
     }
     ++it;
   }
@@ -274,37 +280,49 @@ void SeriesStore::Expire(Cache& c, int64_t now_ns, uint64_t generation) {
 void SeriesStore::Update(const snapshot::FlushSnapshot& s) {
   ++generation_;
   const int64_t now = s.flush_time_ns;
-  auto received = [now](Entry& e) {
-    e.last_received_ns = now;
-    e.series->last_received_ns = now;
+  // The entry of a received statsd series, with its Prometheus series (made again when an
+  // expired one is received again), or null when it has none (dropped, refused, expired and not
+  // received again).
+  auto received = [&](Cache& c, const SeriesKeyRef& key, StatsdKind kind, bool got,
+                      int64_t at) -> Entry* {
+    Entry& e = Lookup(c, key, kind, now);
+    if (got && e.expired) {
+      e.expired = false;
+      e.series = Resolve(*key, kind, e);
+    }
+    if (e.series == nullptr) return nullptr;
+    if (got) {
+      e.last_received_ns = at;
+      e.series->last_received_ns = std::max(e.series->last_received_ns, at);
+    }
+    return &e;
   };
   for (const auto& p : s.counters) {
-    Entry& e = Lookup(counters_, p.key, StatsdKind::kCounter, now);
-    if (e.series == nullptr || p.value == 0) continue;
-    received(e);
+    Entry* e = received(counters_, p.key, StatsdKind::kCounter, p.value != 0, now);
+    if (e == nullptr || p.value == 0) continue;
     if (p.value < 0) {
       ++stats_.negative_counts;  // statsd_exporter refuses them too: a total never goes down
       continue;
     }
-    e.series->value += static_cast<double>(p.value);
+    e->series->value += static_cast<double>(p.value);
   }
   for (const auto& p : s.gauges) {
-    Entry& e = Lookup(gauges_, p.key, StatsdKind::kGauge, now);
-    if (e.series == nullptr) continue;
-    received(e);  // reported by the aggregator until its own expiry
-    e.series->value = p.value;
+    // The aggregator reports an idle gauge again until its own expiry: the gauge was received
+    // at last_ns (0: in this flush, as internal metrics).
+    const int64_t at = p.last_ns > 0 ? p.last_ns : now;
+    auto it = gauges_.find(p.key);
+    const bool got = it == gauges_.end() || p.last_ns == 0 || at > it->second.last_received_ns;
+    Entry* e = received(gauges_, p.key, StatsdKind::kGauge, got, at);
+    if (e != nullptr) e->series->value = p.value;
   }
   for (const auto& p : s.sets) {
-    Entry& e = Lookup(sets_, p.key, StatsdKind::kGauge, now);
-    if (e.series == nullptr) continue;
-    if (p.cardinality > 0) received(e);
-    e.series->value = static_cast<double>(p.cardinality);
+    Entry* e = received(sets_, p.key, StatsdKind::kGauge, p.cardinality > 0, now);
+    if (e != nullptr) e->series->value = static_cast<double>(p.cardinality);
   }
   for (const auto& t : s.timers) {
-    Entry& e = Lookup(timers_, t.key, StatsdKind::kObserver, now);
-    if (e.series == nullptr) continue;
-    if (t.count > 0 || t.values_end > t.values_begin) received(e);
-    Observe(*e.series, s, t);
+    const bool got = t.count > 0 || t.values_end > t.values_begin;
+    Entry* e = received(timers_, t.key, StatsdKind::kObserver, got, now);
+    if (e != nullptr) Observe(*e->series, s, t);
   }
   for (Cache* c : {&counters_, &gauges_, &sets_, &timers_}) Expire(*c, now, generation_);
 }
@@ -324,61 +342,41 @@ void SeriesStore::Render(Format f, std::string& out) const {
     }
     return it->second;
   };
+  // One sample line; `count` writes the value as a count.
+  auto line = [&](std::string_view name, std::string_view suffix, const Series& s,
+                  std::string_view extra_name, std::string_view extra_value, double v, bool count) {
+    AppendSampleStart(name, suffix, s.labels, extra_name, extra_value, out);
+    count ? AppendCount(f, v, out) : AppendValue(f, v, out);
+    out += '\n';
+  };
   std::string sample_name;
   for (const auto& [name, family] : families_) {
     AppendHeader(f, family->type, name, options_.help, out);
-    switch (family->type) {
-      case FamilyType::kCounter:
-        sample_name.clear();
+    const FamilyType type = family->type;
+    if (type == FamilyType::kCounter || type == FamilyType::kGauge) {
+      sample_name.clear();
+      if (type == FamilyType::kCounter) {
         AppendCounterSampleName(f, name, sample_name);
-        for (const Series* s : family->series) {
-          AppendSampleStart(sample_name, "", s->labels, "", "", out);
-          AppendValue(f, s->value, out);
-          out += '\n';
+      } else {
+        sample_name = name;
+      }
+      for (const Series* s : family->series) line(sample_name, "", *s, "", "", s->value, false);
+      continue;
+    }
+    // Observers: buckets or quantiles, then _sum and _count.
+    const bool histogram = type == FamilyType::kHistogram;
+    for (const Series* s : family->series) {
+      const std::vector<std::string>& bounds = format(s->bounds);
+      for (size_t i = 0; i < bounds.size(); ++i) {
+        if (histogram) {
+          line(name, "_bucket", *s, "le", bounds[i], s->counts[i], true);
+        } else {
+          line(name, "", *s, "quantile", bounds[i], s->counts[i], false);
         }
-        break;
-      case FamilyType::kGauge:
-        for (const Series* s : family->series) {
-          AppendSampleStart(name, "", s->labels, "", "", out);
-          AppendValue(f, s->value, out);
-          out += '\n';
-        }
-        break;
-      case FamilyType::kHistogram:
-        for (const Series* s : family->series) {
-          const std::vector<std::string>& le = format(s->bounds);
-          for (size_t i = 0; i < le.size(); ++i) {
-            AppendSampleStart(name, "_bucket", s->labels, "le", le[i], out);
-            AppendCount(f, s->counts[i], out);
-            out += '\n';
-          }
-          AppendSampleStart(name, "_bucket", s->labels, "le", "+Inf", out);
-          AppendCount(f, s->count, out);
-          out += '\n';
-          AppendSampleStart(name, "_sum", s->labels, "", "", out);
-          AppendValue(f, s->sum, out);
-          out += '\n';
-          AppendSampleStart(name, "_count", s->labels, "", "", out);
-          AppendCount(f, s->count, out);
-          out += '\n';
-        }
-        break;
-      case FamilyType::kSummary:
-        for (const Series* s : family->series) {
-          const std::vector<std::string>& q = format(s->bounds);
-          for (size_t i = 0; i < q.size(); ++i) {
-            AppendSampleStart(name, "", s->labels, "quantile", q[i], out);
-            AppendValue(f, s->counts[i], out);
-            out += '\n';
-          }
-          AppendSampleStart(name, "_sum", s->labels, "", "", out);
-          AppendValue(f, s->sum, out);
-          out += '\n';
-          AppendSampleStart(name, "_count", s->labels, "", "", out);
-          AppendCount(f, s->count, out);
-          out += '\n';
-        }
-        break;
+      }
+      if (histogram) line(name, "_bucket", *s, "le", "+Inf", s->count, true);
+      line(name, "_sum", *s, "", "", s->sum, false);
+      line(name, "_count", *s, "", "", s->count, true);
     }
   }
 }

@@ -32,8 +32,12 @@ struct Snap {
     s.counters.push_back({Key(MetricType::kCounter, name, tags, source), v, 0});
     return *this;
   }
-  Snap& Gauge(std::string_view name, double v, std::string_view tags = "") {
-    s.gauges.push_back({Key(MetricType::kGauge, name, tags), v});
+  Snap& Gauge(std::string_view name, double v, std::string_view tags = "", int64_t last_s = 0) {
+    snapshot::GaugePoint g;
+    g.key = Key(MetricType::kGauge, name, tags);
+    g.value = v;
+    g.last_ns = last_s * kSecond;
+    s.gauges.push_back(std::move(g));
     return *this;
   }
   Snap& Set(std::string_view name, uint64_t n) {
@@ -152,6 +156,8 @@ TEST(SeriesStoreTest, SeriesExpireAfterTheirInterval) {
   store.Update(Snap(26).Counter("c", 0).s);
   EXPECT_EQ(Text(store), "# HELP g h\n# TYPE g gauge\ng 2\n");
   EXPECT_EQ(store.stats().expired, 1u);
+  store.Update(Snap(30).Counter("c", 0).s);  // reported, not received: stays out
+  EXPECT_EQ(Text(store), "# HELP g h\n# TYPE g gauge\ng 2\n");
   store.Update(Snap(40).s);
   EXPECT_EQ(Text(store), "");
   EXPECT_EQ(store.series(), 0u);
@@ -159,6 +165,24 @@ TEST(SeriesStoreTest, SeriesExpireAfterTheirInterval) {
   // Back again: counts from its new value.
   store.Update(Snap(50).Counter("c", 2).s);
   EXPECT_EQ(Text(store), "# HELP c h\n# TYPE c counter\nc 2\n");
+}
+
+TEST(SeriesStoreTest, AnIdleGaugeExpiresFromItsLastReceiveTime) {
+  StoreOptions o = Options();
+  o.expiry = std::chrono::seconds(15);
+  SeriesStore store(o, nullptr);
+  store.Update(Snap(10).Gauge("g", 1, "", 10).s);
+  // Reported again by the aggregator, not received: last_ns stays 10.
+  store.Update(Snap(20).Gauge("g", 1, "", 10).s);
+  EXPECT_EQ(Text(store), "# HELP g h\n# TYPE g gauge\ng 1\n");
+  store.Update(Snap(26).Gauge("g", 1, "", 10).s);
+  EXPECT_EQ(Text(store), "");
+  EXPECT_EQ(store.stats().expired, 1u);
+  // Still reported, still idle: it stays out; received again: back.
+  store.Update(Snap(36).Gauge("g", 1, "", 10).s);
+  EXPECT_EQ(Text(store), "");
+  store.Update(Snap(46).Gauge("g", 7, "", 45).s);
+  EXPECT_EQ(Text(store), "# HELP g h\n# TYPE g gauge\ng 7\n");
 }
 
 TEST(SeriesStoreTest, NoExpiryByDefault) {
