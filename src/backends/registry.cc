@@ -6,6 +6,7 @@
 #include "backends/newrelic/newrelic_backend.h"
 #include "backends/null/null_backend.h"
 #include "backends/otlp/otlp_backend.h"
+#include "backends/prometheus/prometheus_backend.h"
 #include "backends/prometheus_remote_write/prometheus_remote_write_backend.h"
 #include "backends/statsdaemon/statsdaemon_backend.h"
 #include "backends/stdout/stdout_backend.h"
@@ -48,6 +49,8 @@ BackendRegistry BackendRegistry::WithBuiltins() {
   r.Register(std::string(cloudwatch::CloudwatchBackend::kName),
              cloudwatch::CloudwatchBackend::Create);
   r.Register(std::string(otlp::OtlpBackend::kName), otlp::OtlpBackend::Create);
+  r.Register(std::string(prometheus::PrometheusBackend::kName),
+             prometheus::PrometheusBackend::Create);
   r.Register(std::string(prometheus_remote_write::PrometheusRemoteWriteBackend::kName),
              prometheus_remote_write::PrometheusRemoteWriteBackend::Create);
   return r;

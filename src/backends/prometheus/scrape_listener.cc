@@ -1,0 +1,348 @@
+#include "backends/prometheus/scrape_listener.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "prometheus/process_metrics.h"
+
+namespace cstatsd::backends::prometheus {
+namespace {
+
+namespace prom = cstatsd::prometheus;
+
+// gzip at zlib's fastest level: an exposition is compressed once per flush, and a large one
+// (1,000,000 series, ~80 MB) must not take a second of CPU (docs/performance.md).
+constexpr int kGzipLevel = 1;
+constexpr size_t kBlockSize = 64 << 10;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Whether a comma-separated header lists `token` (media range or coding) with q above 0.
+bool Lists(std::string_view header, std::string_view token) {
+  const std::string h = Lower(header);
+  std::string_view rest = h;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t semi = item.find(';');
+    if (Trim(item.substr(0, semi)) != token) continue;
+    bool zero = false;
+    std::string_view params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+    while (!params.empty()) {
+      const size_t next = params.find(';');
+      const std::string_view p = Trim(params.substr(0, next));
+      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+      if (p.size() > 2 && p[0] == 'q' && p[1] == '=') {
+        zero = std::strtod(std::string(p.substr(2)).c_str(), nullptr) <= 0;
+      }
+    }
+    if (!zero) return true;
+  }
+  return false;
+}
+
+// Raw deflate of `in` appended to `out`, ended by `flush` (Z_SYNC_FLUSH: byte-aligned, not
+// final; Z_FINISH: the final block). The input goes in 1 MiB slices, so the output grows with what
+// deflate writes (about a fifteenth of an exposition), never by a bound on the whole input.
+void Deflate(std::string_view in, int flush, std::string& out) {
+  z_stream z{};
+  if (deflateInit2(&z, kGzipLevel, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
+  constexpr size_t kSlice = 1 << 20;
+  size_t at = 0;
+  int rc = Z_OK;
+  do {
+    const std::string_view slice = in.substr(at, kSlice);
+    at += slice.size();
+    const bool last = at >= in.size();
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(slice.data()));
+    z.avail_in = static_cast<uInt>(slice.size());
+    do {
+      const size_t used = out.size();
+      const size_t room = deflateBound(&z, z.avail_in) + 64;
+      out.resize(used + room);
+      z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+      z.avail_out = static_cast<uInt>(room);
+      rc = deflate(&z, last ? flush : Z_NO_FLUSH);
+      out.resize(used + room - z.avail_out);
+    } while (rc == Z_OK && (z.avail_in > 0 || z.avail_out == 0));
+  } while (at < in.size() && (rc == Z_OK || rc == Z_BUF_ERROR));
+  deflateEnd(&z);
+}
+
+void PutLe32(uint32_t v, std::string& out) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+// The body of one scrape: the shared exposition (kept alive by the reference) then what this
+// scrape appended; libmicrohttpd pulls it in blocks.
+struct Body {
+  std::shared_ptr<const Exposition> exposition;
+  std::string_view head;
+  std::string tail;
+  size_t size() const { return head.size() + tail.size(); }
+};
+
+ssize_t ReadBody(void* cls, uint64_t pos, char* buf, size_t max) {
+  const Body* b = static_cast<const Body*>(cls);
+  if (pos >= b->size()) return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = 0;
+  if (pos < b->head.size()) {
+    n = std::min(max, b->head.size() - pos);
+    std::memcpy(buf, b->head.data() + pos, n);
+  }
+  const size_t tail_pos = pos + n - b->head.size();
+  if (n < max && pos + n >= b->head.size() && tail_pos < b->tail.size()) {
+    const size_t m = std::min(max - n, b->tail.size() - tail_pos);
+    std::memcpy(buf + n, b->tail.data() + tail_pos, m);
+    n += m;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+MHD_Result Plain(MHD_Connection* c, unsigned status, std::string_view text,
+                 const char* allow = nullptr) {
+  MHD_Response* res = MHD_create_response_from_buffer(text.size(), const_cast<char*>(text.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+  if (res == nullptr) return MHD_NO;
+  MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+  if (allow != nullptr) MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, allow);
+  const MHD_Result ok = MHD_queue_response(c, status, res);
+  MHD_destroy_response(res);
+  return ok;
+}
+
+}  // namespace
+
+Exposition::Exposition(std::string text, std::string openmetrics) {
+  body_[static_cast<size_t>(Format::kText)] = std::move(text);
+  body_[static_cast<size_t>(Format::kOpenMetrics)] = std::move(openmetrics);
+}
+
+GzipPrefix GzipStart(std::string_view body) {
+  GzipPrefix p;
+  // RFC 1952: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
+  p.bytes.assign("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  Deflate(body, Z_SYNC_FLUSH, p.bytes);
+  // The CRC in slices below zlib's 4 GiB lengths.
+  constexpr size_t kSlice = size_t{1} << 30;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t at = 0; at < body.size(); at += kSlice) {
+    const std::string_view part = body.substr(at, kSlice);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(part.data()), static_cast<uInt>(part.size()));
+  }
+  p.crc = static_cast<uint32_t>(crc);
+  p.length = body.size();
+  return p;
+}
+
+std::string GzipFinish(const GzipPrefix& prefix, std::string_view tail) {
+  std::string out;
+  Deflate(tail, Z_FINISH, out);
+  const uLong tail_crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(tail.data()), static_cast<uInt>(tail.size()));
+  PutLe32(
+      static_cast<uint32_t>(crc32_combine(prefix.crc, tail_crc, static_cast<z_off_t>(tail.size()))),
+      out);
+  PutLe32(static_cast<uint32_t>(prefix.length + tail.size()), out);
+  return out;
+}
+
+const GzipPrefix& Exposition::gzipped(Format f) const {
+  const auto i = static_cast<size_t>(f);
+  std::call_once(gzip_once_[i], [&] { gzipped_[i] = GzipStart(body_[i]); });
+  return gzipped_[i];
+}
+
+Format NegotiateFormat(std::string_view accept) {
+  return Lists(accept, "application/openmetrics-text") ? Format::kOpenMetrics : Format::kText;
+}
+
+bool AcceptsGzip(std::string_view accept_encoding) { return Lists(accept_encoding, "gzip"); }
+
+struct ScrapeListener::Handler {
+  static MHD_Result OnRequest(void* cls, MHD_Connection* c, const char* url, const char* method,
+                              const char*, const char*, size_t* upload_data_size, void** con_cls) {
+    auto* l = static_cast<ScrapeListener*>(cls);
+    static int started;
+    if (*con_cls == nullptr) {
+      *con_cls = &started;
+      // A scrape has no body: one announced is refused before it is read.
+      if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+          (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+           std::strcmp(
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+               "0") != 0)) {
+        return Plain(c, MHD_HTTP_CONTENT_TOO_LARGE, "A scrape has no body.\n");
+      }
+      return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    const std::string_view m(method);
+    if (m != "GET" && m != "HEAD") {
+      return Plain(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.\n", "GET, HEAD");
+    }
+    if (l->options_.path != url) return Plain(c, MHD_HTTP_NOT_FOUND, "Not found.\n");
+    return Serve(l, c);
+  }
+
+  static MHD_Result Serve(ScrapeListener* l, MHD_Connection* c);
+};
+
+MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) {
+  const char* accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+  const char* encoding =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+  const Format f =
+      l->options_.openmetrics ? NegotiateFormat(accept == nullptr ? "" : accept) : Format::kText;
+  const bool gzip = AcceptsGzip(encoding == nullptr ? "" : encoding);
+  const uint64_t scrapes = l->scrapes_.fetch_add(1, std::memory_order_relaxed) + 1;
+
+  auto body = std::make_unique<Body>();
+  body->exposition = l->latest_.load(std::memory_order_acquire);
+  std::string tail;
+  prom::AppendHeader(f, prom::FamilyType::kCounter, "cstatsd_prometheus_scrapes_total",
+                     "Scrapes served by the prometheus backend.", tail);
+  prom::AppendCounterSampleName(f, "cstatsd_prometheus_scrapes_total", tail);
+  tail += ' ';
+  prom::AppendValue(f, static_cast<double>(scrapes), tail);
+  tail += '\n';
+  prom::AppendProcessMetrics(f, tail);
+  prom::AppendEnd(f, tail);
+  if (gzip) {
+    static const GzipPrefix kEmpty = GzipStart("");
+    const GzipPrefix& prefix = body->exposition != nullptr ? body->exposition->gzipped(f) : kEmpty;
+    body->head = prefix.bytes;
+    body->tail = GzipFinish(prefix, tail);
+  } else {
+    if (body->exposition != nullptr) body->head = body->exposition->body(f);
+    body->tail = std::move(tail);
+  }
+  const size_t size = body->size();
+  MHD_Response* res = MHD_create_response_from_callback(
+      size, kBlockSize, &ReadBody, body.get(), +[](void* cls) { delete static_cast<Body*>(cls); });
+  if (res == nullptr) return MHD_NO;
+  body.release();
+  MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          std::string(prom::ContentType(f)).c_str());
+  if (gzip) MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+  MHD_add_response_header(res, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+  const MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, res);
+  MHD_destroy_response(res);
+  return ok;
+}
+
+void ScrapeListener::Publish(std::shared_ptr<const Exposition> e) {
+  latest_.store(std::move(e), std::memory_order_release);
+}
+
+Result<std::unique_ptr<ScrapeListener>> ScrapeListener::Start(ScrapeListenerOptions options) {
+  std::unique_ptr<ScrapeListener> l(new ScrapeListener(std::move(options)));
+  const ScrapeListenerOptions& o = l->options_;
+  const std::string where =
+      o.host.empty() ? ":" + std::to_string(o.port) : o.host + ":" + std::to_string(o.port);
+  auto fail = [&](std::string_view why) {
+    return Status::Error(o.key + ": cannot listen on " + where + " (" + std::string(why) + ")");
+  };
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* ai = nullptr;
+  const std::string port = std::to_string(o.port);
+  if (int rc = getaddrinfo(o.host.empty() ? nullptr : o.host.c_str(), port.c_str(), &hints, &ai);
+      rc != 0) {
+    return fail(gai_strerror(rc));
+  }
+  // With no host, prefer the IPv6 wildcard (dual stack) as Go's listeners do.
+  std::vector<addrinfo*> order;
+  for (addrinfo* p = ai; p != nullptr; p = p->ai_next) order.push_back(p);
+  std::stable_sort(order.begin(), order.end(), [](const addrinfo* a, const addrinfo* b) {
+    return a->ai_family == AF_INET6 && b->ai_family != AF_INET6;
+  });
+  int fd = -1;
+  int err = 0;
+  int family = AF_INET;
+  for (addrinfo* p : order) {
+    fd = ::socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (p->ai_family == AF_INET6) {
+      const int no = 0;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
+    }
+    if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+      family = p->ai_family;
+      break;
+    }
+    err = errno;
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(ai);
+  if (fd < 0) return fail(std::strerror(err));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  l->port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+
+  const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  l->daemon_ = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &Handler::OnRequest, l.get(), MHD_OPTION_LISTEN_SOCKET,
+      static_cast<MHD_socket>(fd), MHD_OPTION_CONNECTION_LIMIT, o.max_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, o.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+      o.idle_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o.max_header_bytes + (16 << 10),
+      MHD_OPTION_EXTERNAL_LOGGER,
+      +[](void*, const char* fmt, va_list ap) {
+        if (!spdlog::should_log(spdlog::level::debug)) return;
+        char buf[512];
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        std::string_view msg(buf);
+        while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+        spdlog::debug("prometheus scrape listener (libmicrohttpd): {}", msg);
+      },
+      nullptr, MHD_OPTION_END);
+  if (l->daemon_ == nullptr) {
+    const int e = errno;
+    ::close(fd);
+    return fail(std::string("libmicrohttpd did not start: ") + std::strerror(e));
+  }
+  return l;
+}
+
+ScrapeListener::~ScrapeListener() {
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);  // joins its thread, closes the socket
+}
+
+}  // namespace cstatsd::backends::prometheus
