@@ -24,7 +24,8 @@ namespace {
 namespace prom = cstatsd::prometheus;
 
 // gzip at zlib's fastest level: an exposition is compressed once per flush, and a large one
-// (1,000,000 series, ~80 MB) must not take a second of CPU (docs/performance.md).
+// (1,000,000 series, ~100 MB) must not take a second of CPU
+// (docs/prometheus.md#backend-prometheus).
 constexpr int kGzipLevel = 1;
 constexpr size_t kBlockSize = 64 << 10;
 
