@@ -196,15 +196,20 @@ Status PrometheusBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   const auto start = std::chrono::steady_clock::now();
   store_->Update(snapshot);
   std::string bodies[kFormatCount];
+  // The exposition before the latest: once no scrape holds it, its memory is reused.
+  if (spare_ != nullptr && spare_.use_count() == 1) spare_->TakeBodies(bodies);
+  spare_ = std::move(latest_);
   for (size_t i = 0; i < kFormatCount; ++i) {
+    bodies[i].clear();
     if (static_cast<Format>(i) == Format::kOpenMetrics && !openmetrics_) continue;
     bodies[i].reserve(last_size_[i] + last_size_[i] / 8);
     Render(static_cast<Format>(i), bodies[i]);
     last_size_[i] = bodies[i].size();
   }
-  listener_->Publish(std::make_shared<const Exposition>(
-      std::move(bodies[static_cast<size_t>(Format::kText)]),
-      std::move(bodies[static_cast<size_t>(Format::kOpenMetrics)])));
+  latest_ =
+      std::make_shared<Exposition>(std::move(bodies[static_cast<size_t>(Format::kText)]),
+                                   std::move(bodies[static_cast<size_t>(Format::kOpenMetrics)]));
+  listener_->Publish(latest_);
   update_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const prom::StoreStats& st = store_->stats();

@@ -74,6 +74,9 @@ class PrometheusBackend : public Backend {
   std::unique_ptr<cstatsd::prometheus::SeriesStore> store_;
   std::unique_ptr<ScrapeListener> listener_;
   bool openmetrics_ = false;  // render the OpenMetrics form too
+  // The latest published exposition and the one before it, whose buffers the next rendering
+  // reuses once no scrape holds it any more.
+  std::shared_ptr<Exposition> latest_, spare_;
   size_t last_size_[kFormatCount] = {};
   double update_seconds_ = 0;  // CPU of the last update and render
   uint64_t conflicts_logged_ = 0;

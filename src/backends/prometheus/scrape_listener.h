@@ -44,6 +44,11 @@ class Exposition {
   Exposition(std::string text, std::string openmetrics);
   const std::string& body(Format f) const { return body_[static_cast<size_t>(f)]; }
   const GzipPrefix& gzipped(Format f) const;  // any thread
+  // Moves the bodies out, for the next rendering to reuse their memory (a large body's fresh
+  // pages cost more than rendering into it). Only by the sole owner, once nothing else holds it.
+  void TakeBodies(std::string (&out)[kFormatCount]) {
+    for (size_t i = 0; i < kFormatCount; ++i) out[i] = std::move(body_[i]);
+  }
 
  private:
   std::string body_[kFormatCount];
