@@ -223,20 +223,27 @@ PrometheusRemoteWriteBackend::~PrometheusRemoteWriteBackend() = default;
 
 Status PrometheusRemoteWriteBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   store_->Update(snapshot);
-  WriteRequestEncoder encoder(static_cast<size_t>(options_.max_samples_per_send),
-                              snapshot.flush_time_ns / 1000000);
-  EncodeStore(*store_, encoder);
+  // Each request compressed as it is cut: a flush holds one uncompressed request at a time.
   std::vector<HttpSender::Batch> batches;
-  for (auto& r : encoder.Finish()) {
-    HttpSender::Batch b;
-    b.request.url = options_.url;
-    b.request.headers = headers_;
-    auto z = wire::Compress(wire::Compression::kSnappy, r.body, 0);
-    if (!z.ok()) return z.status();
-    b.request.body = std::move(*z);
-    b.series = r.samples;
-    batches.push_back(std::move(b));
-  }
+  Status failed;
+  WriteRequestEncoder encoder(static_cast<size_t>(options_.max_samples_per_send),
+                              snapshot.flush_time_ns / 1000000,
+                              [&](std::string_view body, size_t samples) {
+                                auto z = wire::Compress(wire::Compression::kSnappy, body, 0);
+                                if (!z.ok()) {
+                                  failed = z.status();
+                                  return;
+                                }
+                                HttpSender::Batch b;
+                                b.request.url = options_.url;
+                                b.request.headers = headers_;
+                                b.request.body = std::move(*z);
+                                b.series = samples;
+                                batches.push_back(std::move(b));
+                              });
+  EncodeStore(*store_, encoder);
+  encoder.Finish();
+  if (!failed.ok()) return failed;
   return SendBatches(std::move(batches));
 }
 

@@ -67,8 +67,11 @@ void AppendLabel(std::string& out, std::string_view name, std::string_view value
 
 }  // namespace
 
-WriteRequestEncoder::WriteRequestEncoder(size_t max_samples_per_send, int64_t timestamp_ms)
-    : max_samples_(std::max<size_t>(1, max_samples_per_send)), timestamp_ms_(timestamp_ms) {}
+WriteRequestEncoder::WriteRequestEncoder(size_t max_samples_per_send, int64_t timestamp_ms,
+                                         Sink sink)
+    : max_samples_(std::max<size_t>(1, max_samples_per_send)),
+      timestamp_ms_(timestamp_ms),
+      sink_(std::move(sink)) {}
 
 void WriteRequestEncoder::Add(std::string_view name, std::string_view suffix,
                               std::span<const Label> labels, double value, Label extra) {
@@ -152,8 +155,13 @@ void WriteRequestEncoder::AddSummary(std::string_view name, std::span<const Labe
 }
 
 void WriteRequestEncoder::Cut() {
-  done_.push_back({std::move(body_), in_body_});
-  body_ = std::string();
+  if (sink_) {
+    sink_(body_, in_body_);
+    body_.clear();  // the capacity is kept for the next request
+  } else {
+    done_.push_back({std::move(body_), in_body_});
+    body_ = std::string();
+  }
   in_body_ = 0;
 }
 

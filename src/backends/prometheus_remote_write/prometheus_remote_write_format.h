@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,8 +29,13 @@ struct EncodedRequest {
 
 class WriteRequestEncoder {
  public:
-  // Every sample carries `timestamp_ms` (the flush time, ms since the epoch).
-  WriteRequestEncoder(size_t max_samples_per_send, int64_t timestamp_ms);
+  // Takes each request as it is cut (its bytes valid during the call only: the encoder reuses its
+  // buffer), so a flush never holds more than one uncompressed request.
+  using Sink = std::function<void(std::string_view body, size_t samples)>;
+
+  // Every sample carries `timestamp_ms` (the flush time, ms since the epoch). Without a sink the
+  // requests are kept for Finish.
+  WriteRequestEncoder(size_t max_samples_per_send, int64_t timestamp_ms, Sink sink = nullptr);
 
   // One sample of the series named name + suffix (suffix: "", "_bucket", "_sum", "_count").
   // `labels`: valid names, sorted by name, unique, none named `__name__`; a label with an empty
@@ -53,7 +59,8 @@ class WriteRequestEncoder {
 
   size_t samples() const { return total_samples_; }
 
-  // The requests written so far (the last one possibly short); the encoder starts empty again.
+  // Cuts the last request (possibly short); returns the requests kept (none with a sink). The
+  // encoder starts empty again.
   std::vector<EncodedRequest> Finish();
 
  private:
@@ -61,6 +68,7 @@ class WriteRequestEncoder {
 
   size_t max_samples_;
   int64_t timestamp_ms_;
+  Sink sink_;
   std::string body_;
   size_t in_body_ = 0;
   size_t total_samples_ = 0;

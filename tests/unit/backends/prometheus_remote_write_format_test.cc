@@ -91,6 +91,27 @@ TEST(RemoteWriteFormatTest, RequestsCutAtMaxSamplesPerSend) {
   EXPECT_TRUE(e.Finish().empty());  // starts empty again
 }
 
+TEST(RemoteWriteFormatTest, SinkTakesTheSameRequestsAsTheyAreCut) {
+  WriteRequestEncoder kept(2, kNowMs);
+  std::vector<EncodedRequest> sunk;
+  WriteRequestEncoder streamed(2, kNowMs, [&](std::string_view body, size_t samples) {
+    sunk.push_back({std::string(body), samples});
+  });
+  const std::vector<Label> labels = {{"k", "v"}};
+  for (int i = 0; i < 5; ++i) {
+    kept.Add("m", "", labels, i);
+    streamed.Add("m", "", labels, i);
+    EXPECT_EQ(sunk.size(), static_cast<size_t>((i + 1) / 2));  // handed over when full
+  }
+  EXPECT_TRUE(streamed.Finish().empty());
+  const auto want = kept.Finish();
+  ASSERT_EQ(sunk.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(sunk[i].body, want[i].body);
+    EXPECT_EQ(sunk[i].samples, want[i].samples);
+  }
+}
+
 TEST(RemoteWriteFormatTest, HistogramBucketsSumAndCount) {
   WriteRequestEncoder e(2000, kNowMs);
   const std::vector<Label> labels = {{"route", "/a"}};
