@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/null/null_backend.h"
+#include "backends/prometheus/prometheus_backend.h"
 #include "config/config.h"
 #include "prometheus/mapping.h"
 #include "server/logging.h"
@@ -37,7 +39,17 @@ int CheckConfig(cstatsd::config::Config cfg) {
       }
     }
   }
-  auto srv = server::Server::Create(std::move(cfg));
+  // The prometheus backend binds its listening socket when it is created: here its section is
+  // read and checked, and a null backend stands in for it.
+  backends::BackendRegistry registry = backends::BackendRegistry::WithBuiltins();
+  registry.Register(
+      std::string(backends::prometheus::PrometheusBackend::kName),
+      [](const backends::BackendContext& ctx) -> Result<std::unique_ptr<backends::Backend>> {
+        auto options = backends::prometheus::PrometheusOptions::From(ctx.config);
+        if (!options.ok()) return options.status();
+        return backends::null::NullBackend::Create(ctx);
+      });
+  auto srv = server::Server::Create(std::move(cfg), std::move(registry));
   if (!srv.ok()) {
     std::string_view rest = srv.error();
     while (!rest.empty()) {  // a backend that loads the same mapping file reports it again
@@ -97,7 +109,17 @@ int main(int argc, char** argv) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
   if (loaded->check_only) return CheckConfig(std::move(cfg));
 
-  auto srv = server::Server::Create(std::move(cfg));
+  // The prometheus backend binds its listening socket when it is created: here its section is
+  // read and checked, and a null backend stands in for it.
+  backends::BackendRegistry registry = backends::BackendRegistry::WithBuiltins();
+  registry.Register(
+      std::string(backends::prometheus::PrometheusBackend::kName),
+      [](const backends::BackendContext& ctx) -> Result<std::unique_ptr<backends::Backend>> {
+        auto options = backends::prometheus::PrometheusOptions::From(ctx.config);
+        if (!options.ok()) return options.status();
+        return backends::null::NullBackend::Create(ctx);
+      });
+  auto srv = server::Server::Create(std::move(cfg), std::move(registry));
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.error());
     return 2;

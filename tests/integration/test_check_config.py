@@ -65,6 +65,34 @@ mapping-config = "{mapping}"
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.strip(), "configuration OK")
 
+    def test_prometheus_backend_does_not_listen(self):
+        # The scrape backend listens when it is created: the check reads its section instead.
+        busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        mapping = self.write("mapping.yml", MAPPING)
+        path = self.write("cstatsd.toml", f"""
+backends = ["prometheus"]
+metrics-addr = "127.0.0.1:0"
+[prometheus]
+listen-address = "127.0.0.1:{port}"
+mapping-config = "{mapping}"
+""")
+        out = self.run_binary(["--check-config", "--config-path", path], env=clean_env())
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.strip(), "configuration OK")
+        bad = self.write("bad.toml", """
+backends = ["prometheus"]
+[prometheus]
+listen-address = "nonsense"
+""")
+        out = self.run_binary(["--check-config", "--config-path", bad], env=clean_env())
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("prometheus.listen-address", out.stderr)
+
     def test_bad_mapping_names_file_and_line(self):
         path = self.config(BAD_MAPPING)
         out = self.run_binary(["--check-config", "--config-path", path], env=clean_env())
