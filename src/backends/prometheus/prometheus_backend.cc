@@ -197,7 +197,7 @@ Status PrometheusBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   store_->Update(snapshot);
   std::string bodies[kFormatCount];
   // The exposition before the latest: once no scrape holds it, its memory is reused.
-  if (spare_ != nullptr && spare_.use_count() == 1) spare_->TakeBodies(bodies);
+  if (spare_ != nullptr && spare_.use_count() == 1 && spare_->Unread()) spare_->TakeBodies(bodies);
   spare_ = std::move(latest_);
   for (size_t i = 0; i < kFormatCount; ++i) {
     bodies[i].clear();

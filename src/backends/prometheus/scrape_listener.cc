@@ -101,6 +101,9 @@ void PutLe32(uint32_t v, std::string& out) {
 // The body of one scrape: the shared exposition (kept alive by the reference) then what this
 // scrape appended; libmicrohttpd pulls it in blocks.
 struct Body {
+  ~Body() {
+    if (exposition != nullptr) exposition->DropReader();
+  }
   std::shared_ptr<const Exposition> exposition;
   std::string_view head;
   std::string tail;
@@ -227,6 +230,7 @@ MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) 
 
   auto body = std::make_unique<Body>();
   body->exposition = l->latest_.load(std::memory_order_acquire);
+  if (body->exposition != nullptr) body->exposition->AddReader();
   std::string tail;
   prom::AppendHeader(f, prom::FamilyType::kCounter, "cstatsd_prometheus_scrapes_total",
                      "Scrapes served by the prometheus backend.", tail);

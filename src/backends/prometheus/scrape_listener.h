@@ -49,11 +49,17 @@ class Exposition {
   void TakeBodies(std::string (&out)[kFormatCount]) {
     for (size_t i = 0; i < kFormatCount; ++i) out[i] = std::move(body_[i]);
   }
+  // Scrapes reading the bodies: each adds itself before reading and drops itself (release) when
+  // its answer is sent, so the owner that sees none (acquire) may reuse the memory.
+  void AddReader() const { readers_.fetch_add(1, std::memory_order_relaxed); }
+  void DropReader() const { readers_.fetch_sub(1, std::memory_order_release); }
+  bool Unread() const { return readers_.load(std::memory_order_acquire) == 0; }
 
  private:
   std::string body_[kFormatCount];
   mutable std::once_flag gzip_once_[kFormatCount];
   mutable GzipPrefix gzipped_[kFormatCount];
+  mutable std::atomic<uint32_t> readers_{0};
 };
 
 struct ScrapeListenerOptions {
