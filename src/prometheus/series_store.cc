@@ -264,7 +264,8 @@ void SeriesStore::Expire(Cache& c, int64_t now_ns, uint64_t generation) {
       it = e.seen == generation ? std::next(it) : c.erase(it);
       continue;
     }
-    if (e.ttl_ns > 0 && now_ns - e.last_received_ns > e.ttl_ns) {
+    // ttl 0: never; below 0: as soon as a flush does not receive it.
+    if (e.ttl_ns != 0 && now_ns - e.last_received_ns > std::max<int64_t>(e.ttl_ns, 0)) {
       Release(e.series);
       if (e.seen != generation) {
         it = c.erase(it);

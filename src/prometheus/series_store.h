@@ -37,8 +37,8 @@ struct StoreOptions {
   std::vector<double> buckets = DefaultBuckets();
   // Quantiles of a summary whose mapping gives none (`summary-quantiles`).
   std::vector<Quantile> quantiles = DefaultQuantiles();
-  // A series not received for this long leaves the store (`expiry-interval`); 0 never. A
-  // mapping's `ttl` overrides it.
+  // A series not received for this long leaves the store (`expiry-interval`); 0 never, below 0
+  // as soon as a flush does not receive it. A mapping's `ttl` overrides it.
   std::chrono::nanoseconds expiry{0};
   // The label that carries a series' source (docs/aggregation.md#identity) unless a tag of that
   // name exists; empty: the source is not exposed.

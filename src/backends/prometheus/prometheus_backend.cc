@@ -64,6 +64,7 @@ void ParseNumbers(config::SectionReader& r, std::string_view key, std::vector<do
 
 Result<PrometheusOptions> PrometheusOptions::From(const config::Config& config) {
   PrometheusOptions o;
+  o.expiry_interval = config.options.expiry_interval;  // gostatsd's expiry-interval by default
   config::SectionReader r(config.GetSection("prometheus"));
   r.Str("listen-address", o.listen_address);
   r.Str("telemetry-path", o.telemetry_path);
@@ -88,7 +89,6 @@ Result<PrometheusOptions> PrometheusOptions::From(const config::Config& config) 
   if (o.telemetry_path.empty() || o.telemetry_path.front() != '/') {
     r.Problem("telemetry-path", "must start with '/'");
   }
-  if (o.expiry_interval.count() < 0) r.Problem("expiry-interval", "must not be negative");
   if (observer == "summary") {
     o.observer_type = prom::ObserverType::kSummary;
   } else if (observer == "histogram") {

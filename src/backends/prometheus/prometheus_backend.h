@@ -27,9 +27,10 @@ struct PrometheusOptions {
   // statsd_exporter's mapping file (`mapping-config`); empty: none (names escaped, tags as
   // labels).
   std::string mapping_config;
-  // A series not received for this long leaves the exposition (`expiry-interval`); 0 (the
-  // default, as statsd_exporter's `ttl`) never. A mapping's `ttl` overrides it.
-  std::chrono::nanoseconds expiry_interval{0};
+  // A series not received for this long leaves the exposition (`expiry-interval`); default: the
+  // top-level expiry-interval (5m); 0 never (statsd_exporter's default ttl), below 0 after the
+  // flush that received it. A mapping's `ttl` overrides it.
+  std::chrono::nanoseconds expiry_interval = std::chrono::minutes(5);
   // How observers are exposed unless their mapping says (`observer-type`): "summary" (default,
   // as statsd_exporter) or "histogram".
   cstatsd::prometheus::ObserverType observer_type = cstatsd::prometheus::ObserverType::kSummary;

@@ -185,6 +185,16 @@ TEST(SeriesStoreTest, AnIdleGaugeExpiresFromItsLastReceiveTime) {
   EXPECT_EQ(Text(store), "# HELP g h\n# TYPE g gauge\ng 7\n");
 }
 
+TEST(SeriesStoreTest, ANegativeExpiryRemovesWhatAFlushDidNotReceive) {
+  StoreOptions o = Options();
+  o.expiry = std::chrono::seconds(-1);
+  SeriesStore store(o, nullptr);
+  store.Update(Snap(10).Counter("c", 1).s);
+  EXPECT_EQ(Text(store), "# HELP c h\n# TYPE c counter\nc 1\n");
+  store.Update(Snap(20).Counter("c", 0).s);
+  EXPECT_EQ(Text(store), "");
+}
+
 TEST(SeriesStoreTest, NoExpiryByDefault) {
   SeriesStore store(Options(), nullptr);
   store.Update(Snap(10).Counter("c", 1).s);
