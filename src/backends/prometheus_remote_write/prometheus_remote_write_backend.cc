@@ -106,6 +106,7 @@ Result<PrometheusRemoteWriteOptions> PrometheusRemoteWriteOptions::From(
   PrometheusRemoteWriteOptions o;
   o.max_requests = DefaultMaxRequests(2);
   o.user_agent = fmt::format("cstatsd/{}", Version());
+  o.expiry_interval = config.options.expiry_interval;  // gostatsd's key, as the aggregator's
   config::SectionReader r(config.GetSection("prometheus-remote-write"));
   r.Str("url", o.url);
   if (auto h = r.section().GetStringMap("headers"); h.ok()) {
@@ -151,7 +152,6 @@ Result<PrometheusRemoteWriteOptions> PrometheusRemoteWriteOptions::From(
       }
     }
   }
-  if (o.expiry_interval.count() < 0) r.Problem("expiry-interval", "must not be negative");
   if (!o.source_label.empty() && !prom::IsValidLabelName(o.source_label)) {
     r.Problem("source-label", "\"" + o.source_label + "\" is not a valid label name");
   }
@@ -214,7 +214,10 @@ PrometheusRemoteWriteBackend::PrometheusRemoteWriteBackend(PrometheusRemoteWrite
       headers_(options_.RequestHeaders()) {
   prom::StoreOptions so;
   so.observer = prom::ObserverType::kHistogram;  // unless the mapping says summary
-  so.expiry = options_.expiry_interval;
+  // < 0, "at once": gone at the first flush that does not receive it (the store's 0 is never).
+  so.expiry = options_.expiry_interval < std::chrono::nanoseconds::zero()
+                  ? std::chrono::nanoseconds(1)
+                  : options_.expiry_interval;
   so.source_label = options_.source_label;
   store_ = std::make_unique<prom::SeriesStore>(std::move(so), options_.mapping);
 }

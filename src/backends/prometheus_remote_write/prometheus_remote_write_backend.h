@@ -38,7 +38,8 @@ struct PrometheusRemoteWriteOptions {
   // statsd_exporter's mapping file (`mapping-config`, as the prometheus backend's), loaded once.
   std::string mapping_config;
   std::shared_ptr<const cstatsd::prometheus::MappingConfig> mapping;  // null: no mapping file
-  // A series not received for this long stops being sent (`expiry-interval`); 0 never. A
+  // A series not received for this long stops being sent (`expiry-interval`); default the
+  // top-level expiry-interval (5m); 0 never, < 0 as soon as a flush does not receive it. A
   // mapping's `ttl` overrides it.
   std::chrono::nanoseconds expiry_interval{0};
   // A label that carries a series' source (`source-label`); empty (default): none, as the

@@ -128,6 +128,22 @@ TEST_F(RemoteWriteLoopbackTest, TimersAsHistogramsInSecondsCutAtMaxSamplesPerSen
   EXPECT_EQ(backend_->stats().series_sent.load(), 16u);
 }
 
+TEST_F(RemoteWriteLoopbackTest, ASeriesNotReceivedForExpiryIntervalIsNoLongerSent) {
+  Start({{"expiry-interval", "1500ms"}});
+  ASSERT_TRUE(backend_->SendMetrics(Flush(3, 0)).ok());
+  snapshot::FlushSnapshot later;  // neither series received for 2 s
+  later.flush_time_ns = kFlushNs + 2000000000LL;
+  later.gauges.push_back({Key(MetricType::kGauge, "other", ""), 1});
+  ASSERT_TRUE(backend_->SendMetrics(later).ok());
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(Samples({requests[0]}).size(), 2u);
+  const auto after = Samples({requests[1]});
+  EXPECT_EQ(after.count("req_count{env=prod}"), 0u);
+  EXPECT_EQ(after.count("temp{}"), 0u);
+  EXPECT_EQ(after.at("other{}"), 1);
+}
+
 TEST_F(RemoteWriteLoopbackTest, ServerErrorIsRetried) {
   Start();
   server_.Script({500});

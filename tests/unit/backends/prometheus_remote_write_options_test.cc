@@ -43,11 +43,24 @@ TEST(RemoteWriteOptionsTest, DefaultsAndTheProtocolHeaders) {
   EXPECT_GT(o->max_requests, 0);
   EXPECT_EQ(o->transport, "default");
   EXPECT_EQ(o->source_label, "");  // the source is not sent unless asked for
+  EXPECT_EQ(o->expiry_interval, std::chrono::minutes(5));  // the top-level expiry-interval's
   EXPECT_EQ(HeaderOf(*o, "Content-Encoding"), "snappy");
   EXPECT_EQ(HeaderOf(*o, "Content-Type"), "application/x-protobuf");
   EXPECT_EQ(HeaderOf(*o, "X-Prometheus-Remote-Write-Version"), "0.1.0");
   EXPECT_EQ(HeaderOf(*o, "User-Agent").rfind("cstatsd/", 0), 0u);
   EXPECT_EQ(HeaderOf(*o, "Authorization"), "");
+}
+
+TEST(RemoteWriteOptionsTest, ExpiryFromTheTopLevelUnlessSet) {
+  auto c = WithFile(R"({"prometheus-remote-write": {"url": "http://p"}})");
+  c.options.expiry_interval = std::chrono::seconds(30);
+  auto inherited = PrometheusRemoteWriteOptions::From(c);
+  ASSERT_TRUE(inherited.ok()) << inherited.error();
+  EXPECT_EQ(inherited->expiry_interval, std::chrono::seconds(30));
+  auto own = PrometheusRemoteWriteOptions::From(
+      WithFile(R"({"prometheus-remote-write": {"url": "http://p", "expiry-interval": "0s"}})"));
+  ASSERT_TRUE(own.ok()) << own.error();
+  EXPECT_EQ(own->expiry_interval, std::chrono::seconds(0));  // never, as statsd_exporter
 }
 
 TEST(RemoteWriteOptionsTest, UrlIsRequiredAndMustBeHttp) {
