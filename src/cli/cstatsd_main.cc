@@ -109,17 +109,7 @@ int main(int argc, char** argv) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
   if (loaded->check_only) return CheckConfig(std::move(cfg));
 
-  // The prometheus backend binds its listening socket when it is created: here its section is
-  // read and checked, and a null backend stands in for it.
-  backends::BackendRegistry registry = backends::BackendRegistry::WithBuiltins();
-  registry.Register(
-      std::string(backends::prometheus::PrometheusBackend::kName),
-      [](const backends::BackendContext& ctx) -> Result<std::unique_ptr<backends::Backend>> {
-        auto options = backends::prometheus::PrometheusOptions::From(ctx.config);
-        if (!options.ok()) return options.status();
-        return backends::null::NullBackend::Create(ctx);
-      });
-  auto srv = server::Server::Create(std::move(cfg), std::move(registry));
+  auto srv = server::Server::Create(std::move(cfg));
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.error());
     return 2;
