@@ -164,7 +164,7 @@ class PrometheusEndToEnd(harness.ServerTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.ports = {job: free_port() for job in ("cstatsd", "expiry", "lint", "golden")}
+        cls.ports = {job: free_port() for job in ("cstatsd", "expiry", "ttl", "lint", "golden")}
         cls.prom = Prometheus({job: f"127.0.0.1:{port}" for job, port in cls.ports.items()})
         cls.addClassCleanup(cls.prom.cleanup)
         cls.prom.start()
@@ -172,8 +172,8 @@ class PrometheusEndToEnd(harness.ServerTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cstatsd-e2e-prom-")
 
-    def start_cstatsd(self, job, mapping, prometheus_keys="", backends='["prometheus", '
-                      '"prometheus-remote-write"]'):
+    def start_cstatsd(self, job, mapping, prometheus_keys="", top_keys="",
+                      backends='["prometheus", "prometheus-remote-write"]'):
         mapping_path = os.path.join(self.tmp, f"{job}-mapping.yml")
         with open(mapping_path, "w") as f:
             f.write(mapping)
@@ -183,6 +183,7 @@ class PrometheusEndToEnd(harness.ServerTestCase):
 metrics-addr = "127.0.0.1:0"
 flush-interval = "1s"
 statser-type = "internal"
+{top_keys}
 
 [prometheus]
 listen-address = "127.0.0.1:{self.ports[job]}"
@@ -307,6 +308,27 @@ mapping-config = "{mapping_path}"
         # The same name received again comes back, counting from its new value.
         s.send("e2e.gone:1|c|#k:v")
         self.wait_value('e2e_gone{job="expiry",k="v"}', 1)
+        self.stop_ok(s)
+
+    def test_expiry_defaults_to_the_top_level_key_and_a_mapping_ttl_wins(self):
+        # A mapping's `ttl` (2 s) against a section default of an hour: only its series leaves.
+        mapping = ('mappings:\n- match: "e2e.short.*"\n  name: "e2e_short"\n  ttl: 2s\n'
+                   '  labels:\n    which: "$1"\n')
+        s = self.start_cstatsd("ttl", mapping, top_keys='expiry-interval = "1h"',
+                               backends='["prometheus"]')
+        s.send("e2e.short.a:1|c\ne2e.long:1|c")
+        self.wait_value('e2e_short{job="ttl",which="a"}', 1)
+        self.wait_value('e2e_long{job="ttl"}', 1)
+        self.prom.wait('e2e_short{job="ttl"}', lambda r: r == [], what="series past its ttl")
+        self.wait_value('e2e_long{job="ttl"}', 1, timeout=5)
+        self.stop_ok(s)
+        # No [prometheus] expiry-interval: the top-level expiry-interval (2 s) applies.
+        s = self.start_cstatsd("ttl", "mappings: []\n", top_keys='expiry-interval = "2s"',
+                               backends='["prometheus"]')
+        s.send("e2e.default_expiry:1|c")
+        self.wait_value('e2e_default_expiry{job="ttl"}', 1)
+        self.prom.wait('e2e_default_expiry{job="ttl"}', lambda r: r == [],
+                       what="series past the top-level expiry-interval")
         self.stop_ok(s)
 
     # ----- the exposition: promtool, gzip, OpenMetrics only when enabled -----
