@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: the cstatsd server (null backend) against cstatsd-loader on loopback.
+"""End-to-end benchmark: the cstatsd server (null backend, or the one a scenario names) against
+cstatsd-loader on loopback.
 
 For each scenario the loader offers a fixed rate for a fixed time; the server's own counters
 (parser.metrics_received, receiver.kernel_drops, logged by the `logging` statser) give what was
@@ -16,11 +17,14 @@ import platform
 import re
 import shlex
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -59,6 +63,17 @@ SCENARIOS = [
         "target": "at most 25 % below the counters figure: 6,000,000 lines/s with < 0.1 % loss",
     },
     {
+        "name": "counters-prometheus",
+        "what": "the counters scenario with the prometheus backend instead of null, scraped "
+                "every second during the load",
+        "loader": ["-c", "1", "--counter-cardinality", "10000", "--buffer-size", "675",
+                   "--line-rate", "8000000"],
+        "backends": "prometheus",
+        "config": '[prometheus]\nlisten-address = "127.0.0.1:{port}"\n',
+        "scrape": "/metrics",
+        "target": "lines per server CPU-s within 10 % of the counters scenario (null backend)",
+    },
+    {
         "name": "million-series",
         "what": "1,000,000 live counter series (memory and flush time)",
         "loader": ["-c", "1", "--counter-cardinality", "1000000", "--sequential",
@@ -83,11 +98,46 @@ def read_status(pid, key):
     return 0
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Scraper:
+    """GETs a URL every second on a thread of its own, as a Prometheus server would."""
+
+    def __init__(self, url):
+        self.url, self.scrapes, self.bytes, self.errors = url, 0, 0, 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping.wait(1.0):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    self.bytes += len(r.read())
+                    self.scrapes += 1
+            except Exception:
+                self.errors += 1
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(10)
+
+
 class Server:
-    def __init__(self, binary, extra):
-        self.args = [binary, "--backends", "null", "--metrics-addr", "127.0.0.1:0",
+    def __init__(self, binary, extra, backends="null", config=None):
+        self.args = [binary, "--backends", backends, "--metrics-addr", "127.0.0.1:0",
                      "--flush-interval", "1s", "--statser-type", "logging", "--hostname",
                      "bench", "--expiry-interval", "10m"] + extra
+        self.config_file = None
+        if config is not None:
+            self.config_file = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+            self.config_file.write(config)
+            self.config_file.close()
+            self.args += ["--config-path", self.config_file.name]
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
@@ -124,12 +174,24 @@ class Server:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(30)
         self.reader.join(5)
+        if self.config_file is not None:
+            os.unlink(self.config_file.name)
 
 
 def run_scenario(build, sc, duration, extra_loader, extra_server=()):
-    srv = Server(os.path.join(build, "bin", "cstatsd"), sc.get("server", []) + list(extra_server))
+    config, scrape_url = sc.get("config"), None
+    if config is not None:
+        port = free_port()
+        config = config.format(port=port)
+        if sc.get("scrape"):
+            scrape_url = f"http://127.0.0.1:{port}{sc['scrape']}"
+    srv = Server(os.path.join(build, "bin", "cstatsd"), sc.get("server", []) + list(extra_server),
+                 sc.get("backends", "null"), config)
+    scraper = None
     try:
         time.sleep(0.3)
+        if scrape_url:
+            scraper = Scraper(scrape_url)
         rss0 = read_status(srv.proc.pid, "VmRSS")
         cpu0 = read_cpu_seconds(srv.proc.pid)
         loader = [os.path.join(build, "bin", "cstatsd-loader"), "-a", f"127.0.0.1:{srv.port}",
@@ -141,6 +203,8 @@ def run_scenario(build, sc, duration, extra_loader, extra_server=()):
         sent = json.loads(out.stdout.strip().splitlines()[-1])
         time.sleep(0.5)  # the server finishes what is queued
         cpu = read_cpu_seconds(srv.proc.pid) - cpu0
+        if scraper:
+            scraper.stop()
         # The RSS that holds the series: the median of samples over two flush intervals after
         # the load, so that one sample taken while a flush builds its snapshot (a passing
         # 24 MB with a million series) does not decide the figure; the peak is reported apart.
@@ -173,6 +237,12 @@ def run_scenario(build, sc, duration, extra_loader, extra_server=()):
     }
     if sc.get("series"):
         res["bytes_per_series"] = (rss - rss0) / sc["series"]
+    if scraper:
+        res["scrapes"] = scraper.scrapes
+        res["scrape_errors"] = scraper.errors
+        res["scrape_bytes"] = scraper.bytes // max(1, scraper.scrapes)
+        if scraper.scrapes == 0:
+            raise RuntimeError(f"{sc['name']}: no scrape of {scrape_url} succeeded")
     return res
 
 
@@ -195,6 +265,8 @@ def fmt_row(r):
     extra = ""
     if "bytes_per_series" in r:
         extra = f"{r['bytes_per_series']:.0f} B/series"
+    if "scrapes" in r:
+        extra = f"{r['scrapes']} scrapes of {r['scrape_bytes'] / 1e3:,.0f} kB"
     return (f"| {r['name']} | {r['offered_lps']:,.0f} | {r['offered_dps']:,.0f} | "
             f"{r['aggregated_lps']:,.0f} | {r['loss_pct']:.3f} % | {r['kernel_drops']:,.0f} | "
             f"{r['cpu_s']:.2f} | {r['lines_per_cpu_s']:,.0f} | {r['peak_rss_mb']:.0f} MB | "
