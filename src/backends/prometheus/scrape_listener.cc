@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "prometheus/process_metrics.h"
 
@@ -229,7 +230,10 @@ MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) 
   const uint64_t scrapes = l->scrapes_.fetch_add(1, std::memory_order_relaxed) + 1;
 
   auto body = std::make_unique<Body>();
-  body->exposition = l->latest_.load(std::memory_order_acquire);
+  {
+    std::lock_guard lock(l->latest_mutex_);
+    body->exposition = l->latest_;
+  }
   if (body->exposition != nullptr) body->exposition->AddReader();
   std::string tail;
   prom::AppendHeader(f, prom::FamilyType::kCounter, "cstatsd_prometheus_scrapes_total",
@@ -264,7 +268,11 @@ MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) 
 }
 
 void ScrapeListener::Publish(std::shared_ptr<const Exposition> e) {
-  latest_.store(std::move(e), std::memory_order_release);
+  std::shared_ptr<const Exposition> old;
+  {
+    std::lock_guard lock(latest_mutex_);
+    old = std::exchange(latest_, std::move(e));
+  }  // the previous exposition is freed (if unread) outside the lock
 }
 
 Result<std::unique_ptr<ScrapeListener>> ScrapeListener::Start(ScrapeListenerOptions options) {
