@@ -34,4 +34,18 @@ std::string_view EventAlertTypeName(EventAlertType t) {
   return "info";
 }
 
+std::string_view ServiceCheckStatusName(ServiceCheckStatus s) {
+  switch (s) {
+    case ServiceCheckStatus::kOk:
+      return "ok";
+    case ServiceCheckStatus::kWarning:
+      return "warning";
+    case ServiceCheckStatus::kCritical:
+      return "critical";
+    case ServiceCheckStatus::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
 }  // namespace cstatsd

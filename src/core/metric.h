@@ -19,15 +19,16 @@ std::string_view MetricTypeName(MetricType type);  // "counter", "timer", "gauge
 
 // A timer line's statsd type, which the aggregation does not change
 // (docs/aggregation.md#timer-kinds): `ms` is a duration in milliseconds, `h` (histogram) a value
-// without unit. Every backend that gostatsd has treats both alike; one that converts units
+// without unit, `d` (DogStatsD distribution) a value without unit aggregated as a timer. Every
+// backend that gostatsd has treats both alike; one that converts units
 // (Prometheus: `ms` / 1000 to seconds, `h` as it is) reads it. Not a gsd_histogram tag (that is
 // TimerPoint::histogram). The order is the precedence when a series receives several kinds in one
 // interval: the smallest wins (ResolveTimerKind). kMs is 0: what a producer that does not know (a
 // gostatsd forwarder, internal metrics) means.
-enum class TimerKind : uint8_t { kMs = 0, kHistogram = 1 };
+enum class TimerKind : uint8_t { kMs = 0, kHistogram = 1, kDistribution = 2 };
 
-inline constexpr std::string_view TimerKindName(TimerKind kind) {  // "ms", "h"
-  return kind == TimerKind::kHistogram ? "h" : "ms";
+inline constexpr std::string_view TimerKindName(TimerKind kind) {  // "ms", "h", "d"
+  return kind == TimerKind::kHistogram ? "h" : kind == TimerKind::kDistribution ? "d" : "ms";
 }
 
 // The kinds a timer series received in an interval: one bit per TimerKind. Receive and every
@@ -55,6 +56,16 @@ struct ParsedMetric {
   std::string_view set_value;             // s: the member, verbatim
   double rate = 1.0;                      // sample rate from '@'; finite and > 0
   std::vector<std::string_view> tags;     // as received, empty elements dropped, unsorted
+  // DogStatsD fields (docs/protocol.md#dogstatsd-fields): `|T<unix seconds>` (counters and
+  // gauges; 0 = not given), and the origin fields `|c:`, `|e:`, `|card:` verbatim (empty = not
+  // given).
+  int64_t timestamp = 0;
+  std::string_view container_id;
+  std::string_view external_data;
+  std::string_view cardinality;
+  // g: the value was written with an explicit sign (`+N` / `-N`): a delta when `gauge-deltas` is
+  // on (docs/aggregation.md#gauge-deltas), the gauge's new value otherwise (gostatsd).
+  bool gauge_delta = false;
 
   void Clear() {
     values.clear();
@@ -63,6 +74,11 @@ struct ParsedMetric {
     name = {};
     rate = 1.0;
     timer_kind = TimerKind::kMs;
+    timestamp = 0;
+    container_id = {};
+    external_data = {};
+    cardinality = {};
+    gauge_delta = false;
   }
 };
 
@@ -144,6 +160,24 @@ struct Event {
   EventAlertType alert_type = EventAlertType::kInfo;
 
   bool operator==(const Event&) const = default;
+};
+
+// A DogStatsD service check (docs/protocol.md#service-checks):
+// `_sc|<name>|<status>|d:<timestamp>|h:<hostname>|#<tags>|m:<message>`.
+enum class ServiceCheckStatus : uint8_t { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
+
+std::string_view ServiceCheckStatusName(ServiceCheckStatus s);  // "ok", "warning", ...
+
+struct ServiceCheck {
+  std::string name;
+  ServiceCheckStatus status = ServiceCheckStatus::kOk;
+  int64_t timestamp = 0;  // d: unix seconds; 0 = not given
+  std::string source;     // h: while parsing; then the sender IP (as Event::source)
+  std::string message;    // m:, the last field (may contain '|')
+  std::vector<std::string> tags;
+  std::string container_id;  // c:, verbatim
+
+  bool operator==(const ServiceCheck&) const = default;
 };
 
 }  // namespace cstatsd

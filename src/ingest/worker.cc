@@ -117,6 +117,9 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
       }
       event_ = Event();
       break;
+    case protocol::LineKind::kServiceCheck:
+      err = protocol::ParseError::kInvalidType;  // not carried yet: a bad line, as in gostatsd
+      [[fallthrough]];
     case protocol::LineKind::kBad:
       stats::Bump(counters_.bad_lines_seen);
       if (bad_line_log_.Allow()) {

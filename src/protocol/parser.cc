@@ -137,7 +137,11 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
   error = ParseError::kNone;
   const size_t n = line.size();
   if (n == 0) return Bad(error, ParseError::kInvalidType);
-  if (line[0] == '_') return ParseEvent(line, event, error);
+  if (line[0] == '_') {
+    // Service checks are parsed by the caller (protocol/service_check.h): they are rare.
+    if (line.starts_with("_sc|")) return LineKind::kServiceCheck;
+    return ParseEvent(line, event, error);
+  }
 
   metric.Clear();
   const char* const data = line.data();

@@ -12,7 +12,8 @@
 
 namespace cstatsd::protocol {
 
-enum class LineKind : uint8_t { kMetric, kEvent, kBad };
+// kServiceCheck: a line that starts with `_sc|`, for ParseServiceCheck (not parsed here).
+enum class LineKind : uint8_t { kMetric, kEvent, kServiceCheck, kBad };
 
 // Why a line was bad (gostatsd's lexer error names in the comments).
 enum class ParseError : uint8_t {

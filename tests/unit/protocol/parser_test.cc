@@ -300,7 +300,16 @@ TEST(ParserErrorTest, DerivedFromCode) {
   EXPECT_EQ(ErrorOf("foo:1|d"), ParseError::kInvalidType);
   EXPECT_EQ(ErrorOf("foo:1|c\r"), ParseError::kInvalidType);  // Parse alone; see ForEachLine
   EXPECT_EQ(ErrorOf("x:1 |c"), ParseError::kInvalidValue);
-  EXPECT_EQ(ErrorOf("_sc|svc|0"), ParseError::kInvalidType);
+}
+
+TEST(ParserServiceCheckTest, HandedToTheCaller) {
+  Parser parser;
+  ParsedMetric m;
+  Event e;
+  ParseError error = ParseError::kNone;
+  EXPECT_EQ(parser.Parse("_sc|svc|0", m, e, error), LineKind::kServiceCheck);
+  EXPECT_EQ(parser.Parse("_sc", m, e, error), LineKind::kBad);
+  EXPECT_EQ(parser.Parse("_scx|svc|0", m, e, error), LineKind::kBad);
 }
 
 // gostatsd crashes on these (docs/compatibility.md#decision-1).
@@ -861,7 +870,6 @@ TEST(ParserEventTest, MoreErrors) {
       {"_e{1,1}:a|b|p:", ParseError::kInvalidEventAttributes},
       {"_e{1,1}:a|b|t:fatal", ParseError::kInvalidEventAttributes},
       {"_e{1,1}:a|b|t:", ParseError::kInvalidEventAttributes},
-      {"_sc|svc|0", ParseError::kInvalidType},
       {"_E{1,1}:a|b", ParseError::kInvalidType},
   };
   for (const auto& [line, want] : cases) EXPECT_EQ(ErrorOf(line), want) << line;
