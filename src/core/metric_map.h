@@ -18,6 +18,7 @@
 #include "core/series_index.h"
 #include "core/series_limits.h"
 #include "core/series_table.h"
+#include "core/timed_points.h"
 
 namespace cstatsd {
 
@@ -168,6 +169,9 @@ class MetricMap {
   IdValues* ids = nullptr;
   std::vector<IdDelta<CounterAgg>> counter_deltas;
   std::vector<IdDelta<GaugeAgg>> gauge_deltas;
+  // Counter and gauge samples with their own timestamp (docs/aggregation.md#timestamped-samples):
+  // kept apart from the interval's series; the flusher merges and empties them.
+  TimedPoints timed;
 
   // Maps that feed the aggregator (workers', HTTP ingestion's): the aggregator's series limits.
   // A series new to this map is taken as it is, unless the map holds map_max_entries() series,
@@ -181,7 +185,9 @@ class MetricMap {
   uint64_t overflowed = 0;
   uint64_t dropped = 0;
 
-  size_t size() const { return entries() + counter_deltas.size() + gauge_deltas.size(); }
+  size_t size() const {
+    return entries() + counter_deltas.size() + gauge_deltas.size() + timed.size();
+  }
   // Series in the tables (by key).
   size_t entries() const { return counters.size() + gauges.size() + timers.size() + sets.size(); }
   bool empty() const { return size() == 0; }
@@ -192,6 +198,7 @@ class MetricMap {
     sets.Clear();
     counter_deltas.clear();
     gauge_deltas.clear();
+    timed.Clear();
   }
 
   // The worker, at a hand-over: moves what `ids` received into the deltas.
