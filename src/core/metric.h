@@ -64,8 +64,15 @@ struct ParsedMetric {
   std::string_view external_data;
   std::string_view cardinality;
   // g: the value was written with an explicit sign (`+N` / `-N`): a delta when `gauge-deltas` is
-  // on (docs/aggregation.md#gauge-deltas), the gauge's new value otherwise (gostatsd).
+  // on (docs/aggregation.md#gauge-deltas), the gauge's new value otherwise (gostatsd). With packed
+  // values it describes the line's last value: values[gauge_delta_from..] are the signed values
+  // after the last unsigned one, so with `gauge-deltas` on a line sets the gauge to
+  // values[gauge_delta_from - 1] when gauge_delta_from > 0 and then adds values[gauge_delta_from..]
+  // in order (the values before are overwritten). `x:5:+1:-2|g`: gauge_delta, from 1 (5, then +1,
+  // then -2); `x:+1:5|g`: not gauge_delta, from 2 (5); `x:-3|g`: gauge_delta, from 0
+  // (docs/protocol.md#gauge-signs). Without gauge_delta, gauge_delta_from == values.size().
   bool gauge_delta = false;
+  uint32_t gauge_delta_from = 0;
 
   void Clear() {
     values.clear();
@@ -79,6 +86,7 @@ struct ParsedMetric {
     external_data = {};
     cardinality = {};
     gauge_delta = false;
+    gauge_delta_from = 0;
   }
 };
 
