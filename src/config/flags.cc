@@ -231,6 +231,12 @@ std::vector<OptionDef> MakeOptionDefs() {
       {"metrics-reuse-port", &O::metrics_reuse_port, all, "bool",
        "cstatsd: share the metrics-addr UDP port and the metrics-tcp-addr port with another "
        "process that asks for it too (a deliberate hand-over); off, a port in use is an error"},
+      {"gauge-deltas", &O::gauge_deltas, all, "bool",
+       "cstatsd: a gauge value written with a sign (+N / -N) adjusts the gauge instead of setting "
+       "it, as Etsy statsd"},
+      {"float-counters", &O::float_counters, all, "bool",
+       "cstatsd: counters keep their fraction (0.5|c twice counts 1) instead of truncating each "
+       "line to an integer"},
       {"backend-queue-size",
        &O::backend_queue_size,
        all,

@@ -114,6 +114,10 @@ struct Options {
   // metrics-tcp-idle-timeout: a TCP connection sending no line data this long is closed (0 never)
   Duration metrics_tcp_idle_timeout = std::chrono::minutes(5);
   bool metrics_reuse_port = false;  // metrics-reuse-port: share UDP/TCP ports for a hand-over
+  // Etsy statsd semantics, off by default because they change the numbers a gostatsd user sees
+  // (docs/aggregation.md#gauge-deltas, docs/aggregation.md#float-counters).
+  bool gauge_deltas = false;    // gauge-deltas: a gauge value written +N / -N adjusts the gauge
+  bool float_counters = false;  // float-counters: a counter keeps its fraction end to end
   int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
   // receive-memory-limit: bytes the receive buffers of all workers may take together,

@@ -532,5 +532,32 @@ TEST(ProcessEnvironment, ReadsTheRealEnvironment) {
   unsetenv("CSTATSD_CONFIG_TEST_VAR");
 }
 
+// gauge-deltas and float-counters (docs/configuration.md#top-level-options): off by default,
+// and set by a flag, the environment or the file like every top-level key.
+TEST(Load, EtsySemanticsKeys) {
+  auto r = LoadWith({});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_FALSE(Opts(r).gauge_deltas);
+  EXPECT_FALSE(Opts(r).float_counters);
+
+  r = LoadWith({"--gauge-deltas", "--float-counters=true"});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(Opts(r).gauge_deltas);
+  EXPECT_TRUE(Opts(r).float_counters);
+
+  r = LoadWith({}, {{"GSD_GAUGE_DELTAS", "true"}, {"GSD_FLOAT_COUNTERS", "1"}});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(Opts(r).gauge_deltas);
+  EXPECT_TRUE(Opts(r).float_counters);
+
+  TempDir dir;
+  const std::string path = dir.Write("c.toml", "gauge-deltas = true\nfloat-counters = false\n");
+  r = LoadWith({"--config-path=" + path});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(Opts(r).gauge_deltas);
+  EXPECT_FALSE(Opts(r).float_counters);
+  EXPECT_TRUE(r->config.warnings.empty());
+}
+
 }  // namespace
 }  // namespace cstatsd::config
