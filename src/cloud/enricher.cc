@@ -52,6 +52,20 @@ Enricher::Resolution Enricher::Resolve(std::string_view source, int64_t now_ns, 
   return r;
 }
 
+const Instance* Enricher::ResolveContainer(std::string_view field) const {
+  if (view_->containers == nullptr) return nullptr;  // no index provider: ignored
+  while (!field.empty()) {
+    const size_t comma = field.find(',');
+    std::string_view item = field.substr(0, comma);
+    field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
+    if (item.starts_with("in-")) continue;  // a cgroup inode: not resolved
+    if (item.starts_with("ci-")) item.remove_prefix(3);
+    if (item.empty()) continue;
+    if (const Instance* instance = view_->FindContainer(item)) return instance;
+  }
+  return nullptr;
+}
+
 Enricher::Action Enricher::ApplyToEvent(Event& e, int64_t now_ns, bool may_park) {
   const Resolution r = Resolve(e.source, now_ns, may_park);
   if (r.action == Action::kEnrich) CloudHandler::EnrichEvent(e, *r.instance);

@@ -45,7 +45,10 @@ CloudHandler::~CloudHandler() { Stop(); }
 
 Status CloudHandler::Start() {
   if (!lookups_) {
-    provider_->set_publish([this](std::shared_ptr<const Index> index) { PublishIndex(index); });
+    provider_->set_publish(
+        [this](std::shared_ptr<const Index> index, std::shared_ptr<const ContainerIndex> c) {
+          PublishIndex(std::move(index), std::move(c));
+        });
     auto v = std::make_shared<View>();
     v->complete = true;
     std::lock_guard lock(view_mu_);
@@ -246,9 +249,11 @@ void CloudHandler::PublishLocked() {
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-void CloudHandler::PublishIndex(std::shared_ptr<const Index> index) {
+void CloudHandler::PublishIndex(std::shared_ptr<const Index> index,
+                                std::shared_ptr<const ContainerIndex> containers) {
   auto v = std::make_shared<View>();
   v->complete = true;
+  v->containers = std::move(containers);
   const int64_t now = WallNanos();
   if (index) {
     v->entries.reserve(index->size());

@@ -158,7 +158,8 @@ class CloudHandler {
 
   void WantLocked(const std::string& source, bool refresh);
   void PublishLocked();
-  void PublishIndex(std::shared_ptr<const Index> index);
+  void PublishIndex(std::shared_ptr<const Index> index,
+                    std::shared_ptr<const ContainerIndex> containers);
   void RefreshScanLocked(int64_t now_ns);
   std::chrono::nanoseconds LookupOnceLocked(std::unique_lock<std::mutex>& lock,
                                             std::chrono::steady_clock::time_point now);

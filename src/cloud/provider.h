@@ -28,6 +28,18 @@ struct Instance {
 // Every source an index provider knows: source (IP text) → instance.
 using Index = std::unordered_map<std::string, std::shared_ptr<const Instance>>;
 
+// A hash for looking a std::string key up by std::string_view (no string made per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Every container an index provider knows (k8s: from the pods' container statuses): container id,
+// without the runtime's `containerd://` prefix → the instance of its pod. What a line's DogStatsD
+// `|c:` field resolves through (docs/cloud-providers.md#origin-detection).
+using ContainerIndex =
+    std::unordered_map<std::string, std::shared_ptr<const Instance>, StringHash, std::equal_to<>>;
+
 enum class LookupStatus {
   kFound,     // instance is set
   kNotFound,  // the provider knows nothing about this source (a negative cache entry)
@@ -77,9 +89,10 @@ class Provider {
   }
 
   // --- providers that keep an index ---
-  // Called by the provider (from any one thread at a time) with the complete index whenever it
-  // changes. Set by the handler before Start().
-  using Publish = std::function<void(std::shared_ptr<const Index>)>;
+  // Called by the provider (from any one thread at a time) with the complete index by source and
+  // by container (null: none) whenever either changes. Set by the handler before Start().
+  using Publish = std::function<void(std::shared_ptr<const Index> by_source,
+                                     std::shared_ptr<const ContainerIndex> by_container)>;
   void set_publish(Publish publish) { publish_ = std::move(publish); }
 
   // The provider's cumulative internal metrics, read by the flusher thread (thread-safe).

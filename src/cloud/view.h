@@ -22,20 +22,22 @@ struct Entry {
   std::atomic<int64_t> last_used_ns;
 };
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 struct View {
   // The entries by source. Missing: not looked up yet (lookup providers), or nothing known
   // (index providers, for which every source is "looked up").
   std::unordered_map<std::string, std::shared_ptr<Entry>, StringHash, std::equal_to<>> entries;
   bool complete = false;  // an index provider's view: a missing source has no instance
+  // An index provider's containers (null: none), for the DogStatsD `|c:` field.
+  std::shared_ptr<const ContainerIndex> containers;
 
   Entry* Find(std::string_view source) const {
     auto it = entries.find(source);
     return it == entries.end() ? nullptr : it->second.get();
+  }
+  const Instance* FindContainer(std::string_view id) const {
+    if (containers == nullptr) return nullptr;
+    auto it = containers->find(id);
+    return it == containers->end() ? nullptr : it->second.get();
   }
 };
 

@@ -224,6 +224,7 @@ void K8sProvider::MaybePublish(bool force) {
   if (!force && now - last_publish_ < options_.publish_interval) return;
   std::vector<IpConflict> conflicts;
   auto index = std::make_shared<const Index>(BuildIndex(pods_, &conflicts));
+  auto containers = std::make_shared<const ContainerIndex>(BuildContainerIndex(pods_));
   stat_ip_conflicts_ = conflicts.size();
   if (!conflicts.empty() && conflict_limiter_.Allow()) {
     const IpConflict& c = conflicts.front();
@@ -235,14 +236,16 @@ void K8sProvider::MaybePublish(bool force) {
         c.ip, c.chosen, others, conflicts.size());
   }
   stat_pods_ = index->size();
+  stat_containers_ = containers->size();
   dirty_ = false;
   last_publish_ = now;
   ++stat_publishes_;
-  if (publish_) publish_(std::move(index));
+  if (publish_) publish_(std::move(index), std::move(containers));
 }
 
 void K8sProvider::Stats(std::vector<ProviderStat>& out) const {
   out.push_back({"cloudprovider.k8s.pods", stat_pods_.load()});
+  out.push_back({"cloudprovider.k8s.containers", stat_containers_.load()});
   out.push_back({"cloudprovider.k8s.lists", stat_lists_.load()});
   out.push_back({"cloudprovider.k8s.relists", stat_relists_.load()});
   out.push_back({"cloudprovider.k8s.watches", stat_watches_.load()});

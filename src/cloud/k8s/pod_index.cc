@@ -81,6 +81,16 @@ Result<Pod> ParsePod(const json& object) {
   pod.phase = Text(status, "phase");
   pod.pod_ip = Text(status, "podIP");
   pod.host_ip = Text(status, "hostIP");
+  for (const char* list :
+       {"containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"}) {
+    const json* statuses = Field(status, list);
+    if (statuses == nullptr || !statuses->is_array()) continue;
+    for (const json& c : *statuses) {
+      const std::string id = Text(&c, "containerID");  // empty until the container is created
+      const std::string_view bare = StripRuntime(id);
+      if (!bare.empty()) pod.container_ids.emplace_back(bare);
+    }
+  }
   return pod;
 }
 
@@ -140,19 +150,30 @@ std::vector<std::string> TagRules::Tags(const Pod& pod) const {
   return tags;
 }
 
+std::string_view StripRuntime(std::string_view container_id) {
+  const size_t sep = container_id.find("://");
+  return sep == std::string_view::npos ? container_id : container_id.substr(sep + 3);
+}
+
 bool IndexedPod::operator==(const IndexedPod& o) const {
-  if (ip != o.ip || creation_timestamp != o.creation_timestamp) return false;
+  if (ip != o.ip || creation_timestamp != o.creation_timestamp || container_ids != o.container_ids)
+    return false;
   if (instance == o.instance) return true;
   if (instance == nullptr || o.instance == nullptr) return false;
   return instance->id == o.instance->id && instance->tags == o.instance->tags;
 }
 
 std::optional<IndexedPod> ToIndexed(const Pod& pod, const TagRules& rules) {
-  if (SkipReason(pod) != Skip::kNone) return std::nullopt;
+  const Skip skip = SkipReason(pod);
+  const bool by_containers =
+      !pod.container_ids.empty() &&
+      (skip == Skip::kNoIp || skip == Skip::kHostNetwork || skip == Skip::kDeleting);
+  if (skip != Skip::kNone && !by_containers) return std::nullopt;
   auto instance = std::make_shared<Instance>();
   instance->id = pod.key();
   instance->tags = rules.Tags(pod);
-  return IndexedPod{pod.pod_ip, pod.creation_timestamp, std::move(instance)};
+  return IndexedPod{skip == Skip::kNone ? pod.pod_ip : std::string(), pod.creation_timestamp,
+                    std::move(instance), pod.container_ids};
 }
 
 Index BuildIndex(const PodSet& pods, std::vector<IpConflict>* conflicts) {
@@ -161,6 +182,7 @@ Index BuildIndex(const PodSet& pods, std::vector<IpConflict>* conflicts) {
   std::map<std::string, const PodSet::value_type*> chosen;
   std::map<std::string, std::vector<std::string>> all_on_ip;  // only filled when needed
   for (const auto& entry : pods) {
+    if (entry.second.ip.empty()) continue;  // indexed by its containers only
     auto [it, inserted] = chosen.emplace(entry.second.ip, &entry);
     if (inserted) continue;
     if (conflicts != nullptr) {
@@ -184,6 +206,14 @@ Index BuildIndex(const PodSet& pods, std::vector<IpConflict>* conflicts) {
       }
       conflicts->push_back(std::move(c));
     }
+  }
+  return index;
+}
+
+ContainerIndex BuildContainerIndex(const PodSet& pods) {
+  ContainerIndex index;
+  for (const auto& [key, pod] : pods) {
+    for (const std::string& id : pod.container_ids) index.emplace(id, pod.instance);
   }
   return index;
 }

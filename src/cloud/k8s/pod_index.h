@@ -34,6 +34,9 @@ struct Pod {
   std::string phase;                                             // status.phase
   std::string pod_ip;                                            // status.podIP
   std::string host_ip;                                           // status.hostIP
+  // status.{init,ephemeral,}containerStatuses[].containerID without the runtime's prefix
+  // (`containerd://`, `docker://`, `cri-o://`): the ids a DogStatsD `|c:` field names.
+  std::vector<std::string> container_ids;
 
   // "<namespace>/<name>": the instance id and the key of the pod set.
   std::string key() const { return name_space + "/" + name; }
@@ -87,16 +90,20 @@ class TagRules {
   std::optional<Rule> labels_;
 };
 
-// An indexed pod: its IP, its age and its instance.
+// An indexed pod: its IP (empty: not indexed by IP, see ToIndexed), its age, its instance and
+// its containers.
 struct IndexedPod {
   std::string ip;
   std::string creation_timestamp;
   std::shared_ptr<const Instance> instance;
+  std::vector<std::string> container_ids;
 
   bool operator==(const IndexedPod& o) const;
 };
 
-// The pod's entry, or nullopt when SkipReason(pod) != kNone.
+// The pod's entry: with its IP when SkipReason(pod) is kNone; without (only its containers) for a
+// pod that has container ids and is skipped for its IP alone (no IP yet, host network, deleting:
+// a container id is never reused, an IP is). nullopt otherwise.
 std::optional<IndexedPod> ToIndexed(const Pod& pod, const TagRules& rules);
 
 // Every indexed pod by "<namespace>/<name>".
@@ -112,5 +119,13 @@ struct IpConflict {
 
 // IP → instance. `conflicts`, if given, receives every IP that several pods share.
 Index BuildIndex(const PodSet& pods, std::vector<IpConflict>* conflicts = nullptr);
+
+// Container id → instance of its pod (a container id is unique: on a repeat, the first pod by
+// namespace/name).
+ContainerIndex BuildContainerIndex(const PodSet& pods);
+
+// A containerID as the kubelet reports it (`<runtime>://<id>`) without its prefix; a text without
+// "://" as it is.
+std::string_view StripRuntime(std::string_view container_id);
 
 }  // namespace cstatsd::cloud::k8s

@@ -367,13 +367,13 @@ TEST(IndexHandlerTest, AnIndexProviderIsNeverAskedAndUnknownSourcesPass) {
       auto index = std::make_shared<Index>();
       (*index)["10.1.0.1"] =
           std::make_shared<const Instance>(Instance{"default/web-1", {"app:web"}});
-      publish_(index);
+      publish_(index, nullptr);
       return {};
     }
     void Change() {
       auto index = std::make_shared<Index>();
       (*index)["10.1.0.2"] = std::make_shared<const Instance>(Instance{"default/web-2", {}});
-      publish_(index);
+      publish_(index, nullptr);
     }
   };
   auto p = std::make_unique<IndexProvider>();
@@ -390,6 +390,59 @@ TEST(IndexHandlerTest, AnIndexProviderIsNeverAskedAndUnknownSourcesPass) {
   e.Refresh();
   EXPECT_EQ(e.Resolve("10.1.0.1", 1, true).action, Enricher::Action::kPass);
   EXPECT_EQ(e.Resolve("10.1.0.2", 1, true).instance->id, "default/web-2");
+}
+
+// A provider that publishes pods by IP and by container (as k8s does).
+class ContainerProvider : public Provider {
+ public:
+  std::string_view name() const override { return "index"; }
+  bool answers_lookups() const override { return false; }
+  Status Start() override {
+    auto web = std::make_shared<const Instance>(Instance{"default/web-1", {"app:web"}});
+    auto agent = std::make_shared<const Instance>(Instance{"infra/agent", {"app:agent"}});
+    auto index = std::make_shared<Index>();
+    (*index)["10.1.0.1"] = web;
+    auto containers = std::make_shared<ContainerIndex>();
+    (*containers)["abc123"] = web;
+    (*containers)["def456"] = agent;
+    publish_(index, containers);
+    return {};
+  }
+};
+
+TEST(IndexHandlerTest, AContainerIdResolvesInEveryDogStatsDForm) {
+  CloudHandler handler(std::make_unique<ContainerProvider>(), HandlerOptions{});
+  ASSERT_TRUE(handler.Start().ok());
+  Enricher e(&handler);
+  auto id = [&](std::string_view field) {
+    const Instance* i = e.ResolveContainer(field);
+    return i == nullptr ? std::string("(none)") : i->id;
+  };
+  EXPECT_EQ(id("ci-abc123"), "default/web-1");
+  EXPECT_EQ(id("abc123"), "default/web-1");  // DogStatsD 1.2: the bare id
+  EXPECT_EQ(id("ci-def456"), "infra/agent");
+  EXPECT_EQ(id("ci-def456,in-12345"), "infra/agent");
+  EXPECT_EQ(id("in-12345,ci-def456"), "infra/agent");
+  EXPECT_EQ(id("ci-unknown,ci-abc123"), "default/web-1");  // the first id known
+  // Not resolved: a cgroup inode alone, an unknown id, a prefix left on, empty items.
+  EXPECT_EQ(id("in-12345"), "(none)");
+  EXPECT_EQ(id("in-abc123"), "(none)");
+  EXPECT_EQ(id("ci-nothing"), "(none)");
+  EXPECT_EQ(id("containerd://abc123"), "(none)");
+  EXPECT_EQ(id("ci-"), "(none)");
+  EXPECT_EQ(id(","), "(none)");
+  EXPECT_EQ(id("ci-abc1234"), "(none)");
+  EXPECT_EQ(id("ci-abc12"), "(none)");
+}
+
+TEST(IndexHandlerTest, WithoutAContainerIndexAContainerIdResolvesToNothing) {
+  auto p = std::make_unique<testing::FakeProvider>();
+  p->Set("abc123", "i-1", {});
+  CloudHandler handler(std::move(p), HandlerOptions{});
+  ASSERT_TRUE(handler.Start().ok());
+  Enricher e(&handler);
+  EXPECT_EQ(e.ResolveContainer("ci-abc123"), nullptr);
+  EXPECT_EQ(e.ResolveContainer("abc123"), nullptr);
 }
 
 }  // namespace

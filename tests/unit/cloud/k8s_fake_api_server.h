@@ -37,6 +37,8 @@ struct PodSpec {
   std::map<std::string, std::string> annotations;
   bool host_network = false;
   bool deleting = false;
+  // status.containerStatuses[].containerID, as the kubelet writes them ("containerd://<id>").
+  std::vector<std::string> container_ids;
 };
 
 inline json PodJson(const PodSpec& p) {
@@ -57,6 +59,10 @@ inline json PodJson(const PodSpec& p) {
   if (!p.annotations.empty()) pod["metadata"]["annotations"] = p.annotations;
   if (p.host_network) pod["spec"]["hostNetwork"] = true;
   if (p.deleting) pod["metadata"]["deletionTimestamp"] = "2024-01-02T00:00:00Z";
+  for (size_t i = 0; i < p.container_ids.size(); ++i) {
+    pod["status"]["containerStatuses"].push_back(
+        {{"name", "c" + std::to_string(i)}, {"containerID", p.container_ids[i]}, {"ready", true}});
+  }
   return pod;
 }
 

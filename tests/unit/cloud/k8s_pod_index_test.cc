@@ -101,6 +101,65 @@ TEST(K8sPodTest, SkipRules) {
   EXPECT_FALSE(ToIndexed(Parse(s), rules).has_value());
 }
 
+TEST(K8sPodTest, ReadsTheContainerIdsWithoutTheRuntime) {
+  PodSpec spec;
+  spec.name = "p";
+  spec.ip = "10.1.0.1";
+  spec.container_ids = {"containerd://0123abcd", "docker://4567ef", "cri-o://89ab", "", "bare"};
+  nlohmann::json object = PodJson(spec);
+  object["status"]["initContainerStatuses"] = {
+      {{"name", "init"}, {"containerID", "containerd://i1"}}, {{"name", "waiting"}}};
+  object["status"]["ephemeralContainerStatuses"] = {
+      {{"name", "debug"}, {"containerID", "containerd://e1"}}};
+  object["status"]["containerStatuses"].push_back({{"name", "odd"}, {"containerID", 7}});
+  auto pod = ParsePod(object);
+  ASSERT_TRUE(pod.ok());
+  // An empty containerID (a container not created yet) and one of the wrong type are left out.
+  EXPECT_THAT(pod->container_ids, ElementsAre("0123abcd", "4567ef", "89ab", "bare", "i1", "e1"));
+  EXPECT_EQ(StripRuntime("containerd://x"), "x");
+  EXPECT_EQ(StripRuntime("x"), "x");
+  EXPECT_EQ(StripRuntime("containerd://"), "");
+}
+
+TEST(K8sPodTest, APodSkippedForItsIpAloneIsIndexedByItsContainers) {
+  const TagRules rules = Rules(kDefaultAnnotationTagRegex, "");
+  PodSpec base;
+  base.name = "p";
+  base.ip = "10.1.0.1";
+  base.container_ids = {"containerd://c1"};
+  auto entry = ToIndexed(Parse(base), rules);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->ip, "10.1.0.1");
+  EXPECT_THAT(entry->container_ids, ElementsAre("c1"));
+
+  PodSpec s = base;
+  s.host_network = true;
+  for (const PodSpec& by_container_only : {s,
+                                           [&] {
+                                             PodSpec t = base;
+                                             t.ip = "";
+                                             return t;
+                                           }(),
+                                           [&] {
+                                             PodSpec t = base;
+                                             t.deleting = true;
+                                             return t;
+                                           }()}) {
+    entry = ToIndexed(Parse(by_container_only), rules);
+    ASSERT_TRUE(entry.has_value());
+    EXPECT_EQ(entry->ip, "");
+    EXPECT_THAT(entry->container_ids, ElementsAre("c1"));
+  }
+  // Finished: its containers are gone. No container: nothing to index it by.
+  s = base;
+  s.phase = "Succeeded";
+  EXPECT_FALSE(ToIndexed(Parse(s), rules).has_value());
+  s = base;
+  s.host_network = true;
+  s.container_ids.clear();
+  EXPECT_FALSE(ToIndexed(Parse(s), rules).has_value());
+}
+
 TEST(K8sPodTest, DefaultRulesTagTheGostatsdAnnotationsOnly) {
   PodSpec spec;
   spec.name_space = "ns";
@@ -165,7 +224,7 @@ TEST(K8sPodTest, BadRegexesAreErrors) {
 IndexedPod Entry(std::string ip, std::string created, std::string id) {
   auto instance = std::make_shared<Instance>();
   instance->id = std::move(id);
-  return IndexedPod{std::move(ip), std::move(created), std::move(instance)};
+  return IndexedPod{std::move(ip), std::move(created), std::move(instance), {}};
 }
 
 TEST(K8sPodTest, IndexByIpPrefersTheOldestPodAndReportsConflicts) {
@@ -187,6 +246,24 @@ TEST(K8sPodTest, IndexByIpPrefersTheOldestPodAndReportsConflicts) {
   EXPECT_THAT(conflicts[0].others, ElementsAre("a/new"));
   EXPECT_EQ(conflicts[1].chosen, "c/same-age-1");
   EXPECT_THAT(conflicts[1].others, ElementsAre("c/same-age-2"));
+}
+
+TEST(K8sPodTest, IndexByContainerHoldsEveryContainerOfEveryPod) {
+  PodSet pods;
+  pods["a/web"] = Entry("10.0.0.5", "2024-01-01T00:00:00Z", "a/web");
+  pods["a/web"].container_ids = {"c1", "c2"};
+  pods["b/agent"] = Entry("", "2024-01-01T00:00:00Z", "b/agent");  // host network
+  pods["b/agent"].container_ids = {"c3"};
+  pods["c/none"] = Entry("10.0.0.6", "2024-01-01T00:00:00Z", "c/none");
+  const ContainerIndex containers = BuildContainerIndex(pods);
+  ASSERT_EQ(containers.size(), 3u);
+  EXPECT_EQ(containers.at("c1")->id, "a/web");
+  EXPECT_EQ(containers.at("c2")->id, "a/web");
+  EXPECT_EQ(containers.at("c3")->id, "b/agent");
+  // The pod without an IP stays out of the index by IP.
+  const Index index = BuildIndex(pods);
+  EXPECT_EQ(index.size(), 2u);
+  EXPECT_FALSE(index.contains(""));
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // The k8s provider end to end, in process, against a fake API server on loopback: the startup
 // list and its errors, pagination, the watch (ADDED, MODIFIED, DELETED, BOOKMARK), 410 Gone,
 // reconnects, the node's field selector, resync, and a prompt Stop().
-#include "cloud/k8s/k8s_provider.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cloud/k8s/k8s_provider.h"
 #include "k8s_fake_api_server.h"
 
 namespace cstatsd::cloud::k8s {
@@ -30,9 +29,11 @@ constexpr auto kWait = std::chrono::seconds(10);
 class Published {
  public:
   cloud::Provider::Publish Callback() {
-    return [this](std::shared_ptr<const Index> index) {
+    return [this](std::shared_ptr<const Index> index,
+                  std::shared_ptr<const ContainerIndex> containers) {
       std::lock_guard lock(mu_);
       all_.push_back(std::move(index));
+      containers_.push_back(std::move(containers));
       cv_.notify_all();
     };
   }
@@ -54,11 +55,24 @@ class Published {
     std::lock_guard lock(mu_);
     return all_.empty() ? nullptr : all_.back();
   }
+  // Waits (bounded) for a published container index that satisfies pred; null if none came.
+  std::shared_ptr<const ContainerIndex> WaitForContainers(
+      const std::function<bool(const ContainerIndex&)>& pred) {
+    std::unique_lock lock(mu_);
+    std::shared_ptr<const ContainerIndex> found;
+    cv_.wait_for(lock, kWait, [&] {
+      if (!containers_.empty() && containers_.back() != nullptr && pred(*containers_.back()))
+        found = containers_.back();
+      return found != nullptr;
+    });
+    return found;
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<const Index>> all_;
+  std::vector<std::shared_ptr<const ContainerIndex>> containers_;
 };
 
 std::vector<std::string> TagsOf(const Index& index, const std::string& ip) {
@@ -171,6 +185,38 @@ TEST_F(K8sProviderTest, StartListsThePodsAndPublishesTheIndex) {
   EXPECT_EQ(Stat(*p, "pods"), 2u);
   EXPECT_EQ(Stat(*p, "lists"), 1u);
   EXPECT_EQ(Stat(*p, "publishes"), 1u);
+}
+
+TEST_F(K8sProviderTest, PublishesThePodsByContainerId) {
+  PodSpec web = Pod("web-1", "10.2.0.1", "web");
+  web.container_ids = {"containerd://aaa111", "containerd://aaa222"};
+  PodSpec agent = Pod("agent", "10.0.0.1", "infra");  // host network: by container only
+  agent.host_network = true;
+  agent.container_ids = {"cri-o://bbb333"};
+  server_.SetPods({web, agent}, "100");
+  auto p = Make();
+  ASSERT_TRUE(p->Start().ok());
+  auto containers = published_.WaitForContainers([](const ContainerIndex&) { return true; });
+  ASSERT_NE(containers, nullptr);
+  ASSERT_EQ(containers->size(), 3u);
+  EXPECT_EQ(containers->at("aaa111")->id, "apps/web-1");
+  EXPECT_EQ(containers->at("aaa222")->id, "apps/web-1");
+  EXPECT_EQ(containers->at("bbb333")->id, "apps/agent");
+  EXPECT_THAT(containers->at("bbb333")->tags, ElementsAre("team:infra"));
+  // The host-network pod stays out of the index by IP.
+  EXPECT_EQ(published_.last()->size(), 1u);
+  EXPECT_EQ(Stat(*p, "containers"), 3u);
+
+  // A container started later (a restart: a new id) is published from the watch.
+  Runner run(*p);
+  server_.WaitForWatches(1);
+  web.container_ids = {"containerd://aaa111", "containerd://ccc444"};
+  web.resource_version = "101";
+  server_.Push("MODIFIED", PodJson(web));
+  auto changed = published_.WaitForContainers(
+      [](const ContainerIndex& c) { return c.contains("ccc444") && !c.contains("aaa222"); });
+  ASSERT_NE(changed, nullptr);
+  EXPECT_EQ(changed->at("ccc444")->id, "apps/web-1");
 }
 
 TEST_F(K8sProviderTest, AnEmptyClusterStillPublishes) {
