@@ -60,6 +60,19 @@ ParseError ReadUint(std::string_view line, size_t& pos, uint64_t max, uint64_t& 
   return ParseError::kNone;
 }
 
+// A DogStatsD `|T` timestamp: 1 or more decimal digits, 1 to 9223372036 (the last second whose
+// nanoseconds fit in int64, 2262-04-11), nothing else.
+bool ReadTimestamp(std::string_view text, int64_t& ts) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 1000000000;
+  size_t pos = 0;
+  uint64_t v = 0;
+  if (ReadUint(text, pos, kMax, v) != ParseError::kNone || pos != text.size() || v == 0) {
+    return false;
+  }
+  ts = static_cast<int64_t>(v);
+  return true;
+}
+
 // Event text: the two-byte sequence backslash-n becomes a newline (Go's bytes.Replace, left to
 // right, non-overlapping).
 void AssignEventText(std::string_view raw, std::string& out) {
@@ -119,17 +132,49 @@ std::string_view ParseErrorName(ParseError e) {
       return "invalid event attributes";
     case ParseError::kHistogramBounds:
       return "too many histogram bounds";
+    case ParseError::kInvalidTimestamp:
+      return "invalid timestamp";
   }
   return "unknown";
 }
 
-Parser::Parser(std::string_view namespace_prefix, uint32_t max_histogram_bounds)
-    : namespace_prefix_(namespace_prefix), max_histogram_bounds_(max_histogram_bounds) {
+Parser::Parser(const ParserOptions& options)
+    : namespace_prefix_(options.namespace_prefix),
+      max_histogram_bounds_(options.max_histogram_bounds),
+      tag_dialects_(options.tag_dialects) {
   if (!namespace_prefix_.empty()) {
     name_scratch_ = namespace_prefix_;
     name_scratch_.push_back('.');
     prefix_len_ = name_scratch_.size();
   }
+}
+
+Parser::Parser(std::string_view namespace_prefix, uint32_t max_histogram_bounds)
+    : Parser(ParserOptions{std::string(namespace_prefix), max_histogram_bounds}) {}
+
+bool Parser::ParseOddName(std::string_view key, size_t first_odd, ParsedMetric& metric) {
+  NameTagSection section;
+  if (tag_dialects_ == 0 || !FindNameTagSection(key, first_odd, tag_dialects_, section)) {
+    name_scratch_.resize(prefix_len_);
+    AppendSanitisedName(key, name_scratch_);
+    if (name_scratch_.size() == prefix_len_) return false;
+    metric.name = name_scratch_;
+    return true;
+  }
+  AppendNameTags(key.substr(section.open + 1, section.close - section.open - 1), section.separator,
+                 tag_scratch_, metric.tags);
+  // Telegraf's usual `name,k=v`: a clean name before the section stays a view of the input.
+  if (prefix_len_ == 0 && section.open == first_odd && section.resume == key.size()) {
+    if (first_odd == 0) return false;
+    metric.name = key.substr(0, first_odd);
+    return true;
+  }
+  name_scratch_.resize(prefix_len_);
+  AppendSanitisedName(key.substr(0, section.open), name_scratch_);
+  AppendSanitisedName(key.substr(section.resume), name_scratch_);
+  if (name_scratch_.size() == prefix_len_) return false;
+  metric.name = name_scratch_;
+  return true;
 }
 
 LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event,
@@ -150,22 +195,21 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
   size_t colon = 0;
   while (colon < n && ClassifyNameByte(data[colon]) == NameByte::kKeep) ++colon;
   const bool clean = colon < n && data[colon] == ':';
-  if (!clean) {
-    colon = FindByte(line, colon, ':');
-    if (colon == n) return Bad(error, ParseError::kMissingKeySeparator);
-  }
   if (clean && prefix_len_ == 0) {
     if (colon == 0) return Bad(error, ParseError::kKeyZeroLen);
     metric.name = line.substr(0, colon);
-  } else {
+  } else if (clean) {
+    if (colon == 0) return Bad(error, ParseError::kKeyZeroLen);
     name_scratch_.resize(prefix_len_);
-    if (clean) {
-      name_scratch_.append(data, colon);
-    } else {
-      AppendSanitisedName(line.substr(0, colon), name_scratch_);
-    }
-    if (name_scratch_.size() == prefix_len_) return Bad(error, ParseError::kKeyZeroLen);
+    name_scratch_.append(data, colon);
     metric.name = name_scratch_;
+  } else {
+    const size_t first_odd = colon;  // the byte that ended the clean scan
+    colon = FindByte(line, colon, ':');
+    if (colon == n) return Bad(error, ParseError::kMissingKeySeparator);
+    if (!ParseOddName(line.substr(0, colon), first_odd, metric)) {
+      return Bad(error, ParseError::kKeyZeroLen);
+    }
   }
 
   // Value part: everything up to the first '|'.
@@ -195,6 +239,11 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       type = MetricType::kSet;
       ++pos;
       break;
+    case 'd':  // DogStatsD distribution: a timer (docs/protocol.md#metric-lines)
+      type = MetricType::kTimer;
+      metric.timer_kind = TimerKind::kDistribution;
+      ++pos;
+      break;
     case 'm':  // timer_kind stays kMs (Clear)
       if (pos + 1 == n || data[pos + 1] != 's') return Bad(error, ParseError::kInvalidType);
       type = MetricType::kTimer;
@@ -207,13 +256,29 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
 
   // Attributes. As in gostatsd, the byte after each '|' is consumed as the attribute's kind
   // whatever it is, so an empty attribute ("||") swallows the attribute that follows it.
-  bool maybe_histogram = false;  // a timer tag starting like gsd_histogram:
+  // A tag from the name's tag section may be a gsd_histogram tag too.
+  bool maybe_histogram = type == MetricType::kTimer && !metric.tags.empty();
   while (pos < n) {
     if (data[pos] != '|') return Bad(error, ParseError::kInvalidType);
     if (++pos == n) break;
     const char kind = data[pos++];
     const size_t end = FindByte(line, pos, '|');
-    if (kind == '@') {
+    if (kind == 'T') {  // DogStatsD timestamp (docs/protocol.md#dogstatsd-fields)
+      int64_t ts = 0;
+      if (!ReadTimestamp(line.substr(pos, end - pos), ts)) {
+        return Bad(error, ParseError::kInvalidTimestamp);
+      }
+      if (type == MetricType::kCounter || type == MetricType::kGauge) metric.timestamp = ts;
+    } else if (kind == 'c') {  // c:<container id>, card:<cardinality>
+      const std::string_view field = line.substr(pos, end - pos);
+      if (!field.empty() && field[0] == ':') {
+        metric.container_id = field.substr(1);
+      } else if (field.starts_with("ard:")) {
+        metric.cardinality = field.substr(4);
+      }
+    } else if (kind == 'e') {  // e:<external data>
+      if (pos < end && data[pos] == ':') metric.external_data = line.substr(pos + 1, end - pos - 1);
+    } else if (kind == '@') {
       double rate = 0;
       if (ParseGoFloat(line.substr(pos, end - pos), rate, float_scratch_) !=
               FloatParseStatus::kOk ||
@@ -247,6 +312,7 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
     metric.set_value = value;
     return LineKind::kMetric;
   }
+  size_t unsigned_end = 0;  // gauges: one past the last value written without a sign
   for (size_t start = 0; start < value.size();) {
     const size_t end = FindByte(value, start, ':');
     if (end > start) {
@@ -257,11 +323,14 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       }
       if (!ValidValue(v)) return Bad(error, ParseError::kInvalidValueNaN);
       metric.values.push_back(v);
+      if (value[start] != '+' && value[start] != '-') unsigned_end = metric.values.size();
     }
     start = end + 1;
   }
-  if (type == MetricType::kGauge && metric.values.empty()) {
-    return Bad(error, ParseError::kNoValue);
+  if (type == MetricType::kGauge) {
+    if (metric.values.empty()) return Bad(error, ParseError::kNoValue);
+    metric.gauge_delta_from = static_cast<uint32_t>(unsigned_end);
+    metric.gauge_delta = unsigned_end < metric.values.size();
   }
   return LineKind::kMetric;
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/metric.h"
+#include "protocol/tag_dialects.h"
 
 namespace cstatsd::protocol {
 
@@ -31,31 +32,48 @@ enum class ParseError : uint8_t {
   kOverflow,                // event: "overflow"
   kInvalidEventAttributes,  // event: "invalid event attributes"
   kHistogramBounds,         // timer: a gsd_histogram tag beyond max-histogram-bounds (cstatsd)
+  kInvalidTimestamp,        // `|T` not 1 to 9223372036 unix seconds (cstatsd)
 };
 
 std::string_view ParseErrorName(ParseError e);  // gostatsd's message text, e.g. "invalid type"
 
+// What a Parser reads from the configuration; the defaults are the options' defaults.
+struct ParserOptions {
+  // `namespace`: when non-empty every metric name becomes "<namespace>.<name>".
+  std::string namespace_prefix;
+  // `max-histogram-bounds`: a timer line with a gsd_histogram tag listing more bounds is bad
+  // (HistogramTagOverLimit).
+  uint32_t max_histogram_bounds = kDefaultMaxHistogramBounds;
+  // `tag-dialects`: the tag sections recognised in a metric name (docs/protocol.md#tag-dialects).
+  TagDialects tag_dialects = kAllTagDialects;
+};
+
 class Parser {
  public:
-  // namespace_prefix: the `namespace` option; when non-empty every metric name becomes
-  // "<namespace>.<name>". max_histogram_bounds: the `max-histogram-bounds` option; a timer line
-  // with a gsd_histogram tag listing more bounds is bad (HistogramTagOverLimit).
+  explicit Parser(const ParserOptions& options);
+  // The options' defaults with this namespace and max-histogram-bounds.
   explicit Parser(std::string_view namespace_prefix = {},
                   uint32_t max_histogram_bounds = kDefaultMaxHistogramBounds);
 
   // Parses one line. The line has no '\n'; a trailing '\r' has already been removed (see
-  // ForEachLine). On kMetric `metric` is filled (views valid until the next call); on kEvent
-  // `event` is filled (event.source = the h: attribute, if any); on kBad `error` says why.
+  // ForEachLine). On kMetric `metric` is filled (views into the line or this parser, valid until
+  // the next call); on kEvent `event` is filled (event.source = the h: attribute, if any); on
+  // kBad `error` says why.
   LineKind Parse(std::string_view line, ParsedMetric& metric, Event& event, ParseError& error);
 
  private:
   LineKind ParseEvent(std::string_view line, Event& event, ParseError& error);
+  // The name of a key that is not a clean view (`first_odd`: its first byte the sanitiser does
+  // not keep): tag section, sanitiser, namespace. False when the name is empty.
+  bool ParseOddName(std::string_view key, size_t first_odd, ParsedMetric& metric);
 
   std::string namespace_prefix_;
   std::string name_scratch_;  // "<namespace>." then the name, when it is not a view of the input
   size_t prefix_len_ = 0;     // length of "<namespace>." (0 without a namespace)
   uint32_t max_histogram_bounds_;
+  TagDialects tag_dialects_;
   std::string float_scratch_;  // for float literals with digit underscores (rare)
+  std::string tag_scratch_;    // the tags of a name's tag section, "k:v" each
 };
 
 // Calls fn(std::string_view line) for each line of a datagram: split on '\n', a NUL byte ends

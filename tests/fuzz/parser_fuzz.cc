@@ -1,6 +1,7 @@
 // Fuzz target for the statsd line parser and the Go float parser: runs ForEachLine + Parser::Parse
-// (with and without a namespace) over the input and traps on any broken invariant. Also checks
-// ParseGoFloat against glibc's strtod whenever Go's grammar accepts the input.
+// (with and without a namespace, with and without the tag dialects) over the input and traps on any
+// broken invariant. Also checks ParseGoFloat against glibc's strtod whenever Go's grammar accepts
+// the input.
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -41,7 +42,10 @@ bool IsCleanName(std::string_view name) {
   return true;
 }
 
-void CheckMetric(std::string_view line, const ParsedMetric& m, std::string_view ns) {
+// dialects: whether the parser reads tag sections in names, whose tags ("k:v") are views of the
+// parser's scratch space instead of the line.
+void CheckMetric(std::string_view line, const ParsedMetric& m, std::string_view ns,
+                 bool dialects = true) {
   if (ns.empty()) {
     Check(IsCleanName(m.name));
   } else {
@@ -59,10 +63,23 @@ void CheckMetric(std::string_view line, const ParsedMetric& m, std::string_view 
     Check(m.set_value.empty());
   }
   for (std::string_view t : m.tags) {
-    Check(!t.empty() && Within(t, line));
+    Check(!t.empty());
+    Check(Within(t, line) || (dialects && t.find(':') != std::string_view::npos));
     Check(t.find(',') == std::string_view::npos && t.find('|') == std::string_view::npos);
   }
   Check(line[0] != '_');
+  // DogStatsD fields (docs/protocol.md#dogstatsd-fields).
+  Check(m.timestamp >= 0 && m.timestamp <= 9223372036);
+  if (m.type != MetricType::kCounter && m.type != MetricType::kGauge) Check(m.timestamp == 0);
+  for (std::string_view f : {m.container_id, m.external_data, m.cardinality}) {
+    Check(f.empty() || Within(f, line));
+  }
+  if (m.type == MetricType::kGauge) {
+    Check(m.gauge_delta_from <= m.values.size());
+    Check(m.gauge_delta == (m.gauge_delta_from < m.values.size()));
+  } else {
+    Check(!m.gauge_delta && m.gauge_delta_from == 0);
+  }
 }
 
 void CheckEvent(std::string_view line, const Event& e) {
@@ -75,8 +92,8 @@ void CheckEvent(std::string_view line, const Event& e) {
 }
 
 // Runs one line through both parsers; they must agree, and each result must be well formed.
-void ParseLine(std::string_view line, Parser& plain, Parser& with_ns, ParsedMetric& m1,
-               ParsedMetric& m2, Event& event) {
+void ParseLine(std::string_view line, Parser& plain, Parser& with_ns, Parser& no_dialects,
+               ParsedMetric& m1, ParsedMetric& m2, Event& event) {
   ParseError e1 = ParseError::kNone;
   ParseError e2 = ParseError::kNone;
   const LineKind k1 = plain.Parse(line, m1, event, e1);
@@ -91,6 +108,18 @@ void ParseLine(std::string_view line, Parser& plain, Parser& with_ns, ParsedMetr
     Check(m2.name.substr(3) == m1.name);
     Check(m1.type == m2.type && m1.values.size() == m2.values.size());
     Check(m1.tags.size() == m2.tags.size() && m1.rate == m2.rate);
+    Check(m1.timestamp == m2.timestamp && m1.gauge_delta_from == m2.gauge_delta_from);
+  }
+  // `tag-dialects = []`: gostatsd's names; the rest of the line reads the same.
+  ParseError e3 = ParseError::kNone;
+  const LineKind k3 = no_dialects.Parse(line, m2, event, e3);
+  if (k3 == LineKind::kMetric) CheckMetric(line, m2, {}, false);
+  if (k1 == LineKind::kMetric && k3 == LineKind::kMetric) {
+    Check(m1.type == m2.type && m1.values.size() == m2.values.size() && m1.rate == m2.rate);
+    Check(m1.tags.size() >= m2.tags.size());
+  }
+  if (k1 != LineKind::kMetric && k3 == LineKind::kMetric) {  // a name empty without its section,
+    Check(e1 == ParseError::kKeyZeroLen || e1 == ParseError::kHistogramBounds);  // or its tags
   }
 }
 
@@ -124,6 +153,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   static Parser plain;
   static Parser with_ns("ns");
+  static Parser no_dialects([] {
+    cstatsd::protocol::ParserOptions options;
+    options.tag_dialects = 0;
+    return options;
+  }());
   static ParsedMetric m1;
   static ParsedMetric m2;
   static Event event;
@@ -131,10 +165,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cstatsd::protocol::ForEachLine(input, [&](std::string_view line) {
     Check(!line.empty() && line.find('\n') == std::string_view::npos && Within(line, input));
     ++lines;
-    ParseLine(line, plain, with_ns, m1, m2, event);
+    ParseLine(line, plain, with_ns, no_dialects, m1, m2, event);
   });
   Check(lines <= size);
-  if (size > 0) ParseLine(input, plain, with_ns, m1, m2, event);  // one raw line, '\n' and all
+  if (size > 0)
+    ParseLine(input, plain, with_ns, no_dialects, m1, m2, event);  // one raw line, '\n' and all
   if (size <= 4096) CheckFloat(input);
   return 0;
 }

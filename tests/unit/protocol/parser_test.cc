@@ -58,6 +58,13 @@ Got ParseWith(Parser& parser, std::string_view line) {
   return got;
 }
 
+// `tag-dialects = []`: names sanitised as gostatsd does.
+ParserOptions NoTagDialects() {
+  ParserOptions options;
+  options.tag_dialects = 0;
+  return options;
+}
+
 Got ParseOne(std::string_view line, std::string_view ns = {}) {
   Parser parser(ns);
   return ParseWith(parser, line);
@@ -96,9 +103,12 @@ struct MetricCase {
 
 class MetricVectorTest : public ::testing::TestWithParam<MetricCase> {};
 
+// gostatsd's vectors, with the tag dialects off (`tag-dialects = []`): one of them, `smp,gge$`,
+// is an InfluxDB tag section otherwise (tag_dialects_test.cc).
 TEST_P(MetricVectorTest, ParsesAsGostatsd) {
   const MetricCase& c = GetParam();
-  const Got got = ParseOne(c.line);
+  Parser parser(NoTagDialects());
+  const Got got = ParseWith(parser, c.line);
   ASSERT_EQ(got.kind, LineKind::kMetric) << c.line << ": " << ParseErrorName(got.error);
   EXPECT_EQ(got.error, ParseError::kNone);
   EXPECT_EQ(got.type, c.type);
@@ -217,6 +227,8 @@ TEST(ParserTimerKindTest, MsAndHistogramKeepTheirKind) {
       {"t:1|h|#gsd_histogram:1_2", LineKind::kMetric, kT, TimerKind::kHistogram},
       {"s:m|s", LineKind::kMetric, MetricType::kSet, TimerKind::kMs},
       {"t:1|ms|@0.1", LineKind::kMetric, kT, TimerKind::kMs},
+      {"t:1:2|d|@0.5|#a", LineKind::kMetric, kT, TimerKind::kDistribution},
+      {"c:1|c", LineKind::kMetric, kC, TimerKind::kMs},
   };
   for (const Case& c : cases) {
     ASSERT_EQ(parser.Parse(c.line, metric, event, error), c.kind) << c.line;
@@ -236,8 +248,12 @@ TEST(ParserTimerKindTest, MsAndHistogramKeepTheirKind) {
 TEST(ParserTimerKindTest, ResolveAndNames) {
   EXPECT_EQ(TimerKindName(TimerKind::kMs), "ms");
   EXPECT_EQ(TimerKindName(TimerKind::kHistogram), "h");
+  EXPECT_EQ(TimerKindName(TimerKind::kDistribution), "d");
   const TimerKindSet ms = TimerKindBit(TimerKind::kMs);
   const TimerKindSet h = TimerKindBit(TimerKind::kHistogram);
+  const TimerKindSet d = TimerKindBit(TimerKind::kDistribution);
+  EXPECT_EQ(ResolveTimerKind(d), TimerKind::kDistribution);
+  EXPECT_EQ(ResolveTimerKind(h | d), TimerKind::kHistogram);
   EXPECT_EQ(ResolveTimerKind(0), TimerKind::kMs);  // nothing known: ms, as gostatsd means
   EXPECT_EQ(ResolveTimerKind(ms), TimerKind::kMs);
   EXPECT_EQ(ResolveTimerKind(h), TimerKind::kHistogram);
@@ -297,7 +313,7 @@ TEST(ParserErrorTest, SpecVectors) {
 
 TEST(ParserErrorTest, DerivedFromCode) {
   EXPECT_EQ(ErrorOf("_foo:1|c"), ParseError::kInvalidType);
-  EXPECT_EQ(ErrorOf("foo:1|d"), ParseError::kInvalidType);
+  EXPECT_EQ(ErrorOf("foo:1|dx"), ParseError::kInvalidType);   // `d` is a distribution
   EXPECT_EQ(ErrorOf("foo:1|c\r"), ParseError::kInvalidType);  // Parse alone; see ForEachLine
   EXPECT_EQ(ErrorOf("x:1 |c"), ParseError::kInvalidValue);
 }
@@ -390,7 +406,8 @@ TEST(ParserErrorTest, ValueSeparatorAndType) {
   EXPECT_EQ(ErrorOf("a:1|c@0.1"), ParseError::kInvalidType);
   EXPECT_EQ(ErrorOf("a:1|C"), ParseError::kInvalidType);
   EXPECT_EQ(ErrorOf("a:1||c"), ParseError::kInvalidType);
-  EXPECT_EQ(ErrorOf("a:1|d"), ParseError::kInvalidType);
+  EXPECT_EQ(ErrorOf("a:1|dd"), ParseError::kInvalidType);
+  EXPECT_EQ(ErrorOf("a:1|D"), ParseError::kInvalidType);
   EXPECT_EQ(ErrorOf("a:1| c"), ParseError::kInvalidType);
   EXPECT_EQ(ErrorOf(std::string_view("a:1|c\0", 6)), ParseError::kInvalidType);
 }
@@ -478,7 +495,7 @@ TEST(ParserNameTest, SanitisedNames) {
       {"a\r\nb:1|c", "ab"},
   };
   for (const Case& c : cases) {
-    Parser parser;
+    Parser parser(NoTagDialects());  // `a,b...` is an InfluxDB section otherwise
     ParsedMetric metric;
     Event event;
     ParseError error;
@@ -1015,6 +1032,7 @@ Counts ParseDatagram(std::string_view datagram, std::vector<Got>* out = nullptr)
         ++counts.events;
         break;
       case LineKind::kBad:
+      case LineKind::kServiceCheck:  // the worker parses it; none of these datagrams holds one
         ++counts.bad;
         break;
     }
