@@ -83,28 +83,21 @@ void TimedPoints::Add(const KeyParts& parts, uint64_t series_hash, int64_t times
   }
 }
 
-void TimedPoints::MergeFrom(TimedPoints& other) {
-  for (const Point& o : other.points_) {
-    const KeyParts parts = other.PartsOf(o);
-    const uint64_t mixed = Mix(o.series_hash, o.timestamp);
-    Point* p = Find(parts, o.series_hash, o.timestamp, mixed);
-    if (p == nullptr) p = Insert(parts, o.series_hash, o.timestamp, mixed);
-    if (p == nullptr) {
-      ++dropped_full_;
-      continue;
-    }
-    if (o.type == MetricType::kCounter) {
-      p->count = SaturatingAdd(p->count, o.count);
-      if (o.last_ns > p->last_ns) p->last_ns = o.last_ns;
-    } else if (o.last_ns >= p->last_ns) {
-      p->value = o.value;
-      p->last_ns = o.last_ns;
-    }
+void TimedPoints::MergePoint(const Point& o, const KeyParts& parts, uint64_t hash) {
+  const uint64_t mixed = Mix(hash, o.timestamp);
+  Point* p = Find(parts, hash, o.timestamp, mixed);
+  if (p == nullptr) p = Insert(parts, hash, o.timestamp, mixed);
+  if (p == nullptr) {
+    ++dropped_full_;
+    return;
   }
-  dropped_window_ += other.dropped_window_;
-  dropped_full_ += other.dropped_full_;
-  other.ResetDropped();
-  other.Clear();
+  if (o.type == MetricType::kCounter) {
+    p->count = SaturatingAdd(p->count, o.count);
+    if (o.last_ns > p->last_ns) p->last_ns = o.last_ns;
+  } else if (o.last_ns >= p->last_ns) {
+    p->value = o.value;
+    p->last_ns = o.last_ns;
+  }
 }
 
 void TimedPoints::Clear() {

@@ -58,8 +58,24 @@ class TimedPoints {
   }
 
   // Adds every point of `other` (the merge rules are the receive rules, the window is not checked
-  // again) and its drop counts, then empties it.
-  void MergeFrom(TimedPoints& other);
+  // again) and its drop counts, then empties it. `remap(parts, hash)` may give a point another
+  // identity on the way (the flusher's series limits).
+  void MergeFrom(TimedPoints& other) {
+    MergeFrom(other, [](KeyParts&, uint64_t&) {});
+  }
+  template <typename Remap>
+  void MergeFrom(TimedPoints& other, Remap&& remap) {
+    for (const Point& o : other.points_) {
+      KeyParts parts = other.PartsOf(o);
+      uint64_t hash = o.series_hash;
+      remap(parts, hash);
+      MergePoint(o, parts, hash);
+    }
+    dropped_window_ += other.dropped_window_;
+    dropped_full_ += other.dropped_full_;
+    other.ResetDropped();
+    other.Clear();
+  }
 
   const std::vector<Point>& points() const { return points_; }
   KeyParts PartsOf(const Point& p) const {
@@ -85,6 +101,7 @@ class TimedPoints {
     h ^= h >> 29;
     return h;
   }
+  void MergePoint(const Point& o, const KeyParts& parts, uint64_t hash);
   Point* Find(const KeyParts& parts, uint64_t series_hash, int64_t timestamp, uint64_t mixed);
   Point* Insert(const KeyParts& parts, uint64_t series_hash, int64_t timestamp, uint64_t mixed);
   void Rehash(size_t slots);
