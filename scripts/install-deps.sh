@@ -17,10 +17,14 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps openssl
   lz4  # the forwarder integration test decodes lz4 frames with the CLI
+  # real statsd clients of tests/e2e/test_real_clients.py (hot-shots itself comes from npm)
+  nodejs npm python3-statsd python3-aiodogstatsd
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # NodeSource's nodejs package bundles npm (and conflicts with Debian's).
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
