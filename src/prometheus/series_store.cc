@@ -299,13 +299,14 @@ void SeriesStore::Update(const snapshot::FlushSnapshot& s) {
     return &e;
   };
   for (const auto& p : s.counters) {
-    Entry* e = received(counters_, p.key, StatsdKind::kCounter, p.value != 0, now);
-    if (e == nullptr || p.value == 0) continue;
-    if (p.value < 0) {
+    const double count = s.Count(p);  // with its fraction under float-counters
+    Entry* e = received(counters_, p.key, StatsdKind::kCounter, count != 0, now);
+    if (e == nullptr || count == 0) continue;
+    if (count < 0) {
       ++stats_.negative_counts;  // statsd_exporter refuses them too: a total never goes down
       continue;
     }
-    e->series->value += static_cast<double>(p.value);
+    e->series->value += count;
   }
   for (const auto& p : s.gauges) {
     // The aggregator reports an idle gauge again until its own expiry: the gauge was received
@@ -328,7 +329,10 @@ void SeriesStore::Update(const snapshot::FlushSnapshot& s) {
   for (Cache* c : {&counters_, &gauges_, &sets_, &timers_}) Expire(*c, now, generation_);
 }
 
-void SeriesStore::Render(Format f, std::string& out) const {
+void SeriesStore::Render(Format f, std::string& out, const Drain& drain) const {
+  auto slice_done = [&] {
+    if (drain && out.size() >= kRenderSlice) drain(out);
+  };
   // Bucket bounds and quantiles are shared by many series: formatted once per render.
   std::unordered_map<const std::vector<double>*, std::vector<std::string>> formatted;
   auto format =
@@ -361,7 +365,10 @@ void SeriesStore::Render(Format f, std::string& out) const {
       } else {
         sample_name = name;
       }
-      for (const Series* s : family->series) line(sample_name, "", *s, "", "", s->value, false);
+      for (const Series* s : family->series) {
+        line(sample_name, "", *s, "", "", s->value, false);
+        slice_done();
+      }
       continue;
     }
     // Observers: buckets or quantiles, then _sum and _count.
@@ -378,6 +385,7 @@ void SeriesStore::Render(Format f, std::string& out) const {
       if (histogram) line(name, "_bucket", *s, "le", "+Inf", s->count, true);
       line(name, "_sum", *s, "", "", s->sum, false);
       line(name, "_count", *s, "", "", s->count, true);
+      slice_done();
     }
   }
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,10 @@
 #include "snapshot/flush_snapshot.h"
 
 namespace cstatsd::prometheus {
+
+// Takes a slice of a rendering and leaves the string empty (SeriesStore::Render).
+using Drain = std::function<void(std::string&)>;
+inline constexpr size_t kRenderSlice = 1 << 20;
 
 // Prometheus client_golang's DefBuckets, statsd_exporter's default histogram buckets.
 std::vector<double> DefaultBuckets();
@@ -98,8 +103,10 @@ class SeriesStore {
   void Update(const snapshot::FlushSnapshot& s);
 
   // Appends every family in name order, each with its `# HELP` and `# TYPE` lines; no
-  // OpenMetrics `# EOF` (the caller appends what it adds, then AppendEnd).
-  void Render(Format f, std::string& out) const;
+  // OpenMetrics `# EOF` (the caller appends what it adds, then AppendEnd). With a drain, `out` is
+  // handed to it whenever it holds kRenderSlice bytes or more (between two series), and the drain
+  // empties it: a rendering of any size then takes about one slice of memory.
+  void Render(Format f, std::string& out, const Drain& drain = {}) const;
 
   // For other writers (remote write): families in name order.
   const std::map<std::string, std::unique_ptr<Family>, std::less<>>& families() const {

@@ -165,8 +165,8 @@ Result<std::unique_ptr<Backend>> PrometheusBackend::Create(const BackendContext&
   return std::unique_ptr<Backend>(std::move(*backend));
 }
 
-void PrometheusBackend::Render(Format f, std::string& out) const {
-  store_->Render(f, out);
+void PrometheusBackend::Render(Format f, std::string& out, const prom::Drain& drain) const {
+  store_->Render(f, out, drain);
   const prom::StoreStats& st = store_->stats();
   const double values[] = {static_cast<double>(store_->series()),
                            static_cast<double>(store_->statsd_series()),
@@ -195,21 +195,25 @@ void PrometheusBackend::Render(Format f, std::string& out) const {
 Status PrometheusBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
   const auto start = std::chrono::steady_clock::now();
   store_->Update(snapshot);
-  std::string bodies[kFormatCount];
-  // The exposition before the latest: once no scrape holds it, its memory is reused.
-  if (spare_ != nullptr && spare_.use_count() == 1 && spare_->Unread()) spare_->TakeBodies(bodies);
-  spare_ = std::move(latest_);
+  // Rendered in slices of about kRenderSlice bytes, each deflated as soon as it is written: the
+  // exposition is only ever held compressed (docs/prometheus.md#memory).
+  GzipPrefix gzipped[kFormatCount];
   for (size_t i = 0; i < kFormatCount; ++i) {
-    bodies[i].clear();
-    if (static_cast<Format>(i) == Format::kOpenMetrics && !openmetrics_) continue;
-    bodies[i].reserve(last_size_[i] + last_size_[i] / 8);
-    Render(static_cast<Format>(i), bodies[i]);
-    last_size_[i] = bodies[i].size();
+    const auto f = static_cast<Format>(i);
+    if (f == Format::kOpenMetrics && !openmetrics_) continue;
+    GzipWriter writer;
+    slice_.clear();
+    Render(f, slice_, [&](std::string& slice) {
+      writer.Append(slice);
+      slice.clear();
+    });
+    writer.Append(slice_);
+    gzipped[i] = writer.Finish();
   }
-  latest_ =
-      std::make_shared<Exposition>(std::move(bodies[static_cast<size_t>(Format::kText)]),
-                                   std::move(bodies[static_cast<size_t>(Format::kOpenMetrics)]));
-  listener_->Publish(latest_);
+  slice_.clear();
+  listener_->Publish(std::make_shared<const Exposition>(
+      std::move(gzipped[static_cast<size_t>(Format::kText)]),
+      std::move(gzipped[static_cast<size_t>(Format::kOpenMetrics)])));
   update_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const prom::StoreStats& st = store_->stats();

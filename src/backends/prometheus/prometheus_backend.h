@@ -1,7 +1,8 @@
 // The prometheus backend (docs/prometheus.md#backend-prometheus): the replacement for
 // statsd_exporter that Prometheus scrapes. After each flush it updates the cumulative series
 // store (src/prometheus/series_store.h) and renders the exposition once (in both formats with
-// `openmetrics`), then publishes it to its scrape listener; scrapes copy the latest rendering and
+// `openmetrics`), deflating it slice by slice as it is written, then publishes it, compressed, to
+// its scrape listener; scrapes copy the latest rendering and
 // never wait for a flush. SendMetrics runs on the backend's thread; the listener has its own
 // (libmicrohttpd's).
 #pragma once
@@ -64,8 +65,9 @@ class PrometheusBackend : public Backend {
   uint16_t port() const { return listener_->port(); }
   const cstatsd::prometheus::SeriesStore& store() const { return *store_; }
 
-  // The store's exposition and the backend's own metrics (no `# EOF`), as published.
-  void Render(Format f, std::string& out) const;
+  // The store's exposition and the backend's own metrics (no `# EOF`), as published; with a
+  // drain, handed over in slices (SeriesStore::Render).
+  void Render(Format f, std::string& out, const cstatsd::prometheus::Drain& drain = {}) const;
 
  private:
   PrometheusBackend(std::unique_ptr<cstatsd::prometheus::SeriesStore> store,
@@ -74,11 +76,8 @@ class PrometheusBackend : public Backend {
 
   std::unique_ptr<cstatsd::prometheus::SeriesStore> store_;
   std::unique_ptr<ScrapeListener> listener_;
-  bool openmetrics_ = false;  // render the OpenMetrics form too
-  // The latest published exposition and the one before it, whose buffers the next rendering
-  // reuses once no scrape holds it any more.
-  std::shared_ptr<Exposition> latest_, spare_;
-  size_t last_size_[kFormatCount] = {};
+  bool openmetrics_ = false;   // render the OpenMetrics form too
+  std::string slice_;          // the rendering's current slice, reused from flush to flush
   double update_seconds_ = 0;  // CPU of the last update and render
   uint64_t conflicts_logged_ = 0;
   stats::RateLimiter conflict_log_{6, 3};

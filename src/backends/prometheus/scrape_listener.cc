@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,10 +23,6 @@ namespace {
 
 namespace prom = cstatsd::prometheus;
 
-// gzip at zlib's fastest level: an exposition is compressed once per flush, and a large one
-// (1,000,000 series, ~100 MB) must not take a second of CPU
-// (docs/prometheus.md#backend-prometheus).
-constexpr int kGzipLevel = 1;
 constexpr size_t kBlockSize = 64 << 10;
 
 std::string Lower(std::string_view s) {
@@ -67,61 +62,38 @@ bool Lists(std::string_view header, std::string_view token) {
   return false;
 }
 
-// Raw deflate of `in` appended to `out`, ended by `flush` (Z_SYNC_FLUSH: byte-aligned, not
-// final; Z_FINISH: the final block). The input goes in 1 MiB slices, so the output grows with what
-// deflate writes (about a fifteenth of an exposition), never by a bound on the whole input.
-void Deflate(std::string_view in, int flush, std::string& out) {
-  z_stream z{};
-  if (deflateInit2(&z, kGzipLevel, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return;
-  constexpr size_t kSlice = 1 << 20;
-  size_t at = 0;
-  int rc = Z_OK;
-  do {
-    const std::string_view slice = in.substr(at, kSlice);
-    at += slice.size();
-    const bool last = at >= in.size();
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(slice.data()));
-    z.avail_in = static_cast<uInt>(slice.size());
-    do {
-      const size_t used = out.size();
-      const size_t room = deflateBound(&z, z.avail_in) + 64;
-      out.resize(used + room);
-      z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-      z.avail_out = static_cast<uInt>(room);
-      rc = deflate(&z, last ? flush : Z_NO_FLUSH);
-      out.resize(used + room - z.avail_out);
-    } while (rc == Z_OK && (z.avail_in > 0 || z.avail_out == 0));
-  } while (at < in.size() && (rc == Z_OK || rc == Z_BUF_ERROR));
-  deflateEnd(&z);
-}
-
-void PutLe32(uint32_t v, std::string& out) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-// The body of one scrape: the shared exposition (kept alive by the reference) then what this
-// scrape appended; libmicrohttpd pulls it in blocks.
+// The body of one scrape: the shared exposition (kept alive by the reference), sent compressed
+// (`head`, gzip) or read back through `inflater` (plain), then what this scrape appended;
+// libmicrohttpd pulls it in blocks, front to back.
 struct Body {
-  ~Body() {
-    if (exposition != nullptr) exposition->DropReader();
-  }
   std::shared_ptr<const Exposition> exposition;
-  std::string_view head;
+  std::string_view head;               // gzip: the exposition's compressed prefix
+  std::unique_ptr<Inflater> inflater;  // plain: the exposition's text, inflated as it is sent
+  uint64_t plain_size = 0;             // plain: the text's length
   std::string tail;
-  size_t size() const { return head.size() + tail.size(); }
+  uint64_t head_size() const { return inflater != nullptr ? plain_size : head.size(); }
+  uint64_t size() const { return head_size() + tail.size(); }
 };
 
 ssize_t ReadBody(void* cls, uint64_t pos, char* buf, size_t max) {
-  const Body* b = static_cast<const Body*>(cls);
+  Body* b = static_cast<Body*>(cls);
   if (pos >= b->size()) return MHD_CONTENT_READER_END_OF_STREAM;
+  const uint64_t head_size = b->head_size();
   size_t n = 0;
-  if (pos < b->head.size()) {
-    n = std::min(max, b->head.size() - pos);
-    std::memcpy(buf, b->head.data() + pos, n);
+  if (pos < head_size) {
+    if (b->inflater != nullptr) {
+      // libmicrohttpd reads a callback body in order; an inflater cannot go back.
+      if (pos != b->inflater->produced()) return MHD_CONTENT_READER_END_WITH_ERROR;
+      n = b->inflater->Read(buf, static_cast<size_t>(std::min<uint64_t>(max, head_size - pos)));
+      if (n == 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+    } else {
+      n = static_cast<size_t>(std::min<uint64_t>(max, head_size - pos));
+      std::memcpy(buf, b->head.data() + pos, n);
+    }
   }
-  const size_t tail_pos = pos + n - b->head.size();
-  if (n < max && pos + n >= b->head.size() && tail_pos < b->tail.size()) {
-    const size_t m = std::min(max - n, b->tail.size() - tail_pos);
+  const uint64_t tail_pos = pos + n - std::min(pos + n, head_size);
+  if (n < max && pos + n >= head_size && tail_pos < b->tail.size()) {
+    const size_t m = std::min<size_t>(max - n, b->tail.size() - tail_pos);
     std::memcpy(buf + n, b->tail.data() + tail_pos, m);
     n += m;
   }
@@ -142,44 +114,9 @@ MHD_Result Plain(MHD_Connection* c, unsigned status, std::string_view text,
 
 }  // namespace
 
-Exposition::Exposition(std::string text, std::string openmetrics) {
-  body_[static_cast<size_t>(Format::kText)] = std::move(text);
-  body_[static_cast<size_t>(Format::kOpenMetrics)] = std::move(openmetrics);
-}
-
-GzipPrefix GzipStart(std::string_view body) {
-  GzipPrefix p;
-  // RFC 1952: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
-  p.bytes.assign("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
-  Deflate(body, Z_SYNC_FLUSH, p.bytes);
-  // The CRC in slices below zlib's 4 GiB lengths.
-  constexpr size_t kSlice = size_t{1} << 30;
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (size_t at = 0; at < body.size(); at += kSlice) {
-    const std::string_view part = body.substr(at, kSlice);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(part.data()), static_cast<uInt>(part.size()));
-  }
-  p.crc = static_cast<uint32_t>(crc);
-  p.length = body.size();
-  return p;
-}
-
-std::string GzipFinish(const GzipPrefix& prefix, std::string_view tail) {
-  std::string out;
-  Deflate(tail, Z_FINISH, out);
-  const uLong tail_crc =
-      crc32(0L, reinterpret_cast<const Bytef*>(tail.data()), static_cast<uInt>(tail.size()));
-  PutLe32(
-      static_cast<uint32_t>(crc32_combine(prefix.crc, tail_crc, static_cast<z_off_t>(tail.size()))),
-      out);
-  PutLe32(static_cast<uint32_t>(prefix.length + tail.size()), out);
-  return out;
-}
-
-const GzipPrefix& Exposition::gzipped(Format f) const {
-  const auto i = static_cast<size_t>(f);
-  std::call_once(gzip_once_[i], [&] { gzipped_[i] = GzipStart(body_[i]); });
-  return gzipped_[i];
+Exposition::Exposition(GzipPrefix text, GzipPrefix openmetrics) {
+  gzipped_[static_cast<size_t>(Format::kText)] = std::move(text);
+  gzipped_[static_cast<size_t>(Format::kOpenMetrics)] = std::move(openmetrics);
 }
 
 Format NegotiateFormat(std::string_view accept) {
@@ -234,7 +171,6 @@ MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) 
     std::lock_guard lock(l->latest_mutex_);
     body->exposition = l->latest_;
   }
-  if (body->exposition != nullptr) body->exposition->AddReader();
   std::string tail;
   prom::AppendHeader(f, prom::FamilyType::kCounter, "cstatsd_prometheus_scrapes_total",
                      "Scrapes served by the prometheus backend.", tail);
@@ -244,13 +180,14 @@ MHD_Result ScrapeListener::Handler::Serve(ScrapeListener* l, MHD_Connection* c) 
   tail += '\n';
   prom::AppendProcessMetrics(f, tail);
   prom::AppendEnd(f, tail);
+  static const GzipPrefix kEmpty = GzipStart("");
+  const GzipPrefix& prefix = body->exposition != nullptr ? body->exposition->gzipped(f) : kEmpty;
   if (gzip) {
-    static const GzipPrefix kEmpty = GzipStart("");
-    const GzipPrefix& prefix = body->exposition != nullptr ? body->exposition->gzipped(f) : kEmpty;
     body->head = prefix.bytes;
     body->tail = GzipFinish(prefix, tail);
   } else {
-    if (body->exposition != nullptr) body->head = body->exposition->body(f);
+    body->inflater = std::make_unique<Inflater>(prefix);
+    body->plain_size = prefix.length;
     body->tail = std::move(tail);
   }
   const size_t size = body->size();

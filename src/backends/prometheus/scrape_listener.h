@@ -1,10 +1,11 @@
 // The prometheus backend's scrape endpoint (docs/prometheus.md#backend-prometheus): a small
 // libmicrohttpd daemon of its own (docs/adr/0003-http-server-on-libmicrohttpd.md) that serves the
 // latest published Exposition on `telemetry-path`, in the format and encoding the scraper asks
-// for, with the process metrics appended at scrape time. libmicrohttpd runs it on one internal
-// thread (epoll), started by Start() and joined by the destructor; Publish() may be called from
-// any thread and never waits for a scrape: a scrape takes a reference to the exposition and
-// copies it out, it never renders.
+// for, with the process metrics appended at scrape time: gzip-encoded scrapes send the compressed
+// exposition and finish the member, others read it back through an Inflater as they send it.
+// libmicrohttpd runs it on one internal thread (epoll), started by Start() and joined by the
+// destructor; Publish() may be called from any thread and never waits for a scrape: a scrape takes
+// a reference to the exposition and copies it out, it never renders.
 #pragma once
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "backends/prometheus/gzip_stream.h"
 #include "core/result.h"
 #include "prometheus/exposition.h"
 
@@ -24,42 +26,16 @@ namespace cstatsd::backends::prometheus {
 using cstatsd::prometheus::Format;
 using cstatsd::prometheus::kFormatCount;
 
-// The start of a gzip member: the header and the body's deflate blocks, flushed to a byte
-// boundary but not finished, so that each scrape appends its own lines, the final block and the
-// trailer (GzipFinish) and the whole is one gzip stream that any client reads.
-struct GzipPrefix {
-  std::string bytes;
-  uint32_t crc = 0;     // CRC-32 of the body
-  uint64_t length = 0;  // body bytes
-};
-GzipPrefix GzipStart(std::string_view body);
-// The rest of the member: `tail` deflated and finished, then the trailer for body + tail.
-std::string GzipFinish(const GzipPrefix& prefix, std::string_view tail);
-
-// One flush's exposition in both formats (without the OpenMetrics `# EOF`, which the listener
-// writes after what it appends). Immutable once published, except its gzip forms, made once on
-// the first scrape that asks for gzip.
+// One flush's exposition, kept only compressed (docs/prometheus.md#memory): per format the start
+// of a gzip member (without the OpenMetrics `# EOF`, which the listener writes after what it
+// appends); an empty prefix for a format not rendered. Immutable once published.
 class Exposition {
  public:
-  Exposition(std::string text, std::string openmetrics);
-  const std::string& body(Format f) const { return body_[static_cast<size_t>(f)]; }
-  const GzipPrefix& gzipped(Format f) const;  // any thread
-  // Moves the bodies out, for the next rendering to reuse their memory (a large body's fresh
-  // pages cost more than rendering into it). Only by the sole owner, once nothing else holds it.
-  void TakeBodies(std::string (&out)[kFormatCount]) {
-    for (size_t i = 0; i < kFormatCount; ++i) out[i] = std::move(body_[i]);
-  }
-  // Scrapes reading the bodies: each adds itself before reading and drops itself (release) when
-  // its answer is sent, so the owner that sees none (acquire) may reuse the memory.
-  void AddReader() const { readers_.fetch_add(1, std::memory_order_relaxed); }
-  void DropReader() const { readers_.fetch_sub(1, std::memory_order_release); }
-  bool Unread() const { return readers_.load(std::memory_order_acquire) == 0; }
+  Exposition(GzipPrefix text, GzipPrefix openmetrics);
+  const GzipPrefix& gzipped(Format f) const { return gzipped_[static_cast<size_t>(f)]; }
 
  private:
-  std::string body_[kFormatCount];
-  mutable std::once_flag gzip_once_[kFormatCount];
-  mutable GzipPrefix gzipped_[kFormatCount];
-  mutable std::atomic<uint32_t> readers_{0};
+  GzipPrefix gzipped_[kFormatCount];
 };
 
 struct ScrapeListenerOptions {

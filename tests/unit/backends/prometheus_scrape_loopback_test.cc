@@ -147,6 +147,40 @@ TEST_F(PrometheusScrapeTest, GzipWhenAsked) {
   EXPECT_NE(Gunzip(again->body).find("app_requests{env=\"prod\"} 5\n"), std::string::npos);
 }
 
+// An exposition of several render slices and many of libmicrohttpd's blocks, kept compressed:
+// the plain answer (inflated as it is sent) and the gzip one carry the same text, every series.
+TEST_F(PrometheusScrapeTest, ALargeExpositionIsTheSamePlainAndGzipped) {
+  constexpr int kSeries = 40000;
+  snapshot::FlushSnapshot s;
+  s.flush_time_ns = 1000000000;
+  s.has_raw_values = true;
+  for (int i = 0; i < kSeries; ++i) {
+    s.counters.push_back({test::Key(MetricType::kCounter, "app.requests",
+                                    "route:/api/v1/items/" + std::to_string(i)),
+                          i + 1, 0});
+  }
+  ASSERT_TRUE(backend_->SendMetrics(s).ok());
+  auto plain = client_->Get("/metrics");
+  auto gz = client_->Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(gz);
+  ASSERT_EQ(plain->status, 200);
+  EXPECT_GT(plain->body.size(), cstatsd::prometheus::kRenderSlice);
+  EXPECT_LT(gz->body.size(), plain->body.size() / 4);
+  const std::string unzipped = Gunzip(gz->body);
+  const size_t cut = plain->body.find("# HELP cstatsd_prometheus_scrapes_total ");
+  ASSERT_NE(cut, std::string::npos);
+  EXPECT_EQ(unzipped.substr(0, cut), plain->body.substr(0, cut));
+  size_t lines = 0;
+  for (size_t at = plain->body.find("\napp_requests{"); at != std::string::npos;
+       at = plain->body.find("\napp_requests{", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, size_t{kSeries});
+  EXPECT_NE(plain->body.find("app_requests{route=\"/api/v1/items/39999\"} 40000\n"),
+            std::string::npos);
+}
+
 TEST_F(PrometheusScrapeTest, OtherPathsAndMethods) {
   auto r = client_->Get("/other");
   ASSERT_TRUE(r);

@@ -315,3 +315,39 @@ TEST(SeriesStoreTest, ForEachLabelUnescapes) {
 
 }  // namespace
 }  // namespace cstatsd::prometheus
+
+namespace cstatsd::prometheus {
+namespace {
+
+// A rendering handed over in slices (docs/prometheus.md#memory) is the rendering whole: each slice
+// ends after a whole series, none but the last is below kRenderSlice, and the whole text is the
+// same.
+TEST(SeriesStoreRenderTest, SlicesAreTheWholeRenderingCutBetweenSeries) {
+  SeriesStore store(Options(), nullptr);
+  Snap snap(10);
+  for (int i = 0; i < 40000; ++i) {
+    snap.Counter("app.requests", i + 1, "route:/api/v1/items/" + std::to_string(i));
+    if (i % 10 == 0) snap.Timer("app.latency", {1, 2, 3}, 3, "route:" + std::to_string(i));
+  }
+  store.Update(snap.s);
+  const std::string whole = Text(store);
+  ASSERT_GT(whole.size(), 2 * kRenderSlice);
+  std::vector<std::string> slices;
+  std::string out;
+  store.Render(Format::kText, out, [&](std::string& slice) {
+    slices.push_back(slice);
+    slice.clear();
+  });
+  ASSERT_GE(slices.size(), 2u);
+  std::string joined;
+  for (const std::string& s : slices) {
+    EXPECT_GE(s.size(), kRenderSlice);
+    EXPECT_EQ(s.back(), '\n');
+    joined += s;
+  }
+  EXPECT_LT(out.size(), kRenderSlice);  // the rest, for the caller
+  EXPECT_EQ(joined + out, whole);
+}
+
+}  // namespace
+}  // namespace cstatsd::prometheus
