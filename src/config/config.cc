@@ -18,6 +18,7 @@
 #include "config/file_loader.h"
 #include "config/flags.h"
 #include "core/version.h"
+#include "protocol/tag_dialects.h"  // header only: the dialect names
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -339,6 +340,16 @@ void Loader::Validate() {
                              o.receive_batch_size, o.receive_buffer_size, o.max_workers, total,
                              o.receive_memory_limit),
                  origin(key));
+    }
+  }
+
+  for (const std::string& dialect : o.tag_dialects) {
+    if (protocol::TagDialectFromName(dialect) == 0) {
+      problem_at("tag-dialects",
+                 fmt::format("invalid value \"{}\"; each must be one of influxdb, graphite, "
+                             "librato, signalfx",
+                             dialect),
+                 origin("tag-dialects"));
     }
   }
 

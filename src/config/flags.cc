@@ -266,6 +266,9 @@ std::vector<OptionDef> MakeOptionDefs() {
        "cstatsd: most tags default-tags (and internal-tags) may list",
        {},
        R{0, 1000000}},
+      {"tag-dialects", &O::tag_dialects, all, "list",
+       "cstatsd: tags written in metric names that become tags: any of influxdb (name,k=v), "
+       "graphite (name;k=v), librato (name#k=v), signalfx (name[k=v]); empty for none"},
       // binary-only
       {"config-path", &O::config_path, Sources::kFlagAndEnv, "string",
        "Path to the configuration file (.toml, .yaml, .yml or .json)"},

@@ -124,6 +124,9 @@ struct Options {
   // receive-batch-size x receive-buffer-size x max-workers (default 1 GiB).
   uint32_t receive_memory_limit = 1U << 30;
   int max_default_tags = 1000;  // max-default-tags: most tags default-tags or internal-tags list
+  // tag-dialects: the tag sections read in metric names (docs/protocol.md#tag-dialects): any of
+  // influxdb, graphite, librato, signalfx; empty = none (names sanitised as gostatsd does).
+  std::vector<std::string> tag_dialects = {"influxdb", "graphite", "librato", "signalfx"};
   // Config file limits (flag and environment only): bytes, nesting depth of tables and arrays,
   // and values after YAML aliases are expanded.
   int config_max_bytes = 16 << 20;  // config-max-bytes (16 MiB)

@@ -78,6 +78,11 @@ TEST(Validation, EachErrorNamesItsOption) {
       {{"--max-workers=99999999999"}, {}, "max-workers", "out of range"},
       {{"--estimated-tags=08"}, {}, "estimated-tags", "invalid integer \"08\""},
       {{"--heartbeat-enabled=yes"}, {}, "heartbeat-enabled", "invalid boolean \"yes\""},
+      {{"--tag-dialects=influxdb telegraf"},
+       {},
+       "tag-dialects",
+       "invalid value \"telegraf\"; each must be one of influxdb, graphite, librato, signalfx"},
+      {{}, {{"GSD_TAG_DIALECTS", "InfluxDB"}}, "tag-dialects", "invalid value \"InfluxDB\""},
       {{}, {{"GSD_BAD_LINES_PER_MINUTE", "lots"}}, "bad-lines-per-minute", "invalid number"},
       {{},
        {{"GSD_CONFIG_PATH", "/nonexistent/cstatsd.toml"}},
@@ -184,6 +189,23 @@ TEST(Defaults, NewrelicChangesThreeGlobalDefaultsUnlessSet) {
 TEST(Validation, BackendNamesAreNotChecked) {
   auto r = LoadWith({"--backends", "no-such-backend"});
   ASSERT_TRUE(r.ok()) << r.error();
+}
+
+TEST(Validation, TagDialects) {
+  auto defaults = LoadWith({});
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_EQ(defaults->config.options.tag_dialects,
+            (std::vector<std::string>{"influxdb", "graphite", "librato", "signalfx"}));
+  auto some = LoadWith({}, {{"GSD_TAG_DIALECTS", "signalfx graphite"}});
+  ASSERT_TRUE(some.ok()) << some.error();
+  EXPECT_EQ(some->config.options.tag_dialects, (std::vector<std::string>{"signalfx", "graphite"}));
+  TempDir dir;
+  auto none = LoadWith({"--config-path", dir.Write("c.toml", "tag-dialects = []\n")});
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->config.options.tag_dialects.empty());
+  auto bad = LoadWith({"--config-path", dir.Write("c.yaml", "tag-dialects: [librato, bogus]\n")});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error(), StartsWith("tag-dialects: invalid value \"bogus\""));
 }
 
 TEST(Validation, AcceptedBoundaries) {
