@@ -172,6 +172,57 @@ class RealClientsTest(harness.ServerTestCase):
         self.assertTimer(got, "h", [3, 9])
         self.assertEvent(server, "deploy", "done", ["env:prod"], alert="success")
 
+    def test_hot_shots_distribution(self):
+        """distribution (DogStatsD `d`): aggregated as a timer (docs/aggregation.md)."""
+        ensure_hot_shots()
+        server = self.start_server()
+        hot_shots(server.port, [
+            ["distribution", "dist", 9],
+            ["distribution", "dist", 1],
+            ["distribution", "dist", 5, 0.5],
+            ["distribution", "dist_tagged", 2.5, ["team:a"]],
+        ])
+        got = self.totals(server)
+        self.assertTimer(got, "dist", [9, 1, 5], weight=4)
+        self.assertTimer(got, "dist_tagged.team.a", [2.5])
+
+    def test_hot_shots_timestamps(self):
+        """A gauge and a counter with a timestamp (DogStatsD `|T`) arrive with their values."""
+        ensure_hot_shots()
+        server = self.start_server()
+        when = now() - 30
+        hot_shots(server.port, [
+            ["gauge", "ts_g", 5, {"timestamp": {"$date": when}}],
+            ["increment", "ts_c", 3, {"timestamp": {"$date": when}}],
+            ["increment", "ts_c", 4, {"timestamp": {"$date": when}}],
+        ], datadog=True, includeDatadogTelemetry=False, originDetection=False)
+        got = self.totals(server)
+        self.assertValues(got, {f"stats.gauge.ts_g{SRC}": 5, f"stats.counter.ts_c{SRC}.count": 7})
+
+    def test_hot_shots_telegraf(self):
+        """telegraf: true puts the tags in the name (`name,k=v:1|c`): they arrive as tags."""
+        ensure_hot_shots()
+        server = self.start_server()
+        hot_shots(server.port, [
+            ["increment", "tg", 2, ["team:a", "env:prod"]],
+            ["increment", "tg", 1, {"env": "prod", "team": "a"}],
+            ["gauge", "tg_g", 3, ["k:v"]],
+            ["timing", "tg_t", 5, ["k:v"]],
+            ["set", "tg_s", "m1", ["k:v"]],
+            ["increment", "tg_plain"],
+        ], telegraf=True)
+        hot_shots(server.port, [["increment", "tg_global", 1, ["k:v"]]], telegraf=True,
+                  globalTags={"region": "eu"})
+        got = self.totals(server)
+        self.assertValues(got, {
+            f"stats.counter.tg.env.prod.team.a{SRC}.count": 3,
+            f"stats.gauge.tg_g.k.v{SRC}": 3,
+            f"stats.set.tg_s.k.v{SRC}": 1,
+            f"stats.counter.tg_plain{SRC}.count": 1,
+            f"stats.counter.tg_global.k.v.region.eu{SRC}.count": 1,
+        })
+        self.assertTimer(got, "tg_t.k.v", [5])
+
     # ----- Debian's python3-statsd (Etsy statsd's client) -----
 
     def test_python_statsd_calls(self):
@@ -249,6 +300,20 @@ asyncio.run(main())
         })
         self.assertTimer(got, "aio.t.svc.x", [20, 40])
         self.assertTimer(got, "aio.h.svc.x", [6])
+
+    def test_aiodogstatsd_distribution(self):
+        """distribution (DogStatsD `d`) with tags: aggregated as a timer."""
+        ensure_python_module("aiodogstatsd", "python3-aiodogstatsd")
+        server = self.start_server()
+        python_client("""
+import asyncio, aiodogstatsd
+async def main():
+    async with aiodogstatsd.Client(host="127.0.0.1", port=PORT) as c:
+        c.distribution("d", value=3, tags={"k": "v"})
+        c.distribution("d", value=8, tags={"k": "v"})
+asyncio.run(main())
+""", server.port)
+        self.assertTimer(self.totals(server), "d.k.v", [3, 8])
 
 
 if __name__ == "__main__":
