@@ -43,6 +43,7 @@ AggregatorOptions AggregatorOptions::From(const config::Options& o) {
   a.expiry_timer = o.ExpiryTimer();
   a.max_series = o.max_series;
   a.max_series_per_metric = o.max_series_per_metric;
+  a.float_counters = o.float_counters;
   return a;
 }
 
@@ -165,31 +166,6 @@ void ResetValue(TimerAgg& d) {
 }
 void ResetValue(SetAgg& d) { d.members.clear(); }
 
-// Merges the values received into a worker map's table since its last drain (`find` gives the
-// state's Target, the series added if new) and drains them, so the worker can reuse the
-// entries without allocating. An entry folded into an overflow series, or dropped, leaves the
-// worker map at once (ForgetIdle): a map holds a refused series for one interval only.
-template <typename V, typename Target, typename Find>
-void DrainTable(SeriesTable<V>& table, Find&& find) {
-  auto& entries = table.entries();
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto& e = entries[i];
-    if (!Received(e.value)) {
-      CountIdleDrain(e.value);
-      continue;
-    }
-    const Target t = find(e.key);
-    if (t.value != nullptr) MergeValue(*t.value, e.value);
-    ResetValue(e.value);
-    if (t.key != nullptr) {
-      table.ShareKey(i, *t.key);  // the worker map drops its own copy of the key
-      MarkDrained(e.value);
-    } else {
-      e.value.last_ns = kDrainedNs + Aggregator::kForgetAfterDrains;
-    }
-  }
-}
-
 // Series a worker map has not seen for kForgetAfterDrains drains leave it.
 template <typename V>
 void ForgetIdle(SeriesTable<V>& table) {
@@ -280,6 +256,70 @@ Aggregator::Target<V> Aggregator::NewSeries(MetricType type, const SeriesKeyRef&
   return t;
 }
 
+// Merges the values received into a worker map's table since its last drain (`find` gives the
+// state's Target, the series added if new) and drains them, so the worker can reuse the
+// entries without allocating. An entry folded into an overflow series, or dropped, leaves the
+// worker map at once (ForgetIdle): a map holds a refused series for one interval only.
+template <typename V, typename Target, typename Find>
+void Aggregator::DrainTable(SeriesTable<V>& table, Find&& find) {
+  auto& entries = table.entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto& e = entries[i];
+    if (!Received(e.value)) {
+      CountIdleDrain(e.value);
+      continue;
+    }
+    const Target t = find(e.key);
+    if (t.value != nullptr) MergeInto(*t.value, e.value);
+    ResetValue(e.value);
+    if (t.key != nullptr) {
+      table.ShareKey(i, *t.key);  // the worker map drops its own copy of the key
+      MarkDrained(e.value);
+    } else {
+      e.value.last_ns = kDrainedNs + Aggregator::kForgetAfterDrains;
+    }
+  }
+}
+
+void Aggregator::MergeInto(CounterAgg& s, const CounterAgg& d) {
+  if (options_.float_counters) {
+    s.value = FloatCountBits(FloatCount(s.value) + FloatCount(d.value));
+    s.last_ns = std::max(s.last_ns, d.last_ns);
+    return;
+  }
+  MergeValue(s, d);
+}
+
+void Aggregator::MergeInto(GaugeAgg& s, const GaugeAgg& d) {
+  if (DeltaOnly(d)) [[unlikely]] {
+    pending_deltas_.push_back({&s, d.value, GaugeReceiveNs(d)});
+    return;
+  }
+  MergeValue(s, d);
+}
+
+void Aggregator::MergeInto(TimerAgg& s, const TimerAgg& d) { MergeValue(s, d); }
+void Aggregator::MergeInto(SetAgg& s, SetAgg& d) { MergeValue(s, d); }
+
+// The rule of docs/aggregation.md#gauge-deltas: every map of the interval has been merged, so a
+// gauge holds the absolute value received last (by any worker) or its value from before the
+// interval. A worker's deltas received after that value adjust it; deltas received before it
+// are overridden by it. All are compared with the absolute value's time before any is added.
+void Aggregator::ApplyGaugeDeltas() {
+  if (pending_deltas_.empty()) return;
+  for (PendingDelta& p : pending_deltas_) {
+    if (p.received_ns >= p.gauge->last_ns) {
+      p.gauge->value += p.delta;
+    } else {
+      p.gauge = nullptr;  // before the absolute value that replaced the gauge
+    }
+  }
+  for (const PendingDelta& p : pending_deltas_) {
+    if (p.gauge != nullptr && p.received_ns > p.gauge->last_ns) p.gauge->last_ns = p.received_ns;
+  }
+  pending_deltas_.clear();
+}
+
 // Counters and gauges: the values a worker received by id, then its table's.
 template <typename V>
 void Aggregator::MergeIndexed(SeriesIndex<V>& index, MetricType type,
@@ -305,7 +345,7 @@ void Aggregator::MergeIndexed(SeriesIndex<V>& index, MetricType type,
       value =
           id != kNoSeriesId ? &index.entry(id).value : NewSeries<V>(type, key, find, insert).value;
     }
-    if (value != nullptr) MergeValue(*value, d.value);
+    if (value != nullptr) MergeInto(*value, d.value);
   }
   std::vector<IdDelta<V>>().swap(deltas);  // the next hand-over reserves what it needs
   DrainTable<V, Target<V>>(table, [&](const SeriesKeyRef& key) -> Target<V> {
@@ -362,6 +402,7 @@ void Aggregator::PublishLimits() {
 }
 
 MetricMap Aggregator::TakeState() {
+  ApplyGaugeDeltas();
   MetricMap out;
   auto take = [this](auto& index, MetricType type, auto& table, auto&& reset) {
     index.ForEach([&](uint32_t id, auto& e) {
@@ -491,11 +532,20 @@ SnapshotPtr Aggregator::Flush(int64_t now_ns, double flush_seconds) {
   snap->flush_seconds = flush_seconds;
   snap->percentile_names = names_;
 
+  ApplyGaugeDeltas();
   snap->counters.reserve(counters_.size());
-  counters_.ForEach([&](uint32_t, auto& e) {
-    snap->counters.push_back(
-        {e.key, e.value.value, static_cast<double>(e.value.value) / flush_seconds});
-  });
+  if (options_.float_counters) {
+    snap->float_counters = true;
+    counters_.ForEach([&](uint32_t, auto& e) {
+      const double count = FloatCount(e.value.value);
+      snap->counters.push_back({e.key, SaturateToInt64(count), count / flush_seconds, count});
+    });
+  } else {
+    counters_.ForEach([&](uint32_t, auto& e) {
+      snap->counters.push_back(
+          {e.key, e.value.value, static_cast<double>(e.value.value) / flush_seconds});
+    });
+  }
   snap->gauges.reserve(gauges_.size());
   gauges_.ForEach([&](uint32_t, auto& e) {
     snap->gauges.push_back({e.key, e.value.value, e.value.last_ns});

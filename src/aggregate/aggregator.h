@@ -43,6 +43,8 @@ struct AggregatorOptions {
   // the server takes the configured ones).
   uint64_t max_series = 0;
   uint64_t max_series_per_metric = 0;
+  // float-counters (docs/aggregation.md#float-counters): counters hold doubles (FloatCount).
+  bool float_counters = false;
 
   static AggregatorOptions From(const config::Options& o);
 };
@@ -145,6 +147,19 @@ class Aggregator {
     const SeriesKeyRef* key = nullptr;
   };
 
+  // The merge rules (docs/aggregation.md#merge) of a delta map's value into the state's, with
+  // this aggregator's options: float counters add as doubles; a delta-only gauge (gauge-deltas)
+  // waits in pending_deltas_ until every map of the interval is merged.
+  void MergeInto(CounterAgg& s, const CounterAgg& d);
+  void MergeInto(GaugeAgg& s, const GaugeAgg& d);
+  void MergeInto(TimerAgg& s, const TimerAgg& d);
+  void MergeInto(SetAgg& s, SetAgg& d);
+  // gauge-deltas: applies the pending deltas (docs/aggregation.md#gauge-deltas); Flush and
+  // TakeState call it first.
+  void ApplyGaugeDeltas();
+
+  template <typename V, typename Target, typename Find>
+  void DrainTable(SeriesTable<V>& table, Find&& find);
   template <typename V>
   void MergeIndexed(SeriesIndex<V>& index, MetricType type, std::vector<IdDelta<V>>& deltas,
                     SeriesTable<V>& table, bool attached);
@@ -180,6 +195,15 @@ class Aggregator {
   LimitNote note_;
   std::string overflow_key_;          // scratch: name + kOverflowTag
   std::vector<uint64_t> full_names_;  // scratch for PublishLimits
+  // Delta-only gauges merged since the last Flush / TakeState: the state's gauge (entries of a
+  // SeriesIndex never move, and none is erased before ApplyGaugeDeltas), the sum of the
+  // deltas and when they were last received.
+  struct PendingDelta {
+    GaugeAgg* gauge;
+    double delta;
+    int64_t received_ns;
+  };
+  std::vector<PendingDelta> pending_deltas_;
 };
 
 }  // namespace cstatsd::aggregate

@@ -1,5 +1,6 @@
 #include "core/metric_map.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -80,6 +81,34 @@ void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t del
                                                   ids != nullptr ? &ids->counters : nullptr);
   c.value = SaturatingAdd(c.value, delta);
   if (now_ns > c.last_ns) c.last_ns = now_ns;
+}
+
+void MetricMap::ReceiveFloatCounter(const KeyParts& parts, uint64_t hash, double delta,
+                                    int64_t now_ns) {
+  CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
+  CounterAgg& c = found != nullptr ? *found
+                                   : FindOrInsert(counters, parts, hash,
+                                                  ids != nullptr ? &ids->counters : nullptr);
+  c.value = FloatCountBits(FloatCount(c.value) + delta);
+  if (now_ns > c.last_ns) c.last_ns = now_ns;
+}
+
+void MetricMap::ReceiveGaugeDelta(const KeyParts& parts, uint64_t hash, double delta,
+                                  int64_t now_ns) {
+  GaugeAgg* found = ids != nullptr ? ids->gauges.Find(hash, parts) : nullptr;
+  GaugeAgg& g = found != nullptr
+                    ? *found
+                    : FindOrInsert(gauges, parts, hash, ids != nullptr ? &ids->gauges : nullptr);
+  if (!Received(g)) {  // the first line since the last drain: a delta from what the merge holds
+    g.value = delta;
+    g.last_ns = DeltaOnlyNs(now_ns);
+  } else if (g.last_ns < 0) {  // deltas only so far
+    g.value += delta;
+    g.last_ns = DeltaOnlyNs(std::max(now_ns, GaugeReceiveNs(g)));
+  } else {  // an absolute value, then deltas: adjust it
+    g.value += delta;
+    if (now_ns > g.last_ns) g.last_ns = now_ns;
+  }
 }
 
 void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -84,6 +85,29 @@ void MarkDrained(A& a) {
 template <typename A>
 void CountIdleDrain(A& a) {
   if (a.last_ns < kDrainedNs + kMaxIdleDrains) ++a.last_ns;
+}
+
+// gauge-deltas (docs/aggregation.md#gauge-deltas): a worker map's gauge that received only
+// deltas since its last drain holds their sum, and its last_ns holds DeltaOnlyNs(last receive),
+// which is negative (receive times are >= 0) and still Received(). One that received an
+// absolute value holds it plus the deltas after it, with a plain last_ns. The aggregator's own
+// gauges always hold absolute values. Off, no gauge is ever delta-only.
+inline constexpr int64_t DeltaOnlyNs(int64_t t) { return -1 - t; }
+inline bool DeltaOnly(const GaugeAgg& g) { return g.last_ns < 0 && Received(g); }
+inline int64_t GaugeReceiveNs(const GaugeAgg& g) {
+  return DeltaOnly(g) ? -1 - g.last_ns : g.last_ns;
+}
+
+// float-counters (docs/aggregation.md#float-counters): CounterAgg::value holds the bits of a
+// double instead of an int64 (0 is 0.0 either way, so resetting and draining are the same).
+inline double FloatCount(int64_t bits) { return std::bit_cast<double>(bits); }
+inline int64_t FloatCountBits(double count) { return std::bit_cast<int64_t>(count); }
+// What one counter line adds with float-counters: sum / rate, clamped to ±2^63 (the range of an
+// integer count), so that no sum becomes ±Inf or NaN.
+inline double FloatCounterDelta(double sum, double rate) {
+  constexpr double kLimit = 9223372036854775808.0;  // 2^63
+  const double d = rate == 1.0 ? sum : sum / rate;
+  return d > kLimit ? kLimit : d < -kLimit ? -kLimit : d;
 }
 
 // int64(sum / rate) with truncation toward zero, saturating where Go's conversion would be
@@ -211,8 +235,13 @@ class MetricMap {
   // Receive rules (docs/aggregation.md#receive) for a series given by its parts (`parts.type` is
   // the table's type) and their hash (SeriesKey::Hash(parts)).
   void ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta, int64_t now_ns);
+  // float-counters: adds `delta` (FloatCounterDelta) to the counter's double (FloatCount).
+  void ReceiveFloatCounter(const KeyParts& parts, uint64_t hash, double delta, int64_t now_ns);
   // docs/compatibility.md#decision-4: the value received last wins (now_ns >= stored).
   void ReceiveGauge(const KeyParts& parts, uint64_t hash, double value, int64_t now_ns);
+  // gauge-deltas: a signed gauge value adjusts what this map holds for the series since its last
+  // drain, in arrival order (see DeltaOnly).
+  void ReceiveGaugeDelta(const KeyParts& parts, uint64_t hash, double delta, int64_t now_ns);
   // Appends the values; `sampled` is what they count for: 1/rate for a parsed line, the
   // forwarder's SampleCount for a forwarded series (docs/http.md#ingestion).
   void ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,

@@ -17,8 +17,11 @@ namespace cstatsd::snapshot {
 
 struct CounterPoint {
   SeriesKeyRef key;
-  int64_t value = 0;      // "count"
-  double per_second = 0;  // "rate" / "per_second": value / flush_seconds
+  int64_t value = 0;      // "count"; with float-counters, float_value truncated toward zero
+  double per_second = 0;  // "rate" / "per_second": the count / flush_seconds
+  // With float-counters (FlushSnapshot::float_counters), the count with its fraction
+  // (docs/aggregation.md#float-counters); 0 otherwise. Backends read Count().
+  double float_value = 0;
 };
 
 struct GaugePoint {
@@ -76,6 +79,9 @@ struct FlushSnapshot {
   int64_t flush_time_ns = 0;  // unix ns of the flush
   double flush_seconds = 0;   // measured interval the rates are computed over
 
+  // float-counters: counters hold their fraction in CounterPoint::float_value, which backends
+  // write as a float (docs/aggregation.md#float-counters); off, CounterPoint::value as an integer.
+  bool float_counters = false;
   std::vector<CounterPoint> counters;
   std::vector<GaugePoint> gauges;
   std::vector<SetPoint> sets;
@@ -87,6 +93,11 @@ struct FlushSnapshot {
   bool has_raw_values = false;
   std::vector<double> timer_values;      // each timer's values, sorted
   std::vector<std::string> set_members;  // each set's members
+
+  // A counter's count as a double: float_value with float_counters, value otherwise.
+  double Count(const CounterPoint& c) const {
+    return float_counters ? c.float_value : static_cast<double>(c.value);
+  }
 
   int64_t flush_unix_seconds() const { return flush_time_ns / 1000000000; }
   size_t series() const { return counters.size() + gauges.size() + sets.size() + timers.size(); }
