@@ -4,24 +4,51 @@ BUILD_DIR := build
 WERROR ?= OFF
 CTEST_ARGS ?=
 
-.PHONY: deps configure build run test unit bench asan tsan fuzz clean format
+PREFIX ?= /usr/local
+
+.PHONY: deps deps-server configure configure-server build build-server run install test unit \
+        bench asan tsan fuzz clean format
 
 deps:
 	@scripts/install-deps.sh
 
-configure: deps
+# Only what the server needs to build: no test toolchain, no services, no clients.
+deps-server:
+	@scripts/install-deps.sh --server
+
+# TESTS=ON|OFF: whether the tests and benchmarks are configured (they need the full `deps`).
+define configure_build
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
-	  cmake --preset $(PRESET) -DCSTATSD_WERROR=$(WERROR); \
+	  cmake --preset $(PRESET) -DCSTATSD_WERROR=$(WERROR) -DCSTATSD_BUILD_TESTS=$(1) \
+	    -DCSTATSD_BUILD_BENCH=$(1); \
 	else \
-	  cmake -S . -B $(BUILD_DIR) -DCSTATSD_WERROR=$(WERROR) >/dev/null; \
+	  cmake -S . -B $(BUILD_DIR) -DCSTATSD_WERROR=$(WERROR) -DCSTATSD_BUILD_TESTS=$(1) \
+	    -DCSTATSD_BUILD_BENCH=$(1) >/dev/null; \
 	fi
+endef
+
+configure: deps
+	$(call configure_build,ON)
+
+configure-server: deps-server
+	$(call configure_build,$(if $(wildcard $(BUILD_DIR)/tests),ON,OFF))
 
 build: configure
 	cmake --build --preset $(PRESET)
 
+# The programs alone (cstatsd, cstatsd-loader, cstatsd-lambda-extension).
+build-server: configure-server
+	cmake --build --preset $(PRESET) --target cstatsd cstatsd-loader cstatsd-lambda-extension
+
 # Starts the server on UDP :8125 with the stdout backend; extra flags through ARGS="...".
-run: build
+# Installs and builds only what the server needs.
+run: configure-server
+	cmake --build --preset $(PRESET) --target cstatsd
 	./$(BUILD_DIR)/bin/cstatsd --backends stdout $(ARGS)
+
+# The programs (stripped) into $(PREFIX)/bin and the docs into $(PREFIX)/share/doc/cstatsd.
+install: build-server
+	cmake --install $(BUILD_DIR) --strip --prefix $(PREFIX)
 
 # Every test: unit, fuzz corpus replay, integration (the real binary over UDP and unix sockets).
 test: build
