@@ -40,6 +40,8 @@ PipelineOptions PipelineOptions::From(const config::Options& o) {
   PipelineOptions p;
   p.ignore_host = o.ignore_host;
   p.max_histogram_bounds = o.max_histogram_bounds;
+  p.gauge_deltas = o.gauge_deltas;
+  p.float_counters = o.float_counters;
   // First occurrence kept, in order; a set keeps start-up linear in the number of tags.
   std::unordered_set<std::string_view> seen;
   for (const std::string& t : o.default_tags) {
@@ -182,6 +184,9 @@ void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, M
   st.tags_len = parts.tags_len;
   st.type = m.type;
   st.timer_kind = m.timer_kind;
+  // gauge-deltas (docs/aggregation.md#gauge-deltas); a timestamped sample is never a delta.
+  st.gauge_delta =
+      m.gauge_delta && options_->gauge_deltas && m.type == MetricType::kGauge && m.timestamp == 0;
   st.rate = m.rate;
   st.value = 0;
   st.values_off = st.values_count = 0;
@@ -191,6 +196,15 @@ void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, M
       break;
     case MetricType::kGauge:
       st.value = m.values.back();
+      if (st.gauge_delta) [[unlikely]] {
+        // The last unsigned value (if any) and the signed ones after it, in order: `x:5:+1:-2|g`
+        // sets 4, `x:+1:-2|g` adds -1 (ParsedMetric::gauge_delta_from).
+        const size_t from = std::min<size_t>(m.gauge_delta_from, m.values.size());
+        double v = from > 0 ? m.values[from - 1] : 0;
+        for (size_t i = from; i < m.values.size(); ++i) v += m.values[i];
+        st.value = v;
+        st.gauge_delta = from == 0;
+      }
       break;
     case MetricType::kTimer:
       st.values_off = static_cast<uint32_t>(staged_values_.size());
@@ -212,9 +226,17 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
                          st.name_len, st.tags_len};
     switch (st.type) {
       case MetricType::kCounter:
+        if (options_->float_counters) [[unlikely]] {
+          out.ReceiveFloatCounter(parts, st.hash, FloatCounterDelta(st.value, st.rate), now_ns);
+          break;
+        }
         out.ReceiveCounter(parts, st.hash, CounterDelta(st.value, st.rate), now_ns);
         break;
       case MetricType::kGauge:
+        if (st.gauge_delta) [[unlikely]] {
+          out.ReceiveGaugeDelta(parts, st.hash, st.value, now_ns);
+          break;
+        }
         out.ReceiveGauge(parts, st.hash, st.value, now_ns);
         break;
       case MetricType::kTimer:
@@ -234,6 +256,7 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
 bool ValidAggregated(const AggregatedSeries& s, uint32_t max_histogram_bounds) {
   switch (s.type) {
     case MetricType::kCounter:
+      return !s.has_float_counter || ValidValue(s.float_counter);
     case MetricType::kSet:
       return true;
     case MetricType::kGauge:
@@ -265,7 +288,16 @@ bool Pipeline::ReceiveAggregated(const AggregatedSeries& s, std::string_view sou
   const uint64_t hash = SeriesKey::Hash(parts);
   switch (s.type) {
     case MetricType::kCounter:
-      out.ReceiveCounter(parts, hash, s.counter, now_ns);
+      if (options_->float_counters) {
+        // The fraction when the forwarder sent it (docs/forwarder.md#schema), else the integer.
+        out.ReceiveFloatCounter(
+            parts, hash,
+            FloatCounterDelta(
+                s.has_float_counter ? s.float_counter : static_cast<double>(s.counter), 1.0),
+            now_ns);
+      } else {
+        out.ReceiveCounter(parts, hash, s.counter, now_ns);
+      }
       break;
     case MetricType::kGauge:
       out.ReceiveGauge(parts, hash, s.gauge, now_ns);

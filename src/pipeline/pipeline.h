@@ -26,8 +26,12 @@ namespace cstatsd::pipeline {
 struct AggregatedSeries {
   MetricType type = MetricType::kCounter;
   std::string_view name;
-  std::vector<std::string_view> tags;         // as sent (the forwarder's tagsKey is not used)
-  int64_t counter = 0;                        // counter: the value, already divided by rate
+  std::vector<std::string_view> tags;  // as sent (the forwarder's tagsKey is not used)
+  int64_t counter = 0;                 // counter: the value, already divided by rate
+  // counter: the value with its fraction, when the sender gave one (RawCounterV2.FloatValue,
+  // docs/forwarder.md#schema); used instead of `counter` with float-counters.
+  bool has_float_counter = false;
+  double float_counter = 0;
   double gauge = 0;                           // gauge
   const double* timer_values = nullptr;       // timer: the values ...
   size_t timer_count = 0;                     // ... how many ...
@@ -50,6 +54,8 @@ struct PipelineOptions {
   uint32_t max_histogram_bounds = kDefaultMaxHistogramBounds;  // max-histogram-bounds
   std::vector<std::string> default_tags;                       // de-duplicated
   std::shared_ptr<const filter::FilterSet> filters;            // null or empty: no filtering
+  bool gauge_deltas = false;    // gauge-deltas: signed gauge values adjust the gauge
+  bool float_counters = false;  // float-counters: counters keep their fraction (FloatCount)
 
   static PipelineOptions From(const config::Options& o);
 };
@@ -104,6 +110,7 @@ class Pipeline {
     uint32_t key_off, key_len, name_len, tags_len;
     MetricType type;
     TimerKind timer_kind;  // timer: `ms` or `h`
+    bool gauge_delta;      // gauge: a delta (gauge-deltas on and the value was signed)
     double rate;
     double value;                       // counter: sum of values; gauge: the last value
     uint32_t values_off, values_count;  // timer: values in staged_values_
