@@ -38,6 +38,9 @@ struct ForwarderOptions {
   std::vector<std::string> dynamic_headers;
   // fast-fail-on-non-retryable-errors (also fail-fast-…, docs/compatibility.md#decision-8).
   bool fast_fail_on_non_retryable_errors = false;
+  // The top-level float-counters (not a key of [http-transport]): the merged counters hold
+  // doubles, sent as RawCounterV2.FloatValue too (docs/forwarder.md#schema).
+  bool float_counters = false;
 
   // Reads and validates [http-transport]; every problem is listed, each naming its key.
   // Unknown keys are appended to `warnings`.

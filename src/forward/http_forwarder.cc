@@ -47,7 +47,8 @@ Result<std::unique_ptr<HttpForwarder>> HttpForwarder::Create(const ForwarderOpti
 }
 
 void HttpForwarder::SendMetrics(const MetricMap& merged) {
-  for (const Partition& p : PartitionByDynamicHeaders(merged, options_.dynamic_headers)) {
+  for (const Partition& p :
+       PartitionByDynamicHeaders(merged, options_.dynamic_headers, options_.float_counters)) {
     Post("metrics", "/v2/raw", p.message, p.headers);
   }
 }

@@ -33,9 +33,17 @@ auto& Entry(TagMap& outer, const SeriesKey& key, bool* shared = nullptr) {
   return tag_map[std::move(tags_key)];
 }
 
-void AddCounter(pb::RawMessageV2& msg, const SeriesKey& key, const CounterAgg& v) {
+void AddCounter(pb::RawMessageV2& msg, const SeriesKey& key, const CounterAgg& v,
+                bool float_counters) {
   auto& raw = Entry(*msg.mutable_counters(), key);
   FillCommon(key, raw);
+  if (float_counters) {
+    // FloatValue for a cstatsd aggregator, Value truncated for gostatsd (docs/forwarder.md#schema).
+    const double count = FloatCount(v.value);
+    raw.set_value(SaturatingAdd(raw.value(), SaturateToInt64(count)));
+    raw.set_floatvalue(raw.floatvalue() + count);
+    return;
+  }
   raw.set_value(SaturatingAdd(raw.value(), v.value));  // two series on one entry
 }
 
@@ -66,9 +74,9 @@ void AddSet(pb::RawMessageV2& msg, const SeriesKey& key, const SetAgg& v) {
 
 // Calls fn(key, value, adder) for every series of every type.
 template <typename Fn>
-void ForEachSeries(const MetricMap& map, Fn&& fn) {
+void ForEachSeries(const MetricMap& map, bool float_counters, Fn&& fn) {
   for (const auto& e : map.counters.entries())
-    fn(*e.key, [&](auto& m) { AddCounter(m, *e.key, e.value); });
+    fn(*e.key, [&](auto& m) { AddCounter(m, *e.key, e.value, float_counters); });
   for (const auto& e : map.gauges.entries())
     fn(*e.key, [&](auto& m) { AddGauge(m, *e.key, e.value); });
   for (const auto& e : map.timers.entries())
@@ -78,24 +86,25 @@ void ForEachSeries(const MetricMap& map, Fn&& fn) {
 
 }  // namespace
 
-pb::RawMessageV2 ToRawMessage(const MetricMap& map) {
+pb::RawMessageV2 ToRawMessage(const MetricMap& map, bool float_counters) {
   pb::RawMessageV2 msg;
-  ForEachSeries(map, [&](const SeriesKey&, auto&& add) { add(msg); });
+  ForEachSeries(map, float_counters, [&](const SeriesKey&, auto&& add) { add(msg); });
   return msg;
 }
 
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
-                                                 const std::vector<std::string>& dynamic_headers) {
+                                                 const std::vector<std::string>& dynamic_headers,
+                                                 bool float_counters) {
   std::vector<Partition> out;
   if (map.empty()) return out;
   if (dynamic_headers.empty()) {
-    out.push_back({{}, ToRawMessage(map), map.size()});
+    out.push_back({{}, ToRawMessage(map, float_counters), map.size()});
     return out;
   }
   std::map<std::string, size_t> index;  // joined matched tags → partition
   std::string joined;
   std::vector<std::string_view> matched;
-  ForEachSeries(map, [&](const SeriesKey& key, auto&& add) {
+  ForEachSeries(map, float_counters, [&](const SeriesKey& key, auto&& add) {
     joined.clear();
     matched.clear();
     key.ForEachTag([&](std::string_view tag) {

@@ -23,7 +23,9 @@ namespace cstatsd::forward {
 
 // Every series of `map` (counters already divided by their sample rates,
 // docs/aggregation.md#receive).
-pb::RawMessageV2 ToRawMessage(const MetricMap& map);
+// With `float_counters`, the map's counters hold doubles (FloatCount): each is sent as
+// RawCounterV2.FloatValue and, truncated, as Value (docs/forwarder.md#schema).
+pb::RawMessageV2 ToRawMessage(const MetricMap& map, bool float_counters = false);
 
 // One request's worth of series and the headers its dynamic-header tags give.
 struct Partition {
@@ -38,7 +40,8 @@ struct Partition {
 // canonicalised>: <value>" for each such tag. With no dynamic headers there is one partition (none
 // if the map is empty).
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
-                                                 const std::vector<std::string>& dynamic_headers);
+                                                 const std::vector<std::string>& dynamic_headers,
+                                                 bool float_counters = false);
 
 // RawTimerV2.Kind, cstatsd's field 100 (docs/forwarder.md#schema): the timer's kind on the
 // wire. Absent (gostatsd, an older cstatsd) and unknown values are `ms`.
@@ -49,6 +52,10 @@ inline pb::RawTimerV2_TimerKind TimerKindToWire(TimerKind kind) {
 inline TimerKind TimerKindFromWire(uint64_t kind) {
   return kind == pb::RawTimerV2::Histogram ? TimerKind::kHistogram : TimerKind::kMs;
 }
+
+// RawCounterV2.FloatValue, cstatsd's field 100 (docs/forwarder.md#schema): a counter's fraction,
+// read with float-counters; absent, the counter is Value.
+inline constexpr uint32_t kRawCounterFloatValueField = 100;
 
 // The event as gostatsd's forwarder sends it: Hostname and SourceIP are both the source.
 pb::EventV2 ToEventV2(const Event& event);
@@ -110,6 +117,8 @@ struct RawSeries {
   std::string_view hostname;
   std::span<const std::string_view> tags;
   int64_t counter = 0;
+  bool has_float_counter = false;  // RawCounterV2.FloatValue was sent (float_counter)
+  double float_counter = 0;
   double gauge = 0;
   double sample_count = 0;
   TimerKind timer_kind = TimerKind::kMs;  // RawTimerV2.Kind; absent: ms

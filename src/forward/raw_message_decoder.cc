@@ -345,6 +345,10 @@ class RawWalker {
       } else if (type == MetricType::kCounter && field == 3 && wt == kVarint) {
         if (!r.Varint(v)) return Malformed("truncated counter value");
         cur_.counter = static_cast<int64_t>(v);
+      } else if (type == MetricType::kCounter && field == kRawCounterFloatValueField &&
+                 wt == kFixed64) {
+        if (!r.Double(cur_.float_counter)) return Malformed("truncated counter float value");
+        cur_.has_float_counter = true;
       } else if (type == MetricType::kGauge && field == 3 && wt == kFixed64) {
         if (!r.Double(cur_.gauge)) return Malformed("truncated gauge value");
       } else if (type == MetricType::kSet && field == 3 && wt == kLen) {

@@ -93,6 +93,8 @@ forward::DecodeStatus IngestTarget::AddMetrics(std::string_view wire,
     s.name = r.name;
     s.tags.assign(r.tags.begin(), r.tags.end());
     s.counter = r.counter;
+    s.has_float_counter = r.has_float_counter;
+    s.float_counter = r.float_counter;
     s.gauge = r.gauge;
     s.timer_values = r.timer_values.data();
     s.timer_count = r.timer_values.size();

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Server>> Server::Create(
     std::vector<std::string> warnings;
     auto fo = forward::ForwarderOptions::Load(s->config_, &warnings);
     if (!fo.ok()) return fo.status();
+    fo->float_counters = o.float_counters;
     auto to = transport::LoadTransportOptions(s->config_, fo->transport, &warnings);
     if (!to.ok()) return to.status();
     for (const auto& w : warnings) spdlog::warn("{}", w);

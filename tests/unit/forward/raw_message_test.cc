@@ -765,5 +765,108 @@ TEST(DecodeErrorNameTest, Names) {
   EXPECT_EQ(DecodeErrorName(DecodeError::kOverBudget), "over-budget");
 }
 
+// float-counters through the forwarder (docs/forwarder.md#schema): RawCounterV2.FloatValue
+// (field 100) carries the fraction, Value the truncated count for gostatsd.
+class FloatCounterWireTest : public ::testing::Test {
+ protected:
+  void SetUp() override { options_.float_counters = true; }
+
+  MetricMap MergedFloat(double value, double rate) {
+    MetricMap w;
+    ParsedMetric m;
+    m.type = MetricType::kCounter;
+    m.name = "req";
+    m.values = {value};
+    m.rate = rate;
+    pipeline_.Receive(m, "10.0.0.1", 100 * kSecond, w);
+    aggregate::AggregatorOptions ao;
+    ao.float_counters = true;
+    aggregate::Aggregator agg{ao};
+    agg.Merge(w);
+    return agg.TakeState();
+  }
+
+  pipeline::PipelineOptions options_;
+  pipeline::Pipeline pipeline_{&options_};
+};
+
+// What the decoder hands the ingestion pipeline for each counter.
+struct CounterCollect : RawSeriesVisitor {
+  void Series(const RawSeries& r) override {
+    counter = r.counter;
+    has_float = r.has_float_counter;
+    float_counter = r.float_counter;
+    ++n;
+  }
+  int64_t counter = 0;
+  bool has_float = false;
+  double float_counter = 0;
+  int n = 0;
+};
+
+TEST_F(FloatCounterWireTest, BothFieldsAreWrittenAndRead) {
+  const MetricMap merged = MergedFloat(1, 0.3);  // 3.333...
+  const pb::RawMessageV2 msg = ToRawMessage(merged, true);
+  const pb::RawCounterV2& raw = msg.counters().at("req").tagmap().begin()->second;
+  EXPECT_EQ(raw.value(), 3);  // what gostatsd reads
+  EXPECT_DOUBLE_EQ(raw.floatvalue(), 1 / 0.3);
+  std::string bytes;
+  ASSERT_TRUE(msg.SerializeToString(&bytes));
+  CounterCollect c;
+  ASSERT_TRUE(DecodeRawMessage(bytes, DecodeLimits{}, nullptr, c).ok());
+  ASSERT_EQ(c.n, 1);
+  EXPECT_EQ(c.counter, 3);
+  EXPECT_TRUE(c.has_float);
+  EXPECT_DOUBLE_EQ(c.float_counter, 1 / 0.3);
+  pb::RawMessageV2 parsed;  // protobuf's own parser reads the same
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  EXPECT_EQ(parsed.counters().at("req").tagmap().begin()->second.floatvalue(), raw.floatvalue());
+
+  // Into an aggregator with float-counters: the fraction; without: the integer.
+  for (bool on : {true, false}) {
+    pipeline::PipelineOptions po;
+    po.float_counters = on;
+    pipeline::Pipeline p(&po);
+    MetricMap in;
+    pipeline::AggregatedSeries a;
+    a.type = MetricType::kCounter;
+    a.name = "req";
+    a.counter = c.counter;
+    a.has_float_counter = c.has_float;
+    a.float_counter = c.float_counter;
+    ASSERT_TRUE(p.ReceiveAggregated(a, "10.0.0.1", 100 * kSecond, in));
+    aggregate::AggregatorOptions ao;
+    ao.float_counters = on;
+    aggregate::Aggregator agg{ao};
+    agg.Merge(in);
+    const auto snap = agg.Flush(101 * kSecond, 1);
+    ASSERT_EQ(snap->counters.size(), 1u);
+    EXPECT_DOUBLE_EQ(snap->Count(snap->counters[0]), on ? 1 / 0.3 : 3.0);
+  }
+}
+
+TEST_F(FloatCounterWireTest, AFractionBelowOneIsSentInTheNewFieldOnly) {
+  const pb::RawMessageV2 msg = ToRawMessage(MergedFloat(0.5, 1), true);
+  const pb::RawCounterV2& raw = msg.counters().at("req").tagmap().begin()->second;
+  EXPECT_EQ(raw.value(), 0);
+  EXPECT_EQ(raw.floatvalue(), 0.5);
+}
+
+TEST_F(RawMessageTest, WithoutFloatCountersTheBytesAreGostatsds) {
+  // An integer counter map: no field 100, whatever the value, so the message is gostatsd's.
+  MetricMap w;
+  Add(w, MetricType::kCounter, "req", {3}, 0.5, {}, "10.0.0.1");
+  const pb::RawMessageV2 msg = ToRawMessage(Merged({&w}));
+  const pb::RawCounterV2& raw = msg.counters().at("req").tagmap().begin()->second;
+  EXPECT_EQ(raw.value(), 6);
+  EXPECT_EQ(raw.floatvalue(), 0);
+  std::string bytes;
+  ASSERT_TRUE(msg.SerializeToString(&bytes));
+  CounterCollect c;
+  ASSERT_TRUE(DecodeRawMessage(bytes, DecodeLimits{}, nullptr, c).ok());
+  EXPECT_EQ(c.counter, 6);
+  EXPECT_FALSE(c.has_float);  // an older forwarder's counter: only Value
+}
+
 }  // namespace
 }  // namespace cstatsd::forward
