@@ -96,7 +96,7 @@ Bodies FormatRequests(const snapshot::FlushSnapshot& s, const config::DisabledSu
   Builder b(namespace_name, now_seconds);
   constexpr std::string_view kCounter = "stats.counter.", kTimer = "stats.timers.";
   for (const auto& c : s.counters) {
-    b.Add(*c.key, kCounter, ".count", "Count", static_cast<double>(c.value));
+    b.Add(*c.key, kCounter, ".count", "Count", s.Count(c));
     b.Add(*c.key, kCounter, ".per_second", "Count/Second", c.per_second);
   }
   std::string suffix, le;

@@ -87,7 +87,7 @@ size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubM
   SeriesWriter w(now_seconds, interval_seconds, metrics_per_batch, emit);
   for (const auto& c : s.counters) {
     w.Add(*c.key, "", "rate", c.per_second);
-    w.Add(*c.key, ".count", "gauge", static_cast<double>(c.value));
+    w.Add(*c.key, ".count", "gauge", s.Count(c));
     w.MaybeEmit();
   }
   std::string suffix, le;

@@ -205,11 +205,20 @@ void GraphiteBackend::Format(const snapshot::FlushSnapshot& s, const GraphiteOpt
     out += '\n';
   };
   for (const auto& c : s.counters) {
+    // float-counters: the count with its fraction (docs/aggregation.md#float-counters).
     if (ns.legacy) {
-      line_d(ns.counter_count, *c.key, "", c.value);
+      if (s.float_counters) {
+        line_f(ns.counter_count, *c.key, "", c.float_value);
+      } else {
+        line_d(ns.counter_count, *c.key, "", c.value);
+      }
       line_f(ns.counter, *c.key, "", c.per_second);
     } else {
-      line_d(ns.counter, *c.key, "count", c.value);
+      if (s.float_counters) {
+        line_f(ns.counter, *c.key, "count", c.float_value);
+      } else {
+        line_d(ns.counter, *c.key, "count", c.value);
+      }
       line_f(ns.counter, *c.key, "rate", c.per_second);
     }
   }

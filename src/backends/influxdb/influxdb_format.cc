@@ -140,7 +140,11 @@ size_t FormatMetrics(const snapshot::FlushSnapshot& s, const config::DisabledSub
     std::string& out = b.line();
     AppendNameTags(out, c.key->name(), c.key->tags());
     out += "count=";
-    AppendInt(out, c.value);
+    if (s.float_counters) {  // docs/aggregation.md#float-counters
+      AppendGoG(out, c.float_value);
+    } else {
+      AppendInt(out, c.value);
+    }
     out += ",rate=";
     AppendGoG(out, c.per_second);
     b.End();

@@ -303,7 +303,7 @@ size_t FormatMetrics(const snapshot::FlushSnapshot& s, const FormatOptions& o, i
     w.MaybeEmit();
   }
   for (const auto& c : s.counters) {
-    w.AddMetric("counter", static_cast<double>(c.value), c.per_second, *c.key, c.key->name());
+    w.AddMetric("counter", s.Count(c), c.per_second, *c.key, c.key->name());
     w.MaybeEmit();
   }
   for (const auto& set : s.sets) {

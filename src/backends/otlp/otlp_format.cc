@@ -162,7 +162,11 @@ std::vector<::otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::F
     b.Begin(*c.key);
     name = c.key->name();
     b.Gauge(name)->set_as_double(c.per_second);
-    b.DeltaSum(name + ".count")->set_as_int(c.value);
+    if (s.float_counters) {  // docs/aggregation.md#float-counters
+      b.DeltaSum(name + ".count")->set_as_double(c.float_value);
+    } else {
+      b.DeltaSum(name + ".count")->set_as_int(c.value);
+    }
   }
   for (const auto& g : s.gauges) {
     b.Begin(*g.key);

@@ -134,7 +134,11 @@ std::vector<std::string> StatsdaemonBackend::FormatPackets(const snapshot::Flush
     if (c.key->name().substr(0, 7) == "statsd.") continue;  // as gostatsd: internal counters
     line.assign(c.key->name());
     line += ':';
-    AppendInt(line, c.value);
+    if (s.float_counters) {  // docs/aggregation.md#float-counters: the fraction, exactly
+      AppendGoG(line, c.float_value);
+    } else {
+      AppendInt(line, c.value);
+    }
     line += "|c";
     AppendTags(*c.key, disable_tags, line);
     packer.Add(line);

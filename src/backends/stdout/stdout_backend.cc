@@ -70,7 +70,11 @@ void StdoutBackend::Format(const snapshot::FlushSnapshot& s,
   };
   for (const auto& c : s.counters) {
     LineWriter w = writer(*c.key);
-    w.D("stats.counter.", ".count", c.value);
+    if (s.float_counters) {  // docs/aggregation.md#float-counters
+      w.F("stats.counter.", ".count", c.float_value);
+    } else {
+      w.D("stats.counter.", ".count", c.value);
+    }
     w.F("stats.counter.", ".per_second", c.per_second);
   }
   std::string bucket_suffix;
