@@ -17,6 +17,7 @@ SERVER=(
   libprotobuf-dev protobuf-compiler libre2-dev libpugixml-dev
   libmicrohttpd-dev  # the HTTP servers (docs/adr/0003-http-server-on-libmicrohttpd.md)
   libsnappy-dev  # prometheus-remote-write's snappy block compression
+  libc-ares-dev  # [http-transport] api-endpoints-dns asked of a dns-server (docs/scaling.md)
 )
 TESTS=(
   # fuzzing (the clang preset), formatting
@@ -26,6 +27,7 @@ TESTS=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev netcat-openbsd python3 procps openssl
   lz4  # the forwarder integration test decodes lz4 frames with the CLI
+  dnsmasq-base  # tests/e2e/test_scaling.py's DNS server (the binary only, no service)
   # real statsd clients of tests/e2e/test_real_clients.py (hot-shots itself comes from npm)
   nodejs npm python3-statsd python3-aiodogstatsd
 )
