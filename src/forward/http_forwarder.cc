@@ -8,6 +8,7 @@
 
 #include "core/log_escape.h"
 #include "forward/raw_message.h"
+#include "forward/service_check_message.h"
 #include "wire/compression.h"
 
 namespace cstatsd::forward {
@@ -26,6 +27,8 @@ HttpForwarder::HttpForwarder(ForwarderOptions options,
     : options_(std::move(options)), client_(std::move(client)) {
   retry_.max_elapsed_time = options_.max_request_elapsed_time;
   retry_.fast_fail_non_retryable = options_.fast_fail_on_non_retryable_errors;
+  check_retry_ = retry_;
+  check_retry_.fast_fail_non_retryable = true;
   std::map<std::string, std::string> headers = {
       {"Content-Type", "application/x-protobuf"},
       {"User-Agent", "gostatsd (http forwarder)"},
@@ -49,17 +52,22 @@ Result<std::unique_ptr<HttpForwarder>> HttpForwarder::Create(const ForwarderOpti
 void HttpForwarder::SendMetrics(const MetricMap& merged) {
   for (const Partition& p :
        PartitionByDynamicHeaders(merged, options_.dynamic_headers, options_.float_counters)) {
-    Post("metrics", "/v2/raw", p.message, p.headers);
+    Post("metrics", "/v2/raw", p.message, p.headers, retry_);
   }
 }
 
 void HttpForwarder::SendEvent(const Event& event) {
-  Post("event", "/v2/event", ToEventV2(event), {});
+  Post("event", "/v2/event", ToEventV2(event), {}, retry_);
+}
+
+void HttpForwarder::SendServiceCheck(const ServiceCheck& check) {
+  Post("service check", std::string(kServiceCheckPath), ToServiceCheckV2(check), {}, check_retry_);
 }
 
 void HttpForwarder::Post(std::string_view kind, const std::string& path,
                          const google::protobuf::MessageLite& message,
-                         const std::vector<std::pair<std::string, std::string>>& extra_headers) {
+                         const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                         const transport::RetryOptions& retry) {
   transport::HttpRequest req;
   req.url = options_.api_endpoint + path;
   std::string raw;
@@ -101,7 +109,7 @@ void HttpForwarder::Post(std::string_view kind, const std::string& path,
                    std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
     }
   };
-  client_->Send(std::move(req), retry_, std::move(cb));
+  client_->Send(std::move(req), retry, std::move(cb));
 }
 
 void HttpForwarder::OnDone(std::string_view kind, const transport::Outcome& o) {
@@ -118,6 +126,17 @@ void HttpForwarder::OnDone(std::string_view kind, const transport::Outcome& o) {
     return;
   }
   dropped_.fetch_add(1, std::memory_order_relaxed);
+  if (kind == "service check" && o.last.status == 404) {
+    // An aggregator without /v2/check (gostatsd, an older cstatsd): every check is dropped the
+    // same way; saying so once is enough (http.forwarder.dropped counts them).
+    if (!check_404_logged_.exchange(true, std::memory_order_relaxed)) {
+      spdlog::error(
+          "forwarder: the aggregator does not take service checks (404 on {}); they are dropped "
+          "and counted in http.forwarder.dropped",
+          kServiceCheckPath);
+    }
+    return;
+  }
   std::lock_guard lock(log_mu_);
   if (drop_log_.Allow()) {
     spdlog::error("forwarder: {} dropped ({}) attempts={} status={} error=\"{}\" body=\"{}\"", kind,

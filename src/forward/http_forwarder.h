@@ -1,9 +1,9 @@
 // HttpForwarder: forwarder mode's sender (docs/forwarder.md#what-is-sent). The flusher hands it
 // each merged map; it encodes pb::RawMessageV2 (one per dynamic-headers partition), compresses, and
 // queues a POST to <api-endpoint>/v2/raw on its HttpClient, which retries with backoff off the
-// flusher's thread. Events go one by one to /v2/event. Counts the http.forwarder.* internal
-// metrics. SendMetrics: flusher thread. SendEvent, WhenSent: any thread. Run: the forwarder's own
-// thread, created by server/. Stop: the controlling thread.
+// flusher's thread. Events go one by one to /v2/event, service checks to /v2/check. Counts the
+// http.forwarder.* internal metrics. SendMetrics: flusher thread. SendEvent, WhenSent: any thread.
+// Run: the forwarder's own thread, created by server/. Stop: the controlling thread.
 #pragma once
 
 #include <google/protobuf/message_lite.h>
@@ -51,6 +51,10 @@ class HttpForwarder {
   void SendMetrics(const MetricMap& merged);
   // Queues one event. Any thread; never waits for the network.
   void SendEvent(const Event& event);
+  // Queues one service check, to /v2/check (cstatsd's path, docs/forwarder.md#service-checks). A
+  // non-retryable answer is not retried: gostatsd answers 404, counted as dropped and logged once.
+  // Any thread; never waits for the network.
+  void SendServiceCheck(const ServiceCheck& check);
 
   // Calls `done` once every request queued before this call (metrics and events) has finished
   // — delivered, given up, dropped or aborted at shutdown — or at once if none is pending. For
@@ -84,13 +88,16 @@ class HttpForwarder {
   HttpForwarder(ForwarderOptions options, std::unique_ptr<transport::HttpClient> client);
   void Post(std::string_view kind, const std::string& path,
             const google::protobuf::MessageLite& message,
-            const std::vector<std::pair<std::string, std::string>>& extra_headers);
+            const std::vector<std::pair<std::string, std::string>>& extra_headers,
+            const transport::RetryOptions& retry);
   void OnDone(std::string_view kind, const transport::Outcome& outcome);
   void Finished(uint64_t seq);  // request `seq` is done: run the WhenSent callbacks it held up
 
   ForwarderOptions options_;
   std::unique_ptr<transport::HttpClient> client_;
   transport::RetryOptions retry_;
+  transport::RetryOptions check_retry_;  // retry_, giving up at once on a non-retryable answer
+  std::atomic<bool> check_404_logged_{false};
   std::vector<std::pair<std::string, std::string>> base_headers_;
 
   // Cumulative; TakeStats reports the change since `taken_`.

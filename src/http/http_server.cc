@@ -309,7 +309,8 @@ struct HttpServer::Loop {
     const Framing f = CheckFraming(headers, o.max_request_body_size);
     r->match = MatchRoute(o, r->method, r->path);
     const bool ingest =
-        r->match.status == 0 && (r->match.route == Route::kRaw || r->match.route == Route::kEvent);
+        r->match.status == 0 && (r->match.route == Route::kRaw || r->match.route == Route::kEvent ||
+                                 r->match.route == Route::kCheck);
     const uint64_t limit = static_cast<uint64_t>(o.max_request_body_size);
     if (f.status == 413 && static_cast<uint64_t>(f.content_length) <= kDiscardFactor * limit) {
       r->too_large = true;  // read, dropped, answered 413 after it (Finish)
@@ -326,7 +327,9 @@ struct HttpServer::Loop {
     // (after the body, or at once without one) answers.
     if (ingest) {
       r->mode = Request::Mode::kIngest;
-      r->kind = r->match.route == Route::kRaw ? IngestKind::kRaw : IngestKind::kEvent;
+      r->kind = r->match.route == Route::kRaw     ? IngestKind::kRaw
+                : r->match.route == Route::kEvent ? IngestKind::kEvent
+                                                  : IngestKind::kCheck;
       const char* enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
       r->has_encoding = enc != nullptr;
       r->encoding = enc == nullptr ? "" : enc;

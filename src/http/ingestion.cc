@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "forward/service_check_message.h"
+
 namespace cstatsd::http {
 
 IngestTarget::IngestTarget(pipeline::PipelineOptions options)
@@ -143,6 +145,36 @@ void IngestTarget::SetEventSink(std::function<void(Event&&)> sink) {
   event_sink_ = std::move(sink);
 }
 
+void IngestTarget::AddServiceCheck(ServiceCheck&& c) {
+  cloud::CloudHandler* handler = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (cloud_) handler = cloud_->handler();
+  }
+  if (handler != nullptr) handler->Await({c.source}, cloud_wait_);
+  std::lock_guard lock(mu_);
+  pipeline::UniqueEventTags(c.tags, options_.default_tags);
+  if (cloud_) {
+    cloud_->Refresh();
+    // As in a worker (docs/protocol.md#service-checks): the pod of a known container id, else
+    // the source's instance, adds its tags; the source is kept.
+    const cloud::Instance* instance =
+        c.container_id.empty() ? nullptr : cloud_->ResolveContainer(c.container_id);
+    if (instance == nullptr) instance = cloud_->Resolve(c.source, 0, false).instance;
+    if (instance != nullptr) {
+      for (const std::string& t : instance->tags) {
+        if (std::find(c.tags.begin(), c.tags.end(), t) == c.tags.end()) c.tags.push_back(t);
+      }
+    }
+  }
+  if (check_sink_) check_sink_(std::move(c));
+}
+
+void IngestTarget::SetServiceCheckSink(std::function<void(ServiceCheck&&)> sink) {
+  std::lock_guard lock(mu_);
+  check_sink_ = std::move(sink);
+}
+
 MetricMap& IngestTarget::SwapForFlush() {
   std::lock_guard lock(mu_);
   MetricMap& full = maps_[active_];
@@ -254,8 +286,9 @@ IngestResult DecodeFailure(IngestKind kind, const forward::DecodeStatus& st,
   if (st.error == forward::DecodeError::kOverBudget) return OverBudget(lease, budget, counters);
   if (st.error == forward::DecodeError::kMalformed) {
     return Fail(400, IngestFailure::kUnmarshal,
-                std::string(kind == IngestKind::kRaw ? "failed to unmarshal RawMessageV2: "
-                                                     : "failed to unmarshal EventV2: ") +
+                std::string(kind == IngestKind::kRaw     ? "failed to unmarshal RawMessageV2: "
+                            : kind == IngestKind::kEvent ? "failed to unmarshal EventV2: "
+                                                         : "failed to unmarshal ServiceCheckV2: ") +
                     st.message,
                 counters);
   }
@@ -351,6 +384,14 @@ IngestResult HandleIngest(IngestKind kind, const IngestBody& body, const HttpSer
     if (!st.ok()) return DecodeFailure(kind, st, lease, budget, counters);
     counters.metrics.fetch_add(st.series, std::memory_order_relaxed);
     counters.metrics_refused.fetch_add(refused, std::memory_order_relaxed);
+  } else if (kind == IngestKind::kCheck) {
+    // The check's strings are copies of the body's: that much more.
+    if (!lease.Grow(data.size())) return OverBudget(lease, budget, counters);
+    ServiceCheck c;
+    const forward::DecodeStatus st = forward::DecodeServiceCheck(data, limits, c);
+    if (!st.ok()) return DecodeFailure(kind, st, lease, budget, counters);
+    target.AddServiceCheck(std::move(c));
+    counters.service_checks.fetch_add(1, std::memory_order_relaxed);
   } else {
     // The event's strings are copies of the body's: that much more.
     if (!lease.Grow(data.size())) return OverBudget(lease, budget, counters);

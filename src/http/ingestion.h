@@ -1,5 +1,6 @@
 // Ingestion of gostatsd's forwarding protocol v2 (docs/forwarder.md): the bodies of POST /v2/raw
-// and /v2/event, decoded into series and events for the receiving server's pipeline.
+// and /v2/event (and cstatsd's /v2/check), decoded into series, events and service checks for the
+// receiving server's pipeline.
 //
 // IngestTarget is shared by every HTTP server of one cstatsd server: HTTP threads add whole
 // requests to it under its mutex (one lock per request; the UDP workers never touch it), and the
@@ -50,6 +51,11 @@ class IngestTarget {
   // Where events go (the server's event dispatch); cleared (nullptr) when the server stops.
   void SetEventSink(std::function<void(Event&&)> sink);
 
+  // A service check (source = the message's Hostname): default tags and the cloud provider's
+  // tags added as for an event (its source is kept), then the service-check sink.
+  void AddServiceCheck(ServiceCheck&& c);
+  void SetServiceCheckSink(std::function<void(ServiceCheck&&)> sink);
+
   // Cloud enrichment (docs/cloud-providers.md), set before the HTTP servers run. A request waits
   // (bounded by `wait`) for the lookups of the sources it carries that are not known yet; what is
   // still unknown then passes unchanged. The HTTP thread waits, never a worker.
@@ -65,9 +71,10 @@ class IngestTarget {
   pipeline::Pipeline pipeline_;              // guarded by mu_ (scratch space)
   MetricMap maps_[2];                        // maps_[active_] guarded by mu_
   int active_ = 0;
-  pipeline::AggregatedSeries series_;        // scratch, guarded by mu_
-  std::function<void(Event&&)> event_sink_;  // guarded by mu_
-  std::unique_ptr<cloud::Enricher> cloud_;   // guarded by mu_
+  pipeline::AggregatedSeries series_;               // scratch, guarded by mu_
+  std::function<void(Event&&)> event_sink_;         // guarded by mu_
+  std::function<void(ServiceCheck&&)> check_sink_;  // guarded by mu_
+  std::unique_ptr<cloud::Enricher> cloud_;          // guarded by mu_
   std::chrono::milliseconds cloud_wait_{0};
 };
 
@@ -89,9 +96,10 @@ struct IngestCounters {
   // values"), each alone; the rest of their request is ingested
   std::atomic<uint64_t> metrics_refused{0};
   std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> service_checks{0};  // cstatsd: /v2/check
 };
 
-enum class IngestKind { kRaw, kEvent };  // /v2/raw, /v2/event
+enum class IngestKind { kRaw, kEvent, kCheck };  // /v2/raw, /v2/event, /v2/check
 
 // The failure tag of http.incoming (docs/internal-metrics.md), or kNone on success.
 // kLimit and kOverBudget are cstatsd's (docs/limits.md).

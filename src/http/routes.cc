@@ -23,6 +23,7 @@ PathRoute FindPath(const HttpServerOptions& o, std::string_view path) {
   if (o.enable_ingestion) {
     if (path == "/v2/raw") return {Route::kRaw, false, true};
     if (path == "/v2/event") return {Route::kEvent, false, true};
+    if (path == "/v2/check") return {Route::kCheck, false, true};
   }
   if (o.enable_prof && path.substr(0, kProfPrefix.size()) == kProfPrefix) {
     const std::string_view name = path.substr(kProfPrefix.size());

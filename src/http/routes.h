@@ -18,6 +18,7 @@ enum class Route {
   kExpvar,       // GET /expvar
   kRaw,          // POST /v2/raw
   kEvent,        // POST /v2/event
+  kCheck,        // POST /v2/check (cstatsd: DogStatsD service checks)
   kProfIndex,    // GET /debug/pprof/
   kProfCmdline,  // GET /debug/pprof/cmdline
   kProfProfile,  // GET /debug/pprof/profile
