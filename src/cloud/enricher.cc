@@ -54,14 +54,18 @@ Enricher::Resolution Enricher::Resolve(std::string_view source, int64_t now_ns, 
 
 const Instance* Enricher::ResolveContainer(std::string_view field) const {
   if (view_->containers == nullptr) return nullptr;  // no index provider: ignored
-  while (!field.empty()) {
-    const size_t comma = field.find(',');
-    std::string_view item = field.substr(0, comma);
-    field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
-    if (item.starts_with("in-")) continue;  // a cgroup inode: not resolved
-    if (item.starts_with("ci-")) item.remove_prefix(3);
-    if (item.empty()) continue;
-    if (const Instance* instance = view_->FindContainer(item)) return instance;
+  // Container ids first, then cgroup inodes (looked up as "in-<inode>", known with [k8s]
+  // cgroup-path), as the Datadog agent prefers the id.
+  for (const bool inodes : {false, true}) {
+    for (std::string_view rest = field; !rest.empty();) {
+      const size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (item.starts_with("in-") != inodes) continue;
+      if (item.starts_with("ci-")) item.remove_prefix(3);
+      if (item.empty()) continue;
+      if (const Instance* instance = view_->FindContainer(item)) return instance;
+    }
   }
   return nullptr;
 }

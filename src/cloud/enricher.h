@@ -36,9 +36,10 @@ class Enricher {
   Resolution Resolve(std::string_view source, int64_t now_ns, bool may_park);
 
   // A line's DogStatsD `|c:` field (docs/cloud-providers.md#origin-detection): `ci-<id>`, a bare
-  // `<id>` (DogStatsD 1.2), `in-<cgroup inode>` (not resolved) or several joined with ','. The
-  // instance of the pod the first known container id belongs to (valid until the next
-  // Refresh()), or null: the caller falls back to the source. A hash probe per id, no lock.
+  // `<id>` (DogStatsD 1.2), `in-<cgroup inode>` (known only with [k8s] cgroup-path) or several
+  // joined with ','. The instance of the pod of the first known container id, else of the first
+  // known inode (valid until the next Refresh()), or null: the caller falls back to the source.
+  // A hash probe per item, no lock.
   const Instance* ResolveContainer(std::string_view field) const;
 
   // An event: enriched in place when its source is known (source = instance id, instance tags

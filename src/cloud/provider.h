@@ -35,8 +35,9 @@ struct StringHash {
 };
 
 // Every container an index provider knows (k8s: from the pods' container statuses): container id,
-// without the runtime's `containerd://` prefix → the instance of its pod. What a line's DogStatsD
-// `|c:` field resolves through (docs/cloud-providers.md#origin-detection).
+// without the runtime's `containerd://` prefix, and "in-<cgroup inode>" of its cgroup directory
+// (with [k8s] cgroup-path) → the instance of its pod. What a line's DogStatsD `|c:` field resolves
+// through (docs/cloud-providers.md#origin-detection).
 using ContainerIndex =
     std::unordered_map<std::string, std::shared_ptr<const Instance>, StringHash, std::equal_to<>>;
 

@@ -13,7 +13,7 @@ constexpr const char* kKnownKeys[] = {
     "kube-api-qps",    "kube-api-burst",       "annotation-tag-regex",
     "label-tag-regex", "kubeconfig-path",      "kubeconfig-context",
     "node-name",       "resync-period",        "user-agent",
-    "watch-cluster",   "max-watch-event-size",
+    "watch-cluster",   "max-watch-event-size", "cgroup-path",
 };
 
 }  // namespace
@@ -44,6 +44,7 @@ Result<K8sOptions> ReadK8sOptions(const config::Config& config,
   r.Str("user-agent", o.user_agent);
   r.Bool("watch-cluster", o.watch_cluster);
   r.Integer("max-watch-event-size", o.max_watch_event_size);
+  r.Str("cgroup-path", o.cgroup_path);
 
   for (const auto& [key, text] : {std::pair{"annotation-tag-regex", &o.annotation_tag_regex},
                                   std::pair{"label-tag-regex", &o.label_tag_regex}}) {

@@ -36,6 +36,9 @@ struct K8sOptions {
   // max-watch-event-size: the longest line (one event) of a watch stream, in bytes; a longer
   // one drops the watch (reconnect with backoff), so a broken server cannot fill the memory.
   int64_t max_watch_event_size = int64_t{16} << 20;
+  // cgroup-path: the node's cgroup v2 tree, read to resolve a DogStatsD `c:in-<inode>` field
+  // (docs/cloud-providers.md#origin-detection); "" (the default) = not read, not resolved.
+  std::string cgroup_path;
 
   // Not config keys (tests shorten them).
   Duration min_backoff = std::chrono::seconds(1);   // first wait after a failed request

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "cloud/k8s/cgroup_inodes.h"
 #include "core/log_escape.h"
 #include "transport/url.h"
 
@@ -224,7 +225,10 @@ void K8sProvider::MaybePublish(bool force) {
   if (!force && now - last_publish_ < options_.publish_interval) return;
   std::vector<IpConflict> conflicts;
   auto index = std::make_shared<const Index>(BuildIndex(pods_, &conflicts));
-  auto containers = std::make_shared<const ContainerIndex>(BuildContainerIndex(pods_));
+  auto containers = std::make_shared<ContainerIndex>(BuildContainerIndex(pods_));
+  const size_t container_ids = containers->size();
+  // A file-system walk, on the provider's thread, only when the pods changed.
+  stat_cgroup_inodes_ = AddCgroupInodes(options_.cgroup_path, *containers);
   stat_ip_conflicts_ = conflicts.size();
   if (!conflicts.empty() && conflict_limiter_.Allow()) {
     const IpConflict& c = conflicts.front();
@@ -236,7 +240,7 @@ void K8sProvider::MaybePublish(bool force) {
         c.ip, c.chosen, others, conflicts.size());
   }
   stat_pods_ = index->size();
-  stat_containers_ = containers->size();
+  stat_containers_ = container_ids;
   dirty_ = false;
   last_publish_ = now;
   ++stat_publishes_;
@@ -246,6 +250,7 @@ void K8sProvider::MaybePublish(bool force) {
 void K8sProvider::Stats(std::vector<ProviderStat>& out) const {
   out.push_back({"cloudprovider.k8s.pods", stat_pods_.load()});
   out.push_back({"cloudprovider.k8s.containers", stat_containers_.load()});
+  out.push_back({"cloudprovider.k8s.cgroup_inodes", stat_cgroup_inodes_.load()});
   out.push_back({"cloudprovider.k8s.lists", stat_lists_.load()});
   out.push_back({"cloudprovider.k8s.relists", stat_relists_.load()});
   out.push_back({"cloudprovider.k8s.watches", stat_watches_.load()});

@@ -68,8 +68,9 @@ class K8sProvider : public cloud::Provider {
   stats::RateLimiter conflict_limiter_{1, 1};
 
   // Cumulative stats, read by Stats() on the flusher thread.
-  std::atomic<uint64_t> stat_pods_{0};        // pods in the last published index
-  std::atomic<uint64_t> stat_containers_{0};  // container ids in the last published index
+  std::atomic<uint64_t> stat_pods_{0};           // pods in the last published index
+  std::atomic<uint64_t> stat_containers_{0};     // container ids in the last published index
+  std::atomic<uint64_t> stat_cgroup_inodes_{0};  // ... and cgroup inodes (cgroup-path)
   std::atomic<uint64_t> stat_lists_{0};
   std::atomic<uint64_t> stat_relists_{0};
   std::atomic<uint64_t> stat_watches_{0};

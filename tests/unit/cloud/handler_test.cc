@@ -405,6 +405,7 @@ class ContainerProvider : public Provider {
     auto containers = std::make_shared<ContainerIndex>();
     (*containers)["abc123"] = web;
     (*containers)["def456"] = agent;
+    (*containers)["in-777"] = agent;  // a cgroup inode ([k8s] cgroup-path)
     publish_(index, containers);
     return {};
   }
@@ -424,8 +425,12 @@ TEST(IndexHandlerTest, AContainerIdResolvesInEveryDogStatsDForm) {
   EXPECT_EQ(id("ci-def456,in-12345"), "infra/agent");
   EXPECT_EQ(id("in-12345,ci-def456"), "infra/agent");
   EXPECT_EQ(id("ci-unknown,ci-abc123"), "default/web-1");  // the first id known
-  // Not resolved: a cgroup inode alone, an unknown id, a prefix left on, empty items.
+  EXPECT_EQ(id("in-777"), "infra/agent");
+  EXPECT_EQ(id("ci-unknown,in-777"), "infra/agent");
+  EXPECT_EQ(id("in-777,ci-abc123"), "default/web-1");  // an id before an inode, whatever order
+  // Not resolved: an unknown inode or id, a prefix left on, empty items.
   EXPECT_EQ(id("in-12345"), "(none)");
+  EXPECT_EQ(id("777"), "(none)");
   EXPECT_EQ(id("in-abc123"), "(none)");
   EXPECT_EQ(id("ci-nothing"), "(none)");
   EXPECT_EQ(id("containerd://abc123"), "(none)");
