@@ -223,6 +223,21 @@ class RealClientsTest(harness.ServerTestCase):
         })
         self.assertTimer(got, "tg_t.k.v", [5])
 
+    def test_hot_shots_gauge_delta(self):
+        """gaugeDelta (`+N` / `-N`) with gauge-deltas on: 10, +5, -3 give 12; a delta on a gauge
+        not seen yet starts from 0."""
+        ensure_hot_shots()
+        server = self.start_server(gauge_deltas=True)
+        hot_shots(server.port, [
+            ["gauge", "gd", 10],
+            ["gaugeDelta", "gd", 5],
+            ["gaugeDelta", "gd", -3],
+            ["gaugeDelta", "gd_new", -4],
+            ["gaugeDelta", "gd_new", 1.5],
+        ])
+        got = self.totals(server)
+        self.assertValues(got, {f"stats.gauge.gd{SRC}": 12, f"stats.gauge.gd_new{SRC}": -2.5})
+
     # ----- Debian's python3-statsd (Etsy statsd's client) -----
 
     def test_python_statsd_calls(self):
@@ -266,6 +281,33 @@ with c.pipeline() as pipe:
         })
         self.assertTimer(got, "t", [12, 30])
         self.assertTimer(got, "piped_t", [5])
+
+    def test_python_statsd_gauge_deltas(self):
+        """With gauge-deltas on: gauge(delta=True) adjusts the gauge, within a pipeline datagram
+        and across datagrams; an absolute negative gauge (sent as `0` then `-N`) is -N."""
+        ensure_python_module("statsd", "python3-statsd")
+        server = self.start_server(gauge_deltas=True)
+        python_client("""
+import statsd
+c = statsd.StatsClient("127.0.0.1", PORT)
+c.gauge("g", 10)
+c.gauge("g", 5, delta=True)
+c.gauge("g", -3, delta=True)
+c.gauge("neg", 4)
+c.gauge("neg", -3)
+c.gauge("fresh", -2, delta=True)
+with c.pipeline() as pipe:
+    pipe.gauge("piped", 1)
+    pipe.gauge("piped", 2, delta=True)
+    pipe.gauge("piped", 0.5, delta=True)
+""", server.port)
+        got = self.totals(server)
+        self.assertValues(got, {
+            f"stats.gauge.g{SRC}": 12,
+            f"stats.gauge.neg{SRC}": -3,
+            f"stats.gauge.fresh{SRC}": -2,
+            f"stats.gauge.piped{SRC}": 3.5,
+        })
 
     # ----- Debian's python3-aiodogstatsd -----
 
