@@ -238,6 +238,21 @@ class RealClientsTest(harness.ServerTestCase):
         got = self.totals(server)
         self.assertValues(got, {f"stats.gauge.gd{SRC}": 12, f"stats.gauge.gd_new{SRC}": -2.5})
 
+    def test_hot_shots_float_counters(self):
+        """A fractional increment keeps its fraction with float-counters on (0.25 + 0.25 + 1 at
+        rate 0.5 give 2.5)."""
+        ensure_hot_shots()
+        server = self.start_server(float_counters=True)
+        hot_shots(server.port, [
+            ["increment", "f", 0.25],
+            ["increment", "f", 0.25],
+            ["increment", "f", 1, 0.5],
+            ["decrement", "fd", 0.75],
+        ])
+        got = self.totals(server)
+        self.assertValues(got, {f"stats.counter.f{SRC}.count": 2.5,
+                                f"stats.counter.fd{SRC}.count": -0.75})
+
     # ----- Debian's python3-statsd (Etsy statsd's client) -----
 
     def test_python_statsd_calls(self):
