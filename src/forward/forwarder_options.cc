@@ -17,6 +17,9 @@ bool IsTokenChar(unsigned char c) {
 
 constexpr std::string_view kKnownKeys[] = {
     "api-endpoint",
+    "api-endpoints",
+    "endpoint-failure-threshold",
+    "endpoint-probe-max-interval",
     "transport",
     "compress",
     "compression-type",
@@ -54,6 +57,14 @@ std::string DynamicHeaderName(std::string_view tag_name) {
   return CanonicalHeaderKey(name);
 }
 
+std::vector<std::string> ForwarderOptions::Endpoints() const {
+  std::vector<std::string> all = api_endpoints;
+  if (!api_endpoint.empty()) all.push_back(api_endpoint);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
 Result<ForwarderOptions> ForwarderOptions::Load(const config::Config& config,
                                                 std::vector<std::string>* warnings) {
   const config::Section s = config.GetSection("http-transport");
@@ -73,6 +84,11 @@ Result<ForwarderOptions> ForwarderOptions::Load(const config::Config& config,
   };
 
   take(s.GetString("api-endpoint", ""), o.api_endpoint);
+  take(s.GetStringList("api-endpoints", {}), o.api_endpoints);
+  int64_t failure_threshold = o.endpoint_failure_threshold;
+  take(s.GetInt("endpoint-failure-threshold", failure_threshold), failure_threshold);
+  take(s.GetDuration("endpoint-probe-max-interval", o.endpoint_probe_max_interval),
+       o.endpoint_probe_max_interval);
   take(s.GetString("transport", o.transport), o.transport);
   bool compress = true;
   std::string type = "zlib";
@@ -100,12 +116,25 @@ Result<ForwarderOptions> ForwarderOptions::Load(const config::Config& config,
   o.fast_fail_on_non_retryable_errors = fast_fail;
 
   // Trailing slashes would make "//v2/raw".
-  while (!o.api_endpoint.empty() && o.api_endpoint.back() == '/') o.api_endpoint.pop_back();
-  if (o.api_endpoint.empty()) {
+  auto check_url = [&](std::string_view key, std::string& url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      problem(key, fmt::format("\"{}\" must start with http:// or https://", url));
+    }
+  };
+  if (!o.api_endpoint.empty()) check_url("api-endpoint", o.api_endpoint);
+  for (std::string& url : o.api_endpoints) check_url("api-endpoints", url);
+  if (o.api_endpoint.empty() && o.api_endpoints.empty() && !s.Has("api-endpoints-dns")) {
     problem("api-endpoint", "is required in forwarder mode (e.g. \"http://aggregator:8080\")");
-  } else if (o.api_endpoint.rfind("http://", 0) != 0 && o.api_endpoint.rfind("https://", 0) != 0) {
-    problem("api-endpoint",
-            fmt::format("\"{}\" must start with http:// or https://", o.api_endpoint));
+  }
+  if (failure_threshold <= 0 || failure_threshold > 1000000) {
+    problem("endpoint-failure-threshold",
+            fmt::format("must be positive (at most 1000000), got {}", failure_threshold));
+  } else {
+    o.endpoint_failure_threshold = static_cast<int>(failure_threshold);
+  }
+  if (o.endpoint_probe_max_interval < std::chrono::seconds(1)) {
+    problem("endpoint-probe-max-interval", "must be at least 1s");
   }
   if (type_ok) {
     if (type == "zlib") {

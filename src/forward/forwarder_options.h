@@ -18,7 +18,17 @@ namespace cstatsd::forward {
 using Duration = std::chrono::nanoseconds;
 
 struct ForwarderOptions {
-  std::string api_endpoint;           // api-endpoint: base URL (required); /v2/raw, /v2/event added
+  std::string api_endpoint;  // api-endpoint: base URL; /v2/raw, /v2/event added
+  // api-endpoints: more aggregators' base URLs; together with api-endpoint (the union) the series
+  // are sharded over them (docs/forwarder.md#sharding). One of the two (or api-endpoints-dns) is
+  // required.
+  std::vector<std::string> api_endpoints;
+  // endpoint-failure-threshold: failed posts in a row (no answer, a timeout, a 5xx) after which an
+  // aggregator leaves the ring (docs/forwarder.md#health); default 3. Only with several.
+  int endpoint_failure_threshold = 3;
+  // endpoint-probe-max-interval: the longest wait between two probes of an aggregator out of the
+  // ring (the waits double from 1 s); default 30s.
+  Duration endpoint_probe_max_interval = std::chrono::seconds(30);
   std::string transport = "default";  // transport: name of a [transport.<name>] section
   // compress (default true) and compression-type (zlib | lz4 | none); compress=false → none.
   wire::Compression compression = wire::Compression::kZlib;
@@ -41,6 +51,9 @@ struct ForwarderOptions {
   // The top-level float-counters (not a key of [http-transport]): the merged counters hold
   // doubles, sent as RawCounterV2.FloatValue too (docs/forwarder.md#schema).
   bool float_counters = false;
+
+  // Every configured aggregator: api-endpoint and api-endpoints, sorted, without duplicates.
+  std::vector<std::string> Endpoints() const;
 
   // Reads and validates [http-transport]; every problem is listed, each naming its key.
   // Unknown keys are appended to `warnings`.

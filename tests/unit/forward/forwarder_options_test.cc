@@ -128,6 +128,32 @@ TEST(ForwarderOptionsTest, ErrorsNameEveryBadKey) {
   EXPECT_THAT(scheme.error(), HasSubstr("http://"));
 }
 
+// docs/forwarder.md#sharding: api-endpoints, with api-endpoint or alone, and the health keys.
+TEST(ForwarderOptionsTest, SeveralAggregators) {
+  auto o = LoadJson(R"({"http-transport": {"api-endpoint": "http://b:8080/",
+      "api-endpoints": ["http://c:8080", "http://a:8080/", "http://b:8080"],
+      "endpoint-failure-threshold": 5, "endpoint-probe-max-interval": "1m"}})");
+  ASSERT_TRUE(o.ok()) << o.error();
+  EXPECT_THAT(o->Endpoints(), ElementsAre("http://a:8080", "http://b:8080", "http://c:8080"));
+  EXPECT_EQ(o->endpoint_failure_threshold, 5);
+  EXPECT_EQ(o->endpoint_probe_max_interval, 60s);
+
+  auto alone = LoadJson(R"({"http-transport": {"api-endpoints": ["http://a", "http://b"]}})");
+  ASSERT_TRUE(alone.ok()) << alone.error();
+  EXPECT_TRUE(alone->api_endpoint.empty());
+  EXPECT_THAT(alone->Endpoints(), ElementsAre("http://a", "http://b"));
+  EXPECT_EQ(alone->endpoint_failure_threshold, 3);
+  EXPECT_EQ(alone->endpoint_probe_max_interval, 30s);
+
+  auto bad = LoadJson(R"({"http-transport": {"api-endpoints": ["http://a", "b:80"],
+      "endpoint-failure-threshold": 0, "endpoint-probe-max-interval": "10ms"}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error(), HasSubstr("http-transport.api-endpoints: \"b:80\""));
+  EXPECT_THAT(bad.error(), HasSubstr("http-transport.endpoint-failure-threshold"));
+  EXPECT_THAT(bad.error(), HasSubstr("http-transport.endpoint-probe-max-interval"));
+  EXPECT_THAT(bad.error(), ::testing::Not(HasSubstr("api-endpoint:")));
+}
+
 TEST(ForwarderOptionsTest, CanonicalHeaderKey) {
   EXPECT_EQ(CanonicalHeaderKey("x-team"), "X-Team");
   EXPECT_EQ(CanonicalHeaderKey("CONTENT-TYPE"), "Content-Type");
