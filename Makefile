@@ -6,8 +6,8 @@ CTEST_ARGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: deps deps-server configure configure-server build build-server run install test unit \
-        bench asan tsan fuzz clean format
+.PHONY: deps deps-server configure configure-server build build-server run install package test \
+        unit bench asan tsan fuzz clean format
 
 deps:
 	@scripts/install-deps.sh
@@ -49,6 +49,14 @@ run: configure-server
 # The programs (stripped) into $(PREFIX)/bin and the docs into $(PREFIX)/share/doc/cstatsd.
 install: build-server
 	cmake --install $(BUILD_DIR) --strip --prefix $(PREFIX)
+
+# A Debian package, $(BUILD_DIR)/package/cstatsd_<version>_<arch>.deb (docs/packaging.md): the
+# programs stripped, the systemd unit, the sysctl drop-in, /etc/cstatsd/cstatsd.toml, the man
+# pages (help2man, from `deps`). CPack directly: the `package` target of CMake would build `all`.
+package: deps configure-server
+	cmake --build --preset $(PRESET) --target cstatsd cstatsd-loader cstatsd-lambda-extension \
+	  man-pages
+	cd $(BUILD_DIR) && cpack -G DEB -B package
 
 # Every test: unit, fuzz corpus replay, integration (the real binary over UDP and unix sockets).
 test: build

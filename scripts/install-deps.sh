@@ -30,6 +30,8 @@ TESTS=(
   dnsmasq-base  # tests/e2e/test_scaling.py's DNS server (the binary only, no service)
   # real statsd clients of tests/e2e/test_real_clients.py (hot-shots itself comes from npm)
   nodejs npm python3-statsd python3-aiodogstatsd
+  # `make package` and its test (docs/packaging.md): man pages from --help, a clean Debian 12 chroot
+  help2man mmdebstrap
 )
 # The system services those packages bring, by package.
 declare -A SERVICES=([graphite-carbon]=carbon-cache [influxdb]=influxdb [prometheus]=prometheus)
