@@ -5,7 +5,8 @@
 // of the chunks the stream arrives in (1 + byte). Traps unless the splitter never buffers more
 // than the longest line, delivers the same lines whatever the chunking, and a pod set whose
 // `changed` flag stayed unset did not change size; and unless the index of the pods has at most
-// one entry per pod.
+// one entry per pod, every pod is indexed by an IP or a container id, and the index by container
+// has at most one entry per (non-empty) container id.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -87,5 +88,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<IpConflict> conflicts;
   const cstatsd::cloud::Index index = BuildIndex(pods, &conflicts);
   Check(index.size() <= pods.size());
+  size_t container_ids = 0;
+  for (const auto& [key, pod] : pods) {
+    Check(!pod.ip.empty() || !pod.container_ids.empty());  // indexed by something
+    for (const std::string& id : pod.container_ids) Check(!id.empty());
+    container_ids += pod.container_ids.size();
+  }
+  Check(BuildContainerIndex(pods).size() <= container_ids);
   return 0;
 }
