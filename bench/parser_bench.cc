@@ -59,6 +59,19 @@ void BM_ParseSanitisedName(benchmark::State& state) {
   RunLine(state, "", "web server/requests:2|c");
 }
 void BM_ParseDecimalTimer(benchmark::State& state) { RunLine(state, "", "def.g:10.25|ms"); }
+// DogStatsD v1.2-v1.6 and tags in names (docs/protocol.md#dogstatsd-fields, #tag-dialects).
+void BM_ParseDistribution(benchmark::State& state) {
+  RunLine(state, "", "req.latency:10.5|d|#env:prod");
+}
+void BM_ParseCounterWithTimestampAndOrigin(benchmark::State& state) {
+  RunLine(state, "", "smp.rte:5|c|#foo:bar|T1656581400|c:ci-abc|card:low");
+}
+void BM_ParseInfluxDbTags(benchmark::State& state) {
+  RunLine(state, "", "cpu.load,host=web1,region=eu:5|g");
+}
+void BM_ParseSignalFxTags(benchmark::State& state) {
+  RunLine(state, "", "cpu.[host=web1,region=eu]load:5|g");
+}
 
 // A whole datagram of 20 counters, through ForEachLine as the receiver does it.
 void BM_ParseDatagram(benchmark::State& state) {
@@ -77,6 +90,10 @@ void BM_ParseDatagram(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 20);
 }
 
+BENCHMARK(BM_ParseDistribution);
+BENCHMARK(BM_ParseCounterWithTimestampAndOrigin);
+BENCHMARK(BM_ParseInfluxDbTags);
+BENCHMARK(BM_ParseSignalFxTags);
 BENCHMARK(BM_ParseCounter);
 BENCHMARK(BM_ParseCounterWithSampleRate);
 BENCHMARK(BM_ParseCounterWithTags);

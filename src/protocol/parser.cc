@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "protocol/float_parse.h"
 #include "protocol/name_sanitiser.h"
@@ -142,6 +143,15 @@ Parser::Parser(const ParserOptions& options)
     : namespace_prefix_(options.namespace_prefix),
       max_histogram_bounds_(options.max_histogram_bounds),
       tag_dialects_(options.tag_dialects) {
+  key_stop_.fill(kKeyGoOn);
+  key_stop_[':'] = kKeyColon;
+  const std::pair<char, TagDialects> openers[] = {{',', kTagDialectInfluxDb},
+                                                  {';', kTagDialectGraphite},
+                                                  {'#', kTagDialectLibrato},
+                                                  {'[', kTagDialectSignalFx}};
+  for (const auto& [c, dialect] : openers) {
+    if ((tag_dialects_ & dialect) != 0) key_stop_[static_cast<unsigned char>(c)] = kKeyOpener;
+  }
   if (!namespace_prefix_.empty()) {
     name_scratch_ = namespace_prefix_;
     name_scratch_.push_back('.');
@@ -152,9 +162,10 @@ Parser::Parser(const ParserOptions& options)
 Parser::Parser(std::string_view namespace_prefix, uint32_t max_histogram_bounds)
     : Parser(ParserOptions{std::string(namespace_prefix), max_histogram_bounds}) {}
 
-bool Parser::ParseOddName(std::string_view key, size_t first_odd, ParsedMetric& metric) {
+bool Parser::ParseOddName(std::string_view key, size_t first_odd, size_t opener,
+                          ParsedMetric& metric) {
   NameTagSection section;
-  if (tag_dialects_ == 0 || !FindNameTagSection(key, first_odd, tag_dialects_, section)) {
+  if (opener == key.size() || !FindNameTagSection(key, opener, tag_dialects_, section)) {
     name_scratch_.resize(prefix_len_);
     AppendSanitisedName(key, name_scratch_);
     if (name_scratch_.size() == prefix_len_) return false;
@@ -204,10 +215,16 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
     name_scratch_.append(data, colon);
     metric.name = name_scratch_;
   } else {
+    // One pass to the ':' that also finds the first byte that may open a tag section.
     const size_t first_odd = colon;  // the byte that ended the clean scan
-    colon = FindByte(line, colon, ':');
+    while (colon < n && key_stop_[static_cast<unsigned char>(data[colon])] == kKeyGoOn) ++colon;
+    size_t opener = n;
+    if (colon < n && data[colon] != ':') {
+      opener = colon;
+      colon = FindByte(line, colon, ':');
+    }
     if (colon == n) return Bad(error, ParseError::kMissingKeySeparator);
-    if (!ParseOddName(line.substr(0, colon), first_odd, metric)) {
+    if (!ParseOddName(line.substr(0, colon), first_odd, std::min(opener, colon), metric)) {
       return Bad(error, ParseError::kKeyZeroLen);
     }
   }
@@ -263,7 +280,25 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
     if (++pos == n) break;
     const char kind = data[pos++];
     const size_t end = FindByte(line, pos, '|');
-    if (kind == 'T') {  // DogStatsD timestamp (docs/protocol.md#dogstatsd-fields)
+    // The hot attributes first; then the DogStatsD fields (docs/protocol.md#dogstatsd-fields).
+    if (kind == '#') {
+      if (type == MetricType::kTimer) {  // a timer's gsd_histogram tag is checked below
+        SplitTags(line, pos, end, [&](std::string_view tag) {
+          metric.tags.push_back(tag);
+          maybe_histogram |= tag[0] == kHistogramTagPrefix[0];
+        });
+      } else {
+        SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
+      }
+    } else if (kind == '@') {
+      double rate = 0;
+      if (ParseGoFloat(line.substr(pos, end - pos), rate, float_scratch_) !=
+              FloatParseStatus::kOk ||
+          !ValidSampleRate(rate)) {
+        return Bad(error, ParseError::kInvalidSampleRate);
+      }
+      metric.rate = rate;
+    } else if (kind == 'T') {  // DogStatsD timestamp (docs/protocol.md#dogstatsd-fields)
       int64_t ts = 0;
       if (!ReadTimestamp(line.substr(pos, end - pos), ts)) {
         return Bad(error, ParseError::kInvalidTimestamp);
@@ -278,23 +313,6 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       }
     } else if (kind == 'e') {  // e:<external data>
       if (pos < end && data[pos] == ':') metric.external_data = line.substr(pos + 1, end - pos - 1);
-    } else if (kind == '@') {
-      double rate = 0;
-      if (ParseGoFloat(line.substr(pos, end - pos), rate, float_scratch_) !=
-              FloatParseStatus::kOk ||
-          !ValidSampleRate(rate)) {
-        return Bad(error, ParseError::kInvalidSampleRate);
-      }
-      metric.rate = rate;
-    } else if (kind == '#') {
-      if (type == MetricType::kTimer) {  // a timer's gsd_histogram tag is checked below
-        SplitTags(line, pos, end, [&](std::string_view tag) {
-          metric.tags.push_back(tag);
-          maybe_histogram |= tag[0] == kHistogramTagPrefix[0];
-        });
-      } else {
-        SplitTags(line, pos, end, [&metric](std::string_view tag) { metric.tags.push_back(tag); });
-      }
     }
     pos = end;
   }
@@ -323,7 +341,9 @@ LineKind Parser::Parse(std::string_view line, ParsedMetric& metric, Event& event
       }
       if (!ValidValue(v)) return Bad(error, ParseError::kInvalidValueNaN);
       metric.values.push_back(v);
-      if (value[start] != '+' && value[start] != '-') unsigned_end = metric.values.size();
+      if (type == MetricType::kGauge && value[start] != '+' && value[start] != '-') {
+        unsigned_end = metric.values.size();
+      }
     }
     start = end + 1;
   }

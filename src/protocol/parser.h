@@ -3,6 +3,7 @@
 // throws. One Parser per worker thread; not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -64,14 +65,19 @@ class Parser {
  private:
   LineKind ParseEvent(std::string_view line, Event& event, ParseError& error);
   // The name of a key that is not a clean view (`first_odd`: its first byte the sanitiser does
-  // not keep): tag section, sanitiser, namespace. False when the name is empty.
-  bool ParseOddName(std::string_view key, size_t first_odd, ParsedMetric& metric);
+  // not keep; `opener`: its first byte that may open a tag section, or key.size()): tag section,
+  // sanitiser, namespace. False when the name is empty.
+  bool ParseOddName(std::string_view key, size_t first_odd, size_t opener, ParsedMetric& metric);
 
   std::string namespace_prefix_;
   std::string name_scratch_;  // "<namespace>." then the name, when it is not a view of the input
   size_t prefix_len_ = 0;     // length of "<namespace>." (0 without a namespace)
   uint32_t max_histogram_bounds_;
   TagDialects tag_dialects_;
+  // What ends the scan of a key that is not clean: its ':', or a byte that opens a section of
+  // tag_dialects_.
+  static constexpr uint8_t kKeyGoOn = 0, kKeyColon = 1, kKeyOpener = 2;
+  std::array<uint8_t, 256> key_stop_;
   std::string float_scratch_;  // for float literals with digit underscores (rare)
   std::string tag_scratch_;    // the tags of a name's tag section, "k:v" each
 };
