@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
 #include "core/log_escape.h"
 #include "ingest/socket.h"
+#include "protocol/service_check.h"
 
 namespace cstatsd::ingest {
 
@@ -22,6 +24,7 @@ Worker::Worker(int id, int fd, const WorkerOptions& options,
       fd_(fd),
       options_(options),
       events_(std::move(events)),
+      pipeline_options_(pipeline),
       parser_(options.namespace_prefix, pipeline->max_histogram_bounds),
       pipeline_(pipeline),
       bad_line_log_(options.bad_lines_per_minute) {
@@ -118,7 +121,12 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
       event_ = Event();
       break;
     case protocol::LineKind::kServiceCheck:
-      err = protocol::ParseError::kInvalidType;  // not carried yet: a bad line, as in gostatsd
+      // Never parked, so never replayed (only metric lines are).
+      if (protocol::ParseServiceCheck(line, check_, err)) {
+        stats::Bump(counters_.service_checks_received);
+        ReceiveServiceCheck(sender, now_ns);
+        break;
+      }
       [[fallthrough]];
     case protocol::LineKind::kBad:
       stats::Bump(counters_.bad_lines_seen);
@@ -130,6 +138,35 @@ void Worker::SetCloud(cloud::CloudHandler* handler) {
       }
       break;
   }
+}
+
+// docs/protocol.md#service-checks: the source is the h: hostname when given, else the sender;
+// with a cloud provider, the pod of a known `c:` container id, else the sender's instance, adds
+// its tags (and its id as the source when there is no h:).
+void Worker::ReceiveServiceCheck(std::string_view sender, int64_t now_ns) {
+  pipeline::UniqueEventTags(check_.tags, pipeline_options_->default_tags);
+  const cloud::Instance* instance = nullptr;
+  if (enricher_) {
+    if (!check_.container_id.empty()) instance = enricher_->ResolveContainer(check_.container_id);
+    // A source not looked up yet passes unchanged: checks are rare and are not parked.
+    if (instance == nullptr) instance = enricher_->Resolve(sender, now_ns, false).instance;
+  }
+  if (instance != nullptr) {
+    for (const std::string& t : instance->tags) {
+      if (std::find(check_.tags.begin(), check_.tags.end(), t) == check_.tags.end()) {
+        check_.tags.push_back(t);
+      }
+    }
+  }
+  if (check_.source.empty()) {
+    if (instance != nullptr) {
+      check_.source = instance->id;
+    } else {
+      check_.source.assign(sender);
+    }
+  }
+  if (checks_) checks_(std::move(check_));
+  check_ = ServiceCheck();
 }
 
 void Worker::ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns) {

@@ -35,6 +35,7 @@ struct WorkerOptions {
 };
 
 using EventSink = std::function<void(Event&&)>;
+using ServiceCheckSink = std::function<void(ServiceCheck&&)>;
 
 class Worker {
  public:
@@ -65,6 +66,10 @@ class Worker {
   // Processes one datagram as if received (tests and benchmarks; not thread-safe with Run).
   void ProcessDatagram(char* data, size_t len, std::string_view sender, int64_t now_ns);
 
+  // Where service checks go (the server's dispatch, as events); set before Run(). Without one a
+  // parsed check is counted (service_checks_received) and dropped.
+  void SetServiceCheckSink(ServiceCheckSink sink) { checks_ = std::move(sink); }
+
   // Cloud enrichment (docs/cloud-providers.md): set before Run(). Lines whose source is not looked
   // up yet are parked in the handler; the worker replays the answered ones between batches.
   void SetCloud(cloud::CloudHandler* handler);
@@ -89,16 +94,21 @@ class Worker {
   void ProcessLine(std::string_view line, std::string_view sender, int64_t now_ns, bool replay,
                    MetricMap& map);
   void ReplayParked(int64_t now_ns);
+  // A parsed `_sc` line (check_): default tags, the cloud provider's answer, then the sink.
+  void ReceiveServiceCheck(std::string_view sender, int64_t now_ns);
   void WaitForTraffic();  // poll the socket and the wake-up eventfd (1 s at most)
 
   const int id_;
   const int fd_;
   const WorkerOptions options_;
   EventSink events_;
+  ServiceCheckSink checks_;
+  const pipeline::PipelineOptions* pipeline_options_;
   protocol::Parser parser_;
   pipeline::Pipeline pipeline_;
   ParsedMetric metric_;
   Event event_;
+  ServiceCheck check_;
   stats::WorkerCounters counters_;
   stats::RateLimiter bad_line_log_;
   std::unique_ptr<cloud::Enricher> enricher_;  // with a cloud provider

@@ -24,6 +24,7 @@ struct WorkerCounters {
   std::atomic<uint64_t> batches_read{0};
   std::atomic<uint64_t> metrics_received{0};
   std::atomic<uint64_t> events_received{0};
+  std::atomic<uint64_t> service_checks_received{0};  // cstatsd: DogStatsD `_sc` lines parsed
   std::atomic<uint64_t> bad_lines_seen{0};
   std::atomic<uint64_t> truncated_datagrams{0};
 };

@@ -24,7 +24,7 @@ BAD = [
     "r:1|c|@-1",                        # negative sample rate
     "r:1|c|@inf",                       # infinite sample rate
     "r:1|c|@",                          # empty sample rate
-    "_sc|svc|0",                        # service checks are not supported
+    "_sc|svc|9",                        # a service check status outside 0-3
     "foo:1|d",                          # distributions are not supported
     "_foo:1|c",                         # a name starting with '_'
     ":1|c",                             # empty name

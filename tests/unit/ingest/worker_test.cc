@@ -27,7 +27,7 @@ class WorkerTest : public ::testing::Test {
 };
 
 TEST_F(WorkerTest, GoodLinesCountNextToBadOnes) {
-  Send("a:1|c\nx:|g\nbad line\n_sc|svc|0\nb:2|c\r\n\n\nc:3|c|@0\nd:4|c");
+  Send("a:1|c\nx:|g\nbad line\n_sc|svc|9\nb:2|c\r\n\n\nc:3|c|@0\nd:4|c");
   EXPECT_EQ(CounterValue("a"), 1);
   EXPECT_EQ(CounterValue("b"), 2);
   EXPECT_EQ(CounterValue("d"), 4);
@@ -43,6 +43,24 @@ TEST_F(WorkerTest, EventsGoToTheSinkWithTheSenderAsSource) {
   EXPECT_EQ(events_[0].source, "10.0.0.9");
   EXPECT_EQ(CounterValue("f"), 6);
   EXPECT_EQ(stats::Read(worker_.counters().events_received), 1u);
+}
+
+TEST_F(WorkerTest, ServiceChecksGoToTheirSink) {
+  std::vector<ServiceCheck> checks;
+  popts_.default_tags = {"team:db"};
+  worker_.SetServiceCheckSink([&](ServiceCheck&& c) { checks.push_back(std::move(c)); });
+  Send("_sc|db.up|2|#env:prod|m:down|#not:a:tag\n_sc|web.up|0|h:web-1\nf:6|c\n_sc||0", "10.0.0.9");
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[0].name, "db.up");
+  EXPECT_EQ(checks[0].status, ServiceCheckStatus::kCritical);
+  EXPECT_EQ(checks[0].message, "down|#not:a:tag");
+  EXPECT_EQ(checks[0].tags, (std::vector<std::string>{"env:prod", "team:db"}));
+  EXPECT_EQ(checks[0].source, "10.0.0.9");  // no h:: the sender
+  EXPECT_EQ(checks[1].source, "web-1");     // h: wins
+  EXPECT_EQ(CounterValue("f"), 6);
+  EXPECT_EQ(stats::Read(worker_.counters().service_checks_received), 2u);
+  EXPECT_EQ(stats::Read(worker_.counters().bad_lines_seen), 1u);  // the empty name
+  EXPECT_TRUE(events_.empty());
 }
 
 TEST_F(WorkerTest, GarbageNeverCrashes) {
