@@ -75,6 +75,22 @@ struct TimerPoint {
   uint32_t values_begin = 0, values_end = 0;  // into FlushSnapshot::timer_values (raw mode)
 };
 
+// Samples that carried their own timestamp (DogStatsD `|T`), one per (series, timestamp)
+// (docs/aggregation.md#timestamped-samples). Backends that take a timestamp write each at its own;
+// the others receive a snapshot where they were folded into `counters` and `gauges` (FoldTimed).
+struct TimedCounterPoint {
+  SeriesKeyRef key;
+  int64_t value = 0;      // the sum of the interval's samples for that second
+  double per_second = 0;  // value / flush_seconds, as a counter's rate
+  int64_t timestamp = 0;  // unix seconds
+};
+
+struct TimedGaugePoint {
+  SeriesKeyRef key;
+  double value = 0;       // the sample received last for that second
+  int64_t timestamp = 0;  // unix seconds
+};
+
 struct FlushSnapshot {
   int64_t flush_time_ns = 0;  // unix ns of the flush
   double flush_seconds = 0;   // measured interval the rates are computed over
@@ -93,6 +109,10 @@ struct FlushSnapshot {
   bool has_raw_values = false;
   std::vector<double> timer_values;      // each timer's values, sorted
   std::vector<std::string> set_members;  // each set's members
+  // Timestamped samples, sorted by timestamp then key; empty in a snapshot from FoldTimed.
+  std::vector<TimedCounterPoint> timed_counters;
+  std::vector<TimedGaugePoint> timed_gauges;
+  bool has_timed() const { return !timed_counters.empty() || !timed_gauges.empty(); }
 
   // A counter's count as a double: float_value with float_counters, value otherwise.
   double Count(const CounterPoint& c) const {

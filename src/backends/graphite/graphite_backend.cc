@@ -186,7 +186,7 @@ GraphiteBackend::GraphiteBackend(GraphiteOptions options)
 void GraphiteBackend::Format(const snapshot::FlushSnapshot& s, const GraphiteOptions& o,
                              std::string& out) {
   const Namespaces ns = MakeNamespaces(o);
-  const int64_t ts = s.flush_unix_seconds();
+  int64_t ts = s.flush_unix_seconds();
   auto line_f = [&](std::string_view nspace, const SeriesKey& key, std::string_view agg, double v) {
     AppendName(ns, nspace, key, agg, {}, out);
     out += ' ';
@@ -243,6 +243,21 @@ void GraphiteBackend::Format(const snapshot::FlushSnapshot& s, const GraphiteOpt
   }
   for (const auto& g : s.gauges) line_f(ns.gauge, *g.key, "", g.value);
   for (const auto& st : s.sets) line_d(ns.set, *st.key, "", static_cast<int64_t>(st.cardinality));
+  // Timestamped samples: the same lines at their own time (docs/backends.md#timestamps).
+  for (const auto& c : s.timed_counters) {
+    ts = c.timestamp;
+    if (ns.legacy) {
+      line_d(ns.counter_count, *c.key, "", c.value);
+      line_f(ns.counter, *c.key, "", c.per_second);
+    } else {
+      line_d(ns.counter, *c.key, "count", c.value);
+      line_f(ns.counter, *c.key, "rate", c.per_second);
+    }
+  }
+  for (const auto& g : s.timed_gauges) {
+    ts = g.timestamp;
+    line_f(ns.gauge, *g.key, "", g.value);
+  }
 }
 
 Status GraphiteBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {

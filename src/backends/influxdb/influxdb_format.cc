@@ -81,10 +81,11 @@ class Batcher {
       : per_batch_(std::max<size_t>(per_batch, 1)), now_(now), emit_(emit) {}
 
   std::string& line() { return buf_; }
-  // Ends the current line: " <timestamp>\n".
-  void End() {
+  // Ends the current line: " <timestamp>\n" (the flush's, or a timestamped sample's own).
+  void End() { End(now_); }
+  void End(int64_t timestamp) {
     buf_ += ' ';
-    AppendInt(buf_, now_);
+    AppendInt(buf_, timestamp);
     buf_ += '\n';
     ++total_;
     if (++in_batch_ >= per_batch_) Emit();
@@ -196,6 +197,23 @@ size_t FormatMetrics(const snapshot::FlushSnapshot& s, const config::DisabledSub
     out += "count=";
     AppendUint(out, set.cardinality);
     b.End();
+  }
+  // Timestamped samples: the same lines at their own time (docs/backends.md#timestamps).
+  for (const auto& c : s.timed_counters) {
+    std::string& out = b.line();
+    AppendNameTags(out, c.key->name(), c.key->tags());
+    out += "count=";
+    AppendInt(out, c.value);
+    out += ",rate=";
+    AppendGoG(out, c.per_second);
+    b.End(c.timestamp);
+  }
+  for (const auto& g : s.timed_gauges) {
+    std::string& out = b.line();
+    AppendNameTags(out, g.key->name(), g.key->tags());
+    out += "value=";
+    AppendGoG(out, g.value);
+    b.End(g.timestamp);
   }
   return b.Finish();
 }

@@ -176,6 +176,25 @@ std::vector<::otlp::ExportMetricsServiceRequest> FormatMetrics(const snapshot::F
     b.Begin(*set.key);
     b.Gauge(std::string(set.key->name()))->set_as_int(static_cast<int64_t>(set.cardinality));
   }
+  // Timestamped samples: the same metrics, each point at its own time
+  // (docs/backends.md#timestamps).
+  for (const auto& c : s.timed_counters) {
+    const auto at = static_cast<uint64_t>(c.timestamp) * 1000000000u;
+    b.Begin(*c.key);
+    name = c.key->name();
+    ::otlp::NumberDataPoint* rate = b.Gauge(name);
+    rate->set_as_double(c.per_second);
+    rate->set_time_unix_nano(at);
+    ::otlp::NumberDataPoint* count = b.DeltaSum(name + ".count");
+    count->set_as_int(c.value);
+    count->set_time_unix_nano(at);
+  }
+  for (const auto& g : s.timed_gauges) {
+    b.Begin(*g.key);
+    ::otlp::NumberDataPoint* p = b.Gauge(std::string(g.key->name()));
+    p->set_as_double(g.value);
+    p->set_time_unix_nano(static_cast<uint64_t>(g.timestamp) * 1000000000u);
+  }
   std::string le;
   const auto& d = o.disabled;
   for (const auto& t : s.timers) {
