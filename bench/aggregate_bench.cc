@@ -76,8 +76,11 @@ BENCHMARK(BM_ReceiveCounterWith3Tags);
 
 // Whole datagrams through a worker (parse + pipeline + map), ~25 lines each. With `filters`,
 // a filter set that matches none of the lines: 1 = a prefix pattern, 2 = a regex.
-void WorkerDatagrams(benchmark::State& state, int filters) {
+// With `etsy`, gauge-deltas and float-counters on (docs/aggregation.md#etsy-statsd-options), and
+// gauges (kind 3) written as deltas (`+N`).
+void WorkerDatagrams(benchmark::State& state, int filters, bool etsy = false) {
   pipeline::PipelineOptions opts;
+  opts.gauge_deltas = opts.float_counters = etsy;
   if (filters > 0) {
     filter::FilterSet set;
     filter::Filter f;
@@ -88,21 +91,23 @@ void WorkerDatagrams(benchmark::State& state, int filters) {
     opts.filters = std::make_shared<const filter::FilterSet>(std::move(set));
   }
   // As in the server: the worker receives by series id into what the aggregator holds.
-  aggregate::Aggregator agg(aggregate::AggregatorOptions{});
+  aggregate::AggregatorOptions agg_opts;
+  agg_opts.float_counters = etsy;
+  aggregate::Aggregator agg(agg_opts);
   ingest::Worker w(0, -1, ingest::WorkerOptions{}, &opts, nullptr);
   w.AttachIndexes(&agg.counter_index(), &agg.gauge_index());
   std::mt19937 rng(1);
   std::vector<std::string> datagrams;
   // 0: counters, 1: timers, 2: counters with 3 DogStatsD tags (the loader's tags scenario:
-  // 370 names x 3 x 3 x 3 tag values).
+  // 370 names x 3 x 3 x 3 tag values), 3: gauges.
   const int kind = static_cast<int>(state.range(0));
-  const char* type = kind == 1 ? "ms" : "c";
+  const char* type = kind == 1 ? "ms" : kind == 3 ? "g" : "c";
   for (int d = 0; d < 1024; ++d) {
     std::string s;
     for (int l = 0; l < 25; ++l) {
       if (l) s += '\n';
       s += "loadtest.metric." + std::to_string(rng() % (kind == 2 ? 370 : 10000)) + ":" +
-           std::to_string(rng() % 100) + "|" + type;
+           (etsy && kind == 3 ? "+" : "") + std::to_string(rng() % 100) + "|" + type;
       if (kind == 2) {
         s += "|#tag0:" + std::to_string(rng() % 3) + ",tag1:" + std::to_string(rng() % 3) +
              ",tag2:" + std::to_string(rng() % 3);
@@ -129,7 +134,10 @@ void WorkerDatagrams(benchmark::State& state, int filters) {
 }
 
 void BM_WorkerDatagram(benchmark::State& state) { WorkerDatagrams(state, 0); }
-BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->Arg(2)->ArgNames({"kind"});
+BENCHMARK(BM_WorkerDatagram)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->ArgNames({"kind"});
+
+void BM_WorkerDatagramEtsyOptions(benchmark::State& state) { WorkerDatagrams(state, 0, true); }
+BENCHMARK(BM_WorkerDatagramEtsyOptions)->Arg(0)->Arg(3)->ArgNames({"kind"});
 
 void BM_WorkerDatagramFilterMatchingNothing(benchmark::State& state) {
   WorkerDatagrams(state, static_cast<int>(state.range(1)));
