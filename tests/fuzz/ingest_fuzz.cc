@@ -5,6 +5,7 @@
 //   bit 3     the rest is the decompressed body: the target compresses it with the chosen
 //             encoding (so that mutations reach the protobuf decoder behind deflate and lz4)
 //   bits 4-5  max-request-body-size (1 MiB, 64 KiB, 4 KiB, 64 bytes)
+//   bit 6     float-counters on (RawCounterV2.FloatValue read, docs/aggregation.md#float-counters)
 // The rest is the body. Traps unless the answer is one of the statuses of the forwarding
 // protocol (docs/architecture.md) with the matching failure and counter, unless a map that accepted
 // series holds at most as many series as the body had, and, in bit-3 mode, unless the compressed
@@ -30,14 +31,16 @@ struct Outcome {
 };
 
 Outcome Run(cstatsd::http::IngestKind kind, std::string_view encoding, std::string_view data,
-            size_t max_body) {
+            size_t max_body, bool float_counters) {
   using namespace cstatsd::http;
-  static const cstatsd::pipeline::PipelineOptions options = [] {
+  const auto make = [](bool f) {
     cstatsd::pipeline::PipelineOptions o;
     o.default_tags = {"env:fuzz"};
+    o.float_counters = f;
     return o;
-  }();
-  IngestTarget target(options);
+  };
+  static const cstatsd::pipeline::PipelineOptions options[] = {make(false), make(true)};
+  IngestTarget target(options[float_counters ? 1 : 0]);
   IngestCounters counters;
   IngestBody body;
   body.encoding = encoding;
@@ -71,21 +74,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool compress_here = (data[0] & 8) != 0;
   constexpr size_t kMaxBody[] = {size_t{1} << 20, size_t{64} << 10, size_t{4} << 10, 64};
   const size_t max_body = kMaxBody[(data[0] >> 4) & 3];
+  const bool float_counters = (data[0] & 64) != 0;
   const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (!compress_here || encoding < 2) {
-    Run(kind, kEncodings[encoding], rest, max_body);
+    Run(kind, kEncodings[encoding], rest, max_body, float_counters);
     return 0;
   }
   const auto c =
       encoding == 2 ? cstatsd::wire::Compression::kZlib : cstatsd::wire::Compression::kLz4;
   auto compressed = cstatsd::wire::Compress(c, rest, 1);
   Check(compressed.ok());
-  const Outcome packed = Run(kind, kEncodings[encoding], *compressed, max_body);
+  const Outcome packed = Run(kind, kEncodings[encoding], *compressed, max_body, float_counters);
   if (compressed->size() > max_body) {
     Check(packed.status == 413);
     return 0;
   }
-  const Outcome plain = Run(kind, "", rest, max_body);
+  const Outcome plain = Run(kind, "", rest, max_body, float_counters);
   Check(packed.status == plain.status);
   Check(packed.metrics == plain.metrics && packed.events == plain.events &&
         packed.series == plain.series);
