@@ -114,6 +114,7 @@ Result<ForwarderOptions> ForwarderOptions::Load(const config::Config& config,
     take(s.GetBool("fast-fail-on-non-retryable-errors", false), fast_fail);
   }
   o.fast_fail_on_non_retryable_errors = fast_fail;
+  o.dns = DnsDiscoveryOptions::Load(s, &errors);
 
   // Trailing slashes would make "//v2/raw".
   auto check_url = [&](std::string_view key, std::string& url) {
@@ -179,7 +180,9 @@ Result<ForwarderOptions> ForwarderOptions::Load(const config::Config& config,
 
   if (warnings != nullptr) {
     for (const std::string& key : s.Keys()) {
-      if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
+      const auto& dns_keys = DnsDiscoveryOptions::Keys();
+      if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys) &&
+          std::find(dns_keys.begin(), dns_keys.end(), key) == dns_keys.end()) {
         warnings->push_back(fmt::format("http-transport.{}: unknown key; ignored", key));
       }
     }

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "forward/dns_discovery.h"
 #include "wire/compression.h"
 
 namespace cstatsd::forward {
@@ -51,6 +52,9 @@ struct ForwarderOptions {
   // The top-level float-counters (not a key of [http-transport]): the merged counters hold
   // doubles, sent as RawCounterV2.FloatValue too (docs/forwarder.md#schema).
   bool float_counters = false;
+  // api-endpoints-dns, dns-refresh-period, dns-server, dns-timeout: the aggregators found by DNS
+  // (docs/forwarder.md#api-endpoints-dns).
+  DnsDiscoveryOptions dns;
 
   // Every configured aggregator: api-endpoint and api-endpoints, sorted, without duplicates.
   std::vector<std::string> Endpoints() const;

@@ -9,6 +9,8 @@
 
 #include <deque>
 
+#include "forward/forwarder_options.h"
+
 namespace cstatsd::forward {
 namespace {
 
@@ -52,6 +54,21 @@ TEST(DnsDiscoveryOptionsTest, EveryProblemNamesItsKey) {
   EXPECT_THAT(errors[1], HasSubstr("http-transport.dns-server"));
   EXPECT_THAT(errors[2], HasSubstr("http-transport.dns-refresh-period"));
   EXPECT_THAT(errors[3], HasSubstr("http-transport.dns-timeout"));
+}
+
+TEST(DnsDiscoveryOptionsTest, PartOfHttpTransport) {
+  config::Config c;
+  c.file = nlohmann::json::parse(R"({"http-transport": {"api-endpoints-dns": "aggregators:8080",
+      "dns-server": "127.0.0.1:5353"}})");
+  std::vector<std::string> warnings;
+  auto o = ForwarderOptions::Load(c, &warnings);
+  ASSERT_TRUE(o.ok()) << o.error();  // no api-endpoint needed
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(o->dns.name, "aggregators:8080");
+  EXPECT_EQ(o->dns.server, "127.0.0.1:5353");
+  c.file = nlohmann::json::parse(R"({"http-transport": {"api-endpoints-dns": "aggregators"}})");
+  EXPECT_THAT(ForwarderOptions::Load(c, nullptr).error(),
+              HasSubstr("http-transport.api-endpoints-dns"));
 }
 
 TEST(DnsDiscoveryTest, ParsesNameAndPort) {
