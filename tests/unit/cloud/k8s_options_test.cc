@@ -40,14 +40,16 @@ TEST(K8sOptionsTest, Defaults) {
   EXPECT_EQ(o->user_agent, "cstatsd/" + std::string(Version()));
   EXPECT_TRUE(o->watch_cluster);
   EXPECT_EQ(o->max_watch_event_size, 16 << 20);
+  EXPECT_EQ(o->cgroup_path, "");
 }
 
 TEST(K8sOptionsTest, KeysAndTheEnvironment) {
-  auto o = ReadK8sOptions(MakeConfig(R"({"k8s": {
+  auto o = ReadK8sOptions(MakeConfig(
+      R"({"k8s": {
       "kube-api-qps": 2.5, "kube-api-burst": 1.5, "annotation-tag-regex": "",
       "label-tag-regex": "^app$", "kubeconfig-path": "/k/config", "kubeconfig-context": "prod",
       "resync-period": "90s", "user-agent": "me/1", "watch-cluster": false}})",
-                                     {{"GSD_K8S_NODE_NAME", "node-7"}}));
+      {{"GSD_K8S_NODE_NAME", "node-7"}, {"GSD_K8S_CGROUP_PATH", "/host/sys/fs/cgroup"}}));
   ASSERT_TRUE(o.ok()) << o.error();
   EXPECT_EQ(o->kube_api_qps, 2.5);
   EXPECT_EQ(o->kube_api_burst, 1.5);
@@ -59,6 +61,7 @@ TEST(K8sOptionsTest, KeysAndTheEnvironment) {
   EXPECT_EQ(o->resync_period, std::chrono::seconds(90));
   EXPECT_EQ(o->user_agent, "me/1");
   EXPECT_FALSE(o->watch_cluster);
+  EXPECT_EQ(o->cgroup_path, "/host/sys/fs/cgroup");
 
   auto from_file =
       ReadK8sOptions(MakeConfig(R"({"k8s": {"node-name": "n1", "watch-cluster": false}})"));
