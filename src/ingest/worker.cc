@@ -25,7 +25,8 @@ Worker::Worker(int id, int fd, const WorkerOptions& options,
       options_(options),
       events_(std::move(events)),
       pipeline_options_(pipeline),
-      parser_(options.namespace_prefix, pipeline->max_histogram_bounds),
+      parser_(protocol::ParserOptions{options.namespace_prefix, pipeline->max_histogram_bounds,
+                                      options.tag_dialects}),
       pipeline_(pipeline),
       bad_line_log_(options.bad_lines_per_minute) {
   const size_t batch = static_cast<size_t>(options_.receive_batch_size);

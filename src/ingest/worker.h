@@ -32,6 +32,7 @@ struct WorkerOptions {
   double bad_lines_per_minute = 0;  // rate of bad-line log lines
   bool log_raw_metric = false;
   std::string namespace_prefix;
+  protocol::TagDialects tag_dialects = protocol::kAllTagDialects;  // tag-dialects
 };
 
 using EventSink = std::function<void(Event&&)>;

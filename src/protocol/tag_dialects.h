@@ -40,6 +40,14 @@ inline constexpr TagDialects TagDialectFromName(std::string_view name) {
   return 0;
 }
 
+// The set of the dialects named in `names` (the `tag-dialects` list, checked by config/);
+// unknown names add nothing.
+inline TagDialects TagDialectsFromNames(const std::vector<std::string>& names) {
+  TagDialects set = 0;
+  for (const std::string& name : names) set |= TagDialectFromName(name);
+  return set;
+}
+
 // Where a name's tag section is. The name is key[0, open) followed by key[resume, key.size()),
 // the section is key[open + 1, close) and its elements are split on `separator`.
 struct NameTagSection {

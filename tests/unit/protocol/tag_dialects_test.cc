@@ -220,6 +220,10 @@ TEST(TagDialectsTest, Names) {
   TagDialects all = 0;
   for (const TagDialectName& d : kTagDialectNames) all |= d.dialect;
   EXPECT_EQ(all, kAllTagDialects);
+  EXPECT_EQ(TagDialectsFromNames({}), 0);
+  EXPECT_EQ(TagDialectsFromNames({"signalfx", "influxdb"}),
+            kTagDialectSignalFx | kTagDialectInfluxDb);
+  EXPECT_EQ(TagDialectsFromNames({"influxdb", "graphite", "librato", "signalfx"}), kAllTagDialects);
 }
 
 TEST(TagDialectsTest, AppendNameTagsDirectly) {
