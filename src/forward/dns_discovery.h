@@ -1,4 +1,4 @@
-// DnsDiscovery: [http-transport] api-endpoints-dns (docs/forwarder.md#api-endpoints-dns). The A and
+// DnsDiscovery: [http-transport] api-endpoints-dns (docs/scaling.md#discovery-by-dns). The A and
 // AAAA records of `name:port` are the aggregators (a Kubernetes headless service); the name is
 // resolved again every dns-refresh-period, and every set that differs from the last is handed to a
 // callback (the forwarder's endpoint set). A failed or empty answer keeps the last set. Refresh and
@@ -23,7 +23,7 @@
 
 namespace cstatsd::forward {
 
-// The discovery keys of [http-transport] (docs/forwarder.md#api-endpoints-dns).
+// The discovery keys of [http-transport] (docs/scaling.md#discovery-by-dns).
 struct DnsDiscoveryOptions {
   // api-endpoints-dns: "name:port"; empty (the default) = no discovery.
   std::string name;

@@ -53,7 +53,7 @@ struct ForwarderOptions {
   // doubles, sent as RawCounterV2.FloatValue too (docs/forwarder.md#schema).
   bool float_counters = false;
   // api-endpoints-dns, dns-refresh-period, dns-server, dns-timeout: the aggregators found by DNS
-  // (docs/forwarder.md#api-endpoints-dns).
+  // (docs/scaling.md#discovery-by-dns).
   DnsDiscoveryOptions dns;
 
   // Every configured aggregator: api-endpoint and api-endpoints, sorted, without duplicates.

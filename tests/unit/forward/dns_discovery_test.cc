@@ -1,4 +1,4 @@
-// [http-transport] api-endpoints-dns (docs/forwarder.md#api-endpoints-dns): the keys and their
+// [http-transport] api-endpoints-dns (docs/scaling.md#discovery-by-dns): the keys and their
 // errors, name:port parsing, the URLs of v4 and v6 addresses, and the set handed on — only when it
 // changes, the last one kept on a failed or empty answer — with a scripted resolver (no DNS). The
 // system resolver is asked only for an address literal (no network).
