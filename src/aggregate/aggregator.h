@@ -124,6 +124,8 @@ class Aggregator {
   };
   LimitNote TakeLimitNote() { return std::exchange(note_, LimitNote{}); }
   void set_keep_raw_values(bool keep) { options_.keep_raw_values = keep; }
+  // Whether counters hold doubles (float-counters): what a map merged into it must hold.
+  bool float_counters() const { return options_.float_counters; }
 
   static constexpr uint8_t kForgetAfterDrains = 3;
 

@@ -46,12 +46,16 @@ std::shared_ptr<FlushSnapshot> FoldTimed(const FlushSnapshot& s) {
       Sum& sum = sums[it->second];
       c.value = SaturatingAdd(c.value, sum.value);
       c.per_second = PerSecond(c.value, s.flush_seconds);
+      if (s.float_counters) {  // the count backends read (docs/aggregation.md#float-counters)
+        c.float_value += static_cast<double>(sum.value);
+        c.per_second = s.flush_seconds > 0 ? c.float_value / s.flush_seconds : 0;
+      }
       sum.used = true;
     }
     for (Sum& sum : sums) {
       if (sum.used) continue;
-      out->counters.push_back(
-          {std::move(sum.key), sum.value, PerSecond(sum.value, s.flush_seconds)});
+      out->counters.push_back({std::move(sum.key), sum.value, PerSecond(sum.value, s.flush_seconds),
+                               s.float_counters ? static_cast<double>(sum.value) : 0});
     }
   }
 

@@ -14,6 +14,7 @@
 #include "backends/otlp/otlp_format.h"
 #include "backends/statsdaemon/statsdaemon_backend.h"
 #include "backends/stdout/stdout_backend.h"
+#include "snapshot/timed_fold.h"
 #include "unit/support/series.h"
 
 namespace cstatsd::backends {
@@ -122,6 +123,21 @@ TEST(FloatCountersFormatTest, Statsdaemon) {
   ASSERT_EQ(off.size(), 1u);
   EXPECT_TRUE(Has(on[0], "c:3.5|c")) << on[0];
   EXPECT_TRUE(Has(off[0], "c:3|c")) << off[0];
+}
+
+TEST(FloatCountersFormatTest, TimestampedCountersFoldIntoTheFloatCount) {
+  // FoldTimed (docs/aggregation.md#timestamped-samples): a timestamped counter point, an integer,
+  // adds to the count backends read, float_value with float-counters.
+  snapshot::FlushSnapshot s = Snapshot(true);  // c = 3.5 over 10 s
+  s.timed_counters.push_back({Key(MetricType::kCounter, "c"), 3, 0.3, 1000});
+  s.timed_counters.push_back({Key(MetricType::kCounter, "only"), 2, 0.2, 1000});
+  const auto f = snapshot::FoldTimed(s);
+  ASSERT_EQ(f->counters.size(), 2u);
+  EXPECT_EQ(f->counters[0].float_value, 6.5);
+  EXPECT_EQ(f->counters[0].value, 6);
+  EXPECT_DOUBLE_EQ(f->counters[0].per_second, 0.65);
+  EXPECT_EQ(f->counters[1].key->name(), "only");
+  EXPECT_EQ(f->Count(f->counters[1]), 2.0);
 }
 
 }  // namespace
