@@ -3,8 +3,9 @@
 # unit, the receive-buffer sysctl drop-in, the default configuration (a conffile), the maintainer
 # scripts and the man pages generated from --help.
 
-# The man pages: help2man runs the built programs' --help. Not part of `all` (help2man is a test
-# dependency, scripts/install-deps.sh); `make package` builds the target `man-pages`.
+# The man pages: help2man runs the built programs' --help. Part of `all` when help2man is
+# installed (it comes with the test dependencies, scripts/install-deps.sh), so `make test` builds
+# what the package test packs; `make package` builds the target `man-pages` by name.
 find_program(CSTATSD_HELP2MAN help2man)
 set(CSTATSD_MAN_DIR ${CMAKE_BINARY_DIR}/man)
 set(CSTATSD_MAN_PAGES "")
@@ -36,7 +37,11 @@ foreach(program cstatsd cstatsd-loader)
   endif()
   list(APPEND CSTATSD_MAN_PAGES ${page}.gz)
 endforeach()
-add_custom_target(man-pages DEPENDS ${CSTATSD_MAN_PAGES})
+if(CSTATSD_HELP2MAN)
+  add_custom_target(man-pages ALL DEPENDS ${CSTATSD_MAN_PAGES})
+else()
+  add_custom_target(man-pages DEPENDS ${CSTATSD_MAN_PAGES})
+endif()
 
 # What only the package installs (component `deb`, left out of `make install`, whose prefix is
 # usually /usr/local): absolute paths, kept as they are by CPACK_SET_DESTDIR.
