@@ -64,6 +64,11 @@ class Backend {
   // (FlushSnapshot::ValuesOf / MembersOf); the aggregator copies them only then.
   virtual bool WantsRawValues() const { return false; }
 
+  // True when the backend writes each timestamped point (FlushSnapshot::timed_counters /
+  // timed_gauges) at its own timestamp; the others receive a snapshot where they were folded into
+  // the interval's values (docs/aggregation.md#timestamped-samples).
+  virtual bool TakesTimestamps() const { return false; }
+
   // An HTTP backend's client, whose event loop the runner runs on a thread of its own (and shuts
   // down at stop); null for the others.
   virtual transport::HttpClient* http_client() { return nullptr; }

@@ -190,6 +190,7 @@ void Pipeline::StageWithSource(const ParsedMetric& m, std::string_view source, M
   st.rate = m.rate;
   st.value = 0;
   st.values_off = st.values_count = 0;
+  st.timestamp = m.timestamp;  // read for counters and gauges only
   switch (m.type) {
     case MetricType::kCounter:
       for (double v : m.values) st.value += v;
@@ -226,6 +227,11 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
                          st.name_len, st.tags_len};
     switch (st.type) {
       case MetricType::kCounter:
+        if (st.timestamp != 0) [[unlikely]] {
+          out.timed.AddCounter(parts, st.hash, st.timestamp, CounterDelta(st.value, st.rate),
+                               now_ns);
+          break;
+        }
         if (options_->float_counters) [[unlikely]] {
           out.ReceiveFloatCounter(parts, st.hash, FloatCounterDelta(st.value, st.rate), now_ns);
           break;
@@ -233,6 +239,10 @@ void Pipeline::Commit(int64_t now_ns, MetricMap& out) {
         out.ReceiveCounter(parts, st.hash, CounterDelta(st.value, st.rate), now_ns);
         break;
       case MetricType::kGauge:
+        if (st.timestamp != 0) [[unlikely]] {
+          out.timed.AddGauge(parts, st.hash, st.timestamp, st.value, now_ns);
+          break;
+        }
         if (st.gauge_delta) [[unlikely]] {
           out.ReceiveGaugeDelta(parts, st.hash, st.value, now_ns);
           break;

@@ -115,6 +115,8 @@ class Pipeline {
     double value;                       // counter: sum of values; gauge: the last value
     uint32_t values_off, values_count;  // timer: values in staged_values_
     std::string_view member;            // set: the member (in the datagram)
+    // counter, gauge: `|T` unix seconds, 0 = none (docs/aggregation.md#timestamped-samples)
+    int64_t timestamp;
   };
 
   std::string_view SourceAndTags(const ParsedMetric& m, std::string_view sender);

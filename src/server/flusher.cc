@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
+
+#include "snapshot/timed_fold.h"
 
 namespace cstatsd::server {
 namespace {
@@ -142,6 +145,7 @@ uint64_t Flusher::MergeIngested() {
       w->map(0).TakeReceivedIds();  // the thread is gone: what it received by id
       for (int i = 0; i < 2; ++i) {
         if (!w->map(i).empty()) ++maps;
+        MergeTimed(w->map(i));
         aggregator_.Merge(w->map(i));
       }
       continue;
@@ -158,6 +162,7 @@ uint64_t Flusher::MergeIngested() {
     }
     ledger_.HandedOver(id, aggregator_.round());
     if (!m->empty()) ++maps;
+    MergeTimed(*m);
     aggregator_.Merge(*m);
   }
   aggregator_.ReleaseRetired(ledger_.safe());
@@ -165,11 +170,87 @@ uint64_t Flusher::MergeIngested() {
     // Series ingested over HTTP since the last flush (docs/http.md#ingestion).
     MetricMap& m = parts_.http_ingest->SwapForFlush();
     if (!m.empty()) ++maps;
+    MergeTimed(m);
     aggregator_.Merge(m);
     // The flusher's until the next swap, then ingestion's again (under the target's mutex).
     m.limits = aggregator_.limits();
   }
   return maps;
+}
+
+void Flusher::MergeTimed(MetricMap& m) {
+  if (m.timed.empty() && m.timed.dropped_window() == 0 && m.timed.dropped_full() == 0) return;
+  const SeriesLimits* l = aggregator_.limits().get();
+  if (l == nullptr || !l->enabled()) {
+    timed_.MergeFrom(m.timed);
+    return;
+  }
+  // As a worker map does for a series new to it: a point of a series the aggregator does not
+  // hold, whose name (or the whole server) was at its limit at the last flush, goes to the name's
+  // overflow series.
+  timed_.MergeFrom(m.timed, [&](KeyParts& parts, uint64_t& hash) {
+    const bool held = (parts.type == MetricType::kCounter
+                           ? aggregator_.counter_index().Find(hash, parts)
+                           : aggregator_.gauge_index().Find(hash, parts)) != kNoSeriesId;
+    if (held || !(l->AllFull() || l->NameFull(MetricNameHash(parts.type, parts.name())))) return;
+    overflow_key_.assign(parts.name());
+    overflow_key_.append(kOverflowTag);
+    parts = KeyParts{parts.type, overflow_key_, parts.name_len,
+                     static_cast<uint32_t>(kOverflowTag.size())};
+    hash = SeriesKey::Hash(parts);
+  });
+}
+
+void Flusher::TakeTimed(snapshot::FlushSnapshot& out, double flush_seconds) {
+  for (const TimedPoints::Point& p : timed_.points()) {
+    const KeyParts parts = timed_.PartsOf(p);
+    SeriesKeyRef key = SeriesKeyRef::Adopt(SeriesKey::Create(parts, p.series_hash));
+    if (p.type == MetricType::kCounter) {
+      out.timed_counters.push_back(
+          {std::move(key), p.count, static_cast<double>(p.count) / flush_seconds, p.timestamp});
+    } else {
+      out.timed_gauges.push_back({std::move(key), p.value, p.timestamp});
+    }
+  }
+  // Sorted by time, then by name, tags and source, so every flush writes them in one order.
+  auto order = [](const auto& a, const auto& b) {
+    return std::tuple(a.timestamp, a.key->name(), a.key->tags(), a.key->source()) <
+           std::tuple(b.timestamp, b.key->name(), b.key->tags(), b.key->source());
+  };
+  std::sort(out.timed_counters.begin(), out.timed_counters.end(), order);
+  std::sort(out.timed_gauges.begin(), out.timed_gauges.end(), order);
+  timed_.Clear();
+}
+
+void Flusher::FoldTimedIntoAggregator() {
+  if (!timed_.empty()) {
+    MetricMap m;
+    for (const TimedPoints::Point& p : timed_.points()) {
+      const KeyParts parts = timed_.PartsOf(p);
+      if (p.type == MetricType::kCounter) {
+        m.ReceiveCounter(parts, p.series_hash, p.count, p.last_ns);
+      } else {
+        m.ReceiveGauge(parts, p.series_hash, p.value, p.timestamp * 1000000000);
+      }
+    }
+    aggregator_.Merge(m);
+    timed_.Clear();
+  }
+  LogTimedDrops();
+}
+
+void Flusher::LogTimedDrops() {
+  const uint64_t window = timed_.dropped_window(), full = timed_.dropped_full();
+  if (window == 0 && full == 0) return;
+  timed_dropped_window_ += window;
+  timed_dropped_full_ += full;
+  timed_.ResetDropped();
+  if (!timed_log_.Allow()) return;
+  spdlog::warn(
+      "timestamped samples dropped: a timestamp more than 1h old or 10m ahead, or past the "
+      "limit of distinct timestamped points per interval outside_window={} over_limit={} "
+      "outside_window_total={} over_limit_total={} limit={}",
+      window, full, timed_dropped_window_, timed_dropped_full_, timed_.max_points());
 }
 
 // Forwarder mode (docs/forwarder.md#what-is-sent): the workers' maps are merged without
@@ -188,6 +269,7 @@ void Flusher::ForwardFlush() {
   internal_stats_.Emit(internal_map_);
   aggregator_.Merge(internal_map_, /*limited=*/false);
   LogSeriesLimits();
+  FoldTimedIntoAggregator();
   {
     const MetricMap merged = aggregator_.TakeState();
     parts_.forwarder->SendMetrics(merged);
@@ -209,10 +291,23 @@ void Flusher::Flush(int64_t now_ns, double flush_seconds) {
   figures_.maps_merged = maps;
   LogSeriesLimits();
 
-  auto snapshot = aggregator_.Flush(now_ns, flush_seconds);
+  snapshot::SnapshotPtr snapshot = aggregator_.Flush(now_ns, flush_seconds);
+  if (!timed_.empty()) {
+    // Not published yet: the flusher holds the only reference to what the aggregator made.
+    TakeTimed(*std::const_pointer_cast<snapshot::FlushSnapshot>(snapshot), flush_seconds);
+  }
+  LogTimedDrops();
   figures_.aggregation_ms = MillisSince(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  for (auto& r : parts_.runners) r->EnqueueMetrics(snapshot);
+  snapshot::SnapshotPtr folded;  // for the backends that cannot carry a timestamp
+  for (auto& r : parts_.runners) {
+    if (!snapshot->has_timed() || r->backend().TakesTimestamps()) {
+      r->EnqueueMetrics(snapshot);
+      continue;
+    }
+    if (!folded) folded = snapshot::FoldTimed(*snapshot);
+    r->EnqueueMetrics(folded);
+  }
   figures_.process_ms = MillisSince(t1);
   const auto t2 = std::chrono::steady_clock::now();
   aggregator_.Reset(now_ns);

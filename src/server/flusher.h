@@ -26,6 +26,7 @@
 #include "aggregate/aggregator.h"
 #include "config/options.h"
 #include "core/metric_map.h"
+#include "core/timed_points.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
 #include "server/components.h"
@@ -106,6 +107,15 @@ class Flusher {
   // Merges what the workers and HTTP ingestion received since the last flush and frees the
   // retired ids that became safe; returns how many non-empty maps there were.
   uint64_t MergeIngested();
+  // Moves a map's timestamped points into timed_, under the series limits
+  // (docs/aggregation.md#timestamped-samples).
+  void MergeTimed(MetricMap& m);
+  // The interval's timestamped points into the snapshot (sorted), then timed_ emptied.
+  void TakeTimed(snapshot::FlushSnapshot& out, double flush_seconds);
+  // Forwarder mode: the timestamped points merged into the aggregator's interval (the wire has no
+  // timestamp), then timed_ emptied.
+  void FoldTimedIntoAggregator();
+  void LogTimedDrops();
   void CollectInternalMetrics();
   void LogSeriesLimits();  // a folded or dropped series, at a limited rate
 
@@ -118,6 +128,11 @@ class Flusher {
   InternalMetricsCollector collector_;
   MetricMap internal_map_;
   HandOverLedger ledger_;
+  TimedPoints timed_;         // the interval's timestamped points, merged from every map
+  std::string overflow_key_;  // scratch: name + kOverflowTag (MergeTimed)
+  stats::RateLimiter timed_log_{6};
+  uint64_t timed_dropped_window_ = 0;  // timestamped samples dropped since the start: outside
+  uint64_t timed_dropped_full_ = 0;    // the window, past the limit of points
 
   std::mutex flush_mu_;           // serialises flushes (timed, ForwardNow, final)
   bool workers_stopped_ = false;  // their threads joined: both maps are the flusher's

@@ -81,6 +81,26 @@ database = "statsd"
         self.stop_ok(s)
         self.assertIsNone(harness.backend_counter(s, "influxdb", "dropped") or None)
 
+    def test_timestamped_samples_are_stored_at_their_time(self):
+        # DogStatsD |T (docs/backends.md#timestamps): the point lands at the sample's second.
+        influx = Influx()
+        self.addCleanup(influx.cleanup)
+        influx.start()
+        influx.create_database("statsd")
+        s = self.start_with(f"""[influxdb]
+api-endpoint = "{influx.url}"
+api-version = 1
+database = "statsd"
+""")
+        ts = int(time.time()) - 300
+        s.send(f"ix.tc:3|c|T{ts}\nix.tc:4|c|T{ts}\nix.tg:7|g|T{ts}")
+        want = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+        rows = self.wait_rows(influx, 'SELECT "count" FROM "ix.tc"', lambda r: len(r) == 1)
+        self.assertEqual((rows[0]["time"], rows[0]["count"]), (want, 7))
+        rows = self.wait_rows(influx, 'SELECT "value" FROM "ix.tg"', lambda r: len(r) == 1)
+        self.assertEqual((rows[0]["time"], rows[0]["value"]), (want, 7))
+        self.stop_ok(s)
+
     def test_influxd_down_retries_then_counts_the_drop(self):
         influx = Influx()
         self.addCleanup(influx.cleanup)  # never started: nothing listens on its port

@@ -42,6 +42,7 @@ class DatadogBackend : public HttpBackend {
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
+  bool TakesTimestamps() const override { return true; }
 
  private:
   transport::HttpRequest Request(std::string_view path, std::string body, bool compress) const;

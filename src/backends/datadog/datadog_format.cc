@@ -62,6 +62,12 @@ class SeriesWriter {
     body += "\"}";
   }
 
+  // The timestamp of the points added from now on (unix seconds).
+  void SetTimestamp(int64_t seconds) {
+    point_prefix_.clear();
+    AppendJsonFloat(point_prefix_, static_cast<double>(seconds));
+  }
+
   void MaybeEmit() { batch_.MaybeEmit(); }
   size_t Finish() { return batch_.Finish(); }
 
@@ -112,6 +118,18 @@ size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubM
   }
   for (const auto& set : s.sets) {
     w.Add(*set.key, "", "gauge", static_cast<double>(set.cardinality));
+    w.MaybeEmit();
+  }
+  // Timestamped samples: the same series, each point at its own time (docs/backends.md#timestamps).
+  for (const auto& c : s.timed_counters) {
+    w.SetTimestamp(c.timestamp);
+    w.Add(*c.key, "", "rate", c.per_second);
+    w.Add(*c.key, ".count", "gauge", static_cast<double>(c.value));
+    w.MaybeEmit();
+  }
+  for (const auto& g : s.timed_gauges) {
+    w.SetTimestamp(g.timestamp);
+    w.Add(*g.key, "", "gauge", g.value);
     w.MaybeEmit();
   }
   return w.Finish();

@@ -42,6 +42,7 @@ class GraphiteBackend : public Backend {
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event&) override { return {}; }  // Carbon has no events
   void Interrupt() override { client_.Interrupt(); }
+  bool TakesTimestamps() const override { return true; }
 
   // The payload for a snapshot (no I/O).
   static void Format(const snapshot::FlushSnapshot& s, const GraphiteOptions& o, std::string& out);

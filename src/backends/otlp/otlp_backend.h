@@ -47,6 +47,7 @@ class OtlpBackend : public HttpBackend {
   Status SendEvent(const Event& event) override;
   // AsHistogram takes count, sum, min and max from the raw timer values, as gostatsd does.
   bool WantsRawValues() const override { return options_.format.as_histogram; }
+  bool TakesTimestamps() const override { return true; }
 
  private:
   transport::HttpRequest Request(const std::string& url, std::string body) const;

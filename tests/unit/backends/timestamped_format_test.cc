@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/datadog/datadog_format.h"
 #include "backends/graphite/graphite_backend.h"
 #include "backends/influxdb/influxdb_format.h"
 #include "backends/otlp/otlp_format.h"
@@ -61,6 +62,16 @@ TEST(TimestampedFormatTest, InfluxdbWritesThePointTimestamp) {
   EXPECT_TRUE(Has(all, "c,a=b count=4,rate=0.4 1700000000\n")) << all;
   EXPECT_TRUE(Has(all, "c,a=b count=3,rate=0.3 1699999880\n")) << all;
   EXPECT_TRUE(Has(all, "g value=9 1699999880\n")) << all;
+}
+
+TEST(TimestampedFormatTest, DatadogWritesThePointsTimestamp) {
+  std::string all;
+  datadog::FormatSeries(Snapshot(), {}, kFlush, 10, 1000,
+                        [&](std::string&& b, size_t) { all += b; });
+  EXPECT_TRUE(Has(all, R"("metric":"c.count","points":[[1699999880,3]])")) << all;
+  EXPECT_TRUE(Has(all, R"("metric":"c","points":[[1699999880,0.3]])")) << all;
+  EXPECT_TRUE(Has(all, R"("metric":"g","points":[[1699999880,9]])")) << all;
+  EXPECT_TRUE(Has(all, R"("metric":"c.count","points":[[1700000000,4]])")) << all;
 }
 
 TEST(TimestampedFormatTest, OtlpWritesTimeUnixNano) {
