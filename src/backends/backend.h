@@ -1,7 +1,7 @@
 // Backend: where flushed metrics and events go (graphite, stdout, ...). The server gives each
-// backend its own thread (server/backend_runner.h): SendMetrics and SendEvent are only ever
-// called from that thread, one at a time, so an implementation needs no locking and may block
-// (with timeouts) without delaying ingestion, the flusher or other backends.
+// backend its own thread (server/backend_runner.h): SendMetrics, SendEvent and SendServiceCheck are
+// only ever called from that thread, one at a time, so an implementation needs no locking and may
+// block (with timeouts) without delaying ingestion, the flusher or other backends.
 #pragma once
 
 #include <atomic>
@@ -35,6 +35,10 @@ struct BackendStats {
   std::atomic<uint64_t> retried{0};      // retries
   std::atomic<uint64_t> events_sent{0};
   std::atomic<uint64_t> events_dropped{0};
+  // DogStatsD service checks delivered, and lost (not carried by this backend, queue full,
+  // send failure): backend.service_checks.sent / .dropped.
+  std::atomic<uint64_t> service_checks_sent{0};
+  std::atomic<uint64_t> service_checks_dropped{0};
 
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
     c.fetch_add(n, std::memory_order_relaxed);
@@ -53,6 +57,14 @@ class Backend {
   virtual Status SendMetrics(const snapshot::FlushSnapshot& snapshot) = 0;
 
   virtual Status SendEvent(const Event& event) = 0;
+
+  // A DogStatsD service check (docs/backends.md#service-checks), called only when
+  // CarriesServiceChecks(). A backend that does not carry them never sees one: the runner counts
+  // each as dropped (backend.service_checks.dropped) and logs it, rate-limited.
+  virtual bool CarriesServiceChecks() const { return false; }
+  virtual Status SendServiceCheck(const ServiceCheck&) {
+    return Status::Error("this backend does not carry service checks");
+  }
 
   virtual bool CountsOwnBatches() const { return false; }
 

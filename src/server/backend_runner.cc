@@ -59,17 +59,42 @@ void BackendRunner::EnqueueEvent(std::shared_ptr<const Event> event) {
   cv_.notify_one();
 }
 
+void BackendRunner::EnqueueServiceCheck(std::shared_ptr<const ServiceCheck> check) {
+  {
+    std::lock_guard lock(mu_);
+    const bool carried = backend_->CarriesServiceChecks();
+    if (!carried || checks_.size() >= event_queue_size_) {
+      BackendStats::Add(backend_->stats().service_checks_dropped, 1);
+      if (drop_log_.Allow()) {
+        spdlog::error(
+            "{}, dropping service check backend={} check=\"{}\"",
+            carried ? "backend event queue full" : "backend does not carry service checks",
+            backend_->Name(), check->name);
+      }
+      return;
+    }
+    checks_.push_back(std::move(check));
+  }
+  cv_.notify_one();
+}
+
 void BackendRunner::Loop() {
   auto& st = backend_->stats();
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !metrics_.empty() || !events_.empty(); });
-    if (metrics_.empty() && events_.empty()) break;  // stopping and drained
+    cv_.wait(lock, [&] {
+      return stopping_ || !metrics_.empty() || !events_.empty() || !checks_.empty();
+    });
+    if (metrics_.empty() && events_.empty() && checks_.empty()) break;  // stopping and drained
     std::shared_ptr<const Event> event;
+    std::shared_ptr<const ServiceCheck> check;
     snapshot::SnapshotPtr snapshot;
     if (!events_.empty()) {
       event = std::move(events_.front());
       events_.pop_front();
+    } else if (!checks_.empty()) {
+      check = std::move(checks_.front());
+      checks_.pop_front();
     } else {
       snapshot = std::move(metrics_.front());
       metrics_.pop_front();
@@ -86,6 +111,13 @@ void BackendRunner::Loop() {
           spdlog::warn("sending event failed backend={} error=\"{}\"", backend_->Name(),
                        s.message());
         }
+      }
+    } else if (check) {
+      Status s = backend_->SendServiceCheck(*check);
+      BackendStats::Add(s.ok() ? st.service_checks_sent : st.service_checks_dropped, 1);
+      if (!s.ok() && send_log_.Allow()) {
+        spdlog::warn("sending service check failed backend={} check=\"{}\" error=\"{}\"",
+                     backend_->Name(), check->name, s.message());
       }
     } else {
       const bool own = backend_->CountsOwnBatches();
@@ -118,13 +150,16 @@ bool BackendRunner::Stop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();
-  const bool drained = idle_cv_.wait_for(
-      lock, timeout, [&] { return !busy_ && metrics_.empty() && events_.empty(); });
+  const bool drained = idle_cv_.wait_for(lock, timeout, [&] {
+    return !busy_ && metrics_.empty() && events_.empty() && checks_.empty();
+  });
   if (!drained) {
     const size_t lost = metrics_.size();
     BackendStats::Add(backend_->stats().dropped, lost);
+    BackendStats::Add(backend_->stats().service_checks_dropped, checks_.size());
     metrics_.clear();
     events_.clear();
+    checks_.clear();
     spdlog::error("backend did not finish in time at shutdown backend={} dropped_flushes={}",
                   backend_->Name(), lost + (busy_ ? 1 : 0));
     if (busy_ && http != nullptr) {

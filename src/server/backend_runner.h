@@ -1,8 +1,9 @@
 // BackendRunner: gives one Backend its own thread and a bounded queue
 // (docs/compatibility.md#decision-5). The flusher enqueues each FlushSnapshot and never waits; when
 // the queue is full the oldest pending flush is dropped and counted (backend.dropped). Events have
-// their own bound (max-concurrent-events). Enqueue* are called by the flusher and the event
-// dispatcher; the thread is created here because server/ is where threads are made.
+// their own bound (max-concurrent-events), and so have service checks. Enqueue* are called by the
+// flusher and the event dispatcher; the thread is created here because server/ is where threads are
+// made.
 #pragma once
 
 #include <chrono>
@@ -27,6 +28,9 @@ class BackendRunner {
   void Start();
   void EnqueueMetrics(snapshot::SnapshotPtr snapshot);
   void EnqueueEvent(std::shared_ptr<const Event> event);
+  // A service check: queued with the events (same bound) when the backend carries them
+  // (Backend::CarriesServiceChecks), else counted as dropped at once and logged, rate-limited.
+  void EnqueueServiceCheck(std::shared_ptr<const ServiceCheck> check);
 
   // Delivers what is queued within `timeout`, then stops the thread. What is not delivered by
   // then is counted as dropped (an HTTP backend's requests still in flight or waiting to retry
@@ -51,6 +55,7 @@ class BackendRunner {
   std::condition_variable idle_cv_;
   std::deque<snapshot::SnapshotPtr> metrics_;
   std::deque<std::shared_ptr<const Event>> events_;
+  std::deque<std::shared_ptr<const ServiceCheck>> checks_;  // bound: event_queue_size_ too
   bool stopping_ = false;
   bool busy_ = false;
   std::thread thread_;

@@ -18,6 +18,11 @@ void InternalMetricsCollector::Collect(const FlushFigures& flush, InternalStats&
   s.SparseGauge("receiver.datagrams_truncated", truncated);
   s.Report("parser.metrics_received", metrics);
   s.Report("parser.events_received", events);
+  // cstatsd: DogStatsD service checks parsed (docs/protocol.md#service-checks).
+  uint64_t service_checks = 0;
+  for (const auto& w : parts_.workers)
+    service_checks += stats::Read(w->counters().service_checks_received);
+  s.Report("parser.service_checks_received", service_checks);
   s.SparseGauge("parser.bad_lines_seen", bad);
   // cstatsd (docs/limits.md): series held (against max-series), values of new series folded
   // into an overflow series, values dropped past the overflow series' bound, flushes that ran
@@ -54,6 +59,9 @@ void InternalMetricsCollector::Collect(const FlushFigures& flush, InternalStats&
     s.Gauge("backend.dropped", static_cast<double>(stats::Read(st.dropped)), tags);
     s.Gauge("backend.series.sent", static_cast<double>(stats::Read(st.series_sent)), tags);
     s.SparseGauge("backend.retried", stats::Read(st.retried), tags);
+    // cstatsd: service checks delivered and lost (docs/backends.md#service-checks).
+    s.SparseGauge("backend.service_checks.sent", stats::Read(st.service_checks_sent), tags);
+    s.SparseGauge("backend.service_checks.dropped", stats::Read(st.service_checks_dropped), tags);
   }
   if (options_.heartbeat_enabled) {
     s.Gauge("heartbeat", 1,
@@ -87,7 +95,8 @@ void InternalMetricsCollector::CollectHttpIngest(InternalStats& s) {
                        stats::Read(c.events),
                        stats::Read(c.failure_limit),
                        stats::Read(c.failure_over_budget),
-                       stats::Read(c.metrics_refused)};
+                       stats::Read(c.metrics_refused),
+                       stats::Read(c.service_checks)};
     IngestReported& last = http_reported_[i];
     const std::string server = "server-name:" + h.options().name;
     auto failure = [&](uint64_t n, uint64_t before, const char* why) {
@@ -104,6 +113,7 @@ void InternalMetricsCollector::CollectHttpIngest(InternalStats& s) {
     failure(now.over_budget, last.over_budget, "over-budget");  // cstatsd: max-ingest-memory
     s.Counter("http.incoming.metrics", now.metrics - last.metrics, {server});
     s.Counter("http.incoming.events", now.events - last.events, {server});
+    s.Counter("http.incoming.service_checks", now.service_checks - last.service_checks, {server});
     // cstatsd: series the value rules refused (docs/limits.md, "Lines and values")
     s.Counter("http.incoming.metrics_refused", now.metrics_refused - last.metrics_refused,
               {server});

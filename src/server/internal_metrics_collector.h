@@ -43,7 +43,8 @@ class InternalMetricsCollector {
   // Per HTTP server: the ingestion counters last reported, to report the interval's change.
   struct IngestReported {
     uint64_t success = 0, read = 0, decompress = 0, encoding = 0, unmarshal = 0, too_large = 0,
-             metrics = 0, events = 0, limit = 0, over_budget = 0, metrics_refused = 0;
+             metrics = 0, events = 0, limit = 0, over_budget = 0, metrics_refused = 0,
+             service_checks = 0;
   };
   std::vector<IngestReported> http_reported_;
 };

@@ -74,4 +74,9 @@ Status DatadogBackend::SendEvent(const Event& event) {
   return SendRequest(Request("/api/v1/events", datadog::FormatEvent(event), false));
 }
 
+Status DatadogBackend::SendServiceCheck(const ServiceCheck& check) {
+  // As an event: one request, uncompressed, with the backend's retry policy.
+  return SendRequest(Request("/api/v1/check_run", datadog::FormatServiceCheck(check), false));
+}
+
 }  // namespace cstatsd::backends::datadog

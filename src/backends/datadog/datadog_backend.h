@@ -1,6 +1,7 @@
 // The datadog backend (docs/backends.md#datadog): the series API v1 (`/api/v1/series?api_key=`),
 // deflate- compressed JSON in batches sent concurrently (max_requests) with retries up to
-// max_request_elapsed_time; events to `/api/v1/events`. Runs on its backend thread.
+// max_request_elapsed_time; events to `/api/v1/events`, service checks to `/api/v1/check_run`. Runs
+// on its backend thread.
 #pragma once
 
 #include <chrono>
@@ -42,6 +43,8 @@ class DatadogBackend : public HttpBackend {
   std::string_view Name() const override { return kName; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
+  bool CarriesServiceChecks() const override { return true; }
+  Status SendServiceCheck(const ServiceCheck& check) override;
   bool TakesTimestamps() const override { return true; }
 
  private:

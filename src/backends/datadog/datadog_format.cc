@@ -169,4 +169,28 @@ std::string FormatEvent(const Event& e) {
   return out;
 }
 
+std::string FormatServiceCheck(const ServiceCheck& c) {
+  std::string out = "[{\"check\":";
+  AppendJsonString(out, c.name);
+  out += ",\"host_name\":";
+  AppendJsonString(out, c.source);
+  out += ",\"status\":";
+  AppendInt(out, static_cast<int64_t>(c.status));
+  if (c.timestamp != 0) {
+    out += ",\"timestamp\":";
+    AppendInt(out, c.timestamp);
+  }
+  if (!c.message.empty()) {
+    out += ",\"message\":";
+    AppendJsonString(out, c.message);
+  }
+  out += ",\"tags\":[";
+  for (size_t i = 0; i < c.tags.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendJsonString(out, c.tags[i]);
+  }
+  out += "]}]";
+  return out;
+}
+
 }  // namespace cstatsd::backends::datadog

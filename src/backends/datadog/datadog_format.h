@@ -31,6 +31,10 @@ size_t FormatSeries(const snapshot::FlushSnapshot& s, const config::DisabledSubM
 // The /api/v1/events body.
 std::string FormatEvent(const Event& e);
 
+// The /api/v1/check_run body: a JSON array of one check (docs/backends.md#service-checks), with
+// check, host_name, status, tags (always; [] when none), timestamp and message when set.
+std::string FormatServiceCheck(const ServiceCheck& c);
+
 // A point's value as Go's JSON float, after Datadog's non-finite coercion (NaN → −1,
 // ±Inf → ±max float64).
 void AppendValue(std::string& out, double v);

@@ -204,6 +204,31 @@ std::string StatsdaemonBackend::FormatEvent(const Event& e, bool disable_tags) {
   return out;
 }
 
+std::string StatsdaemonBackend::FormatServiceCheck(const ServiceCheck& c, bool disable_tags) {
+  std::string out = "_sc|" + c.name + "|" + std::to_string(static_cast<int>(c.status));
+  if (c.timestamp != 0) out += "|d:" + std::to_string(c.timestamp);
+  if (!c.source.empty()) out += "|h:" + c.source;
+  if (!disable_tags && !c.tags.empty()) {
+    out += "|#";
+    for (size_t i = 0; i < c.tags.size(); ++i) {
+      if (i > 0) out += ',';
+      out += c.tags[i];
+    }
+  }
+  if (!c.container_id.empty()) out += "|c:" + c.container_id;
+  if (!c.message.empty()) {
+    out += "|m:";
+    for (const char ch : c.message) {
+      if (ch == '\n') {
+        out += "\\n";
+      } else {
+        out += ch;
+      }
+    }
+  }
+  return out;
+}
+
 Status StatsdaemonBackend::OpenUdp() {
   if (udp_fd_ >= 0) return {};
   std::string host, port;
@@ -285,9 +310,16 @@ Status StatsdaemonBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) 
 }
 
 Status StatsdaemonBackend::SendEvent(const Event& event) {
-  std::string line = FormatEvent(event, options_.disable_tags);
+  return SendAlone(FormatEvent(event, options_.disable_tags));
+}
+
+Status StatsdaemonBackend::SendServiceCheck(const ServiceCheck& check) {
+  return SendAlone(FormatServiceCheck(check, options_.disable_tags));
+}
+
+Status StatsdaemonBackend::SendAlone(std::string line) {
   if (!options_.tcp_transport) return SendUdp({line});
-  // A fresh connection per event, as gostatsd.
+  // A fresh connection per event or check, as gostatsd does for events.
   TcpClient conn(options_.address, options_.dial_timeout, options_.write_timeout, tls_);
   line += '\n';
   Status s = conn.Write(line);

@@ -1,7 +1,8 @@
 // The statsdaemon backend (docs/backends.md#statsdaemon, docs/compatibility.md#decision-6):
 // re-emits each flush as statsd text to another statsd server — every counter, raw timer value,
 // gauge and set member — over UDP (datagrams of at most 1472 bytes) or TCP/TLS (1 MiB writes), with
-// the metric's real tags only. Events become DogStatsD `_e{}` lines on a fresh connection each.
+// the metric's real tags only. Events become DogStatsD `_e{}` lines on a fresh connection each, and
+// service checks `_sc|` lines likewise.
 // Runs on its backend thread; Format* are pure and used by the golden tests.
 #pragma once
 
@@ -42,6 +43,8 @@ class StatsdaemonBackend : public Backend {
   bool WantsRawValues() const override { return true; }
   Status SendMetrics(const snapshot::FlushSnapshot& snapshot) override;
   Status SendEvent(const Event& event) override;
+  bool CarriesServiceChecks() const override { return true; }
+  Status SendServiceCheck(const ServiceCheck& check) override;
   void Interrupt() override { tcp_.Interrupt(); }
 
   // The packets for a snapshot, each at most max_packet bytes of '\n'-separated lines (a single
@@ -49,9 +52,14 @@ class StatsdaemonBackend : public Backend {
   static std::vector<std::string> FormatPackets(const snapshot::FlushSnapshot& s, bool disable_tags,
                                                 size_t max_packet);
   static std::string FormatEvent(const Event& e, bool disable_tags);
+  // A DogStatsD `_sc|...` line (docs/backends.md#service-checks), `m:` last; a newline in the
+  // message is written as `\n`.
+  static std::string FormatServiceCheck(const ServiceCheck& c, bool disable_tags);
 
  private:
   Status SendUdp(const std::vector<std::string>& packets);
+  // One event or service check line: a datagram, or a TCP connection of its own.
+  Status SendAlone(std::string line);
   Status OpenUdp();
   void CloseUdp();
 

@@ -128,6 +128,33 @@ void StdoutBackend::FormatEvent(const Event& e, std::string& out) {
   out += "}\n";
 }
 
+void StdoutBackend::FormatServiceCheck(const ServiceCheck& c, std::string& out) {
+  out += "service_check: {Name:";
+  out += c.name;
+  out += " Status:";
+  out += ServiceCheckStatusName(c.status);
+  out += " Timestamp:";
+  AppendInt(out, c.timestamp);
+  out += " Tags:[";
+  for (size_t i = 0; i < c.tags.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += c.tags[i];
+  }
+  out += "] Source:";
+  out += c.source;
+  out += " ContainerId:";
+  out += c.container_id;
+  out += " Message:";
+  for (const char ch : c.message) {
+    if (ch == '\n') {
+      out += "\\n";
+    } else {
+      out += ch;
+    }
+  }
+  out += "}\n";
+}
+
 Status StdoutBackend::Write(const std::string& text) {
   if (!text.empty() && std::fwrite(text.data(), 1, text.size(), out_) != text.size()) {
     return Status::Error(std::string("stdout: write failed: ") + std::strerror(errno));
@@ -147,6 +174,12 @@ Status StdoutBackend::SendMetrics(const snapshot::FlushSnapshot& snapshot) {
 Status StdoutBackend::SendEvent(const Event& event) {
   buffer_.clear();
   FormatEvent(event, buffer_);
+  return Write(buffer_);
+}
+
+Status StdoutBackend::SendServiceCheck(const ServiceCheck& check) {
+  buffer_.clear();
+  FormatServiceCheck(check, buffer_);
   return Write(buffer_);
 }
 
