@@ -44,18 +44,23 @@ percent-threshold = "90"
             time.sleep(0.2)
         self.fail(f"{q}: {rows}")
 
-    def test_values_read_back_from_influxd(self):
+    def start_with_influxd(self, flush="300ms"):
+        """A real influxd with the database `statsd`, and cstatsd writing to it with API v1."""
         influx = Influx()
         self.addCleanup(influx.cleanup)
         influx.start()
         influx.create_database("statsd")
-        # One flush a second: InfluxDB keeps one point per series and second (precision=s), so
-        # faster flushes would overwrite each other, with gostatsd as with cstatsd.
         s = self.start_with(f"""[influxdb]
 api-endpoint = "{influx.url}"
 api-version = 1
 database = "statsd"
-""", flush="1s")
+""", flush=flush)
+        return influx, s
+
+    def test_values_read_back_from_influxd(self):
+        # One flush a second: InfluxDB keeps one point per series and second (precision=s), so
+        # faster flushes would overwrite each other, with gostatsd as with cstatsd.
+        influx, s = self.start_with_influxd(flush="1s")
         sent = 0
         for i in range(5):
             s.send(f"ix.c:{i + 1}|c|#env:prod,canary\nix.t:{10 * (i + 1)}|ms\nix.g:{i}|g\n"
@@ -83,15 +88,7 @@ database = "statsd"
 
     def test_timestamped_samples_are_stored_at_their_time(self):
         # DogStatsD |T (docs/backends.md#timestamps): the point lands at the sample's second.
-        influx = Influx()
-        self.addCleanup(influx.cleanup)
-        influx.start()
-        influx.create_database("statsd")
-        s = self.start_with(f"""[influxdb]
-api-endpoint = "{influx.url}"
-api-version = 1
-database = "statsd"
-""")
+        influx, s = self.start_with_influxd()
         ts = int(time.time()) - 300
         s.send(f"ix.tc:3|c|T{ts}\nix.tc:4|c|T{ts}\nix.tg:7|g|T{ts}")
         want = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
