@@ -1,5 +1,7 @@
 #include "forward/endpoint_router.h"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 namespace cstatsd::forward {
@@ -45,11 +47,18 @@ bool EndpointRouter::Attempt(const std::string& url, bool ok, TimePoint now) {
   Endpoint& e = Get(url);
   ++e.counts.posts;
   if (ok) {
-    if (e.health.Success()) dirty_ = true;
+    if (e.health.Success()) {
+      dirty_ = true;
+      spdlog::info("forwarder: aggregator rejoined the ring url={}", url);
+    }
     return false;
   }
   ++e.counts.failures;
-  if (e.health.Failure(now)) dirty_ = true;
+  if (e.health.Failure(now)) {
+    dirty_ = true;
+    spdlog::warn("forwarder: aggregator left the ring after {} failed posts in a row url={}",
+                 e.health.consecutive_failures(), url);
+  }
   if (e.health.up()) return false;
   RebuildLocked();
   return route_->healthy > 0;
@@ -72,7 +81,10 @@ void EndpointRouter::ProbeFinished(const std::string& url, bool ok, TimePoint no
   Endpoint& e = Get(url);
   ++e.counts.posts;
   if (!ok) ++e.counts.failures;
-  if (e.health.ProbeFinished(ok, now)) dirty_ = true;
+  if (e.health.ProbeFinished(ok, now)) {
+    dirty_ = true;
+    spdlog::info("forwarder: aggregator answered its probe and rejoined the ring url={}", url);
+  }
 }
 
 std::string EndpointRouter::ChooseAny() {

@@ -9,6 +9,7 @@
 #include "core/log_escape.h"
 #include "forward/raw_message.h"
 #include "forward/service_check_message.h"
+#include "forward/shard_split.h"
 #include "wire/compression.h"
 
 namespace cstatsd::forward {
@@ -20,11 +21,32 @@ void AtomicMax(std::atomic<uint64_t>& a, uint64_t v) {
   }
 }
 
+HealthOptions HealthOf(const ForwarderOptions& o) {
+  HealthOptions h;
+  h.failure_threshold = o.endpoint_failure_threshold;
+  h.probe_max = o.endpoint_probe_max_interval;
+  return h;
+}
+
 }  // namespace
+
+struct HttpForwarder::Flight {
+  std::string_view kind;
+  std::string path;
+  Headers headers;
+  std::string body;  // compressed, as sent
+  size_t raw_size = 0;
+  transport::RetryOptions retry;  // the kind's own policy, before the sharding classifier
+  Target target;
+  bool reroute = false;  // an attempt failed on an aggregator out of the ring (loop thread)
+};
 
 HttpForwarder::HttpForwarder(ForwarderOptions options,
                              std::unique_ptr<transport::HttpClient> client)
-    : options_(std::move(options)), client_(std::move(client)) {
+    : options_(std::move(options)),
+      client_(std::move(client)),
+      endpoints_(std::make_shared<EndpointSet>(options_.Endpoints())),
+      router_(endpoints_, HealthOf(options_)) {
   retry_.max_elapsed_time = options_.max_request_elapsed_time;
   retry_.fast_fail_non_retryable = options_.fast_fail_on_non_retryable_errors;
   check_retry_ = retry_;
@@ -35,6 +57,8 @@ HttpForwarder::HttpForwarder(ForwarderOptions options,
   };
   for (const auto& [name, value] : options_.custom_headers) headers[name] = value;
   base_headers_.assign(headers.begin(), headers.end());
+  auto probe = wire::Compress(options_.compression, "", options_.compression_level);
+  if (probe.ok()) probe_body_ = std::move(*probe);
 }
 
 Result<std::unique_ptr<HttpForwarder>> HttpForwarder::Create(const ForwarderOptions& options,
@@ -50,26 +74,72 @@ Result<std::unique_ptr<HttpForwarder>> HttpForwarder::Create(const ForwarderOpti
 }
 
 void HttpForwarder::SendMetrics(const MetricMap& merged) {
-  for (const Partition& p :
-       PartitionByDynamicHeaders(merged, options_.dynamic_headers, options_.float_counters)) {
-    Post("metrics", "/v2/raw", p.message, p.headers, retry_);
+  const std::shared_ptr<const Route> route = router_.Current();
+  if (route->urls.size() <= 1) {
+    Target one;
+    if (!route->urls.empty()) one.url = route->urls[0];
+    for (const Partition& p :
+         PartitionByDynamicHeaders(merged, options_.dynamic_headers, options_.float_counters)) {
+      Post("metrics", "/v2/raw", p.message, p.headers, retry_, one);
+    }
+    return;
+  }
+  SendProbes();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::max(options_.max_request_elapsed_time, Duration::zero());
+  for (const Partition& p : PartitionByDynamicHeaders(merged, options_.dynamic_headers,
+                                                      options_.float_counters, &route->ring)) {
+    Post("metrics", "/v2/raw", p.message, p.headers, retry_,
+         Target{route->urls[p.endpoint], true, p.series, deadline, 0});
   }
 }
 
+HttpForwarder::Target HttpForwarder::AnyTarget() {
+  const std::shared_ptr<const Route> route = router_.Current();
+  Target t;
+  if (route->urls.size() <= 1) {
+    if (!route->urls.empty()) t.url = route->urls[0];
+    return t;
+  }
+  t.url = router_.ChooseAny();
+  t.sharded = true;
+  t.deadline = std::chrono::steady_clock::now() +
+               std::max(options_.max_request_elapsed_time, Duration::zero());
+  return t;
+}
+
 void HttpForwarder::SendEvent(const Event& event) {
-  Post("event", "/v2/event", ToEventV2(event), {}, retry_);
+  Post("event", "/v2/event", ToEventV2(event), {}, retry_, AnyTarget());
 }
 
 void HttpForwarder::SendServiceCheck(const ServiceCheck& check) {
-  Post("service check", std::string(kServiceCheckPath), ToServiceCheckV2(check), {}, check_retry_);
+  Post("service check", std::string(kServiceCheckPath), ToServiceCheckV2(check), {}, check_retry_,
+       AnyTarget());
+}
+
+void HttpForwarder::SendProbes() {
+  // A probe is an empty RawMessageV2: what an aggregator must take for series to go to it.
+  for (const std::string& url : router_.ProbesDue(std::chrono::steady_clock::now())) {
+    transport::HttpRequest req;
+    req.url = url + "/v2/raw";
+    req.headers = base_headers_;
+    req.headers.emplace_back("Content-Encoding",
+                             std::string(wire::ContentEncoding(options_.compression)));
+    req.body = probe_body_;
+    transport::RetryOptions once;
+    once.max_elapsed_time = Duration(-1);
+    transport::RequestCallbacks cb;
+    cb.done = [this, url](const transport::Outcome& o) {
+      router_.ProbeFinished(url, o.completion == transport::Completion::kSent,
+                            std::chrono::steady_clock::now());
+    };
+    client_->Send(std::move(req), once, std::move(cb));
+  }
 }
 
 void HttpForwarder::Post(std::string_view kind, const std::string& path,
-                         const google::protobuf::MessageLite& message,
-                         const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                         const transport::RetryOptions& retry) {
-  transport::HttpRequest req;
-  req.url = options_.api_endpoint + path;
+                         const google::protobuf::MessageLite& message, const Headers& extra_headers,
+                         const transport::RetryOptions& retry, Target target) {
   std::string raw;
   if (!message.SerializeToString(&raw)) {
     invalid_.fetch_add(1, std::memory_order_relaxed);
@@ -83,7 +153,40 @@ void HttpForwarder::Post(std::string_view kind, const std::string& path,
     return;
   }
   created_.fetch_add(1, std::memory_order_relaxed);
-  req.body = std::move(*body);
+  Send(kind, path, std::move(*body), raw.size(), extra_headers, retry, std::move(target));
+}
+
+void HttpForwarder::Send(std::string_view kind, const std::string& path, std::string body,
+                         size_t raw_size, const Headers& extra_headers,
+                         const transport::RetryOptions& retry, Target target) {
+  transport::HttpRequest req;
+  req.url = (target.url.empty() ? options_.api_endpoint : target.url) + path;
+  transport::RetryOptions policy = retry;
+  std::shared_ptr<Flight> flight;
+  if (target.sharded) {
+    // Several aggregators: each attempt's result feeds the aggregator's health; once it is out
+    // of the ring (and another is in), the request gives up on it and is re-routed.
+    flight = std::make_shared<Flight>(
+        Flight{kind, path, extra_headers, body, raw_size, retry, std::move(target), false});
+    policy.fast_fail_non_retryable = true;
+    policy.classify = [this, flight, base = retry.classify,
+                       fast_fail = retry.fast_fail_non_retryable](long status,
+                                                                  std::string_view answer) {
+      const transport::AttemptResult a =
+          base ? base(status, answer) : transport::ClassifyAttempt(status);
+      const bool failed = status == 0 || status >= 500;  // no answer, a timeout, a 5xx
+      if (router_.Attempt(flight->target.url, !failed, std::chrono::steady_clock::now()) &&
+          failed) {
+        flight->reroute = true;
+        return transport::AttemptResult::kNonRetryable;
+      }
+      if (a == transport::AttemptResult::kNonRetryable && !fast_fail) {
+        return transport::AttemptResult::kRetryable;  // retried, as without sharding
+      }
+      return a;
+    };
+  }
+  req.body = std::move(body);
   req.headers = base_headers_;
   req.headers.emplace_back("Content-Encoding",
                            std::string(wire::ContentEncoding(options_.compression)));
@@ -96,8 +199,17 @@ void HttpForwarder::Post(std::string_view kind, const std::string& path,
     pending_.insert(seq);
   }
   transport::RequestCallbacks cb;
-  cb.done = [this, kind, seq](const transport::Outcome& o) {
-    OnDone(kind, o);
+  cb.done = [this, kind, seq, flight](const transport::Outcome& o) {
+    if (flight && o.completion == transport::Completion::kGaveUp && flight->reroute &&
+        Reroute(*flight)) {
+      // Neither sent nor dropped: its series are in the requests Reroute made.
+    } else {
+      OnDone(kind, o);
+      if (flight && o.completion != transport::Completion::kSent) {
+        router_.CountDropped(flight->target.url, flight->target.series,
+                             flight->target.series == 0 ? 1 : 0);
+      }
+    }
     Finished(seq);
   };
   cb.retrying = [this, kind](const transport::HttpResponse& r, transport::Duration wait) {
@@ -109,7 +221,38 @@ void HttpForwarder::Post(std::string_view kind, const std::string& path,
                    std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
     }
   };
-  client_->Send(std::move(req), retry, std::move(cb));
+  client_->Send(std::move(req), policy, std::move(cb));
+}
+
+bool HttpForwarder::Reroute(const Flight& f) {
+  const std::shared_ptr<const Route> route = router_.Current();
+  if (route->healthy == 0 || f.target.hops >= static_cast<int>(route->urls.size())) return false;
+  transport::RetryOptions policy = f.retry;
+  if (policy.max_elapsed_time >= Duration::zero()) {
+    // Within what is left of the budget the payload started with.
+    const auto left = f.target.deadline - std::chrono::steady_clock::now();
+    if (left <= Duration::zero()) return false;
+    policy.max_elapsed_time = std::chrono::duration_cast<Duration>(left);
+  }
+  if (f.target.series == 0) {  // an event or a service check: whole, to another aggregator
+    Target t = f.target;
+    t.url = router_.ChooseAny();
+    ++t.hops;
+    if (t.url == f.target.url) return false;
+    Send(f.kind, f.path, f.body, f.raw_size, f.headers, policy, std::move(t));
+    return true;
+  }
+  auto plain = wire::Decompress(options_.compression, f.body, f.raw_size);
+  pb::RawMessageV2 msg;
+  if (plain.error != wire::DecompressError::kNone || !msg.ParseFromString(plain.data)) {
+    return false;
+  }
+  router_.CountRerouted(f.target.url, f.target.series);
+  for (ShardPart& p : SplitRawMessage(std::move(msg), route->ring)) {
+    Post(f.kind, f.path, p.message, f.headers, policy,
+         Target{route->urls[p.endpoint], true, p.series, f.target.deadline, f.target.hops + 1});
+  }
+  return true;
 }
 
 void HttpForwarder::OnDone(std::string_view kind, const transport::Outcome& o) {

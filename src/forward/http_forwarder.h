@@ -4,6 +4,9 @@
 // flusher's thread. Events go one by one to /v2/event, service checks to /v2/check. Counts the
 // http.forwarder.* internal metrics. SendMetrics: flusher thread. SendEvent, WhenSent: any thread.
 // Run: the forwarder's own thread, created by server/. Stop: the controlling thread.
+// With several aggregators (docs/forwarder.md#sharding) each series goes whole to one of them,
+// chosen by an EndpointRouter's ring; an aggregator that fails leaves the ring and the payload it
+// failed is re-split over the others within the retry budget (docs/forwarder.md#health).
 #pragma once
 
 #include <google/protobuf/message_lite.h>
@@ -24,6 +27,8 @@
 #include "core/metric.h"
 #include "core/metric_map.h"
 #include "core/result.h"
+#include "forward/endpoint_router.h"
+#include "forward/endpoint_set.h"
 #include "forward/forwarder_options.h"
 #include "stats/rate_limiter.h"
 #include "transport/http_client.h"
@@ -81,15 +86,40 @@ class HttpForwarder {
   // "sentRecently: lastSend=<RFC 3339 time>" (healthy once anything was sent, as gostatsd).
   std::pair<bool, std::string> SentRecentlyCheck() const;
 
+  // The aggregators (api-endpoint and api-endpoints); discovery replaces them at run time.
+  std::shared_ptr<EndpointSet> endpoints() const { return endpoints_; }
+  // Per aggregator: state and the forwarder.* counts since the start (/expvar) or since the
+  // previous TakeEndpointStats (internal metrics; one caller, the flusher).
+  std::vector<EndpointStatus> EndpointTotals() const { return router_.Totals(); }
+  std::vector<EndpointStatus> TakeEndpointStats() { return router_.TakeDeltas(); }
+
   const ForwarderOptions& options() const { return options_; }
   size_t outstanding() const { return client_->outstanding(); }
 
  private:
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // Where a payload goes and what re-routing it needs (several aggregators only).
+  struct Target {
+    std::string url;  // base URL; empty = the one aggregator
+    bool sharded = false;
+    size_t series = 0;  // metrics: series in the payload; 0 = one event or service check
+    std::chrono::steady_clock::time_point deadline{};  // the retry budget's end
+    int hops = 0;                                      // re-routes so far
+  };
+  struct Flight;  // one sharded request in flight
+
   HttpForwarder(ForwarderOptions options, std::unique_ptr<transport::HttpClient> client);
   void Post(std::string_view kind, const std::string& path,
-            const google::protobuf::MessageLite& message,
-            const std::vector<std::pair<std::string, std::string>>& extra_headers,
-            const transport::RetryOptions& retry);
+            const google::protobuf::MessageLite& message, const Headers& extra_headers,
+            const transport::RetryOptions& retry, Target target);
+  void Send(std::string_view kind, const std::string& path, std::string body, size_t raw_size,
+            const Headers& extra_headers, const transport::RetryOptions& retry, Target target);
+  // Several aggregators: the target of an event or service check, and the probes due.
+  Target AnyTarget();
+  void SendProbes();
+  // A sharded request that failed on an aggregator out of the ring: its series re-split over the
+  // ring (or the message sent to another aggregator). False if nothing could be re-routed.
+  bool Reroute(const Flight& flight);
   void OnDone(std::string_view kind, const transport::Outcome& outcome);
   void Finished(uint64_t seq);  // request `seq` is done: run the WhenSent callbacks it held up
 
@@ -99,6 +129,9 @@ class HttpForwarder {
   transport::RetryOptions check_retry_;  // retry_, giving up at once on a non-retryable answer
   std::atomic<bool> check_404_logged_{false};
   std::vector<std::pair<std::string, std::string>> base_headers_;
+  std::shared_ptr<EndpointSet> endpoints_;
+  EndpointRouter router_;
+  std::string probe_body_;  // an empty RawMessageV2, compressed
 
   // Cumulative; TakeStats reports the change since `taken_`.
   std::atomic<uint64_t> invalid_{0}, created_{0}, sent_{0}, retried_{0}, dropped_{0};

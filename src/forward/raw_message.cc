@@ -94,17 +94,21 @@ pb::RawMessageV2 ToRawMessage(const MetricMap& map, bool float_counters) {
 
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
                                                  const std::vector<std::string>& dynamic_headers,
-                                                 bool float_counters) {
+                                                 bool float_counters, const ShardRing* ring) {
   std::vector<Partition> out;
   if (map.empty()) return out;
-  if (dynamic_headers.empty()) {
+  if (ring != nullptr && ring->empty()) ring = nullptr;
+  if (dynamic_headers.empty() && ring == nullptr) {
     out.push_back({{}, ToRawMessage(map, float_counters), map.size()});
     return out;
   }
-  std::map<std::string, size_t> index;  // joined matched tags → partition
-  std::string joined;
+  // (aggregator, joined matched tags) → partition
+  std::map<std::pair<uint32_t, std::string>, size_t> index;
+  std::pair<uint32_t, std::string> at;
+  std::string& joined = at.second;
   std::vector<std::string_view> matched;
   ForEachSeries(map, float_counters, [&](const SeriesKey& key, auto&& add) {
+    at.first = ring != nullptr ? ring->Choose(key.hash()) : 0;
     joined.clear();
     matched.clear();
     key.ForEachTag([&](std::string_view tag) {
@@ -118,9 +122,10 @@ std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
         }
       }
     });
-    auto [it, inserted] = index.emplace(joined, out.size());
+    auto [it, inserted] = index.emplace(at, out.size());
     if (inserted) {
       Partition p;
+      p.endpoint = at.first;
       for (std::string_view tag : matched) {
         const size_t colon = tag.find(':');
         p.headers.emplace_back(DynamicHeaderName(tag.substr(0, colon)),

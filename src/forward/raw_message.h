@@ -16,6 +16,7 @@
 #include "core/metric.h"
 #include "core/metric_map.h"
 #include "core/utf8.h"
+#include "forward/shard_ring.h"
 #include "gostatsd.pb.h"
 #include "wire/compression.h"
 
@@ -32,16 +33,19 @@ struct Partition {
   std::vector<std::pair<std::string, std::string>> headers;  // header name, tag value
   pb::RawMessageV2 message;
   size_t series = 0;
+  uint32_t endpoint = 0;  // with a ring: the aggregator (ring.Choose of the series' key hash)
 };
 
 // Splits `map` by the values of the tags named in `dynamic_headers`
 // (docs/forwarder.md#what-is-sent): series whose tags that start with "<name>:" (for any configured
 // name) join to the same string share a partition, whose headers are "<name with '_'→'-',
 // canonicalised>: <value>" for each such tag. With no dynamic headers there is one partition (none
-// if the map is empty).
+// if the map is empty). With a `ring` (several aggregators, docs/forwarder.md#sharding), series
+// are split by aggregator first: a partition per aggregator and header values.
 std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
                                                  const std::vector<std::string>& dynamic_headers,
-                                                 bool float_counters = false);
+                                                 bool float_counters = false,
+                                                 const ShardRing* ring = nullptr);
 
 // RawTimerV2.Kind, cstatsd's field 100 (docs/forwarder.md#schema): the timer's kind on the
 // wire. Absent (gostatsd, an older cstatsd) and unknown values are `ms`.
