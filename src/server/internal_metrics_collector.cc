@@ -160,6 +160,20 @@ void InternalMetricsCollector::CollectForwarder(InternalStats& s) {
   s.Counter("http.forwarder.dropped", static_cast<double>(f.dropped));
   s.Counter("http.forwarder.post_latency.sum", f.post_latency_sum_ms);
   s.Gauge("http.forwarder.post_latency.max", f.post_latency_max_ms);
+  // Several aggregators (docs/internal-metrics.md#forwarder): per aggregator, tagged
+  // endpoint:<url>.
+  const std::vector<forward::EndpointStatus> endpoints = parts_.forwarder->TakeEndpointStats();
+  if (endpoints.size() > 1) {
+    for (const forward::EndpointStatus& e : endpoints) {
+      std::vector<std::string> tags = {"endpoint:" + e.url};
+      s.Counter("forwarder.posts", static_cast<double>(e.counts.posts), tags);
+      s.Counter("forwarder.failures", static_cast<double>(e.counts.failures), tags);
+      s.Counter("forwarder.rerouted_series", static_cast<double>(e.counts.rerouted_series), tags);
+      s.Counter("forwarder.dropped_series", static_cast<double>(e.counts.dropped_series), tags);
+      s.Counter("forwarder.dropped_messages", static_cast<double>(e.counts.dropped_messages), tags);
+      s.Gauge("forwarder.endpoint_up", e.up && e.in_set ? 1 : 0, std::move(tags));
+    }
+  }
   if (options_.heartbeat_enabled) {
     s.Counter("heartbeat", 1,
               {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});
