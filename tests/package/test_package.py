@@ -59,8 +59,8 @@ def chroot_tarball():
         return CHROOT_TAR
     os.makedirs(CACHE_DIR, exist_ok=True)
     partial = CHROOT_TAR + ".partial"
-    made = run(["mmdebstrap", "--format=tar", "--variant=apt", "--include=systemd,man-db", "--quiet",
-                "bookworm", partial, MIRROR], timeout=900)
+    made = run(["mmdebstrap", "--format=tar", "--variant=apt", "--include=systemd,man-db",
+                "--quiet", "bookworm", partial, MIRROR], timeout=900)
     if made.returncode != 0:
         raise AssertionError("mmdebstrap failed:\n" + made.stderr[-4000:])
     os.rename(partial, CHROOT_TAR)
