@@ -124,6 +124,8 @@ void Flusher::FinalFlush() {
 void Flusher::CollectInternalMetrics() {
   figures_.aggregator = &aggregator_;
   figures_.overruns = overruns();
+  figures_.timed_dropped_window = timed_dropped_window_;
+  figures_.timed_dropped_limit = timed_dropped_full_;
   collector_.Collect(figures_, internal_stats_);
 }
 

@@ -32,6 +32,11 @@ void InternalMetricsCollector::Collect(const FlushFigures& flush, InternalStats&
   s.Report("aggregator.series_overflowed", agg.series_overflowed(), {"aggregator_id:0"});
   s.Report("aggregator.series_dropped", agg.series_dropped(), {"aggregator_id:0"});
   s.Report("flusher.overruns", flush.overruns);
+  // cstatsd: DogStatsD timestamped samples dropped (docs/aggregation.md#timestamped-samples).
+  s.SparseGauge("aggregator.timestamped_dropped", flush.timed_dropped_window,
+                {"aggregator_id:0", "reason:window"});
+  s.SparseGauge("aggregator.timestamped_dropped", flush.timed_dropped_limit,
+                {"aggregator_id:0", "reason:limit"});
   if (parts_.tcp_receiver) {
     // cstatsd: TCP input connections open now, refused (over the cap or out of fds), timed out.
     const auto& t = parts_.tcp_receiver->counters();

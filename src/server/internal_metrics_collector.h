@@ -23,6 +23,11 @@ struct FlushFigures {
   double process_ms = 0;      // its hand-over to the backends
   double reset_ms = 0;        // its reset / expiry
   double total_ms = 0;
+  // DogStatsD timestamped samples dropped since the start
+  // (docs/aggregation.md#timestamped-samples): outside the time window, or past the limit of
+  // points.
+  uint64_t timed_dropped_window = 0;
+  uint64_t timed_dropped_limit = 0;
 };
 
 class InternalMetricsCollector {

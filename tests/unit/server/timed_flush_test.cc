@@ -41,8 +41,8 @@ constexpr int64_t kNow = kNowS * 1'000'000'000;
 
 class TimedFlushTest : public ::testing::Test {
  protected:
-  void Start(uint64_t max_series_per_metric) {
-    options_.statser_type = "null";
+  void Start(uint64_t max_series_per_metric, const char* statser = "null") {
+    options_.statser_type = statser;
     options_.max_series_per_metric = max_series_per_metric;
     pipeline_ = pipeline::PipelineOptions::From(options_);
     for (bool takes : {true, false}) {
@@ -156,6 +156,25 @@ TEST_F(TimedFlushTest, ANameAtItsSeriesLimitSendsNewSeriesToItsOverflowSeries) {
   for (const auto& c : t[1].timed_counters) tags.emplace_back(c.key->tags());
   std::sort(tags.begin(), tags.end());
   EXPECT_EQ(tags, (std::vector<std::string>{std::string(kOverflowTag), "k:1"}));
+}
+
+TEST_F(TimedFlushTest, DropsAreReportedAsAnInternalMetric) {
+  Start(0, "internal");
+  Receive(0, MetricType::kCounter, "c", 1, kNowS - 7200);  // outside the window
+  Receive(0, MetricType::kCounter, "c", 1, kNowS - 7300);
+  Flush();
+  Flush();  // internal metrics collected at a flush report what the previous flushes counted
+  Stop();
+  const auto t = timed_->snapshots();
+  ASSERT_EQ(t.size(), 2u);
+  double window = -1, limit = -1;
+  for (const auto& g : t[1].gauges) {
+    if (g.key->name() != "statsd.aggregator.timestamped_dropped") continue;
+    if (g.key->tags().find("reason:window") != std::string_view::npos) window = g.value;
+    if (g.key->tags().find("reason:limit") != std::string_view::npos) limit = g.value;
+  }
+  EXPECT_EQ(window, 2);
+  EXPECT_EQ(limit, -1);  // sparse: never reported while 0
 }
 
 }  // namespace
