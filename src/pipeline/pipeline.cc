@@ -150,7 +150,17 @@ KeyParts Pipeline::LayoutKey(MetricType type, std::string_view name, std::string
 bool Pipeline::Stage(const ParsedMetric& m, std::string_view sender, MetricMap& out, int64_t now_ns,
                      bool may_park) {
   std::string_view source = SourceAndTags(m, sender);
-  if (cloud_ != nullptr && !Enrich(source, now_ns, may_park)) return false;
+  if (cloud_ != nullptr) {
+    // A container id the provider knows decides the pod, whatever the sender; else the source
+    // (docs/cloud-providers.md#origin-detection).
+    const cloud::Instance* pod =
+        m.container_id.empty() ? nullptr : cloud_->ResolveContainer(m.container_id);
+    if (pod != nullptr) {
+      ApplyInstance(*pod, source);
+    } else if (!Enrich(source, now_ns, may_park)) {
+      return false;
+    }
+  }
   StageWithSource(m, source, out);
   return true;
 }
@@ -164,11 +174,15 @@ bool Pipeline::Enrich(std::string_view& source, int64_t now_ns, bool may_park) {
       missed_source_ = source;
       return false;
     case cloud::Enricher::Action::kEnrich:
-      source = r.instance->id;
-      for (const std::string& t : r.instance->tags) tags_.push_back(t);
+      ApplyInstance(*r.instance, source);
       return true;
   }
   return true;
+}
+
+void Pipeline::ApplyInstance(const cloud::Instance& instance, std::string_view& source) {
+  source = instance.id;
+  for (const std::string& t : instance.tags) tags_.push_back(t);
 }
 
 // tags_ holds the metric's tags (source already decided).

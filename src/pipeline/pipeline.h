@@ -127,6 +127,8 @@ class Pipeline {
   void StageWithSource(const ParsedMetric& m, std::string_view source, MetricMap& out);
   // Applies the cloud provider's answer to the source and tags_; false when it is not known yet.
   bool Enrich(std::string_view& source, int64_t now_ns, bool may_park);
+  // source = the instance's id, tags_ += its tags.
+  void ApplyInstance(const cloud::Instance& instance, std::string_view& source);
   // Runs the filters over tags_ (and the source); false when the series is dropped.
   bool Filter(std::string_view name, std::string_view& source);
 

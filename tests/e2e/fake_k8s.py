@@ -26,8 +26,9 @@ import urllib.parse
 
 def make_pod(name, ip, namespace="default", annotations=None, labels=None, node="node-a",
              phase="Running", host_ip="10.0.0.1", host_network=False, deleting=False,
-             created="2024-01-01T00:00:00Z"):
-    """A core/v1 Pod object as the API server sends it (ip None or "": no IP yet)."""
+             created="2024-01-01T00:00:00Z", container_ids=()):
+    """A core/v1 Pod object as the API server sends it (ip None or "": no IP yet);
+    container_ids: its status.containerStatuses[].containerID ("containerd://<id>")."""
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -47,6 +48,10 @@ def make_pod(name, ip, namespace="default", annotations=None, labels=None, node=
         pod["status"]["podIPs"] = [{"ip": ip}]
     if deleting:
         pod["metadata"]["deletionTimestamp"] = "2024-01-02T00:00:00Z"
+    if container_ids:
+        pod["status"]["containerStatuses"] = [
+            {"name": f"c{i}", "containerID": cid, "ready": True}
+            for i, cid in enumerate(container_ids)]
     return pod
 
 

@@ -88,6 +88,45 @@ class K8sTest(harness.ServerTestCase):
         self.assertTrue(self.k8s.watches())
         self.stop_ok(server)
 
+    def test_a_container_id_finds_its_pod_whatever_the_sender(self):
+        """DogStatsD origin detection (docs/cloud-providers.md#origin-detection): a line's
+        `|c:` container id, or the inode of its container's cgroup directory (found under
+        cgroup-path, here a tree made by the test), resolves to its pod's tags and source, over
+        the sender's IP; an unknown id or inode falls back to the sender's IP."""
+        web = "a" * 64
+        agent = "b" * 64
+        self.k8s.add_pod(make_pod("web-1", "127.0.0.2", namespace="shop",
+                                  annotations={"gostatsd.atlassian.com/team": "a"},
+                                  container_ids=[f"containerd://{web}"]))
+        self.k8s.add_pod(make_pod("agent", "127.0.0.4", host_network=True,
+                                  annotations={"gostatsd.atlassian.com/team": "infra"},
+                                  container_ids=[f"cri-o://{agent}"]))
+        cgroups = tempfile.TemporaryDirectory()
+        self.addCleanup(cgroups.cleanup)
+        web_cgroup = os.path.join(cgroups.name, "kubepods.slice", "kubepods-pod1.slice",
+                                  f"cri-containerd-{web}.scope")
+        os.makedirs(web_cgroup)
+        inode = os.stat(web_cgroup).st_ino
+        server = self.start(harness.standard_flags(cloud_provider="k8s"),
+                            env=env_for(self.kubeconfig, cgroup_path=cgroups.name))
+        # A host-network pod, found by its container from an IP no pod has.
+        self.send_until(server, "127.0.0.5", f"a:1|c|c:ci-{agent}",
+                        r"stats\.counter\.a\.team\.infra\.s\.default/agent\.count 1 \d+")
+        # The container wins over the sender's pod IP; the bare id of DogStatsD 1.2 and a
+        # ci-,in- pair work too.
+        self.send_until(server, "127.0.0.2", f"b:2|c|#k:v|c:{agent}",
+                        r"stats\.counter\.b\.k\.v\.team\.infra\.s\.default/agent\.count 2 \d+")
+        self.send_until(server, "127.0.0.5", f"c:3|c|c:ci-{web},in-4242",
+                        r"stats\.counter\.c\.team\.a\.s\.shop/web-1\.count 3 \d+")
+        self.send_until(server, "127.0.0.4", f"i:6|c|c:in-{inode}",
+                        r"stats\.counter\.i\.team\.a\.s\.shop/web-1\.count 6 \d+")
+        # Not resolved: the sender's IP decides.
+        self.send_until(server, "127.0.0.2", "d:4|c|c:in-4242",
+                        r"stats\.counter\.d\.team\.a\.s\.shop/web-1\.count 4 \d+")
+        self.send_until(server, "127.0.0.5", f"e:5|c|c:ci-{'c' * 64}",
+                        r"stats\.counter\.e\.s\.127\.0\.0\.5\.count 5 \d+")
+        self.stop_ok(server)
+
     def test_a_refused_list_stops_startup(self):
         self.k8s.fail_next("list", 403, count=1000)
         r = self.run_binary(harness.standard_flags(cloud_provider="k8s"),

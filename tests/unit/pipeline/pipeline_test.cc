@@ -488,5 +488,67 @@ TEST_F(PipelineTest, EventTagsDeduplicatedTheSameWithManyTagsAndDefaults) {
   EXPECT_EQ(e.tags, (std::vector<std::string>{"t", "env:prod"}));
 }
 
+// An index provider (as k8s): web-1 by IP and by container, web-2 by IP, agent (host network) by
+// container only.
+class PodsProvider : public cloud::Provider {
+ public:
+  std::string_view name() const override { return "pods"; }
+  bool answers_lookups() const override { return false; }
+  Status Start() override {
+    auto web1 = std::make_shared<const cloud::Instance>(cloud::Instance{"ns/web-1", {"app:web"}});
+    auto web2 = std::make_shared<const cloud::Instance>(cloud::Instance{"ns/web-2", {"app:web"}});
+    auto agent = std::make_shared<const cloud::Instance>(cloud::Instance{"ns/agent", {"app:ag"}});
+    auto by_ip = std::make_shared<cloud::Index>();
+    (*by_ip)["10.1.0.1"] = web1;
+    (*by_ip)["10.1.0.2"] = web2;
+    auto by_container = std::make_shared<cloud::ContainerIndex>();
+    (*by_container)["c-web1"] = web1;
+    (*by_container)["c-agent"] = agent;
+    publish_(by_ip, by_container);
+    return {};
+  }
+};
+
+// docs/cloud-providers.md#origin-detection: a known container id decides the pod whatever the
+// sender; an unknown one (or a cgroup inode) falls back to the sender's IP.
+TEST_F(PipelineTest, AKnownContainerIdDecidesThePodElseTheSenderDoes) {
+  cloud::CloudHandler handler(std::make_unique<PodsProvider>(), cloud::HandlerOptions{});
+  ASSERT_TRUE(handler.Start().ok());
+  cloud::Enricher enricher(&handler);
+  Pipeline p(&options_);
+  p.set_cloud(&enricher);
+  struct Case {
+    std::string_view container_id;
+    std::string_view sender;
+    std::string_view source;
+    std::string_view tags;
+  };
+  const Case cases[] = {
+      {"ci-c-agent", "10.0.0.1", "ns/agent", "app:ag,x:1"},   // a node IP: the container decides
+      {"ci-c-agent", "10.1.0.2", "ns/agent", "app:ag,x:1"},   // over another pod's IP too
+      {"c-web1", "10.0.0.1", "ns/web-1", "app:web,x:1"},      // the bare (1.2) form
+      {"in-42,ci-c-web1", "", "ns/web-1", "app:web,x:1"},     // no sender at all
+      {"ci-unknown", "10.1.0.2", "ns/web-2", "app:web,x:1"},  // not known: the sender's IP
+      {"in-42", "10.1.0.1", "ns/web-1", "app:web,x:1"},       // an inode is not resolved
+      {"ci-unknown", "10.0.0.1", "10.0.0.1", "x:1"},          // neither known: unchanged
+      {"", "10.1.0.2", "ns/web-2", "app:web,x:1"},            // no container id: the IP
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.container_id) + " from " + std::string(c.sender));
+    MetricMap map;
+    ParsedMetric m;
+    m.type = MetricType::kCounter;
+    m.name = "f";
+    m.values = {1};
+    m.tags = {"x:1"};
+    m.container_id = c.container_id;
+    ASSERT_TRUE(p.Stage(m, c.sender, map, 1, true));
+    p.Commit(1, map);
+    ASSERT_EQ(map.counters.size(), 1u);
+    EXPECT_EQ(map.counters.entries().at(0).key->source(), c.source);
+    EXPECT_EQ(map.counters.entries().at(0).key->tags(), c.tags);
+  }
+}
+
 }  // namespace
 }  // namespace cstatsd::pipeline
