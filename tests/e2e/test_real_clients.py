@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import deps  # noqa: E402
 import harness  # noqa: E402
+from fake_k8s import FakeK8s, make_pod, write_kubeconfig  # noqa: E402
 
 HOT_SHOTS = "18.0.0"
 CLIENTS_DIR = os.environ.get("CSTATSD_REAL_CLIENTS_DIR") or os.path.join(
@@ -86,6 +88,11 @@ def now():
 
 
 class RealClientsTest(harness.ServerTestCase):
+    def tmp(self):
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        return d.name
+
     def start_server(self, **flags):
         return self.start_standard(flush_interval="1h", **flags)
 
@@ -186,6 +193,36 @@ class RealClientsTest(harness.ServerTestCase):
         self.assertTimer(got, "dist", [9, 1, 5], weight=4)
         self.assertTimer(got, "dist_tagged.team.a", [2.5])
 
+    def test_hot_shots_check(self):
+        """check (a DogStatsD service check) with each status, a message, a hostname, a date and
+        tags: one stdout line each (docs/backends.md)."""
+        ensure_hot_shots()
+        server = self.start_server()
+        when = now() - 30
+        hot_shots(server.port, [
+            ["check", "svc.ok", 0],
+            ["check", "svc.warn", 1, {"message": "slow"}, ["env:prod"]],
+            ["check", "svc.crit", 2, {"hostname": "db-1", "date_happened": {"$date": when},
+                                      "message": "down | for good"}, ["env:prod", "team:a"]],
+            ["check", "svc.unknown", 3],
+        ])
+        self.stop_ok(server)
+        checks = [l for l in server.lines() if l.startswith("service_check: ")]
+        self.assertEqual(len(checks), 4, "\n".join(checks) + "\n" + server.describe())
+
+        def check(name):
+            found = [c for c in checks if f"Name:{name} " in c]
+            self.assertEqual(len(found), 1, f"{name}: {checks}")
+            return found[0]
+
+        self.assertRegex(check("svc.ok"), r"Status:ok .*Tags:\[\] Source:127\.0\.0\.1 ")
+        self.assertRegex(check("svc.warn"),
+                         r"Status:warning .*Tags:\[env:prod\] .*Message:slow\}$")
+        self.assertRegex(check("svc.crit"),
+                         rf"Status:critical Timestamp:{when} Tags:\[env:prod team:a\] "
+                         r"Source:db-1 .*Message:down \| for good\}$")
+        self.assertRegex(check("svc.unknown"), r"Status:unknown ")
+
     def test_hot_shots_timestamps(self):
         """A gauge and a counter with a timestamp (DogStatsD `|T`) arrive with their values."""
         ensure_hot_shots()
@@ -252,6 +289,37 @@ class RealClientsTest(harness.ServerTestCase):
         got = self.totals(server)
         self.assertValues(got, {f"stats.counter.f{SRC}.count": 2.5,
                                 f"stats.counter.fd{SRC}.count": -0.75})
+
+    def test_hot_shots_origin_detection(self):
+        """hot-shots in DogStatsD mode with a container id (`c:<id>`, the form it sends when it
+        reads its id from /proc/self/cgroup) and the k8s cloud provider: the container's pod
+        tags the metrics, whatever the sender's IP (docs/cloud-providers.md#origin-detection)."""
+        ensure_hot_shots()
+        container = "e" * 64
+        k8s = FakeK8s(token="t")
+        self.addCleanup(k8s.close)
+        k8s.add_pod(make_pod("api-1", "10.9.0.7", namespace="shop", labels={"app": "api"},
+                             container_ids=[f"containerd://{container}"]))
+        kubeconfig = write_kubeconfig(os.path.join(self.tmp(), "kubeconfig"), k8s.url, token="t")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GSD_")}
+        env.update(GSD_K8S_KUBECONFIG_PATH=kubeconfig, GSD_K8S_LABEL_TAG_REGEX="^app$")
+        server = self.start(harness.standard_flags(flush_interval="1h", cloud_provider="k8s"),
+                            env=env)
+        hot_shots(server.port, [
+            ["increment", "od", 2, ["k:v"]],
+            ["gauge", "od_g", 4],
+            ["distribution", "od_d", 8],
+        ], datadog=True, containerID=container, includeDatadogTelemetry=False)
+        hot_shots(server.port, [["increment", "od_other"]], datadog=True,
+                  containerID="f" * 64, includeDatadogTelemetry=False)
+        pod = ".s.shop/api-1"
+        got = self.totals(server)
+        self.assertValues(got, {
+            f"stats.counter.od.app.api.k.v{pod}.count": 2,
+            f"stats.gauge.od_g.app.api{pod}": 4,
+            f"stats.timers.od_d.app.api{pod}.count": 1,
+            f"stats.counter.od_other{SRC}.count": 1,  # an unknown container: the sender's IP
+        })
 
     # ----- Debian's python3-statsd (Etsy statsd's client) -----
 
