@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cloud/handler.h"
+#include "forward/dns_discovery.h"
 #include "forward/http_forwarder.h"
 #include "http/http_server.h"
 #include "http/ingestion.h"
@@ -25,6 +26,7 @@ struct Components {
   // First, so destroyed last: what the others' threads may still deliver to.
   std::vector<std::unique_ptr<BackendRunner>> runners;  // standalone mode
   std::unique_ptr<forward::HttpForwarder> forwarder;    // forwarder mode
+  std::unique_ptr<forward::DnsDiscovery> discovery;     // forwarder mode with api-endpoints-dns
   std::vector<int> fds;          // metrics sockets: one per worker (UDP) or one shared (unix)
   ingest::SocketFile unix_file;  // the unix socket file this process bound (metrics-addr)
   int tcp_listen_fd = -1;        // metrics-tcp-addr

@@ -114,6 +114,14 @@ nlohmann::json ExpvarVars(const config::Options& options, const Components& part
     j["forwarder"]["last-successful-send-unix-ms"] =
         last ? nlohmann::json(ms(last->time_since_epoch())) : nlohmann::json(nullptr);
   }
+  if (parts.discovery) {  // docs/scaling.md#discovery-by-dns
+    const forward::DnsDiscoveryStats d = parts.discovery->Totals();
+    j["forwarder"]["dns"] = {{"name", parts.forwarder->options().dns.name},
+                             {"endpoints", parts.discovery->endpoints()},
+                             {"forwarder.dns.lookups", d.lookups},
+                             {"forwarder.dns.failed", d.failed},
+                             {"forwarder.dns.changes", d.changes}};
+  }
   return j;
 }
 
