@@ -101,7 +101,6 @@ Result<std::unique_ptr<Server>> Server::Create(
     auto f = forward::HttpForwarder::Create(*fo, *to);
     if (!f.ok()) return f.status();
     s->parts_.forwarder = std::move(*f);
-    s->flusher_.set_interval(fo->flush_interval);
     if (fo->dns.enabled()) {  // docs/scaling.md#discovery-by-dns
       auto d = forward::DnsDiscovery::Create(
           fo->dns, [set = s->parts_.forwarder->endpoints()](const std::vector<std::string>& urls) {
@@ -110,6 +109,7 @@ Result<std::unique_ptr<Server>> Server::Create(
       if (!d.ok()) return d.status();
       s->parts_.discovery = std::move(*d);
     }
+    s->flusher_.set_interval(fo->flush_interval);
     if (!backends.empty()) {
       spdlog::warn("forwarder mode sends to http-transport.api-endpoint; backends ignored");
       backends.clear();
@@ -294,15 +294,15 @@ Status Server::Start() {
     if (parts_.cloud) parts_.http_ingest->SetCloud(parts_.cloud.get(), kIngestCloudWait);
   }
   for (auto& r : parts_.runners) r->Start();
+  if (parts_.discovery) {
+    (void)parts_.discovery->Refresh();  // the first set before the first flush
+    discovery_thread_ = std::thread([d = parts_.discovery.get()] { d->Run(); });
+  }
   if (parts_.forwarder) {
     forwarder_thread_ = std::thread([f = parts_.forwarder.get()] { f->Run(); });
   }
   flusher_.Start();
   for (auto& w : parts_.workers) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
-  if (parts_.discovery) {
-    (void)parts_.discovery->Refresh();  // the first set before the first flush
-    discovery_thread_ = std::thread([d = parts_.discovery.get()] { d->Run(); });
-  }
   if (parts_.cloud && parts_.cloud->answers_lookups())
     cloud_thread_ = std::thread([c = parts_.cloud.get()] { c->Run(); });
   if (parts_.cloud && parts_.cloud->provider().has_background_loop()) {
@@ -441,6 +441,8 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
                        std::chrono::duration_cast<std::chrono::milliseconds>(deliver_by - now));
     spdlog::info("final flush bounded by the caller's deadline timeout_ms={}", timeout.count());
   }
+  if (parts_.discovery) parts_.discovery->Stop();
+  if (discovery_thread_.joinable()) discovery_thread_.join();
   if (parts_.forwarder) {
     // The final flush and the requests still retrying get backend-shutdown-timeout (or less,
     // above); what is left then is dropped and counted.
@@ -459,8 +461,6 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   parts_.fds.clear();
   ingest::RemoveSocketFile(parts_.unix_file);  // only if it is still the file this process bound
   if (parts_.tcp_listen_fd >= 0) close(parts_.tcp_listen_fd);
-  if (parts_.discovery) parts_.discovery->Stop();
-  if (discovery_thread_.joinable()) discovery_thread_.join();
   parts_.tcp_receiver.reset();
   spdlog::info("cstatsd stopped");
 }
