@@ -130,5 +130,17 @@ TEST(TimestampedFormatTest, FoldTimedCreatesWhatTheIntervalLacks) {
   EXPECT_EQ(f->gauges[1].value, 7);
 }
 
+TEST(TimestampedFormatTest, FoldTimedAddsToTheFloatCountWithFloatCounters) {
+  snapshot::FlushSnapshot s = Snapshot();
+  s.float_counters = true;
+  s.counters[0].float_value = 4.5;
+  s.timed_counters.push_back({Key(MetricType::kCounter, "new"), 2, 0.2, kTs});
+  const auto f = snapshot::FoldTimed(s);
+  ASSERT_EQ(f->counters.size(), 2u);
+  EXPECT_DOUBLE_EQ(f->Count(f->counters[0]), 7.5);
+  EXPECT_DOUBLE_EQ(f->counters[0].per_second, 0.75);
+  EXPECT_DOUBLE_EQ(f->Count(f->counters[1]), 2);
+}
+
 }  // namespace
 }  // namespace cstatsd::backends
