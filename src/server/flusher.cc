@@ -229,7 +229,10 @@ void Flusher::FoldTimedIntoAggregator() {
     MetricMap m;
     for (const TimedPoints::Point& p : timed_.points()) {
       const KeyParts parts = timed_.PartsOf(p);
-      if (p.type == MetricType::kCounter) {
+      if (p.type == MetricType::kCounter && aggregator_.float_counters()) {
+        // The aggregator's counters hold doubles (docs/aggregation.md#float-counters).
+        m.ReceiveFloatCounter(parts, p.series_hash, static_cast<double>(p.count), p.last_ns);
+      } else if (p.type == MetricType::kCounter) {
         m.ReceiveCounter(parts, p.series_hash, p.count, p.last_ns);
       } else {
         m.ReceiveGauge(parts, p.series_hash, p.value, p.timestamp * 1000000000);

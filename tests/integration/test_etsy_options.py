@@ -75,9 +75,11 @@ class EtsyOptionsTest(ServerTestCase):
         fwd = self.start(["--server-mode", "forwarder", "--config-path", fwd_conf,
                           "--metrics-addr", "127.0.0.1:0", "--statser-type", "null",
                           "--gauge-deltas", "--float-counters"])
-        fwd.send("fc:0.25|c\nfc:0.5|c", "fg:7|g\nfg:-2|g")
-        # The aggregator may split the forwarded counts over its flushes: their sum is exact.
-        self.wait_total(agg, f"stats.counter.fc{SRC}.count", 0.75)
+        now = int(time.time())
+        fwd.send("fc:0.25|c\nfc:0.5|c", "fg:7|g\nfg:-2|g", f"fc:2|c|T{now}")
+        # The aggregator may split the forwarded counts over its flushes: their sum is exact,
+        # the timestamped 2 folded in (docs/aggregation.md#timestamped-samples).
+        self.wait_total(agg, f"stats.counter.fc{SRC}.count", 2.75)
         self.assertMetric(agg, f"stats.gauge.fg{SRC}", "5.000000")
         # The forwarder resolved the delta against the value it forwarded last.
         i = agg.mark()
