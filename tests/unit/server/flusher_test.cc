@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "unit/server/recording_backend.h"
 
 namespace cstatsd::server {
 namespace {
@@ -77,25 +78,7 @@ TEST(HandOverLedgerTest, AMissAfterAMissStartsTheWaitAgain) {
   EXPECT_EQ(l.safe(), 8u);
 }
 
-// Records the snapshots it is given.
-class RecordingBackend : public backends::Backend {
- public:
-  std::string_view Name() const override { return "recording"; }
-  Status SendMetrics(const snapshot::FlushSnapshot& s) override {
-    std::lock_guard lock(mu_);
-    snapshots_.push_back(s);
-    return {};
-  }
-  Status SendEvent(const Event&) override { return {}; }
-  std::vector<snapshot::FlushSnapshot> snapshots() {
-    std::lock_guard lock(mu_);
-    return snapshots_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<snapshot::FlushSnapshot> snapshots_;
-};
+using test::RecordingBackend;
 
 // A flusher over one worker that never runs a thread (fed with ProcessDatagram), a recording
 // backend and a clock the test sets.

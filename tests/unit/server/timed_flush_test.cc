@@ -10,31 +10,12 @@
 #include <vector>
 
 #include "server/flusher.h"
+#include "unit/server/recording_backend.h"
 
 namespace cstatsd::server {
 namespace {
 
-class RecordingBackend : public backends::Backend {
- public:
-  explicit RecordingBackend(bool takes_timestamps) : takes_(takes_timestamps) {}
-  std::string_view Name() const override { return "recording"; }
-  Status SendMetrics(const snapshot::FlushSnapshot& s) override {
-    std::lock_guard lock(mu_);
-    snapshots_.push_back(s);
-    return {};
-  }
-  Status SendEvent(const Event&) override { return {}; }
-  bool TakesTimestamps() const override { return takes_; }
-  std::vector<snapshot::FlushSnapshot> snapshots() {
-    std::lock_guard lock(mu_);
-    return snapshots_;
-  }
-
- private:
-  const bool takes_;
-  std::mutex mu_;
-  std::vector<snapshot::FlushSnapshot> snapshots_;
-};
+using test::RecordingBackend;
 
 constexpr int64_t kNowS = 1'700'000'000;
 constexpr int64_t kNow = kNowS * 1'000'000'000;
