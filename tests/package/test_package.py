@@ -72,6 +72,14 @@ class PackageTest(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(CACHE_DIR, exist_ok=True)
         cls.work = tempfile.mkdtemp(prefix="run-", dir=CACHE_DIR)
+        try:
+            cls.install()
+        except BaseException:
+            shutil.rmtree(cls.work, ignore_errors=True)  # tearDownClass does not run
+            raise
+
+    @classmethod
+    def install(cls):
         cls.deb = build_package(os.path.join(cls.work, "out"))
         cls.root = os.path.join(cls.work, "root")
         os.makedirs(cls.root)
