@@ -88,6 +88,9 @@ nlohmann::json ExpvarVars(const config::Options& options, const Components& part
     j["forwarder"] = {
         {"settings",
          {{"api-endpoint", fo.api_endpoint},
+          {"api-endpoints", fo.api_endpoints},
+          {"endpoint-failure-threshold", fo.endpoint_failure_threshold},
+          {"endpoint-probe-max-interval", config::FormatGoDuration(fo.endpoint_probe_max_interval)},
           {"transport", fo.transport},
           {"compress", fo.compression != wire::Compression::kNone},
           {"compression-type", fo.compression == wire::Compression::kLz4    ? "lz4"
@@ -113,6 +116,24 @@ nlohmann::json ExpvarVars(const config::Options& options, const Components& part
     const auto last = parts.forwarder->LastSuccessfulSend();
     j["forwarder"]["last-successful-send-unix-ms"] =
         last ? nlohmann::json(ms(last->time_since_epoch())) : nlohmann::json(nullptr);
+    // Several aggregators (docs/forwarder.md#health): each one's state and forwarder.* counts.
+    const auto endpoints = parts.forwarder->EndpointTotals();
+    if (endpoints.size() > 1) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const forward::EndpointStatus& e : endpoints) {
+        list.push_back({{"url", e.url},
+                        {"state", !e.in_set ? "removed"
+                                  : e.up    ? "up"
+                                            : "down"},
+                        {"consecutive-failures", e.consecutive_failures},
+                        {"forwarder.posts", e.counts.posts},
+                        {"forwarder.failures", e.counts.failures},
+                        {"forwarder.rerouted_series", e.counts.rerouted_series},
+                        {"forwarder.dropped_series", e.counts.dropped_series},
+                        {"forwarder.dropped_messages", e.counts.dropped_messages}});
+      }
+      j["forwarder"]["endpoints"] = std::move(list);
+    }
   }
   if (parts.discovery) {  // docs/scaling.md#discovery-by-dns
     const forward::DnsDiscoveryStats d = parts.discovery->Totals();
