@@ -165,7 +165,7 @@ void InternalMetricsCollector::CollectForwarder(InternalStats& s) {
   s.Counter("http.forwarder.dropped", static_cast<double>(f.dropped));
   s.Counter("http.forwarder.post_latency.sum", f.post_latency_sum_ms);
   s.Gauge("http.forwarder.post_latency.max", f.post_latency_max_ms);
-  // Several aggregators (docs/internal-metrics.md#forwarder): per aggregator, tagged
+  // Several aggregators (docs/forwarder.md#health): per aggregator, tagged
   // endpoint:<url>.
   const std::vector<forward::EndpointStatus> endpoints = parts_.forwarder->TakeEndpointStats();
   if (endpoints.size() > 1) {
