@@ -6,7 +6,9 @@
   the exact percentiles are equal.
 * One aggregator SIGKILLed: once the forwarder has seen it fail, its series appear at the others;
   no value is counted twice, and what is missing equals what the forwarder counted as dropped.
-  Restarted on its port: it gets its share back, and only its share (about 1/3) moved.
+  Restarted on its port: it gets its share back, and only its share (about 1/3) moved. Without
+  a retry budget (`max-request-elapsed-time = -1`) its series are lost instead, and exactly as
+  many as the forwarder counted in `forwarder.dropped_series` (/expvar).
 * Discovery: the aggregators are the addresses of one name in a dnsmasq started by the test (a
   hosts file rewritten, SIGHUP); adding an address moves series only to it, removing one moves
   only its series.
@@ -90,6 +92,25 @@ def forwarder_dropped_series(port):
 
     walk(json.loads(body))
     return total
+
+
+def forwarder_endpoint(port, url):
+    """The forwarder's /expvar entry of one aggregator (state and forwarder.* counts)."""
+    _, body = get(port, "/expvar")
+
+    def find(node):
+        if isinstance(node, dict):
+            if node.get("url") == url and "state" in node:
+                return node
+            node = list(node.values())
+        if isinstance(node, list):
+            for v in node:
+                found = find(v)
+                if found is not None:
+                    return found
+        return None
+
+    return find(json.loads(body))
 
 
 class ScalingTestCase(ForwardingTestCase):
@@ -247,6 +268,11 @@ class FailoverTest(ScalingTestCase):
                 self.assertEqual(second[name], w, f"{name} moved without cause")
         moved = [nm for nm, w in first.items() if w == [0] and nm in second]
         self.assertGreater(len(moved), 0, "none of the killed aggregator's series re-routed")
+        dead = forwarder_endpoint(fwd.admin_port, urls[0])
+        self.assertIsNotNone(dead, "no /expvar entry for the killed aggregator")
+        self.assertEqual(dead["state"], "down", dead)
+        self.assertGreater(dead["forwarder.rerouted_series"] + dead["forwarder.dropped_series"], 0,
+                           dead)
 
         # Phase 3: restarted on its port; canaries until it takes series again, then +100.
         killed.close()
@@ -267,6 +293,41 @@ class FailoverTest(ScalingTestCase):
         self.assertLessEqual(worst, 1, "a phase 3 value counted twice")
         self.assertEqual(third, first, "after the restart every series is back at its owner")
         self.assertLess(share[0], n * 0.45, "more than about 1/3 of the series moved")
+
+
+    def test_without_a_retry_budget_what_is_missing_was_counted_dropped(self):
+        n = 600
+        names = [f"scale.k{i}" for i in range(n)]
+        aggs = [self.start_tier_aggregator() for _ in range(3)]
+        urls = [f"http://127.0.0.1:{a.http_port}" for a in aggs]
+        fwd = self.start_sharding_forwarder(
+            dict(api_endpoints=urls, endpoint_failure_threshold=3, max_request_elapsed_time=-1),
+            expvar=True)
+
+        def describe():
+            return "\n".join(s.describe(10) for s in [fwd] + [a for a in aggs if a])
+
+        self.send_counters(fwd, names, 1)
+        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
+                           "phase 1 printed", describe)[0]
+        aggs[0].proc.kill()
+        aggs[0].proc.wait()
+        aggs[0] = None
+        self.send_counters(fwd, names, 10)
+
+        def done():
+            o, _ = self.owners(aggs, 1)
+            return len(o) + forwarder_dropped_series(fwd.admin_port) >= n and o
+
+        second = wait_until(done, "phase 2 delivered or counted as dropped", describe)
+        time.sleep(0.5)  # nothing more arrives late
+        second, worst = self.owners(aggs, 1)
+        self.assertLessEqual(worst, 1, "a phase 2 value counted twice")
+        dropped = forwarder_dropped_series(fwd.admin_port)
+        lost = [nm for nm in names if nm not in second]
+        self.assertGreater(dropped, 0, "no retry budget, yet nothing dropped")
+        self.assertEqual(len(lost), dropped)
+        self.assertTrue(all(first[nm] == [0] for nm in lost), "a live aggregator's series lost")
 
 
 class DnsDiscoveryTest(ScalingTestCase):
