@@ -179,6 +179,14 @@ void InternalMetricsCollector::CollectForwarder(InternalStats& s) {
       s.Gauge("forwarder.endpoint_up", e.up && e.in_set ? 1 : 0, std::move(tags));
     }
   }
+  if (parts_.discovery) {  // docs/scaling.md#discovery-by-dns
+    const forward::DnsDiscoveryStats d = parts_.discovery->Totals();
+    s.Counter("forwarder.dns.lookups", static_cast<double>(d.lookups - dns_reported_.lookups));
+    s.Counter("forwarder.dns.failed", static_cast<double>(d.failed - dns_reported_.failed));
+    s.Counter("forwarder.dns.changes", static_cast<double>(d.changes - dns_reported_.changes));
+    s.Gauge("forwarder.dns.endpoints", static_cast<double>(d.endpoints));
+    dns_reported_ = d;
+  }
   if (options_.heartbeat_enabled) {
     s.Counter("heartbeat", 1,
               {"version:" + std::string(Version()), "commit:" + std::string(GitCommit())});

@@ -52,6 +52,7 @@ class InternalMetricsCollector {
              service_checks = 0;
   };
   std::vector<IngestReported> http_reported_;
+  forward::DnsDiscoveryStats dns_reported_;  // api-endpoints-dns: the counts last reported
 };
 
 }  // namespace cstatsd::server

@@ -35,7 +35,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
-from test_forwarding import ForwardingTestCase, free_port, get, printed, toml_value  # noqa: E402
+from test_forwarding import (ForwardingTestCase, free_port, get, logged_total, printed,  # noqa: E402
+                             toml_value)
 
 LISTENING_ANY = r".*http server listening server=ingest address=(\S+):(\d+) .*"
 COUNTER = re.compile(r"stats\.counter\.(scale\.k\d+)\S*\.count (\S+) \d+")
@@ -124,7 +125,7 @@ class ScalingTestCase(ForwardingTestCase):
         s.http_port = int(m.group(2))
         return s
 
-    def start_sharding_forwarder(self, transport, expvar=False):
+    def start_sharding_forwarder(self, transport, expvar=False, statser="null"):
         """A forwarder posting every 200 ms; `transport` keys go to [http-transport]. With
         expvar, an [http.admin] server with /expvar (its port: the attribute admin_port)."""
         keys = dict(flush_interval="200ms")
@@ -136,7 +137,8 @@ class ScalingTestCase(ForwardingTestCase):
         text += "[http-transport]\n" + "".join(
             f"{k.replace('_', '-')} = {toml_value(v)}\n" for k, v in keys.items())
         s = self.start(["--server-mode", "forwarder", "--config-path", self.config(text),
-                        "--metrics-addr", "127.0.0.1:0", "--statser-type", "null"])
+                        "--metrics-addr", "127.0.0.1:0", "--statser-type", statser,
+                        "--flush-interval", "200ms"])
         if expvar:
             _, m = s.wait_for(r".*http server listening server=admin address=127\.0\.0\.1:(\d+) .*",
                               stream="stderr")
@@ -373,7 +375,7 @@ class DnsDiscoveryTest(ScalingTestCase):
         dns, dns_port = self.start_dnsmasq(hosts_path)
         fwd = self.start_sharding_forwarder(dict(
             api_endpoints_dns=f"aggregators.test:{port}", dns_server=f"127.0.0.1:{dns_port}",
-            dns_refresh_period="200ms"))
+            dns_refresh_period="200ms"), statser="logging")
 
         def describe():
             return "\n".join(s.describe(10) for s in [fwd] + aggs)
@@ -406,6 +408,11 @@ class DnsDiscoveryTest(ScalingTestCase):
                 self.assertIn(third[nm], ([1], [2]), nm)
             else:
                 self.assertEqual(third[nm], second[nm], f"{nm} moved without cause")
+        # Three sets (the first, one address added, one removed), counted every flush.
+        wait_until(lambda: logged_total(fwd, "statsd.forwarder.dns.changes") == 3,
+                   "forwarder.dns.changes reached 3", describe)
+        self.assertEqual(logged_total(fwd, "statsd.forwarder.dns.failed"), 0)
+        self.assertGreaterEqual(logged_total(fwd, "statsd.forwarder.dns.lookups"), 3)
 
 
 if __name__ == "__main__":
