@@ -102,9 +102,13 @@ Result<std::unique_ptr<Server>> Server::Create(
     if (!f.ok()) return f.status();
     s->parts_.forwarder = std::move(*f);
     if (fo->dns.enabled()) {  // docs/scaling.md#discovery-by-dns
+      // The aggregators: those found by DNS and the fixed ones (api-endpoint and api-endpoints).
       auto d = forward::DnsDiscovery::Create(
-          fo->dns, [set = s->parts_.forwarder->endpoints()](const std::vector<std::string>& urls) {
-            set->Replace(urls);
+          fo->dns, [set = s->parts_.forwarder->endpoints(),
+                    fixed = fo->Endpoints()](const std::vector<std::string>& urls) {
+            std::vector<std::string> all = fixed;
+            all.insert(all.end(), urls.begin(), urls.end());
+            set->Replace(std::move(all));
           });
       if (!d.ok()) return d.status();
       s->parts_.discovery = std::move(*d);
