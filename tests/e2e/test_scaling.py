@@ -11,7 +11,7 @@
   many as the forwarder counted in `forwarder.dropped_series` (/expvar).
 * Discovery: the aggregators are the addresses of one name in a dnsmasq started by the test (a
   hosts file rewritten, SIGHUP); adding an address moves series only to it, removing one moves
-  only its series.
+  only its series. A fixed `api-endpoint` stays in the ring beside the discovered ones.
 
 Counters carry the phase in their value (1, then 10, then 100), so one total per series and
 aggregator tells which phases reached which aggregator. Comparisons ignore timestamps and the
@@ -413,6 +413,48 @@ class DnsDiscoveryTest(ScalingTestCase):
                    "forwarder.dns.changes reached 3", describe)
         self.assertEqual(logged_total(fwd, "statsd.forwarder.dns.failed"), 0)
         self.assertGreaterEqual(logged_total(fwd, "statsd.forwarder.dns.lookups"), 3)
+
+
+    def test_fixed_aggregators_stay_beside_the_discovered_ones(self):
+        if not os.path.exists(dnsmasq_bin()):
+            self.skipTest("dnsmasq (Debian's dnsmasq-base) is not installed")
+        n = 600
+        names = [f"scale.k{i}" for i in range(n)]
+        port = free_port()
+        aggs = [self.start_tier_aggregator()] + [
+            self.start_tier_aggregator(host=h, port=port) for h in ("127.0.0.21", "127.0.0.22")]
+        hosts_path = os.path.join(self.dir, "hosts")
+        with open(hosts_path, "w") as f:
+            f.write("127.0.0.21 aggregators.test\n")
+        dns, dns_port = self.start_dnsmasq(hosts_path)
+        fwd = self.start_sharding_forwarder(dict(
+            api_endpoint=f"http://127.0.0.1:{aggs[0].http_port}",
+            api_endpoints_dns=f"aggregators.test:{port}", dns_server=f"127.0.0.1:{dns_port}",
+            dns_refresh_period="200ms"))
+
+        def describe():
+            return "\n".join(s.describe(10) for s in [fwd] + aggs)
+
+        i, _ = fwd.wait_for(r".*the set of aggregators changed .*", stream="stderr")
+        self.send_counters(fwd, names, 1)
+        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
+                           "phase 1 printed", describe)[0]
+        share = [sum(1 for w in first.values() if w == [j]) for j in range(3)]
+        self.assertEqual(share[2], 0, share)
+        self.assertGreater(min(share[:2]), n // 4, share)  # the fixed one and the discovered one
+
+        with open(hosts_path + ".new", "w") as f:
+            f.write("127.0.0.21 aggregators.test\n127.0.0.22 aggregators.test\n")
+        os.replace(hosts_path + ".new", hosts_path)
+        dns.send_signal(signal.SIGHUP)
+        fwd.wait_for(r".*the set of aggregators changed .*127\.0\.0\.22.*", since=i + 1,
+                     stream="stderr")
+        self.send_counters(fwd, names, 10)
+        second = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 1)),
+                            "phase 2 printed", describe)[0]
+        share = [sum(1 for w in second.values() if w == [j]) for j in range(3)]
+        self.assertGreater(min(share), n // 6, share)  # the fixed aggregator kept its place
+        self.assertTrue(all(second[nm] in (first[nm], [2]) for nm in names), "moved elsewhere")
 
 
 if __name__ == "__main__":
