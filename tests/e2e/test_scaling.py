@@ -11,7 +11,8 @@
   many as the forwarder counted in `forwarder.dropped_series` (/expvar).
 * Discovery: the aggregators are the addresses of one name in a dnsmasq started by the test (a
   hosts file rewritten, SIGHUP); adding an address moves series only to it, removing one moves
-  only its series. A fixed `api-endpoint` stays in the ring beside the discovered ones.
+  only its series. A fixed `api-endpoint` stays in the ring beside the discovered ones. With the
+  DNS server gone, the failures are counted and the last set is kept.
 
 Counters carry the phase in their value (1, then 10, then 100), so one total per series and
 aggregator tells which phases reached which aggregator. Comparisons ignore timestamps and the
@@ -455,6 +456,39 @@ class DnsDiscoveryTest(ScalingTestCase):
         share = [sum(1 for w in second.values() if w == [j]) for j in range(3)]
         self.assertGreater(min(share), n // 6, share)  # the fixed aggregator kept its place
         self.assertTrue(all(second[nm] in (first[nm], [2]) for nm in names), "moved elsewhere")
+
+
+    def test_a_failed_resolution_keeps_the_last_set(self):
+        if not os.path.exists(dnsmasq_bin()):
+            self.skipTest("dnsmasq (Debian's dnsmasq-base) is not installed")
+        n = 300
+        names = [f"scale.k{i}" for i in range(n)]
+        port = free_port()
+        aggs = [self.start_tier_aggregator(host=h, port=port) for h in ("127.0.0.31", "127.0.0.32")]
+        hosts_path = os.path.join(self.dir, "hosts")
+        with open(hosts_path, "w") as f:
+            f.write("127.0.0.31 aggregators.test\n127.0.0.32 aggregators.test\n")
+        dns, dns_port = self.start_dnsmasq(hosts_path)
+        fwd = self.start_sharding_forwarder(dict(
+            api_endpoints_dns=f"aggregators.test:{port}", dns_server=f"127.0.0.1:{dns_port}",
+            dns_refresh_period="200ms", dns_timeout="300ms"), statser="logging")
+
+        def describe():
+            return "\n".join(s.describe(10) for s in [fwd] + aggs)
+
+        self.send_counters(fwd, names, 1)
+        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
+                           "phase 1 printed", describe)[0]
+        dns.terminate()  # every later resolution fails
+        dns.wait(10)
+        wait_until(lambda: logged_total(fwd, "statsd.forwarder.dns.failed") >= 2,
+                   "failed resolutions counted", describe)
+        fwd.wait_for(r".*DNS discovery failed; keeping the last set .*endpoints=2.*",
+                     stream="stderr")
+        self.send_counters(fwd, names, 10)
+        second = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 1)),
+                            "phase 2 printed", describe)[0]
+        self.assertEqual(second, first, "the set changed while DNS was down")
 
 
 if __name__ == "__main__":
