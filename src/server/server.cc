@@ -215,6 +215,7 @@ ingest::Worker& Server::AddWorker(int id, int fd, const ingest::WorkerOptions& o
   parts_.workers.push_back(std::make_unique<ingest::Worker>(
       id, fd, options, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
   ingest::Worker& w = *parts_.workers.back();
+  w.SetServiceCheckSink([this](ServiceCheck&& c) { DispatchServiceCheck(std::move(c)); });
   flusher_.Attach(w);
   if (parts_.cloud) w.SetCloud(parts_.cloud.get());
   return w;
@@ -295,6 +296,8 @@ Status Server::Start() {
 
   if (parts_.http_ingest) {
     parts_.http_ingest->SetEventSink([this](Event&& e) { DispatchEvent(std::move(e)); });
+    parts_.http_ingest->SetServiceCheckSink(
+        [this](ServiceCheck&& c) { DispatchServiceCheck(std::move(c)); });
     if (parts_.cloud) parts_.http_ingest->SetCloud(parts_.cloud.get(), kIngestCloudWait);
   }
   for (auto& r : parts_.runners) r->Start();
@@ -382,6 +385,16 @@ void Server::DispatchEvent(Event&& event) {
   for (auto& r : parts_.runners) r->EnqueueEvent(shared);
 }
 
+void Server::DispatchServiceCheck(ServiceCheck&& check) {
+  if (check.timestamp == 0) check.timestamp = NowNanos() / 1000000000;
+  if (parts_.forwarder) {
+    parts_.forwarder->SendServiceCheck(check);  // queued; the worker never waits for the network
+    return;
+  }
+  auto shared = std::make_shared<const ServiceCheck>(std::move(check));
+  for (auto& r : parts_.runners) r->EnqueueServiceCheck(shared);
+}
+
 std::future<void> Server::FlushNow() {
   auto promise = std::make_shared<std::promise<void>>();
   std::future<void> future = promise->get_future();
@@ -414,7 +427,10 @@ void Server::StopHttpServers() {
     }
   }
   http_threads_.clear();
-  if (parts_.http_ingest) parts_.http_ingest->SetEventSink(nullptr);
+  if (parts_.http_ingest) {
+    parts_.http_ingest->SetEventSink(nullptr);
+    parts_.http_ingest->SetServiceCheckSink(nullptr);
+  }
 }
 
 void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {

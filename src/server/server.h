@@ -81,6 +81,8 @@ class Server {
   // A worker reading `fd` (-1: fed by the TCP receiver), attached to the flusher and the cloud.
   ingest::Worker& AddWorker(int id, int fd, const ingest::WorkerOptions& options);
   void DispatchEvent(Event&& event);
+  // A service check, from a worker or HTTP ingestion: to every backend runner, or the forwarder.
+  void DispatchServiceCheck(ServiceCheck&& check);
   void SendLifecycleEvent(const char* title);
   void StopHttpServers();
 
