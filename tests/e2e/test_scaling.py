@@ -153,6 +153,12 @@ class ScalingTestCase(ForwardingTestCase):
             if i % 400 == 0:
                 time.sleep(0.005)
 
+    def phase(self, aggregators, n, digit, describe):
+        """Waits until every one of the n series shows phase `digit` at an aggregator; returns
+        {series: [indexes of the aggregators where it does]}."""
+        return wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggregators, digit)),
+                          f"phase {digit + 1} printed", describe)[0]
+
     def owners(self, aggregators, digit):
         """{series: [indexes of the aggregators whose total has `digit` (0: ones, 1: tens, 2:
         hundreds) set]}, and the largest digit seen (> 1 means a value counted twice)."""
@@ -239,8 +245,7 @@ class FailoverTest(ScalingTestCase):
 
         # Phase 1: every series once (+1) on a healthy tier.
         self.send_counters(fwd, names, 1)
-        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
-                           "phase 1 printed", describe)[0]
+        first = self.phase(aggs, n, 0, describe)
         share = [sum(1 for w in first.values() if w == [j]) for j in range(3)]
         self.assertEqual(sum(share), n, "a phase 1 series at two aggregators")
         for j in range(3):
@@ -290,8 +295,7 @@ class FailoverTest(ScalingTestCase):
 
         wait_until(rejoined, "the restarted aggregator took series", describe)
         self.send_counters(fwd, names, 100)
-        third = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 2)),
-                           "phase 3 printed", describe)[0]
+        third = self.phase(aggs, n, 2, describe)
         _, worst = self.owners(aggs, 2)
         self.assertLessEqual(worst, 1, "a phase 3 value counted twice")
         self.assertEqual(third, first, "after the restart every series is back at its owner")
@@ -311,8 +315,7 @@ class FailoverTest(ScalingTestCase):
             return "\n".join(s.describe(10) for s in [fwd] + [a for a in aggs if a])
 
         self.send_counters(fwd, names, 1)
-        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
-                           "phase 1 printed", describe)[0]
+        first = self.phase(aggs, n, 0, describe)
         aggs[0].proc.kill()
         aggs[0].proc.wait()
         aggs[0] = None
@@ -383,8 +386,7 @@ class DnsDiscoveryTest(ScalingTestCase):
 
         i, _ = fwd.wait_for(r".*the set of aggregators changed .*", stream="stderr")
         self.send_counters(fwd, names, 1)
-        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
-                           "phase 1 printed", describe)[0]
+        first = self.phase(aggs, n, 0, describe)
         self.assertFalse([nm for nm, w in first.items() if w == [2]],
                          "a series at an address the name did not have")
 
@@ -392,8 +394,7 @@ class DnsDiscoveryTest(ScalingTestCase):
         i, m = fwd.wait_for(r".*the set of aggregators changed .*127\.0\.0\.13.*", since=i + 1,
                             stream="stderr")
         self.send_counters(fwd, names, 10)
-        second = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 1)),
-                            "phase 2 printed", describe)[0]
+        second = self.phase(aggs, n, 1, describe)
         moved = [nm for nm in names if second[nm] != first[nm]]
         self.assertTrue(all(second[nm] == [2] for nm in moved), "a series moved elsewhere")
         self.assertGreater(len(moved), n // 6)
@@ -402,8 +403,7 @@ class DnsDiscoveryTest(ScalingTestCase):
         publish(hosts[1:], dns)  # the first one leaves
         fwd.wait_for(r".*the set of aggregators changed .*", since=i + 1, stream="stderr")
         self.send_counters(fwd, names, 100)
-        third = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 2)),
-                           "phase 3 printed", describe)[0]
+        third = self.phase(aggs, n, 2, describe)
         for nm in names:
             if second[nm] == [0]:
                 self.assertIn(third[nm], ([1], [2]), nm)
@@ -438,8 +438,7 @@ class DnsDiscoveryTest(ScalingTestCase):
 
         i, _ = fwd.wait_for(r".*the set of aggregators changed .*", stream="stderr")
         self.send_counters(fwd, names, 1)
-        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
-                           "phase 1 printed", describe)[0]
+        first = self.phase(aggs, n, 0, describe)
         share = [sum(1 for w in first.values() if w == [j]) for j in range(3)]
         self.assertEqual(share[2], 0, share)
         self.assertGreater(min(share[:2]), n // 4, share)  # the fixed one and the discovered one
@@ -451,8 +450,7 @@ class DnsDiscoveryTest(ScalingTestCase):
         fwd.wait_for(r".*the set of aggregators changed .*127\.0\.0\.22.*", since=i + 1,
                      stream="stderr")
         self.send_counters(fwd, names, 10)
-        second = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 1)),
-                            "phase 2 printed", describe)[0]
+        second = self.phase(aggs, n, 1, describe)
         share = [sum(1 for w in second.values() if w == [j]) for j in range(3)]
         self.assertGreater(min(share), n // 6, share)  # the fixed aggregator kept its place
         self.assertTrue(all(second[nm] in (first[nm], [2]) for nm in names), "moved elsewhere")
@@ -477,8 +475,7 @@ class DnsDiscoveryTest(ScalingTestCase):
             return "\n".join(s.describe(10) for s in [fwd] + aggs)
 
         self.send_counters(fwd, names, 1)
-        first = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 0)),
-                           "phase 1 printed", describe)[0]
+        first = self.phase(aggs, n, 0, describe)
         dns.terminate()  # every later resolution fails
         dns.wait(10)
         wait_until(lambda: logged_total(fwd, "statsd.forwarder.dns.failed") >= 2,
@@ -486,8 +483,7 @@ class DnsDiscoveryTest(ScalingTestCase):
         fwd.wait_for(r".*DNS discovery failed; keeping the last set .*endpoints=2.*",
                      stream="stderr")
         self.send_counters(fwd, names, 10)
-        second = wait_until(lambda: (lambda o: len(o[0]) == n and o)(self.owners(aggs, 1)),
-                            "phase 2 printed", describe)[0]
+        second = self.phase(aggs, n, 1, describe)
         self.assertEqual(second, first, "the set changed while DNS was down")
 
 
