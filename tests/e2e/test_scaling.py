@@ -36,8 +36,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
-from test_forwarding import (ForwardingTestCase, free_port, get, logged_total, printed,  # noqa: E402
-                             toml_value)
+from test_forwarding import (  # noqa: E402
+    ForwardingTestCase, free_port, get, logged_total, printed, toml_value)
 
 LISTENING_ANY = r".*http server listening server=ingest address=(\S+):(\d+) .*"
 COUNTER = re.compile(r"stats\.counter\.(scale\.k\d+)\S*\.count (\S+) \d+")
