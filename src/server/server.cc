@@ -7,6 +7,7 @@
 
 #include "cloud/registry.h"
 #include "ingest/socket.h"
+#include "protocol/tag_dialects.h"
 #include "server/expvar.h"
 #include "server/flush_schedule.h"
 #include "transport/transport_options.h"
@@ -266,6 +267,7 @@ Status Server::Start() {
   wo.bad_lines_per_minute = o.bad_lines_per_minute;
   wo.log_raw_metric = o.log_raw_metric;
   wo.namespace_prefix = o.namespace_;
+  wo.tag_dialects = protocol::TagDialectsFromNames(o.tag_dialects);
   for (int i = 0; i < workers; ++i) {
     AddWorker(i, parts_.fds[parts_.fds.size() == 1 ? 0 : static_cast<size_t>(i)], wo);
   }
