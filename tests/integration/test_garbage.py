@@ -25,7 +25,8 @@ BAD = [
     "r:1|c|@inf",                       # infinite sample rate
     "r:1|c|@",                          # empty sample rate
     "_sc|svc|9",                        # a service check status outside 0-3
-    "foo:1|d",                          # distributions are not supported
+    "foo:1|dx",                         # junk after the distribution type
+    "c:1|c|T0",                         # DogStatsD timestamp 0 (docs/protocol.md#dogstatsd-fields)
     "_foo:1|c",                         # a name starting with '_'
     ":1|c",                             # empty name
     "nocolon",                          # no ':'

@@ -209,7 +209,8 @@ class NameAndTagTest(ServerTestCase):
 
     def test_name_sanitising(self):
         s = self.start_standard()
-        s.send("smp gge:1|g\nsmp/gge2:1|g\nsmp,gge$:1|g")
+        # `smp,gge$` would be an InfluxDB tag section (docs/protocol.md#tag-dialects).
+        s.send("smp gge:1|g\nsmp/gge2:1|g\nsmp$gge:1|g")
         self.assertMetric(s, f"stats.gauge.smp_gge{SRC}", "1.000000")
         self.assertMetric(s, f"stats.gauge.smp-gge2{SRC}", "1.000000")
         self.assertMetric(s, f"stats.gauge.smpgge{SRC}", "1.000000")
