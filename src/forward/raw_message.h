@@ -51,10 +51,25 @@ std::vector<Partition> PartitionByDynamicHeaders(const MetricMap& map,
 // wire. Absent (gostatsd, an older cstatsd) and unknown values are `ms`.
 inline constexpr uint32_t kRawTimerKindField = 100;
 inline pb::RawTimerV2_TimerKind TimerKindToWire(TimerKind kind) {
-  return kind == TimerKind::kHistogram ? pb::RawTimerV2::Histogram : pb::RawTimerV2::Ms;
+  switch (kind) {
+    case TimerKind::kHistogram:
+      return pb::RawTimerV2::Histogram;
+    case TimerKind::kDistribution:
+      return pb::RawTimerV2::Distribution;
+    case TimerKind::kMs:
+      break;
+  }
+  return pb::RawTimerV2::Ms;
 }
 inline TimerKind TimerKindFromWire(uint64_t kind) {
-  return kind == pb::RawTimerV2::Histogram ? TimerKind::kHistogram : TimerKind::kMs;
+  switch (kind) {
+    case pb::RawTimerV2::Histogram:
+      return TimerKind::kHistogram;
+    case pb::RawTimerV2::Distribution:
+      return TimerKind::kDistribution;
+    default:
+      return TimerKind::kMs;
+  }
 }
 
 // RawCounterV2.FloatValue, cstatsd's field 100 (docs/forwarder.md#schema): a counter's fraction,

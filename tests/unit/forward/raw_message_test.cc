@@ -635,6 +635,7 @@ void AddTimer(pipeline::Pipeline& p, MetricMap& map, std::string_view name, Time
 TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
   MetricMap w1, w2;
   AddTimer(pipeline_, w1, "ms", TimerKind::kMs, 1);
+  AddTimer(pipeline_, w2, "d", TimerKind::kDistribution, 6);
   AddTimer(pipeline_, w1, "h", TimerKind::kHistogram, 2);
   AddTimer(pipeline_, w2, "h", TimerKind::kHistogram, 3);
   AddTimer(pipeline_, w1, "mixed", TimerKind::kHistogram, 4);
@@ -646,9 +647,10 @@ TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
   EXPECT_EQ(kind_of("ms"), pb::RawTimerV2::Ms);
   EXPECT_EQ(kind_of("h"), pb::RawTimerV2::Histogram);
   EXPECT_EQ(kind_of("mixed"), pb::RawTimerV2::Ms);
+  EXPECT_EQ(kind_of("d"), pb::RawTimerV2::Distribution);
 
   // Ms is not written: an ms timer's bytes are those gostatsd writes (fields 1-4 only), and a
-  // Histogram one adds field 100 (varint tag a0 06) = 1.
+  // Histogram one adds field 100 (varint tag a0 06) = 1, a Distribution one = 2.
   for (const auto& [name, tag_map] : msg.timers()) {
     const pb::RawTimerV2& raw = tag_map.tagmap().at("");
     pb::RawTimerV2 without = raw;
@@ -657,7 +659,9 @@ TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
     if (raw.kind() == pb::RawTimerV2::Ms) {
       EXPECT_EQ(bytes, without.SerializeAsString()) << name;
     } else {
-      EXPECT_EQ(bytes, without.SerializeAsString() + "\xa0\x06\x01") << name;
+      EXPECT_EQ(bytes, without.SerializeAsString() + "\xa0\x06" +
+                           static_cast<char>(name == "d" ? 2 : 1))
+          << name;
     }
   }
 
@@ -669,6 +673,7 @@ TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
   EXPECT_EQ(c.kinds.at("ms"), TimerKind::kMs);
   EXPECT_EQ(c.kinds.at("h"), TimerKind::kHistogram);
   EXPECT_EQ(c.kinds.at("mixed"), TimerKind::kMs);
+  EXPECT_EQ(c.kinds.at("d"), TimerKind::kDistribution);
   EXPECT_THAT(c.values.at("h"), UnorderedElementsAre(2, 3));
 }
 
