@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The cost of a two-tier deployment (docs/scaling.md): one forwarder (UDP in, [http-transport],
-flush 1 s) posting to one aggregator (/v2/raw ingestion, null backend, flush 1 s), under
+flush 1 s) posting to one aggregator, or sharding over several (`--aggregators N`:
+api-endpoints) (/v2/raw ingestion, null backend, flush 1 s), under
 cstatsd-loader's counters on loopback. Reports the forwarder's CPU per line and the aggregator's
 series per CPU-second (the series in the forwarder's posts / the aggregator's CPU seconds).
 
   bench/e2e/tier_cost.py --build-dir build [--series 10000 100000] [--line-rate 2000000]
-                         [--duration 10] [--runs 3]
+                         [--duration 10] [--runs 3] [--aggregators 1]
 """
 import argparse
 import json
@@ -51,49 +52,59 @@ def logged_sum(path, name):
         return sum(float(m.group(1)) for m in map(rx.fullmatch, f.read().splitlines()) if m)
 
 
-def run_once(build, series, line_rate, duration, tmp):
+def run_once(build, series, line_rate, duration, tmp, aggregators=1):
     cstatsd = os.path.join(build, "bin", "cstatsd")
     loader = os.path.join(build, "bin", "cstatsd-loader")
-    http_port, udp_port = free_port(), free_port()
-    agg_conf = os.path.join(tmp, "agg.toml")
-    with open(agg_conf, "w") as f:
-        f.write(f'http-servers = ["ingest"]\n[http.ingest]\naddress = "127.0.0.1:{http_port}"\n'
-                "enable-ingestion = true\n")
+    http_ports, udp_port = [free_port() for _ in range(aggregators)], free_port()
+    aggs, logs = [], []
+    for i, http_port in enumerate(http_ports):
+        agg_conf = os.path.join(tmp, f"agg{i}.toml")
+        with open(agg_conf, "w") as f:
+            f.write(f'http-servers = ["ingest"]\n[http.ingest]\n'
+                    f'address = "127.0.0.1:{http_port}"\nenable-ingestion = true\n')
+        logs.append(open(os.path.join(tmp, f"agg{i}.log"), "w"))
+        aggs.append(start(cstatsd, ["--backends", "null", "--metrics-addr", "127.0.0.1:0",
+                                    "--flush-interval", "1s", "--statser-type", "logging",
+                                    "--config-path", agg_conf], logs[-1]))
     fwd_conf = os.path.join(tmp, "fwd.toml")
+    endpoints = ", ".join(f'"http://127.0.0.1:{p}"' for p in http_ports)
     with open(fwd_conf, "w") as f:
-        f.write(f'[http-transport]\napi-endpoint = "http://127.0.0.1:{http_port}"\n'
-                'flush-interval = "1s"\n')
-    agg_log = open(os.path.join(tmp, "agg.log"), "w")
+        # One aggregator: the single api-endpoint; several: the sharded forwarder.
+        if aggregators == 1:
+            f.write(f'[http-transport]\napi-endpoint = "http://127.0.0.1:{http_ports[0]}"\n')
+        else:
+            f.write(f"[http-transport]\napi-endpoints = [{endpoints}]\n")
+        f.write('flush-interval = "1s"\n')
     fwd_log = open(os.path.join(tmp, "fwd.log"), "w")
-    agg = start(cstatsd, ["--backends", "null", "--metrics-addr", "127.0.0.1:0",
-                          "--flush-interval", "1s", "--statser-type", "logging",
-                          "--config-path", agg_conf], agg_log)
     fwd = start(cstatsd, ["--server-mode", "forwarder", "--metrics-addr",
                           f"127.0.0.1:{udp_port}", "--statser-type", "null",
                           "--config-path", fwd_conf], fwd_log)
     try:
         time.sleep(1)
-        a0, f0 = cpu_seconds(agg.pid), cpu_seconds(fwd.pid)
+        a0, f0 = sum(cpu_seconds(a.pid) for a in aggs), cpu_seconds(fwd.pid)
         out = subprocess.run([loader, "-a", f"127.0.0.1:{udp_port}", "-c", "1",
                               "--counter-cardinality", str(series), "--sequential",
                               "--pool", str(max(2048, series // 20)), "--buffer-size", "675",
                               "--line-rate", str(line_rate), "--duration", str(duration),
                               "--json", "-q", "--sockets", "8"],
                              capture_output=True, text=True, check=True)
-        time.sleep(2.5)  # the last posts and the aggregator's ingestion
-        a1, f1 = cpu_seconds(agg.pid), cpu_seconds(fwd.pid)
+        time.sleep(2.5)  # the last posts and the aggregators' ingestion
+        a1, f1 = sum(cpu_seconds(a.pid) for a in aggs), cpu_seconds(fwd.pid)
     finally:
         fwd.terminate()
         fwd.wait(30)
         time.sleep(1.5)
-        agg.terminate()
-        agg.wait(30)
-        agg_log.close()
+        for agg in aggs:
+            agg.terminate()
+            agg.wait(30)
+        for log in logs:
+            log.close()
         fwd_log.close()
     sent = json.loads(out.stdout.strip().splitlines()[-1])
     lines = sent.get("lines") or sent.get("lines_sent") or 0
-    received = logged_sum(os.path.join(tmp, "agg.log"), "statsd.http.incoming.metrics") or None
-    return {"series": series, "lines": lines, "fwd_cpu": f1 - f0, "agg_cpu": a1 - a0,
+    received = sum(logged_sum(os.path.join(tmp, f"agg{i}.log"), "statsd.http.incoming.metrics")
+                   or 0 for i in range(aggregators)) or None
+    return {"series": series, "aggregators": aggregators, "lines": lines, "fwd_cpu": f1 - f0, "agg_cpu": a1 - a0,
             "agg_series": received, "loader": sent}
 
 
@@ -104,15 +115,19 @@ def main():
     ap.add_argument("--line-rate", type=int, default=2000000)
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--aggregators", type=int, default=1,
+                    help="aggregators the forwarder shards over (api-endpoints when above 1)")
     a = ap.parse_args()
     for series in a.series:
         results = []
         for _ in range(a.runs):
             with tempfile.TemporaryDirectory(prefix="cstatsd-tier-") as tmp:
-                results.append(run_once(a.build_dir, series, a.line_rate, a.duration, tmp))
+                results.append(run_once(a.build_dir, series, a.line_rate, a.duration, tmp,
+                                        a.aggregators))
         fwd_ns = statistics.median(r["fwd_cpu"] / r["lines"] * 1e9 for r in results)
         agg_rate = statistics.median((r["agg_series"] or 0) / r["agg_cpu"] for r in results)
-        print(json.dumps({"series": series, "line_rate": a.line_rate, "runs": a.runs,
+        print(json.dumps({"series": series, "aggregators": a.aggregators,
+                          "line_rate": a.line_rate, "runs": a.runs,
                           "forwarder_ns_cpu_per_line": round(fwd_ns, 1),
                           "aggregator_series_per_cpu_s": round(agg_rate),
                           "raw": results}), flush=True)
