@@ -659,8 +659,8 @@ TEST_F(RawMessageTest, TimerKindIsWrittenOnlyForHistogramAndReadBack) {
     if (raw.kind() == pb::RawTimerV2::Ms) {
       EXPECT_EQ(bytes, without.SerializeAsString()) << name;
     } else {
-      EXPECT_EQ(bytes, without.SerializeAsString() + "\xa0\x06" +
-                           static_cast<char>(name == "d" ? 2 : 1))
+      EXPECT_EQ(bytes,
+                without.SerializeAsString() + "\xa0\x06" + static_cast<char>(name == "d" ? 2 : 1))
           << name;
     }
   }
