@@ -1,33 +1,21 @@
 // The scrape endpoint's gzip (docs/prometheus.md#memory): a body deflated in pieces and finished
 // by each scrape is one gzip member that zlib reads whole, and the Inflater gives the body back.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
 
 #include "backends/prometheus/gzip_stream.h"
+#include "wire/compression.h"
 
 namespace cstatsd::backends::prometheus {
 namespace {
 
+// One gzip member, nothing after it (wire::Decompress refuses trailing bytes; zlib checks the
+// trailer's CRC and length).
 std::string Gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    char buf[4096];
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - z.avail_out);
-  }
-  EXPECT_EQ(rc, Z_STREAM_END);  // the trailer's CRC and length checked by zlib
-  EXPECT_EQ(z.avail_in, 0u);
-  inflateEnd(&z);
-  return out;
+  wire::Decompressed d = wire::Decompress(wire::Compression::kGzip, in, size_t{1} << 30);
+  EXPECT_EQ(d.error, wire::DecompressError::kNone) << d.message;
+  return std::move(d.data);
 }
 
 // Text of `n` bytes that does not compress to nothing.

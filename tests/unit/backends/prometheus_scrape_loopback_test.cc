@@ -3,35 +3,23 @@
 // stream), other paths are 404, other methods 405, a busy port stops startup naming the key.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <zlib.h>
 
 #include <memory>
 #include <string>
 
 #include "backends/prometheus/prometheus_backend.h"
 #include "unit/support/series.h"
+#include "wire/compression.h"
 
 namespace cstatsd::backends::prometheus {
 namespace {
 
+// One gzip member, nothing after it (wire::Decompress refuses trailing bytes; zlib checks the
+// trailer's CRC and length).
 std::string Gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    char buf[65536];
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - z.avail_out);
-  }
-  EXPECT_EQ(rc, Z_STREAM_END);
-  EXPECT_EQ(z.avail_in, 0u) << "one gzip member, nothing after it";
-  inflateEnd(&z);
-  return out;
+  wire::Decompressed d = wire::Decompress(wire::Compression::kGzip, in, size_t{1} << 30);
+  EXPECT_EQ(d.error, wire::DecompressError::kNone) << d.message;
+  return std::move(d.data);
 }
 
 class PrometheusScrapeTest : public ::testing::Test {
