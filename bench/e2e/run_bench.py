@@ -38,6 +38,14 @@ SCENARIOS = [
         "target": "≥ 8,000,000 lines/s with < 0.1 % loss; ≥ 10,000,000 lines per server CPU-s",
     },
     {
+        "name": "counters-bursty",
+        "what": "the counters load sent in bursts, as clients that flush together send: 64 "
+                "datagrams back to back on each of the 8 sockets in turn, then a pause",
+        "loader": ["-c", "1", "--counter-cardinality", "10000", "--buffer-size", "675",
+                   "--burst", "64", "--line-rate", "8000000"],
+        "target": "≥ 8,000,000 lines/s with < 0.1 % loss",
+    },
+    {
         "name": "one-line",
         "what": "one line per datagram, 1,000 series",
         # UDP segmentation offload: the loader's kernel send path runs once per 64 datagrams
@@ -192,14 +200,15 @@ class Server:
             os.unlink(self.config_file.name)
 
 
-def run_scenario(build, sc, duration, extra_loader, extra_server=()):
+def run_scenario(build, sc, duration, extra_loader, extra_server=(), server_bin=None):
     config, scrape_url = sc.get("config"), None
     if config is not None:
         port = free_port()
         config = config.format(port=port)
         if sc.get("scrape"):
             scrape_url = f"http://127.0.0.1:{port}{sc['scrape']}"
-    srv = Server(os.path.join(build, "bin", "cstatsd"), sc.get("server", []) + list(extra_server),
+    srv = Server(server_bin or os.path.join(build, "bin", "cstatsd"),
+                 sc.get("server", []) + list(extra_server),
                  sc.get("backends", "null"), config)
     scraper = None
     try:
@@ -297,6 +306,8 @@ def main():
     ap.add_argument("--write", action="store_true", help="update docs/performance.md")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra server flag for every scenario (repeat)")
+    ap.add_argument("--server-bin", help="the cstatsd binary to measure (default: the build "
+                    "directory's), e.g. an older copy to compare against")
     args = ap.parse_args()
     duration = 1.0 if args.smoke else args.duration
     runs = 1 if args.smoke else args.runs
@@ -308,7 +319,8 @@ def main():
         if args.smoke and sc.get("series"):
             sc = dict(sc, series=20000, loader=with_values(
                 sc["loader"], {"--counter-cardinality": "20000", "--pool": "500"}))
-        results = [run_scenario(args.build_dir, sc, duration, extra, args.server_arg)
+        results = [run_scenario(args.build_dir, sc, duration, extra, args.server_arg,
+                                args.server_bin)
                    for _ in range(runs)]
         r = median_run(results)
         rows.append((sc, r))

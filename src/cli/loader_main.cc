@@ -47,7 +47,8 @@ struct WorkerPlan {
   int sockets = 4;
   int batch = 64;
   size_t pool = 2048;
-  int gso = 0;  // datagrams per message with UDP segmentation offload, 0 = off
+  int gso = 0;    // datagrams per message with UDP segmentation offload, 0 = off
+  int burst = 0;  // messages back to back per socket before the pause, 0 = paced per sendmmsg
 };
 
 // What one sendmmsg message carries: `count` datagrams of the pool. With UDP segmentation
@@ -171,6 +172,7 @@ void RunWorker(WorkerPlan plan, const sockaddr_storage& target, socklen_t tlen, 
   std::vector<Message> picked(static_cast<size_t>(batch));
   std::vector<char> control(static_cast<size_t>(batch) * kControl);
   size_t sock = 0;
+  int on_socket = 0;  // messages of the current burst already sent on fds[sock]
   uint64_t sent_datagrams = 0;
   const auto start = Clock::now();
 
@@ -178,9 +180,10 @@ void RunWorker(WorkerPlan plan, const sockaddr_storage& target, socklen_t tlen, 
     if (plan.duration_mode && Clock::now() >= plan.deadline) break;
     int n = 0;
     uint64_t batch_datagrams = 0;
+    const int limit = plan.burst > 0 ? std::min(batch, plan.burst - on_socket) : batch;
     // A batch ends where count mode needs a new chunk: the messages point into the current one.
     for (Message m;
-         n < batch && (n == 0 || next < messages.size() || plan.duration_mode) && next_message(m);
+         n < limit && (n == 0 || next < messages.size() || plan.duration_mode) && next_message(m);
          ++n) {
       const size_t i = static_cast<size_t>(n);
       picked[i] = m;
@@ -205,7 +208,9 @@ void RunWorker(WorkerPlan plan, const sockaddr_storage& target, socklen_t tlen, 
       batch_datagrams += m.count;
     }
     if (n == 0) break;
-    if (plan.datagram_rate > 0) {
+    // With --burst the pause comes only before a burst's first message on the first socket: every
+    // socket then gets `burst` messages back to back, as clients that flush together send.
+    if (plan.datagram_rate > 0 && (plan.burst == 0 || (sock == 0 && on_socket == 0))) {
       // Pace: the batch may go once the time for all earlier datagrams has passed.
       const auto due =
           start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
@@ -242,7 +247,11 @@ void RunWorker(WorkerPlan plan, const sockaddr_storage& target, socklen_t tlen, 
       done += r;
     }
     sent_datagrams += batch_datagrams;
-    sock = (sock + 1) % fds.size();
+    on_socket += n;
+    if (plan.burst == 0 || on_socket >= plan.burst) {
+      on_socket = 0;
+      sock = (sock + 1) % fds.size();
+    }
   }
   for (int fd : fds) close(fd);
 }
@@ -278,7 +287,7 @@ int main(int argc, char** argv) {
   LoadSpec spec;
   std::string address = "127.0.0.1:8125";
   double rate = 0, line_rate = 0, duration = 0;
-  int workers = 1, sockets = 4, batch = 64, gso = 0;
+  int workers = 1, sockets = 4, batch = 64, gso = 0, burst = 0;
   size_t pool = 2048;
   bool json = false, quiet = false, sequential = false;
   uint64_t seed = 1;
@@ -302,6 +311,10 @@ int main(int argc, char** argv) {
                  "up to this many same-size datagrams per message with UDP segmentation offload, "
                  "which the kernel cuts into separate datagrams (0 = off, at most 64)")
       ->check(CLI::Range(0, 64));
+  app.add_option("--burst", burst,
+                 "send this many messages back to back on each socket in turn, then pause as long "
+                 "as the rate allows (0 = pace every --batch)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--duration", duration,
                  "seconds to send for; the per-type counts become proportions (0 = count mode)");
   app.add_option("--seed", seed, "random seed")->capture_default_str();
@@ -389,6 +402,7 @@ int main(int argc, char** argv) {
     plan.pool = std::max<size_t>(1, pool);
     plan.sequential = sequential;
     plan.gso = gso;
+    plan.burst = burst;
     threads.emplace_back(
         [plan, &target, tlen, &totals, &stop] { RunWorker(plan, target, tlen, totals, stop); });
   }
