@@ -143,6 +143,69 @@ Result<int> ClaimUdpPort(const ListenAddress& addr) {
   return port;
 }
 
+namespace {
+
+// Binds a UDP socket of `addr`'s family to `addr` (port 0) and connects every fd to the address
+// it got. Returns it, or -1 with errno set.
+int ConnectToPlaceholder(sockaddr_storage addr, socklen_t len, const std::vector<int>& fds) {
+  if (addr.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in&>(addr).sin_port = 0;
+  } else {
+    reinterpret_cast<sockaddr_in6&>(addr).sin6_port = 0;
+  }
+  const int peer = socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (peer < 0) return -1;
+  if (bind(peer, reinterpret_cast<const sockaddr*>(&addr), len) == 0 &&
+      getsockname(peer, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    bool connected = true;
+    for (int fd : fds) {
+      if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+        connected = false;
+        break;
+      }
+    }
+    if (connected) return peer;
+  }
+  const int err = errno;
+  close(peer);
+  errno = err;
+  return -1;
+}
+
+}  // namespace
+
+Result<int> DetachUdpSockets(const std::vector<int>& fds) {
+  if (fds.empty()) return Status::Error("socket hand-over: no socket to detach");
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fds.front(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    return Status::Error(Errno("socket hand-over: getsockname"));
+  }
+  // The placeholder sits on the sockets' own address; on loopback when they listen on every
+  // interface (IPv6 ::1, else the IPv4-mapped 127.0.0.1 of a dual-stack socket).
+  std::vector<sockaddr_storage> candidates;
+  if (local.ss_family == AF_INET) {
+    auto& a = reinterpret_cast<sockaddr_in&>(local);
+    if (a.sin_addr.s_addr == htonl(INADDR_ANY)) a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    candidates.push_back(local);
+  } else if (local.ss_family == AF_INET6) {
+    auto& a = reinterpret_cast<sockaddr_in6&>(local);
+    if (IN6_IS_ADDR_UNSPECIFIED(&a.sin6_addr)) {
+      a.sin6_addr = in6addr_loopback;
+      candidates.push_back(local);
+      inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr);
+    }
+    candidates.push_back(local);
+  } else {
+    return Status::Error("socket hand-over: not an IP socket");
+  }
+  for (const sockaddr_storage& c : candidates) {
+    const int peer = ConnectToPlaceholder(c, len, fds);
+    if (peer >= 0) return peer;
+  }
+  return Status::Error(Errno("socket hand-over: connect"));
+}
+
 Result<int> OpenUnixgramSocket(const std::string& path, int recv_buffer_bytes, SocketFile* file) {
   sockaddr_un sa{};
   if (path.size() >= sizeof(sa.sun_path)) {

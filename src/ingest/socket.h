@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sockaddr_storage;
 
@@ -35,6 +36,15 @@ Result<int> OpenUdpSocket(const ListenAddress& addr, bool reuse_port, int recv_b
 // socket holds fails with an error naming metrics-addr, and returns the port (the free one the
 // kernel picked for port 0). The probe is closed again.
 Result<int> ClaimUdpPort(const ListenAddress& addr);
+
+// Process hand-over (docs/restarts.md): stops the kernel from queueing new datagrams on these
+// SO_REUSEPORT sockets (all bound to one address) while what they hold stays readable. Each is
+// connect()ed to a placeholder socket's address, bound here next to them: a connected member of
+// a reuseport group matches only datagrams from its peer, which no client can send from while
+// the placeholder holds it, so the kernel gives every datagram to the group's unconnected
+// sockets (another process's). Returns the placeholder, to close after the sockets. Alone in the
+// group, a detached socket makes the kernel refuse new datagrams (ICMP port unreachable).
+Result<int> DetachUdpSockets(const std::vector<int>& fds);
 
 // A unix socket file this process created: removed at exit only if it is still this one.
 struct SocketFile {
