@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "capture/capture_ring.h"
 #include "core/log_escape.h"
 #include "ingest/socket.h"
 #include "protocol/service_check.h"
@@ -281,6 +282,7 @@ void Worker::Run() {
     const int64_t now = NowUnixNanos();
     stats::Bump(counters_.batches_read);
     stats::Bump(counters_.datagrams_received, static_cast<uint64_t>(n));
+    if (capture_ != nullptr) capture_->Put(msgs_.get(), n, now);  // docs/capture.md
     for (int i = 0; i < n; ++i) {
       const msghdr& h = msgs_[i].msg_hdr;
       if (h.msg_flags & MSG_TRUNC) stats::Bump(counters_.truncated_datagrams);

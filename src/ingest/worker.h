@@ -24,6 +24,10 @@
 struct mmsghdr;
 struct iovec;
 
+namespace cstatsd::capture {
+class CaptureRing;
+}
+
 namespace cstatsd::ingest {
 
 struct WorkerOptions {
@@ -71,6 +75,10 @@ class Worker {
   // parsed check is counted (service_checks_received) and dropped.
   void SetServiceCheckSink(ServiceCheckSink sink) { checks_ = std::move(sink); }
 
+  // --capture (docs/capture.md): each batch received is also copied into `ring`, owned by the
+  // capture writer. Set before Run().
+  void SetCapture(capture::CaptureRing* ring) { capture_ = ring; }
+
   // Cloud enrichment (docs/cloud-providers.md): set before Run(). Lines whose source is not looked
   // up yet are parked in the handler; the worker replays the answered ones between batches.
   void SetCloud(cloud::CloudHandler* handler);
@@ -113,6 +121,7 @@ class Worker {
   stats::WorkerCounters counters_;
   stats::RateLimiter bad_line_log_;
   std::unique_ptr<cloud::Enricher> enricher_;  // with a cloud provider
+  capture::CaptureRing* capture_ = nullptr;    // with --capture
   std::vector<cloud::ParkedLine> replay_;      // scratch for ReplayParked
 
   // Receive buffers.
