@@ -220,6 +220,7 @@ void Worker::Run() {
   // After Stop(), read what is already queued on the socket (docs/compatibility.md#decision-10:
   // nothing received is lost), bounded so that a flood cannot keep a stopping worker alive.
   int drain_batches = 0;
+  int empty_while_stopping = 0;
   bool coalesce = false;
   constexpr long kCoalesceNanos = 200000;  // 200 µs: ~160 datagrams at 800,000/s
   constexpr int kMaxDrainBatches = 100000;
@@ -264,7 +265,14 @@ void Worker::Run() {
     const int n = recvmmsg(fd_, msgs_.get(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (stopping) break;  // drained
+        if (stopping) {
+          // Drained when empty twice, 10 ms apart: a datagram the kernel was still queueing as
+          // a process hand-over detached the socket is read too (docs/restarts.md).
+          if (++empty_while_stopping >= 2) break;
+          pollfd p{fd_, POLLIN, 0};
+          poll(&p, 1, 10);
+          continue;
+        }
         drained = true;
         if (requested_.load(std::memory_order_acquire) != served_) continue;  // hand over first
         WaitForTraffic();
