@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -279,6 +280,30 @@ void FormatSender(const sockaddr_storage& ss, std::string& out) {
     return;
   }
   out = buf;
+}
+
+#ifndef UDP_GRO
+#define UDP_GRO 104  // linux/udp.h (Linux 5.0)
+#endif
+
+static_assert(CMSG_SPACE(sizeof(int)) <= kGroControlBytes);
+
+bool EnableUdpGro(int fd) {
+  int one = 1;
+  return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+size_t GroSegmentSize(const msghdr& h) {
+  if (h.msg_controllen == 0) return 0;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+      return size > 0 ? static_cast<size_t>(size) : 0;
+    }
+  }
+  return 0;
 }
 
 int64_t NowUnixNanos() {

@@ -7,12 +7,14 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 struct sockaddr_storage;
+struct msghdr;
 
 #include "core/result.h"
 
@@ -67,6 +69,19 @@ int LocalPort(int fd);
 // The sender's IP as text (docs/protocol.md#reading-datagrams): IPv4 dotted, IPv4-mapped IPv6 as
 // IPv4, else IPv6 (canonical); empty for other families (unix sockets have no source).
 void FormatSender(const sockaddr_storage& ss, std::string& out);
+
+// UDP receive offload (UDP_GRO, Linux 5.0): the kernel may then hand several datagrams of one
+// flow over as one receive entry — all of one size but the last, which may be shorter — with that
+// size in a control message, so a batch costs fewer per-datagram steps in the kernel
+// (docs/performance.md#receive-path). False where unsupported (unix sockets, older kernels).
+bool EnableUdpGro(int fd);
+
+// Control-message space a receive entry needs for UDP_GRO's segment size.
+inline constexpr size_t kGroControlBytes = 32;  // CMSG_SPACE(sizeof(int)) on every Linux ABI
+
+// The segment size a received entry carries (its UDP_GRO control message), 0 when it holds one
+// datagram.
+size_t GroSegmentSize(const msghdr& h);
 
 // Wall-clock time in unix nanoseconds (a batch's timestamp).
 int64_t NowUnixNanos();

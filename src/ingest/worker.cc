@@ -36,6 +36,7 @@ Worker::Worker(int id, int fd, const WorkerOptions& options,
   msgs_ = std::make_unique<mmsghdr[]>(batch);
   iovs_ = std::make_unique<iovec[]>(batch);
   addrs_.resize(batch * sizeof(sockaddr_storage));
+  controls_.resize(batch * kGroControlBytes);
   metric_.values.reserve(64);
   metric_.tags.reserve(16);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -216,6 +217,11 @@ void Worker::Run() {
   auto* addrs = reinterpret_cast<sockaddr_storage*>(addrs_.data());
   last_addr_.assign(sizeof(sockaddr_storage), 0);
   bool have_last = false;
+  // An entry coalesced by UDP_GRO is at most one maximal UDP payload: only a buffer that holds
+  // one can take it whole (receive-buffer-size below that: each datagram alone, as before). A
+  // capture records each entry as one datagram, so it reads them one by one too.
+  constexpr size_t kMaxUdpPayload = 65507;
+  const bool gro = fd_ >= 0 && size >= kMaxUdpPayload && capture_ == nullptr && EnableUdpGro(fd_);
 
   // After Stop(), read what is already queued on the socket (docs/compatibility.md#decision-10:
   // nothing received is lost), bounded so that a flood cannot keep a stopping worker alive.
@@ -260,6 +266,10 @@ void Worker::Run() {
       msgs_[i].msg_hdr.msg_iovlen = 1;
       msgs_[i].msg_hdr.msg_name = &addrs[i];
       msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      if (gro) {
+        msgs_[i].msg_hdr.msg_control = controls_.data() + static_cast<size_t>(i) * kGroControlBytes;
+        msgs_[i].msg_hdr.msg_controllen = kGroControlBytes;
+      }
       msgs_[i].msg_len = 0;
     }
     const int n = recvmmsg(fd_, msgs_.get(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
@@ -305,7 +315,20 @@ void Worker::Run() {
         std::memcpy(last_addr_.data(), &addrs[i], std::min(alen, sizeof(ss)));
         have_last = alen > 0;
       }
-      ProcessDatagram(static_cast<char*>(iovs_[i].iov_base), msgs_[i].msg_len, last_sender_, now);
+      char* data = static_cast<char*>(iovs_[i].iov_base);
+      const size_t len = msgs_[i].msg_len;
+      const size_t segment = gro ? GroSegmentSize(h) : 0;
+      if (segment == 0 || segment >= len) {
+        ProcessDatagram(data, len, last_sender_, now);
+        continue;
+      }
+      // Several datagrams of one flow, coalesced by the kernel (UDP_GRO): `segment` bytes each,
+      // the last one possibly shorter. Each is its own datagram, as if read alone.
+      uint64_t datagrams = 0;
+      for (size_t off = 0; off < len; off += segment, ++datagrams) {
+        ProcessDatagram(data + off, std::min(segment, len - off), last_sender_, now);
+      }
+      stats::Bump(counters_.datagrams_received, datagrams - 1);
     }
   }
   MaybeHandOver();

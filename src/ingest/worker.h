@@ -128,7 +128,8 @@ class Worker {
   std::vector<char> buffers_;
   std::unique_ptr<mmsghdr[]> msgs_;
   std::unique_ptr<iovec[]> iovs_;
-  std::vector<char> addrs_;  // sockaddr_storage per message
+  std::vector<char> addrs_;     // sockaddr_storage per message
+  std::vector<char> controls_;  // per message: room for UDP_GRO's segment size
   std::string last_sender_;
   std::vector<char> last_addr_;
 
