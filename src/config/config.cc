@@ -19,6 +19,7 @@
 #include "config/flags.h"
 #include "core/version.h"
 #include "protocol/tag_dialects.h"  // header only: the dialect names
+#include "state/state_file.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -283,6 +284,12 @@ void Loader::Validate() {
         "backend-shutdown-timeout",
         fmt::format("must not be negative, got {}", FormatGoDuration(o.backend_shutdown_timeout)),
         origin("backend-shutdown-timeout"));
+  }
+  if (!o.state_file.empty()) {
+    // docs/state-file.md: a stop must be able to write it.
+    if (Status w = state::StateFile::CheckWritable(o.state_file); !w.ok()) {
+      problem_at("state-file", w.message(), origin("state-file"));
+    }
   }
   if (o.metrics_tcp_tls_cert.empty() != o.metrics_tcp_tls_key.empty()) {
     const std::string_view key =

@@ -251,6 +251,9 @@ std::vector<OptionDef> MakeOptionDefs() {
        "cstatsd: how long backends get to deliver the final flush at shutdown",
        {},
        R{-kInf, kHourNs}},
+      {"state-file", &O::state_file, all, "string",
+       "cstatsd: file where a stop keeps the gauges and a flush that a backend did not receive, "
+       "read back at the next start (docs/state-file.md); empty = none"},
       {"receive-memory-limit",
        &O::receive_memory_limit,
        all,

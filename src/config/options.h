@@ -120,6 +120,9 @@ struct Options {
   bool float_counters = false;  // float-counters: a counter keeps its fraction end to end
   int backend_queue_size = 10;  // backend-queue-size: pending flushes per backend before dropping
   Duration backend_shutdown_timeout = std::chrono::seconds(5);  // backend-shutdown-timeout
+  // state-file: where SIGTERM keeps the gauges and a flush some backend did not receive, read
+  // back at the next start (docs/state-file.md); empty = none.
+  std::string state_file;
   // receive-memory-limit: bytes the receive buffers of all workers may take together,
   // receive-batch-size x receive-buffer-size x max-workers (default 1 GiB).
   uint32_t receive_memory_limit = 1U << 30;

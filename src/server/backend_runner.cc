@@ -123,6 +123,7 @@ void BackendRunner::Loop() {
       const bool own = backend_->CountsOwnBatches();
       if (!own) BackendStats::Add(st.created, 1);
       Status s = backend_->SendMetrics(*snapshot);
+      if (s.ok()) last_sent_flush_ns_.store(snapshot->flush_time_ns, std::memory_order_release);
       if (!own) {
         if (s.ok()) {
           BackendStats::Add(st.sent, 1);

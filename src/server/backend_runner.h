@@ -6,8 +6,10 @@
 // made.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -43,6 +45,9 @@ class BackendRunner {
   void Interrupt() { backend_->Interrupt(); }
 
   backends::Backend& backend() { return *backend_; }
+  // The flush time (FlushSnapshot::flush_time_ns) of the last flush SendMetrics delivered, for
+  // the state file (docs/state-file.md#undelivered-interval); INT64_MIN before any. Any thread.
+  int64_t last_sent_flush_ns() const { return last_sent_flush_ns_.load(std::memory_order_acquire); }
 
  private:
   void Loop();
@@ -58,6 +63,7 @@ class BackendRunner {
   std::deque<std::shared_ptr<const ServiceCheck>> checks_;  // bound: event_queue_size_ too
   bool stopping_ = false;
   bool busy_ = false;
+  std::atomic<int64_t> last_sent_flush_ns_{INT64_MIN};
   std::thread thread_;
   std::thread io_thread_;              // runs the backend's HTTP client loop, if it has one
   stats::RateLimiter drop_log_{6, 1};  // at most ~6 drop messages a minute (guarded by mu_)

@@ -54,7 +54,12 @@ Flusher::Flusher(const config::Options& options, const pipeline::PipelineOptions
       interval_(options.flush_interval),
       aggregator_(aggregate::AggregatorOptions::From(options)),
       internal_stats_(options, pipeline),
-      collector_(options, parts) {}
+      collector_(options, parts) {
+  // Forwarder mode keeps no gauge and its forwarder retries (docs/state-file.md#forwarder-mode).
+  if (!options.state_file.empty() && options.server_mode != "forwarder") {
+    state_file_ = std::make_unique<state::StateFile>(options.state_file);
+  }
+}
 
 int64_t Flusher::NowNanos() const { return Nanos(now_()); }
 
@@ -63,7 +68,12 @@ void Flusher::Attach(ingest::Worker& worker) {
   worker.map(0).limits = worker.map(1).limits = aggregator_.limits();
 }
 
-void Flusher::Start() { last_flush_ns_ = NowNanos(); }
+void Flusher::Start() {
+  std::lock_guard flush_lock(flush_mu_);
+  last_flush_ns_ = NowNanos();
+  // A state file left by the previous process: read before the first flush.
+  if (state_file_ && !parts_.forwarder && state_file_->Present()) RestoreState(last_flush_ns_);
+}
 
 void Flusher::RequestStop() {
   {
@@ -118,7 +128,118 @@ void Flusher::FinalFlush() {
   workers_stopped_ = true;
   const int64_t now = NowNanos();
   const double seconds = static_cast<double>(now - last_flush_ns_) / 1e9;
-  Flush(now, seconds > 0 ? seconds : 1e-9);
+  final_snapshot_ = Flush(now, seconds > 0 ? seconds : 1e-9);
+}
+
+bool Flusher::FinalFlushDelivered(const BackendRunner& runner) const {
+  return !final_snapshot_ || runner.last_sent_flush_ns() == final_snapshot_->flush_time_ns;
+}
+
+// docs/state-file.md#what-is-kept: the gauges the final flush reported that expiry keeps (not the
+// internal metrics, last_ns 0: the next process makes its own), and the final flush itself for
+// the backends it did not reach.
+void Flusher::WriteState(const std::vector<std::string>& missed) {
+  std::lock_guard flush_lock(flush_mu_);
+  if (!state_file_ || !final_snapshot_) return;
+  const snapshot::FlushSnapshot& last = *final_snapshot_;
+  const int64_t expiry = options_.ExpiryGauge().count();
+  state::State st;
+  st.written_ns = NowNanos();
+  for (const snapshot::GaugePoint& g : last.gauges) {
+    const bool expired = expiry != 0 && last.flush_time_ns - g.last_ns > expiry;
+    if (g.last_ns != 0 && !expired) st.gauges.push_back(g);
+  }
+  const size_t series = last.series() + last.timed_counters.size() + last.timed_gauges.size();
+  if (!missed.empty() && series > 0) st.undelivered.push_back({missed, final_snapshot_});
+  const size_t kept = st.undelivered.empty() ? 0 : series;
+  std::string backends;
+  for (const auto& b : missed) backends += (backends.empty() ? "" : ",") + b;
+  if (st.gauges.empty() && st.undelivered.empty()) {
+    spdlog::info("state file not written: no gauge, and every backend got the final flush path={}",
+                 state_file_->path());
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string bytes = state::Encode(st);
+  if (Status w = state_file_->Write(bytes); !w.ok()) {
+    spdlog::error("state file not written; the gauges{} are lost path={} error=\"{}\"",
+                  kept > 0 ? " and the undelivered flush" : "", state_file_->path(), w.message());
+    return;
+  }
+  spdlog::info(
+      "state file written path={} bytes={} gauges={} undelivered_series={} "
+      "undelivered_backends=[{}] duration_ms={:.1f}",
+      state_file_->path(), bytes.size(), st.gauges.size(), kept, backends, MillisSince(t0));
+}
+
+void Flusher::RestoreState(int64_t now_ns) {
+  state::StateFile::Taken taken = state_file_->Take();
+  if (!taken.state) {
+    ++state_rejected_;
+    spdlog::error(
+        "state file refused; going on without it (its gauges and undelivered flush are lost) "
+        "path={} reason=\"{}\" moved_to={}",
+        state_file_->path(), taken.error, taken.renamed ? state_file_->bad_path() : "(not moved)");
+    return;
+  }
+  if (!taken.error.empty()) {
+    spdlog::error(
+        "state file read but not removed; this process will not read it again path={} "
+        "error=\"{}\"",
+        state_file_->path(), taken.error);
+  }
+  ++state_restored_;
+  const state::State& st = *taken.state;
+  // Gauges: merged as a map received them at their own last-update time, so a value this process
+  // received later wins, and expiry counts from when the value was last updated.
+  const int64_t expiry = options_.ExpiryGauge().count();
+  MetricMap m;
+  size_t gauges = 0, expired = 0;
+  for (const snapshot::GaugePoint& g : st.gauges) {
+    if (expiry != 0 && now_ns - g.last_ns > expiry) {
+      ++expired;
+      continue;
+    }
+    const SeriesKey& k = *g.key;
+    const KeyParts parts{
+        MetricType::kGauge,
+        std::string_view(k.name().data(), k.name().size() + k.tags().size() + k.source().size()),
+        static_cast<uint32_t>(k.name().size()), static_cast<uint32_t>(k.tags().size())};
+    m.ReceiveGauge(parts, k.hash(), g.value, g.last_ns);
+    ++gauges;
+  }
+  aggregator_.Merge(m);
+  // Undelivered flushes: to the backends named, once, with their own flush time.
+  size_t resent = 0, flushes = 0;
+  for (const state::UndeliveredFlush& u : st.undelivered) {
+    snapshot::SnapshotPtr folded;
+    for (const std::string& name : u.backends) {
+      BackendRunner* runner = nullptr;
+      for (auto& r : parts_.runners) {
+        if (r && r->backend().Name() == name) runner = r.get();
+      }
+      if (runner == nullptr) {
+        spdlog::warn(
+            "state file: a flush kept for a backend that is not configured now is dropped "
+            "backend={} flush_time={}",
+            name, u.snapshot->flush_unix_seconds());
+        continue;
+      }
+      if (!u.snapshot->has_timed() || runner->backend().TakesTimestamps()) {
+        runner->EnqueueMetrics(u.snapshot);
+      } else {
+        if (!folded) folded = snapshot::FoldTimed(*u.snapshot);
+        runner->EnqueueMetrics(folded);
+      }
+      ++flushes;
+      resent += u.snapshot->series();
+    }
+  }
+  state_restored_series_ += gauges + resent;
+  spdlog::info(
+      "state file restored path={} written_at={} gauges={} gauges_expired={} flushes_resent={} "
+      "series_resent={}",
+      state_file_->path(), st.written_ns / 1000000000, gauges, expired, flushes, resent);
 }
 
 void Flusher::CollectInternalMetrics() {
@@ -127,6 +248,11 @@ void Flusher::CollectInternalMetrics() {
   figures_.timed_dropped_window = timed_dropped_window_;
   figures_.timed_dropped_limit = timed_dropped_full_;
   collector_.Collect(figures_, internal_stats_);
+  if (state_file_) {  // docs/internal-metrics.md: state.*
+    internal_stats_.SparseGauge("state.restored", state_restored_);
+    internal_stats_.SparseGauge("state.restored_series", state_restored_series_);
+    internal_stats_.SparseGauge("state.rejected", state_rejected_);
+  }
 }
 
 void Flusher::LogSeriesLimits() {
@@ -282,11 +408,14 @@ void Flusher::ForwardFlush() {
   ReturnFreedMemory();
 }
 
-void Flusher::Flush(int64_t now_ns, double flush_seconds) {
+snapshot::SnapshotPtr Flusher::Flush(int64_t now_ns, double flush_seconds) {
   if (parts_.forwarder) {
     ForwardFlush();
-    return;
+    return nullptr;
   }
+  // A state file that appeared since the start: another process stopped after this one started
+  // (docs/state-file.md#hand-over). One stat() per flush.
+  if (state_file_ && state_file_->Present()) RestoreState(now_ns);
   const auto t0 = std::chrono::steady_clock::now();
   CollectInternalMetrics();
 
@@ -319,6 +448,7 @@ void Flusher::Flush(int64_t now_ns, double flush_seconds) {
   figures_.reset_ms = MillisSince(t2);
   ReturnFreedMemory();
   figures_.total_ms = MillisSince(t0);
+  return snapshot;
 }
 
 }  // namespace cstatsd::server

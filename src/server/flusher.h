@@ -20,7 +20,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "aggregate/aggregator.h"
@@ -29,10 +31,12 @@
 #include "core/timed_points.h"
 #include "ingest/worker.h"
 #include "pipeline/pipeline.h"
+#include "server/backend_runner.h"
 #include "server/components.h"
 #include "server/flush_schedule.h"
 #include "server/internal_metrics_collector.h"
 #include "server/internal_stats.h"
+#include "state/state_file.h"
 #include "stats/rate_limiter.h"
 
 namespace cstatsd::server {
@@ -97,12 +101,20 @@ class Flusher {
   // The last flush, once every worker thread has exited: takes both of each worker's maps.
   void FinalFlush();
 
+  // state-file (docs/state-file.md). Whether the final flush reached this runner's backend (true
+  // without a final flush to deliver).
+  bool FinalFlushDelivered(const BackendRunner& runner) const;
+  // After the backends stopped: writes the gauges and, when `missed` names backends the final
+  // flush did not reach, that flush for them. Nothing without state-file or in forwarder mode.
+  void WriteState(const std::vector<std::string>& missed);
+
   uint64_t overruns() const { return overruns_.load(std::memory_order_relaxed); }
 
  private:
   int64_t NowNanos() const;
-  // One flush at `now_ns` over `flush_seconds`; flush_mu_ held.
-  void Flush(int64_t now_ns, double flush_seconds);
+  // One flush at `now_ns` over `flush_seconds`; flush_mu_ held. The snapshot the backends got
+  // (null in forwarder mode).
+  snapshot::SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
   void ForwardFlush();  // forwarder mode's flush: merge, then hand to the forwarder
   // Merges what the workers and HTTP ingestion received since the last flush and frees the
   // retired ids that became safe; returns how many non-empty maps there were.
@@ -118,6 +130,10 @@ class Flusher {
   void LogTimedDrops();
   void CollectInternalMetrics();
   void LogSeriesLimits();  // a folded or dropped series, at a limited rate
+  // state-file: reads the file (when one is there that was not read yet: one stat()) and merges
+  // it: gauges into the aggregator, an undelivered flush to the backends it names. flush_mu_ held
+  // (or before the flusher thread starts).
+  void RestoreState(int64_t now_ns);
 
   const config::Options& options_;
   Components& parts_;
@@ -133,6 +149,14 @@ class Flusher {
   stats::RateLimiter timed_log_{6};
   uint64_t timed_dropped_window_ = 0;  // timestamped samples dropped since the start: outside
   uint64_t timed_dropped_full_ = 0;    // the window, past the limit of points
+
+  // state-file (docs/state-file.md): null without it or in forwarder mode. The final flush's
+  // snapshot is kept for WriteState; the counts are reported as state.* internal metrics.
+  std::unique_ptr<state::StateFile> state_file_;
+  snapshot::SnapshotPtr final_snapshot_;
+  uint64_t state_restored_ = 0;         // files read and merged
+  uint64_t state_restored_series_ = 0;  // gauges restored + series of the flushes sent again
+  uint64_t state_rejected_ = 0;         // files refused (renamed aside)
 
   std::mutex flush_mu_;           // serialises flushes (timed, ForwardNow, final)
   bool workers_stopped_ = false;  // their threads joined: both maps are the flusher's

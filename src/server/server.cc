@@ -473,12 +473,16 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   }
   // No backend waits between reconnection attempts while another one is being stopped.
   for (auto& r : parts_.runners) r->Interrupt();
+  std::vector<std::string> missed;  // backends the final flush did not reach (docs/state-file.md)
   for (auto& r : parts_.runners) {
-    if (!r->Stop(timeout)) {
+    const bool joined = r->Stop(timeout);
+    if (!flusher_.FinalFlushDelivered(*r)) missed.emplace_back(r->backend().Name());
+    if (!joined) {
       // Its thread is still inside a send and refers to the runner: keep it alive.
       (void)r.release();
     }
   }
+  flusher_.WriteState(missed);
   for (int fd : parts_.fds) close(fd);
   parts_.fds.clear();
   ingest::RemoveSocketFile(parts_.unix_file);  // only if it is still the file this process bound
