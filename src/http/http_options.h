@@ -62,6 +62,10 @@ struct HttpServerOptions {
   // 503 with Retry-After (failure:over-budget); one that alone needs more, 413. 256 MiB.
   int64_t max_ingest_memory = int64_t{256} << 20;
 
+  // SO_REUSEPORT on the listener (the server's metrics-reuse-port, not a key of the section):
+  // a new process binds the port while this one still runs (docs/restarts.md).
+  bool reuse_port = false;
+
   // The address split for binding: host ("0.0.0.0" when empty) and port.
   std::string host;
   int port = 8080;

@@ -513,9 +513,11 @@ Status HttpServer::Bind() {
       continue;
     }
     // SO_REUSEADDR only, as Go's listeners: SO_REUSEPORT would let a second server bind the
-    // same port and silently take half of the connections.
+    // same port and silently take half of the connections; unless metrics-reuse-port asks for
+    // it, for a process hand-over (docs/restarts.md).
     const int yes = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (options_.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
     // The backlog: a burst of connections (forwarders reconnecting after a restart) must not
     // be met with dropped SYNs and 1 s retransmissions.
     if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {

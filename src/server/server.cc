@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cloud/registry.h"
+#include "ingest/kernel_drops.h"
 #include "ingest/socket.h"
 #include "protocol/tag_dialects.h"
 #include "server/expvar.h"
@@ -31,6 +32,31 @@ constexpr auto kIngestCloudWait = std::chrono::milliseconds(5000);
 // burst's tables) come from the arenas, in among long-lived keys, and their pages stay in the
 // RSS: 60 bytes per series with a million series (docs/performance.md).
 void KeepLargeAllocationsMapped() { mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
+
+uint64_t DatagramsReceived(const std::vector<std::unique_ptr<ingest::Worker>>& workers) {
+  uint64_t n = 0;
+  for (const auto& w : workers) n += w->counters().datagrams_received.load();
+  return n;
+}
+
+// Process hand-over (docs/restarts.md): when another process has joined the metrics port
+// (metrics-reuse-port), the kernel stops queueing new datagrams on this one's sockets (they go
+// to the other's) and what they hold stays for the workers to read before they close. Returns
+// the placeholder socket to close after them, or -1 (no other process: a plain stop).
+int DetachForProcessHandOver(const std::vector<int>& fds) {
+  const size_t others = ingest::OtherSocketsOnPort(fds);
+  if (others == 0) return -1;
+  auto placeholder = ingest::DetachUdpSockets(fds);
+  if (!placeholder.ok()) {
+    spdlog::warn("socket hand-over failed; stopping as if alone error=\"{}\"", placeholder.error());
+    return -1;
+  }
+  spdlog::info(
+      "socket hand-over: another process shares the metrics port (sockets={}); new datagrams "
+      "go to it, this one reads what its sockets hold",
+      others);
+  return *placeholder;
+}
 
 }  // namespace
 
@@ -131,6 +157,7 @@ Result<std::unique_ptr<Server>> Server::Create(
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (!http_options.ok()) return http_options.status();
   for (auto& ho : *http_options) {
+    ho.reuse_port = o.metrics_reuse_port;  // a process hand-over (docs/restarts.md)
     if (ho.enable_ingestion && !s->parts_.http_ingest) {
       s->parts_.http_ingest = std::make_shared<http::IngestTarget>(s->pipeline_options_);
     }
@@ -443,6 +470,9 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
     stopping_ = true;
   }
   if (!started_) return;
+  const bool hand_over = config_.options.metrics_reuse_port && parts_.unix_file.path.empty();
+  const int placeholder = hand_over ? DetachForProcessHandOver(parts_.fds) : -1;
+  const uint64_t received_at_detach = DatagramsReceived(parts_.workers);
   flusher_.RequestStop();
   if (flusher_thread_.joinable()) flusher_thread_.join();
 
@@ -451,6 +481,10 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   for (auto& w : parts_.workers) w->Stop();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  if (placeholder >= 0) {
+    spdlog::info("socket hand-over: read after the detach datagrams={}",
+                 DatagramsReceived(parts_.workers) - received_at_detach);
+  }
   StopCloud();
   SendLifecycleEvent("Gostatsd stopped");
   flusher_.FinalFlush();  // the worker threads have exited: it takes both of each one's maps
@@ -485,6 +519,7 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   flusher_.WriteState(missed);
   for (int fd : parts_.fds) close(fd);
   parts_.fds.clear();
+  if (placeholder >= 0) close(placeholder);
   ingest::RemoveSocketFile(parts_.unix_file);  // only if it is still the file this process bound
   if (parts_.tcp_listen_fd >= 0) close(parts_.tcp_listen_fd);
   parts_.tcp_receiver.reset();
