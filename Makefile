@@ -67,12 +67,14 @@ unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
 # Micro-benchmarks, then the end-to-end scenarios (server + loader on loopback, median of
-# 3 runs of 10 s); the table goes into docs/performance.md.
+# 3 runs of 10 s), and the aggregator tier's rate; the tables go into docs/performance.md.
 bench: build
 	./$(BUILD_DIR)/bin/bench_parser --benchmark_min_time=0.2
 	./$(BUILD_DIR)/bin/bench_aggregate --benchmark_min_time=0.2
 	./$(BUILD_DIR)/bin/bench_encoder --benchmark_min_time=0.2
+	./$(BUILD_DIR)/bin/bench_flush_scaling
 	python3 bench/e2e/run_bench.py --build-dir $(BUILD_DIR) --runs 3 --duration 10 --write
+	python3 bench/e2e/tier_bench.py --build-dir $(BUILD_DIR) --runs 3 --duration 10 --write
 
 # The unit, fuzz-replay and integration tests under AddressSanitizer + UBSan, and ThreadSanitizer.
 asan: deps

@@ -52,7 +52,7 @@ def logged_sum(path, name):
         return sum(float(m.group(1)) for m in map(rx.fullmatch, f.read().splitlines()) if m)
 
 
-def run_once(build, series, line_rate, duration, tmp, aggregators=1):
+def run_once(build, series, line_rate, duration, tmp, aggregators=1, compression=None):
     cstatsd = os.path.join(build, "bin", "cstatsd")
     loader = os.path.join(build, "bin", "cstatsd-loader")
     http_ports, udp_port = [free_port() for _ in range(aggregators)], free_port()
@@ -75,6 +75,8 @@ def run_once(build, series, line_rate, duration, tmp, aggregators=1):
         else:
             f.write(f"[http-transport]\napi-endpoints = [{endpoints}]\n")
         f.write('flush-interval = "1s"\n')
+        if compression is not None:  # zlib (the default), lz4 or none
+            f.write(f'compression-type = "{compression}"\n')
     fwd_log = open(os.path.join(tmp, "fwd.log"), "w")
     fwd = start(cstatsd, ["--server-mode", "forwarder", "--metrics-addr",
                           f"127.0.0.1:{udp_port}", "--statser-type", "null",
@@ -104,8 +106,9 @@ def run_once(build, series, line_rate, duration, tmp, aggregators=1):
     lines = sent.get("lines") or sent.get("lines_sent") or 0
     received = sum(logged_sum(os.path.join(tmp, f"agg{i}.log"), "statsd.http.incoming.metrics")
                    or 0 for i in range(aggregators)) or None
-    return {"series": series, "aggregators": aggregators, "lines": lines, "fwd_cpu": f1 - f0, "agg_cpu": a1 - a0,
-            "agg_series": received, "loader": sent}
+    return {"series": series, "aggregators": aggregators, "compression": compression or "zlib",
+            "lines": lines, "fwd_cpu": f1 - f0, "agg_cpu": a1 - a0, "agg_series": received,
+            "loader": sent}
 
 
 def main():
