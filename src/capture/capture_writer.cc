@@ -45,7 +45,7 @@ Status CaptureWriter::OpenCurrent() {
         fmt::format("capture: cannot open {}: {}", options_.path, std::strerror(errno)));
   }
   const size_t before = buffer_.size();
-  AppendFileHeader(buffer_);
+  AppendFileHeader(buffer_, local_.kind == SourceKind::kUnix);
   file_bytes_ = buffer_.size() - before;
   file_packets_ = 0;
   return {};

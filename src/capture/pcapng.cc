@@ -155,7 +155,7 @@ std::string EndpointText(const Endpoint& e) {
   return e.unix_path.empty() ? "unix" : "unix:" + e.unix_path;
 }
 
-void AppendFileHeader(std::string& out) {
+void AppendFileHeader(std::string& out, bool unix_socket) {
   size_t b = StartBlock(out, kSectionHeader);
   Put32(out, kByteOrderMagic);
   Put16(out, 1);           // major
@@ -165,15 +165,13 @@ void AppendFileHeader(std::string& out) {
   PutOption(out, kOptUserAppl, "cstatsd");
   PutOption(out, kOptEnd, {});
   FinishBlock(out, b);
-  for (uint32_t link : {kLinkTypeRaw, kLinkTypeUser0}) {
-    b = StartBlock(out, kInterfaceDescription);
-    Put16(out, static_cast<uint16_t>(link));
-    Put16(out, 0);
-    Put32(out, 0);                                             // snaplen: no limit
-    PutOption(out, kOptTsResol, std::string_view("\x09", 1));  // 10^-9 s
-    PutOption(out, kOptEnd, {});
-    FinishBlock(out, b);
-  }
+  b = StartBlock(out, kInterfaceDescription);
+  Put16(out, static_cast<uint16_t>(unix_socket ? kLinkTypeUser0 : kLinkTypeRaw));
+  Put16(out, 0);
+  Put32(out, 0);                                             // snaplen: no limit
+  PutOption(out, kOptTsResol, std::string_view("\x09", 1));  // 10^-9 s
+  PutOption(out, kOptEnd, {});
+  FinishBlock(out, b);
 }
 
 size_t PacketBlockSize(const Endpoint& source, size_t payload_len) {
@@ -196,7 +194,7 @@ void AppendPacket(std::string& out, int64_t time_ns, const Endpoint& source, con
   const size_t ip_header = source.kind == SourceKind::kIPv4 ? kIPv4Header : kIPv6Header;
   const size_t len = unix_source ? payload.size() : ip_header + kUdpHeader + payload.size();
   const auto ts = static_cast<uint64_t>(std::max<int64_t>(0, time_ns));
-  Put32(out, unix_source ? 1 : 0);
+  Put32(out, 0);  // the file's one interface
   Put32(out, static_cast<uint32_t>(ts >> 32));
   Put32(out, static_cast<uint32_t>(ts));
   Put32(out, static_cast<uint32_t>(len));
@@ -356,9 +354,9 @@ CaptureReader::Next CaptureReader::ParsePacket(Record& out, bool& produced) {
   size_t ip_len = 0;
   if (version == 4) {
     ip_len = static_cast<size_t>(data[0] & 0x0F) * 4;
-    const uint16_t fragment = GetBE16(data + 6);
+    // Fragments (offset or more-fragments set) are skipped: a datagram must come whole.
     if (ip_len < kIPv4Header || caplen < ip_len + kUdpHeader || data[9] != IPPROTO_UDP ||
-        (fragment & 0x3FFF) != 0) {
+        (GetBE16(data + 6) & 0x3FFF) != 0) {
       ++skipped_;
       return Next::kRecord;
     }

@@ -1,8 +1,9 @@
 // The capture file format (docs/capture.md): pcapng, little-endian, one section per file with
-// two interfaces — 0: LINKTYPE_RAW, each UDP datagram behind a synthesized IPv4 or IPv6 + UDP
-// header; 1: LINKTYPE_USER0, each unix datagram's bytes as they came, the sender's path (if
-// named) in the packet's comment — and nanosecond timestamps. Pure functions and a reader over
-// an istream; any thread, one object per thread.
+// one interface, nanosecond timestamps: LINKTYPE_RAW for a UDP socket, each datagram behind a
+// synthesized IPv4 or IPv6 + UDP header; LINKTYPE_USER0 for a unix socket, each datagram's bytes
+// as they came, the sender's path (if named) in the packet's comment. (libpcap, hence tcpdump,
+// reads only one link type per file.) Pure functions and a reader over an istream; any thread,
+// one object per thread.
 #pragma once
 
 #include <array>
@@ -37,12 +38,14 @@ inline constexpr size_t kMaxPayload = 1 << 20;
 inline constexpr uint32_t kLinkTypeRaw = 101;
 inline constexpr uint32_t kLinkTypeUser0 = 147;
 
-// Appends the section header and both interface descriptions: the start of every file.
-void AppendFileHeader(std::string& out);
+// Appends the section header and the interface description, LINKTYPE_USER0 for a unix socket's
+// datagrams, LINKTYPE_RAW for a UDP socket's: the start of every file.
+void AppendFileHeader(std::string& out, bool unix_socket = false);
 
 // Appends one Enhanced Packet Block: `payload` received at `time_ns` (since the Unix epoch) from
 // `source` on `local`, the server's socket (its address and port go into the synthesized
-// header's destination). A UDP payload longer than 65,507 bytes (which no UDP socket receives)
+// header's destination). A unix source belongs in a file whose header said unix_socket, an IP
+// one in the other kind. A UDP payload longer than 65,507 bytes (which no UDP socket receives)
 // is cut to it.
 void AppendPacket(std::string& out, int64_t time_ns, const Endpoint& source, const Endpoint& local,
                   std::string_view payload);

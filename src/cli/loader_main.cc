@@ -1,6 +1,7 @@
 // cstatsd-loader: offers statsd load over UDP (gostatsd's cmd/loader flags,
 // docs/performance.md#loader) from pre-built datagrams with sendmmsg over several sockets and
-// threads, in a total-count mode or a duration mode, and reports exactly what it sent.
+// threads, in a total-count mode or a duration mode, and reports exactly what it sent. With
+// --replay it sends the datagrams of capture files instead (docs/capture.md#replay).
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "loader/generator.h"
+#include "loader/replay.h"
 
 namespace {
 
@@ -324,6 +326,14 @@ int main(int argc, char** argv) {
                "names in order instead of at random (a large enough --pool covers every series)");
   app.add_flag("--json", json, "print the summary as one JSON line");
   app.add_flag("-q,--quiet", quiet, "no progress line");
+  std::vector<std::string> replay;
+  double speed = 1;
+  app.add_option("--replay", replay,
+                 "send the datagrams of these capture files (cstatsd --capture) instead, a "
+                 "sender always from the same one of --sockets");
+  app.add_option("--speed", speed, "--replay: the recorded gaps divided by this (0 = no gaps)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   for (int t = 0; t < 4; ++t) {
     auto& ts = spec.types[t];
     app.add_option(fmt::format("{},--{}-count", kShort[t], kNames[t]), ts.count,
@@ -348,6 +358,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  if (!replay.empty()) {
+    sockaddr_storage to{};
+    socklen_t to_len = 0;
+    if (!ResolveTarget(address, to, to_len)) {
+      std::fprintf(stderr, "cstatsd-loader: cannot resolve --address %s\n", address.c_str());
+      return 2;
+    }
+    auto sent = cstatsd::loader::Replay({replay, speed, std::max(1, sockets)}, to, to_len);
+    if (!sent.ok()) {
+      std::fprintf(stderr, "cstatsd-loader: %s\n", sent.error().c_str());
+      return 2;
+    }
+    std::printf("%s\n", cstatsd::loader::FormatReplaySummary(*sent, json).c_str());
+    return sent->error.empty() ? 0 : 1;
+  }
   if (spec.TotalLines() == 0) {
     if (duration <= 0) {
       std::fprintf(stderr, "cstatsd-loader: give at least one of -c -g -s -t, or --duration\n");

@@ -272,6 +272,24 @@ std::vector<OptionDef> MakeOptionDefs() {
       {"tag-dialects", &O::tag_dialects, all, "list",
        "cstatsd: tags written in metric names that become tags: any of influxdb (name,k=v), "
        "graphite (name;k=v), librato (name#k=v), signalfx (name[k=v]); empty for none"},
+      {"capture", &O::capture, all, "string",
+       "cstatsd: record the datagrams received on metrics-addr (time, sender, bytes) into this "
+       "pcapng file, rotated; empty = off (docs/capture.md)"},
+      {"capture-max-size",
+       &O::capture_max_size,
+       all,
+       "uint32",
+       "cstatsd: bytes a capture file may reach before it rotates",
+       {},
+       R{1, 4294967295.0}},
+      {"capture-files",
+       &O::capture_files,
+       all,
+       "int",
+       "cstatsd: capture files kept (FILE, FILE.1 ...), the current one included; the oldest is "
+       "deleted",
+       {},
+       R{1, 1000}},
       // binary-only
       {"config-path", &O::config_path, Sources::kFlagAndEnv, "string",
        "Path to the configuration file (.toml, .yaml, .yml or .json)"},

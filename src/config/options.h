@@ -130,6 +130,12 @@ struct Options {
   // tag-dialects: the tag sections read in metric names (docs/protocol.md#tag-dialects): any of
   // influxdb, graphite, librato, signalfx; empty = none (names sanitised as gostatsd does).
   std::vector<std::string> tag_dialects = {"influxdb", "graphite", "librato", "signalfx"};
+  // capture (docs/capture.md): record every datagram the metrics sockets receive, with its time
+  // and sender, into this pcapng file (empty = off). It rotates at capture-max-size bytes and
+  // capture-files files are kept (FILE, FILE.1 ...), so it takes at most their product on disk.
+  std::string capture;
+  uint32_t capture_max_size = 64U << 20;  // capture-max-size: bytes per file (64 MiB)
+  int capture_files = 4;                  // capture-files: files kept, the current one included
   // Config file limits (flag and environment only): bytes, nesting depth of tables and arrays,
   // and values after YAML aliases are expanded.
   int config_max_bytes = 16 << 20;  // config-max-bytes (16 MiB)

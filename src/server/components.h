@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "capture/capture_writer.h"
 #include "cloud/handler.h"
 #include "forward/dns_discovery.h"
 #include "forward/http_forwarder.h"
@@ -32,6 +33,7 @@ struct Components {
   int tcp_listen_fd = -1;        // metrics-tcp-addr
   std::vector<std::unique_ptr<ingest::Worker>> workers;  // by id; the TCP input's is the last
   std::unique_ptr<ingest::TcpReceiver> tcp_receiver;
+  std::unique_ptr<capture::CaptureWriter> capture;       // --capture: the workers' rings
   std::unique_ptr<cloud::CloudHandler> cloud;
   std::shared_ptr<http::IngestTarget> http_ingest;  // set when a server enables ingestion
   std::vector<std::unique_ptr<http::HttpServer>> http_servers;

@@ -44,6 +44,14 @@ void InternalMetricsCollector::Collect(const FlushFigures& flush, InternalStats&
     s.SparseGauge("receiver.tcp_connections_refused", stats::Read(t.refused));
     s.SparseGauge("receiver.tcp_connections_timed_out", stats::Read(t.timed_out));
   }
+  if (parts_.capture) {
+    // cstatsd: --capture (docs/capture.md): datagrams and bytes written, datagrams left out.
+    const capture::CaptureCounters c = parts_.capture->counters();
+    s.Report("capture.written_datagrams", c.written_datagrams);
+    s.Report("capture.written_bytes", c.written_bytes);
+    s.Report("capture.dropped_datagrams", c.dropped_datagrams);
+    s.SparseGauge("capture.write_errors", c.write_errors);
+  }
   CollectCloud(s);
   CollectHttpIngest(s);
   if (parts_.forwarder) {

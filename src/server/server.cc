@@ -240,6 +240,7 @@ void Server::AbandonStart() {
 }
 
 ingest::Worker& Server::AddWorker(int id, int fd, const ingest::WorkerOptions& options) {
+  parts_.capture.reset();
   parts_.workers.push_back(std::make_unique<ingest::Worker>(
       id, fd, options, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
   ingest::Worker& w = *parts_.workers.back();
@@ -254,6 +255,7 @@ Status Server::Start() {
   auto addr = ingest::ParseListenAddress(o.metrics_addr);
   if (!addr.ok()) return addr.status();
   if (Status c = StartCloud(); !c.ok()) return c;
+  if (parts_.capture && fd >= 0) w.SetCapture(parts_.capture->AddRing());
   const int workers = std::max(1, o.max_workers);
 
   // Every step up to the threads may fail; what the earlier ones set up is undone here, once.
@@ -296,6 +298,22 @@ Status Server::Start() {
   wo.namespace_prefix = o.namespace_;
   wo.tag_dialects = protocol::TagDialectsFromNames(o.tag_dialects);
   for (int i = 0; i < workers; ++i) {
+  if (!o.capture.empty()) {  // docs/capture.md
+    capture::CaptureOptions co;
+    co.path = o.capture;
+    co.max_file_bytes = o.capture_max_size;
+    co.files = o.capture_files;
+    capture::Endpoint local;  // the destination of the files' synthesized headers
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (getsockname(parts_.fds.front(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      (void)capture::EndpointFromSockaddr(&ss, len, local);
+    }
+    auto writer = capture::CaptureWriter::Open(std::move(co), std::move(local));
+    if (!writer.ok()) return writer.status();
+    parts_.capture = std::move(*writer);
+  }
+
     AddWorker(i, parts_.fds[parts_.fds.size() == 1 ? 0 : static_cast<size_t>(i)], wo);
   }
   if (parts_.cloud) {
@@ -346,6 +364,7 @@ Status Server::Start() {
   }
   if (parts_.tcp_listen_fd >= 0) {
     // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
+  if (parts_.capture) capture_thread_ = std::thread([c = parts_.capture.get()] { c->Run(); });
     ingest::Worker& w = AddWorker(workers, -1, wo);
     ingest::TcpOptions to;
     to.max_line = static_cast<size_t>(o.receive_buffer_size);
@@ -489,6 +508,10 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   SendLifecycleEvent("Gostatsd stopped");
   flusher_.FinalFlush();  // the worker threads have exited: it takes both of each one's maps
 
+  if (parts_.capture) {  // after the workers: it writes everything they queued
+    parts_.capture->Stop();
+    if (capture_thread_.joinable()) capture_thread_.join();
+  }
   const auto now = std::chrono::steady_clock::now();
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       config_.options.backend_shutdown_timeout);

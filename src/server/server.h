@@ -103,6 +103,7 @@ class Server {
   std::thread cloud_thread_;                 // the cloud handler's lookups
   std::thread cloud_provider_thread_;        // the cloud provider's own loop
   std::thread discovery_thread_;             // api-endpoints-dns: DnsDiscovery::Run
+  std::thread capture_thread_;               // --capture: CaptureWriter::Run
   std::vector<std::thread> http_threads_;    // one per HTTP server
   std::vector<size_t> http_abandoned_;       // servers whose requests outlived the shutdown timeout
 

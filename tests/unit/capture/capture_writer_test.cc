@@ -109,7 +109,7 @@ TEST_F(CaptureWriterTest, RotatesAtMaxSizeAndKeepsOnlyFilesCount) {
   std::string header;
   AppendFileHeader(header);
   const std::string payload(100, 'x');
-  // Room for two datagrams per file.
+  // Room for two datagrams per file (a UDP socket's header).
   o.max_file_bytes = header.size() + 2 * PacketBlockSize(src_e, payload.size());
   auto w = CaptureWriter::Open(o, Local());
   ASSERT_TRUE(w.ok()) << w.error();

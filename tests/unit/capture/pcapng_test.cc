@@ -18,21 +18,15 @@
 namespace cstatsd::capture {
 namespace {
 
-Endpoint V4(const char* ip, uint16_t port) {
+Endpoint Ip(SourceKind kind, const char* ip, uint16_t port) {
   Endpoint e;
-  e.kind = SourceKind::kIPv4;
-  inet_pton(AF_INET, ip, e.address.data());
+  e.kind = kind;
+  inet_pton(kind == SourceKind::kIPv4 ? AF_INET : AF_INET6, ip, e.address.data());
   e.port = port;
   return e;
 }
-
-Endpoint V6(const char* ip, uint16_t port) {
-  Endpoint e;
-  e.kind = SourceKind::kIPv6;
-  inet_pton(AF_INET6, ip, e.address.data());
-  e.port = port;
-  return e;
-}
+Endpoint V4(const char* ip, uint16_t port) { return Ip(SourceKind::kIPv4, ip, port); }
+Endpoint V6(const char* ip, uint16_t port) { return Ip(SourceKind::kIPv6, ip, port); }
 
 Endpoint Unix(std::string path) {
   Endpoint e;
@@ -56,13 +50,15 @@ std::vector<Record> ReadAll(const std::string& bytes, std::string* error = nullp
 
 TEST(PcapngTest, RoundTripKeepsTimeSourceAndPayload) {
   std::string file;
-  AppendFileHeader(file);
+  AppendFileHeader(file);  // a UDP socket's file
   const Endpoint local4 = V4("127.0.0.1", 8125);
   AppendPacket(file, 1700000000123456789, V4("10.1.2.3", 40000), local4, "a:1|c\nb:2|g");
   AppendPacket(file, 1700000000123456790, V6("2001:db8::7", 5353), V6("::1", 8125), "c:3|ms");
-  AppendPacket(file, 1700000000123456791, Unix("/run/client.sock"), local4, "d:4|s");
-  AppendPacket(file, 1700000000123456792, Unix(""), local4, std::string("e:5|c\0x", 8));
   AppendPacket(file, 5, V4("192.0.2.9", 1), local4, "");  // an empty datagram is kept too
+  AppendFileHeader(file, true);                           // then a unix socket's file, concatenated
+  const Endpoint local_unix = Unix("/run/cstatsd.sock");
+  AppendPacket(file, 1700000000123456791, Unix("/run/client.sock"), local_unix, "d:4|s");
+  AppendPacket(file, 1700000000123456792, Unix(""), local_unix, std::string("e:5|c\0x", 8));
   EXPECT_EQ(file.size() % 4, 0U);
 
   std::string error;
@@ -76,12 +72,13 @@ TEST(PcapngTest, RoundTripKeepsTimeSourceAndPayload) {
   EXPECT_EQ(EndpointText(r[1].source), "[2001:db8::7]:5353");
   EXPECT_EQ(EndpointText(r[1].destination), "[::1]:8125");
   EXPECT_EQ(r[1].payload, "c:3|ms");
-  EXPECT_EQ(EndpointText(r[2].source), "unix:/run/client.sock");
-  EXPECT_EQ(r[2].payload, "d:4|s");
-  EXPECT_EQ(EndpointText(r[3].source), "unix");
-  EXPECT_EQ(r[3].payload, std::string("e:5|c\0x", 8));
-  EXPECT_EQ(r[4].time_ns, 5);
-  EXPECT_EQ(r[4].payload, "");
+  EXPECT_EQ(r[2].time_ns, 5);
+  EXPECT_EQ(r[2].payload, "");
+  EXPECT_EQ(r[3].time_ns, 1700000000123456791);
+  EXPECT_EQ(EndpointText(r[3].source), "unix:/run/client.sock");
+  EXPECT_EQ(r[3].payload, "d:4|s");
+  EXPECT_EQ(EndpointText(r[4].source), "unix");
+  EXPECT_EQ(r[4].payload, std::string("e:5|c\0x", 8));
 }
 
 TEST(PcapngTest, BlockSizeIsWhatAppendWrites) {
@@ -183,9 +180,9 @@ std::string TwoPackets() {
 TEST(PcapngTest, TruncatedFileEndsWithAnErrorAfterTheWholeRecords) {
   const std::string file = TwoPackets();
   const size_t whole = file.size() - PacketBlockSize(V4("10.0.0.1", 1), 10);
-  // Block boundaries: the section header (44 bytes), two interfaces (32 each), two packets.
-  const std::vector<size_t> ends = {44, 76, FirstPacket(), whole};
-  ASSERT_EQ(FirstPacket(), 108U);
+  // Block boundaries: the section header (44 bytes), the interface (32), two packets.
+  const std::vector<size_t> ends = {44, FirstPacket(), whole};
+  ASSERT_EQ(FirstPacket(), 76U);
   for (size_t cut = 1; cut < file.size(); ++cut) {
     std::string error;
     const auto r = ReadAll(file.substr(0, cut), &error);
