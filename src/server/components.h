@@ -31,9 +31,9 @@ struct Components {
   std::vector<int> fds;          // metrics sockets: one per worker (UDP) or one shared (unix)
   ingest::SocketFile unix_file;  // the unix socket file this process bound (metrics-addr)
   int tcp_listen_fd = -1;        // metrics-tcp-addr
+  std::unique_ptr<capture::CaptureWriter> capture;       // --capture: the workers' rings
   std::vector<std::unique_ptr<ingest::Worker>> workers;  // by id; the TCP input's is the last
   std::unique_ptr<ingest::TcpReceiver> tcp_receiver;
-  std::unique_ptr<capture::CaptureWriter> capture;       // --capture: the workers' rings
   std::unique_ptr<cloud::CloudHandler> cloud;
   std::shared_ptr<http::IngestTarget> http_ingest;  // set when a server enables ingestion
   std::vector<std::unique_ptr<http::HttpServer>> http_servers;

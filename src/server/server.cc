@@ -232,6 +232,7 @@ int Server::http_port(std::string_view name) const {
 
 void Server::AbandonStart() {
   parts_.workers.clear();
+  parts_.capture.reset();
   for (int f : parts_.fds) close(f);
   parts_.fds.clear();
   ingest::RemoveSocketFile(parts_.unix_file);  // only if it is still the file this process bound
@@ -240,13 +241,13 @@ void Server::AbandonStart() {
 }
 
 ingest::Worker& Server::AddWorker(int id, int fd, const ingest::WorkerOptions& options) {
-  parts_.capture.reset();
   parts_.workers.push_back(std::make_unique<ingest::Worker>(
       id, fd, options, &pipeline_options_, [this](Event&& e) { DispatchEvent(std::move(e)); }));
   ingest::Worker& w = *parts_.workers.back();
   w.SetServiceCheckSink([this](ServiceCheck&& c) { DispatchServiceCheck(std::move(c)); });
   flusher_.Attach(w);
   if (parts_.cloud) w.SetCloud(parts_.cloud.get());
+  if (parts_.capture && fd >= 0) w.SetCapture(parts_.capture->AddRing());
   return w;
 }
 
@@ -255,7 +256,6 @@ Status Server::Start() {
   auto addr = ingest::ParseListenAddress(o.metrics_addr);
   if (!addr.ok()) return addr.status();
   if (Status c = StartCloud(); !c.ok()) return c;
-  if (parts_.capture && fd >= 0) w.SetCapture(parts_.capture->AddRing());
   const int workers = std::max(1, o.max_workers);
 
   // Every step up to the threads may fail; what the earlier ones set up is undone here, once.
@@ -290,14 +290,6 @@ Status Server::Start() {
     }
   }
 
-  ingest::WorkerOptions wo;
-  wo.receive_batch_size = o.receive_batch_size;
-  wo.receive_buffer_size = o.receive_buffer_size;
-  wo.bad_lines_per_minute = o.bad_lines_per_minute;
-  wo.log_raw_metric = o.log_raw_metric;
-  wo.namespace_prefix = o.namespace_;
-  wo.tag_dialects = protocol::TagDialectsFromNames(o.tag_dialects);
-  for (int i = 0; i < workers; ++i) {
   if (!o.capture.empty()) {  // docs/capture.md
     capture::CaptureOptions co;
     co.path = o.capture;
@@ -314,6 +306,14 @@ Status Server::Start() {
     parts_.capture = std::move(*writer);
   }
 
+  ingest::WorkerOptions wo;
+  wo.receive_batch_size = o.receive_batch_size;
+  wo.receive_buffer_size = o.receive_buffer_size;
+  wo.bad_lines_per_minute = o.bad_lines_per_minute;
+  wo.log_raw_metric = o.log_raw_metric;
+  wo.namespace_prefix = o.namespace_;
+  wo.tag_dialects = protocol::TagDialectsFromNames(o.tag_dialects);
+  for (int i = 0; i < workers; ++i) {
     AddWorker(i, parts_.fds[parts_.fds.size() == 1 ? 0 : static_cast<size_t>(i)], wo);
   }
   if (parts_.cloud) {
@@ -356,6 +356,7 @@ Status Server::Start() {
     forwarder_thread_ = std::thread([f = parts_.forwarder.get()] { f->Run(); });
   }
   flusher_.Start();
+  if (parts_.capture) capture_thread_ = std::thread([c = parts_.capture.get()] { c->Run(); });
   for (auto& w : parts_.workers) worker_threads_.emplace_back([w = w.get()] { w->Run(); });
   if (parts_.cloud && parts_.cloud->answers_lookups())
     cloud_thread_ = std::thread([c = parts_.cloud.get()] { c->Run(); });
@@ -364,7 +365,6 @@ Status Server::Start() {
   }
   if (parts_.tcp_listen_fd >= 0) {
     // One more worker, fed by the TCP receiver's thread instead of a UDP socket.
-  if (parts_.capture) capture_thread_ = std::thread([c = parts_.capture.get()] { c->Run(); });
     ingest::Worker& w = AddWorker(workers, -1, wo);
     ingest::TcpOptions to;
     to.max_line = static_cast<size_t>(o.receive_buffer_size);
@@ -500,6 +500,10 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   for (auto& w : parts_.workers) w->Stop();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  if (parts_.capture) {  // after the workers: it writes everything they queued
+    parts_.capture->Stop();
+    if (capture_thread_.joinable()) capture_thread_.join();
+  }
   if (placeholder >= 0) {
     spdlog::info("socket hand-over: read after the detach datagrams={}",
                  DatagramsReceived(parts_.workers) - received_at_detach);
@@ -508,10 +512,6 @@ void Server::Stop(std::chrono::steady_clock::time_point deliver_by) {
   SendLifecycleEvent("Gostatsd stopped");
   flusher_.FinalFlush();  // the worker threads have exited: it takes both of each one's maps
 
-  if (parts_.capture) {  // after the workers: it writes everything they queued
-    parts_.capture->Stop();
-    if (capture_thread_.joinable()) capture_thread_.join();
-  }
   const auto now = std::chrono::steady_clock::now();
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       config_.options.backend_shutdown_timeout);
