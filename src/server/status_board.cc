@@ -297,7 +297,19 @@ void StatusBoard::Record(int64_t now_ns, double interval_seconds, const StatusTo
   if (requested_.exchange(false, std::memory_order_relaxed)) {
     names_until_ns_ = now_ns + kNamesWhileViewedNs;
   }
-  if (snap != nullptr) TopLists(*snap, *v, now_ns < names_until_ns_);
+  // The names are counted while the page is watched, at most every kNamesEveryNs; in between
+  // the last count is shown again (docs/status-page.md#cost).
+  const bool count_names = now_ns < names_until_ns_ && now_ns >= names_next_ns_;
+  if (count_names) names_next_ns_ = now_ns + kNamesEveryNs;
+  if (snap != nullptr) TopLists(*snap, *v, count_names);
+  if (snap == nullptr || now_ns >= names_until_ns_) {
+    last_names_.clear();
+    names_next_ns_ = 0;
+  } else if (count_names) {
+    last_names_ = v->top_names;
+  } else {
+    v->top_names = last_names_;
+  }
   previous_ = totals;
   v->board_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -120,11 +120,12 @@ class StatusBoard {
 
   // Any thread: the last view published (never null).
   std::shared_ptr<const StatusView> View() const;
-  // Any thread (the HTTP servers): /status.json. A request turns the top metric names on for
-  // kNamesWhileViewed of flushes (docs/status-page.md#top-lists).
+  // Any thread (the HTTP servers): /status.json. A request turns the count of the top metric
+  // names on for kNamesWhileViewedNs, refreshed every kNamesEveryNs (docs/status-page.md#cost).
   std::string Json();
 
   static constexpr int64_t kNamesWhileViewedNs = int64_t{600} * 1000000000;
+  static constexpr int64_t kNamesEveryNs = int64_t{10} * 1000000000;
 
  private:
   struct Scratch;  // the flusher's reused tables (top-k heaps, the per-name counts)
@@ -139,8 +140,10 @@ class StatusBoard {
   size_t ring_next_ = 0;
   int64_t previous_ns_ = 0;  // the previous record's time
   StatusTotals previous_;
-  std::vector<int64_t> last_success_ms_;  // by backend index
-  int64_t names_until_ns_ = 0;            // top metric names are counted until then
+  std::vector<int64_t> last_success_ms_;      // by backend index
+  int64_t names_until_ns_ = 0;                // top metric names are counted until then,
+  int64_t names_next_ns_ = 0;                 // next from then on
+  std::vector<StatusView::Name> last_names_;  // their last count
   std::atomic<bool> requested_{false};
 
   mutable std::mutex mu_;

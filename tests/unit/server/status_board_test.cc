@@ -199,6 +199,13 @@ TEST(StatusBoardTest, TopNamesOnlyOnceStatusJsonWasRequested) {
   EXPECT_EQ(v->top_names[1].name, "web.hits");
   EXPECT_EQ(v->top_names[1].type, MetricType::kGauge);
   EXPECT_EQ(v->top_names[1].series, 3u);
+  // Counted again only 10 s later; in between the last count is shown.
+  const snapshot::FlushSnapshot empty;
+  board.Record(3 * kSecond, 2.0, Totals(0, 0, 0, 0), &empty, nullptr, 0);
+  ASSERT_EQ(board.View()->top_names.size(), 3u);
+  EXPECT_EQ(board.View()->top_names[0].series, 30u);
+  board.Record(12 * kSecond, 2.0, Totals(0, 0, 0, 0), &empty, nullptr, 0);
+  EXPECT_TRUE(board.View()->top_names.empty());
   board.Record(11 * 60 * kSecond, 2.0, Totals(0, 0, 0, 0), &snap, nullptr, 0);
   EXPECT_TRUE(board.View()->top_names.empty());  // nobody looked for 10 minutes
 }
