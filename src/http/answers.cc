@@ -4,6 +4,7 @@
 
 #include "http/health_checks.h"
 #include "http/process_info.h"
+#include "http/status_page.h"
 
 namespace cstatsd::http {
 namespace {
@@ -74,6 +75,13 @@ RouteAnswer AnswerRoute(const RouteMatch& m, std::string_view target, const Http
       j["cstatsd"] = deps.vars ? deps.vars() : nlohmann::json::object();
       return {200, Dump(j), "application/json; charset=utf-8", {}};
     }
+    case Route::kStatus:
+      return {200, std::string(StatusPageHtml()), "text/html; charset=utf-8", {}};
+    case Route::kStatusJson:
+      return {200,
+              deps.status ? deps.status() : std::string("{}"),
+              "application/json; charset=utf-8",
+              {}};
     default:
       return Prof(m.route);
   }

@@ -11,8 +11,8 @@ namespace {
 
 constexpr const char* kKnownKeys[] = {
     "address", "enable-healthcheck", "enable-expvar", "enable-ingestion", "enable-prof",
-    "max-request-body-size", "max-connections", "max-connections-per-ip", "max-header-bytes",
-    "header-timeout", "request-timeout", "ingestion-threads",
+    "enable-status", "max-request-body-size", "max-connections", "max-connections-per-ip",
+    "max-header-bytes", "header-timeout", "request-timeout", "ingestion-threads",
     // HTTP ingestion limits (ReadIngestLimits)
     "max-ingest-series", "max-ingest-tags", "max-ingest-tag-length", "max-ingest-name-length",
     "max-ingest-timer-values", "max-ingest-set-members", "max-ingest-request-set-members",
@@ -115,6 +115,7 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
     take(section.GetBool("enable-expvar", o.enable_expvar), o.enable_expvar);
     take(section.GetBool("enable-ingestion", o.enable_ingestion), o.enable_ingestion);
     take(section.GetBool("enable-prof", o.enable_prof), o.enable_prof);
+    take(section.GetBool("enable-status", o.enable_status), o.enable_status);
     take(section.GetInt("max-request-body-size", o.max_request_body_size), o.max_request_body_size);
     int64_t max_connections = o.max_connections;
     take(section.GetInt("max-connections", max_connections), max_connections);
@@ -166,10 +167,11 @@ Result<std::vector<HttpServerOptions>> LoadHttpServerOptions(const config::Confi
           "{}.max-request-body-size: must be a number of bytes from 1 to {} (1 GiB), got {}",
           section.path(), kMaxBodyLimit, o.max_request_body_size));
     }
-    if (!o.enable_healthcheck && !o.enable_expvar && !o.enable_ingestion && !o.enable_prof) {
+    if (!o.enable_healthcheck && !o.enable_expvar && !o.enable_ingestion && !o.enable_prof &&
+        !o.enable_status) {
       errors.push_back(fmt::format(
-          "{}: must enable at least one of enable-prof, enable-expvar, enable-ingestion or "
-          "enable-healthcheck",
+          "{}: must enable at least one of enable-prof, enable-expvar, enable-ingestion, "
+          "enable-status or enable-healthcheck",
           section.path()));
     }
     for (const std::string& key : section.Keys()) {

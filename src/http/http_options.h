@@ -19,6 +19,9 @@ struct HttpServerOptions {
   bool enable_expvar = false;              // enable-expvar: GET /expvar
   bool enable_ingestion = false;           // enable-ingestion: POST /v2/raw, /v2/event
   bool enable_prof = false;                // enable-prof: /debug/pprof/ (see docs/http.md)
+  // enable-status (cstatsd): GET /status, the live status page, and GET /status.json
+  // (docs/status-page.md). Default false: the page shows metric names.
+  bool enable_status = false;
   // max-request-body-size (cstatsd): bytes an ingestion body may have, as sent and after
   // decompression; beyond it the answer is 413. Default 64 MiB.
   int64_t max_request_body_size = int64_t{64} << 20;

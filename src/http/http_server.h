@@ -38,6 +38,7 @@ struct HttpServerDeps {
   std::shared_ptr<IngestTarget> ingest;  // required with enable-ingestion
   std::shared_ptr<HealthChecks> health;  // required with enable-healthcheck
   std::function<nlohmann::json()> vars;  // /expvar: the server's counters and settings
+  std::function<std::string()> status;   // /status.json (docs/status-page.md)
 };
 
 // Counted by the event loop; read by /expvar and the flusher (any thread).

@@ -20,6 +20,10 @@ PathRoute FindPath(const HttpServerOptions& o, std::string_view path) {
     if (path == "/deepcheck") return {Route::kDeepcheck, true, false};
   }
   if (o.enable_expvar && path == "/expvar") return {Route::kExpvar, true, false};
+  if (o.enable_status) {
+    if (path == "/status") return {Route::kStatus, true, false};
+    if (path == "/status.json") return {Route::kStatusJson, true, false};
+  }
   if (o.enable_ingestion) {
     if (path == "/v2/raw") return {Route::kRaw, false, true};
     if (path == "/v2/event") return {Route::kEvent, false, true};

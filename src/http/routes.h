@@ -16,6 +16,8 @@ enum class Route {
   kHealthcheck,  // GET /healthcheck
   kDeepcheck,    // GET /deepcheck
   kExpvar,       // GET /expvar
+  kStatus,       // GET /status (cstatsd: the live status page, docs/status-page.md)
+  kStatusJson,   // GET /status.json (cstatsd)
   kRaw,          // POST /v2/raw
   kEvent,        // POST /v2/event
   kCheck,        // POST /v2/check (cstatsd: DogStatsD service checks)

@@ -23,6 +23,8 @@
 
 namespace cstatsd::server {
 
+class StatusBoard;  // server/status_board.h
+
 struct Components {
   // First, so destroyed last: what the others' threads may still deliver to.
   std::vector<std::unique_ptr<BackendRunner>> runners;  // standalone mode
@@ -37,6 +39,8 @@ struct Components {
   std::unique_ptr<cloud::CloudHandler> cloud;
   std::shared_ptr<http::IngestTarget> http_ingest;  // set when a server enables ingestion
   std::vector<std::unique_ptr<http::HttpServer>> http_servers;
+  // Set when a server enables /status: the flusher records each flush, the servers read it.
+  std::shared_ptr<StatusBoard> status;
 };
 
 // The workers' receive and parse counters summed: totals since the start, for the internal

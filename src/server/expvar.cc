@@ -49,6 +49,7 @@ nlohmann::json ExpvarVars(const config::Options& options, const Components& part
         {"enable-expvar", h->options().enable_expvar},
         {"enable-ingestion", h->options().enable_ingestion},
         {"enable-prof", h->options().enable_prof},
+        {"enable-status", h->options().enable_status},
         {"max-request-body-size", h->options().max_request_body_size},
         {"max-connections", h->options().max_connections},
         {"max-connections-per-ip", h->options().max_connections_per_ip},

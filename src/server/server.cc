@@ -11,6 +11,7 @@
 #include "protocol/tag_dialects.h"
 #include "server/expvar.h"
 #include "server/flush_schedule.h"
+#include "server/status_board.h"
 #include "transport/transport_options.h"
 #include "wire/compression.h"
 
@@ -161,8 +162,15 @@ Result<std::unique_ptr<Server>> Server::Create(
     if (ho.enable_ingestion && !s->parts_.http_ingest) {
       s->parts_.http_ingest = std::make_shared<http::IngestTarget>(s->pipeline_options_);
     }
+    if (ho.enable_status && !s->parts_.status) {  // docs/status-page.md
+      s->parts_.status =
+          std::make_shared<StatusBoard>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+    }
     http::HttpServerDeps deps;
     deps.ingest = s->parts_.http_ingest;
+    if (ho.enable_status) deps.status = [b = s->parts_.status] { return b->Json(); };
     deps.health = s->health_;
     deps.vars = [srv = s.get()] {
       return ExpvarVars(srv->config_.options, srv->parts_, srv->timed_flush_);

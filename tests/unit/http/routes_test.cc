@@ -96,5 +96,18 @@ TEST(RoutesTest, RoutesOfDisabledFeaturesDoNotExist) {
   EXPECT_EQ(MatchRoute(o, "POST", "/v2/raw").status, 0);
 }
 
+TEST(RoutesTest, StatusPageWithEnableStatusOnly) {  // docs/status-page.md
+  HttpServerOptions o;
+  EXPECT_EQ(MatchRoute(o, "GET", "/status").status, 404);
+  EXPECT_EQ(MatchRoute(o, "GET", "/status.json").status, 404);
+  o.enable_status = true;
+  EXPECT_EQ(MatchRoute(o, "GET", "/status").route, Route::kStatus);
+  EXPECT_EQ(MatchRoute(o, "GET", "/status").status, 0);
+  EXPECT_EQ(MatchRoute(o, "GET", "/status.json").route, Route::kStatusJson);
+  EXPECT_EQ(MatchRoute(o, "POST", "/status.json").status, 405);
+  EXPECT_EQ(MatchRoute(o, "GET", "/status/").status, 404);
+  EXPECT_EQ(MatchRoute(o, "GET", "//status").location, "/status");
+}
+
 }  // namespace
 }  // namespace cstatsd::http
