@@ -11,7 +11,7 @@ names, so every series is sent every second):
   CPU per line;
 * standalone: one server (null backend, flush 1 s) under the same load: its CPU per line.
 
-  bench/e2e/tier_bench.py --build-dir build [--series 100000] [--line-rate 1000000]
+  bench/e2e/tier_bench.py --build-dir build [--series 10000 100000] [--line-rate 1000000]
                           [--duration 10] [--runs 3] [--write] [--smoke]
 
 --write replaces the table between the tier-bench markers of docs/performance.md; --smoke runs
@@ -74,13 +74,13 @@ def spread(values):
     return f" ({min(values):,.0f}–{max(values):,.0f})" if len(values) > 1 else ""
 
 
-def measure(a):
+def measure(a, series):
     rows = {}
     for comp in COMPRESSIONS:
         results = []
         for _ in range(a.runs):
             with tempfile.TemporaryDirectory(prefix="cstatsd-tier-") as tmp:
-                results.append(tier_cost.run_once(a.build_dir, a.series, a.line_rate, a.duration,
+                results.append(tier_cost.run_once(a.build_dir, series, a.line_rate, a.duration,
                                                   tmp, 1, comp))
         rates = [(r["agg_series"] or 0) / r["agg_cpu"] for r in results if r["agg_cpu"] > 0]
         fwd = [r["fwd_cpu"] / r["lines"] * 1e9 for r in results if r["lines"]]
@@ -88,30 +88,32 @@ def measure(a):
                       "agg_series": median([r["agg_series"] or 0 for r in results]),
                       "agg_cpu_s": median([r["agg_cpu"] for r in results]),
                       "fwd_ns_per_line": median(fwd), "fwd_ns": fwd, "raw": results}
-        print(json.dumps({"case": f"tier-{comp}", **{k: v for k, v in rows[comp].items()
+        print(json.dumps({"case": f"tier-{comp}", "series": series, **{k: v for k, v in rows[comp].items()
                                                       if k != "raw"}}), flush=True)
     results = []
     for _ in range(a.runs):
         with tempfile.TemporaryDirectory(prefix="cstatsd-standalone-") as tmp:
-            results.append(run_standalone(a.build_dir, a.series, a.line_rate, a.duration, tmp))
+            results.append(run_standalone(a.build_dir, series, a.line_rate, a.duration, tmp))
     ns = [r["cpu"] / r["lines"] * 1e9 for r in results if r["lines"]]
     rows["standalone"] = {"ns_per_line": median(ns), "ns": ns, "raw": results}
-    print(json.dumps({"case": "standalone", "ns_per_line": rows["standalone"]["ns_per_line"],
+    print(json.dumps({"case": "standalone", "series": series, "ns_per_line": rows["standalone"]["ns_per_line"],
                       "ns": ns}), flush=True)
     return rows
 
 
-def table(rows):
-    alone = rows["standalone"]["ns_per_line"]
-    out = ["| forwarder compression | aggregator series per CPU-s | aggregator CPU s | "
+def table(by_series):
+    out = ["| series | forwarder compression | aggregator series per CPU-s | aggregator CPU s | "
            "forwarder CPU per line | standalone server CPU per line | forwarder / standalone |",
-           "|---|---|---|---|---|---|"]
-    for comp in COMPRESSIONS:
-        r = rows[comp]
-        ratio = r["fwd_ns_per_line"] / alone if alone else 0
-        out.append(f"| {comp} | {r['agg_series_per_cpu_s']:,.0f}{spread(r['agg_rates'])} | "
-                   f"{r['agg_cpu_s']:.2f} | {r['fwd_ns_per_line']:.0f} ns{spread(r['fwd_ns'])} | "
-                   f"{alone:.0f} ns{spread(rows['standalone']['ns'])} | {ratio:.2f}× |")
+           "|---|---|---|---|---|---|---|"]
+    for series, rows in by_series.items():
+        alone = rows["standalone"]["ns_per_line"]
+        for comp in COMPRESSIONS:
+            r = rows[comp]
+            ratio = r["fwd_ns_per_line"] / alone if alone else 0
+            out.append(f"| {series:,} | {comp} | "
+                       f"{r['agg_series_per_cpu_s']:,.0f}{spread(r['agg_rates'])} | "
+                       f"{r['agg_cpu_s']:.2f} | {r['fwd_ns_per_line']:.0f} ns{spread(r['fwd_ns'])}"
+                       f" | {alone:.0f} ns{spread(rows['standalone']['ns'])} | {ratio:.2f}× |")
     return "\n".join(out)
 
 
@@ -131,7 +133,7 @@ def write_doc(a, text):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     block = (f"Measured {stamp} on {platform.node()}: {os.cpu_count()} CPUs ({cpu}), Linux "
              f"{platform.release()}; loader, forwarder and aggregator on the same machine; "
-             f"{a.series:,} series, {a.line_rate:,} lines/s offered for {a.duration:g} s; "
+             f"{a.line_rate:,} lines/s offered for {a.duration:g} s; "
              f"medians of {a.runs} runs (range in brackets).\n\n"
              f"Command: `make bench` (`bench/e2e/tier_bench.py --write`).\n\n{text}\n")
     head, rest = doc.split(BEGIN, 1)
@@ -143,7 +145,7 @@ def write_doc(a, text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default="build")
-    ap.add_argument("--series", type=int, default=100000)
+    ap.add_argument("--series", type=int, nargs="+", default=[10000, 100000])
     ap.add_argument("--line-rate", type=int, default=1000000)
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
@@ -152,11 +154,12 @@ def main():
                     help="1 s per case, one run, 10,000 series, no thresholds")
     a = ap.parse_args()
     if a.smoke:
-        a.series, a.line_rate, a.duration, a.runs, a.write = 10000, 200000, 1.0, 1, False
-    rows = measure(a)
-    text = table(rows)
+        a.series, a.line_rate, a.duration, a.runs, a.write = [10000], 200000, 1.0, 1, False
+    by_series = {series: measure(a, series) for series in a.series}
+    text = table(by_series)
     print(text)
     if a.smoke:
+        rows = by_series[a.series[0]]
         empty = [c for c in COMPRESSIONS if not rows[c]["agg_series"]]
         if empty or not rows["standalone"]["ns_per_line"]:
             print(f"smoke: nothing reached the aggregator with {empty} or the standalone server",
