@@ -147,6 +147,23 @@ TEST(HttpServerLifecycleTest, BindingATakenPortNamesTheKey) {
       << s.message();
 }
 
+// metrics-reuse-port: a new process binds the HTTP port while the old one runs
+// (docs/restarts.md); the old listener (without reuse_port) refuses that, as above.
+TEST(HttpServerLifecycleTest, ReusePortLetsASecondServerBindForAProcessHandOver) {
+  HttpServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.reuse_port = true;
+  HttpServer first(o, HttpServerDeps{});
+  ASSERT_TRUE(first.Bind().ok());
+  o.port = first.port();
+  o.address = "127.0.0.1:" + std::to_string(first.port());
+  HttpServer second(o, HttpServerDeps{});
+  const Status s = second.Bind();
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(second.port(), first.port());
+}
+
 using Headers = std::vector<std::pair<std::string_view, std::string_view>>;
 
 TEST(CheckFramingTest, AcceptsWhatClientsSend) {
