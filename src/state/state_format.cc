@@ -12,6 +12,9 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "the format is little-endian");
 
+// Writer and Reader have the same face, so one function per point type (CounterFields, ...)
+// says the order of its fields for both directions: a Writer's methods take values, a Reader's
+// the fields to fill.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -31,10 +34,16 @@ class Writer {
     out_.append(s);
   }
   void Count(size_t n) { U32(static_cast<uint32_t>(n)); }
-  void Key(const SeriesKeyRef& k) {
+  void Key(const SeriesKeyRef& k, MetricType) {
     Str(k->name());
     Str(k->tags());
     Str(k->source());
+  }
+  // A count, then each element.
+  template <typename V, typename Fn>
+  void List(const V& v, size_t /*min_bytes*/, const char* /*what*/, Fn&& each) {
+    Count(v.size());
+    for (const auto& e : v) each(e);
   }
 
  private:
@@ -60,9 +69,11 @@ class Reader {
   }
   uint8_t U8() { return Get<uint8_t>(); }
   uint32_t U32() { return Get<uint32_t>(); }
-  uint64_t U64() { return Get<uint64_t>(); }
   int64_t I64() { return Get<int64_t>(); }
   double F64() { return Get<double>(); }
+  void U64(uint64_t& v) { v = Get<uint64_t>(); }
+  void I64(int64_t& v) { v = Get<int64_t>(); }
+  void F64(double& v) { v = Get<double>(); }
   std::string_view Str() {
     const uint32_t n = U32();
     if (!Need(n)) return {};
@@ -80,11 +91,20 @@ class Reader {
     }
     return ok() ? n : 0;
   }
-  SeriesKeyRef Key(MetricType type) {
+  void Key(SeriesKeyRef& key, MetricType type) {
     const std::string_view name = Str(), tags = Str(), source = Str();
-    if (!ok()) return {};
+    if (!ok()) return;
     const uint64_t hash = SeriesKey::Hash(type, name, tags, source);
-    return SeriesKeyRef::Adopt(SeriesKey::Create(type, name, tags, source, hash));
+    key = SeriesKeyRef::Adopt(SeriesKey::Create(type, name, tags, source, hash));
+  }
+  // A checked count, then each element until one fails.
+  template <typename V, typename Fn>
+  void List(V& v, size_t min_bytes, const char* what, Fn&& each) {
+    v.resize(Count(min_bytes, what));
+    for (auto& e : v) {
+      each(e);
+      if (!ok()) break;
+    }
   }
   void Fail(std::string why) {
     if (error_.empty()) error_ = std::move(why);
@@ -106,6 +126,51 @@ class Reader {
 
 // The smallest encoding of each element, for Reader::Count: three empty strings for a key.
 constexpr size_t kKeyBytes = 12;
+constexpr size_t kCounterBytes = kKeyBytes + 24;
+constexpr size_t kGaugeBytes = kKeyBytes + 16;
+constexpr size_t kTimedCounterBytes = kKeyBytes + 24;
+constexpr size_t kTimedGaugeBytes = kKeyBytes + 16;
+
+// The fields of each point, in file order, for both directions (P is the point, const when
+// writing).
+template <typename Io, typename P>
+void CounterFields(Io& io, P& c) {
+  io.Key(c.key, MetricType::kCounter);
+  io.I64(c.value);
+  io.F64(c.per_second);
+  io.F64(c.float_value);
+}
+template <typename Io, typename P>
+void GaugeFields(Io& io, P& g) {
+  io.Key(g.key, MetricType::kGauge);
+  io.F64(g.value);
+  io.I64(g.last_ns);
+}
+template <typename Io, typename P>
+void TimedCounterFields(Io& io, P& c) {
+  io.Key(c.key, MetricType::kCounter);
+  io.I64(c.value);
+  io.F64(c.per_second);
+  io.I64(c.timestamp);
+}
+template <typename Io, typename P>
+void TimedGaugeFields(Io& io, P& g) {
+  io.Key(g.key, MetricType::kGauge);
+  io.F64(g.value);
+  io.I64(g.timestamp);
+}
+template <typename Io, typename T>
+void TimerStatistics(Io& io, T& t) {
+  io.I64(t.count);
+  io.F64(t.count_per_second);
+  io.F64(t.min);
+  io.F64(t.max);
+  io.F64(t.mean);
+  io.F64(t.median);
+  io.F64(t.stddev);
+  io.F64(t.sum);
+  io.F64(t.sum_squares);
+}
 
 void EncodeSnapshot(const snapshot::FlushSnapshot& s, Writer& w) {
   w.I64(s.flush_time_ns);
@@ -121,36 +186,21 @@ void EncodeSnapshot(const snapshot::FlushSnapshot& s, Writer& w) {
     w.Str(names[i]);
     name_index.emplace(names[i], i);
   }
-  w.Count(s.counters.size());
-  for (const auto& c : s.counters) {
-    w.Key(c.key);
-    w.I64(c.value);
-    w.F64(c.per_second);
-    w.F64(c.float_value);
-  }
-  w.Count(s.gauges.size());
-  for (const auto& g : s.gauges) {
-    w.Key(g.key);
-    w.F64(g.value);
-    w.I64(g.last_ns);
-  }
+  w.List(s.counters, 0, "", [&](const auto& c) { CounterFields(w, c); });
+  w.List(s.gauges, 0, "", [&](const auto& g) { GaugeFields(w, g); });
   w.Count(s.sets.size());
   for (const auto& st : s.sets) {
-    w.Key(st.key);
+    w.Key(st.key, MetricType::kSet);
     w.U64(st.cardinality);
     w.Count(st.members_end - st.members_begin);
     for (const std::string& m : s.MembersOf(st)) w.Str(m);
   }
   w.Count(s.timers.size());
   for (const auto& t : s.timers) {
-    w.Key(t.key);
+    w.Key(t.key, MetricType::kTimer);
     w.U8(t.histogram ? 1 : 0);
     w.U8(static_cast<uint8_t>(t.kind));
-    w.I64(t.count);
-    for (double v :
-         {t.count_per_second, t.min, t.max, t.mean, t.median, t.stddev, t.sum, t.sum_squares}) {
-      w.F64(v);
-    }
+    TimerStatistics(w, t);
     w.Count(t.percentiles_end - t.percentiles_begin);
     for (const auto& p : s.PercentilesOf(t)) {
       auto it = name_index.find(p.name);
@@ -165,25 +215,14 @@ void EncodeSnapshot(const snapshot::FlushSnapshot& s, Writer& w) {
     w.Count(t.values_end - t.values_begin);
     for (double v : s.ValuesOf(t)) w.F64(v);
   }
-  w.Count(s.timed_counters.size());
-  for (const auto& c : s.timed_counters) {
-    w.Key(c.key);
-    w.I64(c.value);
-    w.F64(c.per_second);
-    w.I64(c.timestamp);
-  }
-  w.Count(s.timed_gauges.size());
-  for (const auto& g : s.timed_gauges) {
-    w.Key(g.key);
-    w.F64(g.value);
-    w.I64(g.timestamp);
-  }
+  w.List(s.timed_counters, 0, "", [&](const auto& c) { TimedCounterFields(w, c); });
+  w.List(s.timed_gauges, 0, "", [&](const auto& g) { TimedGaugeFields(w, g); });
 }
 
 std::shared_ptr<const snapshot::FlushSnapshot> DecodeSnapshot(Reader& r) {
   auto s = std::make_shared<snapshot::FlushSnapshot>();
-  s->flush_time_ns = r.I64();
-  s->flush_seconds = r.F64();
+  r.I64(s->flush_time_ns);
+  r.F64(s->flush_seconds);
   s->float_counters = r.U8() != 0;
   s->has_raw_values = r.U8() != 0;
   auto names = std::make_shared<std::vector<std::string>>();
@@ -191,42 +230,25 @@ std::shared_ptr<const snapshot::FlushSnapshot> DecodeSnapshot(Reader& r) {
   for (auto& n : *names) n = r.Str();
   s->percentile_names = names;
 
-  s->counters.resize(r.Count(kKeyBytes + 24, "counter"));
-  for (auto& c : s->counters) {
-    c.key = r.Key(MetricType::kCounter);
-    c.value = r.I64();
-    c.per_second = r.F64();
-    c.float_value = r.F64();
-  }
-  s->gauges.resize(r.Count(kKeyBytes + 16, "gauge"));
-  for (auto& g : s->gauges) {
-    g.key = r.Key(MetricType::kGauge);
-    g.value = r.F64();
-    g.last_ns = r.I64();
-  }
-  s->sets.resize(r.Count(kKeyBytes + 12, "set"));
-  for (auto& st : s->sets) {
-    st.key = r.Key(MetricType::kSet);
-    st.cardinality = r.U64();
+  r.List(s->counters, kCounterBytes, "counter", [&](auto& c) { CounterFields(r, c); });
+  r.List(s->gauges, kGaugeBytes, "gauge", [&](auto& g) { GaugeFields(r, g); });
+  r.List(s->sets, kKeyBytes + 12, "set", [&](snapshot::SetPoint& st) {
+    r.Key(st.key, MetricType::kSet);
+    r.U64(st.cardinality);
     const uint32_t members = r.Count(4, "set member");
     st.members_begin = static_cast<uint32_t>(s->set_members.size());
     for (uint32_t i = 0; i < members; ++i) s->set_members.emplace_back(r.Str());
     st.members_end = static_cast<uint32_t>(s->set_members.size());
-  }
-  s->timers.resize(r.Count(kKeyBytes + 2 + 8 * 9 + 12, "timer"));
-  for (auto& t : s->timers) {
-    t.key = r.Key(MetricType::kTimer);
+  });
+  r.List(s->timers, kKeyBytes + 2 + 8 * 9 + 12, "timer", [&](snapshot::TimerPoint& t) {
+    r.Key(t.key, MetricType::kTimer);
     t.histogram = r.U8() != 0;
     const uint8_t kind = r.U8();
     if (kind > static_cast<uint8_t>(TimerKind::kDistribution)) {
       r.Fail("unknown timer kind " + std::to_string(kind));
     }
     t.kind = static_cast<TimerKind>(kind);
-    t.count = r.I64();
-    for (double* v : {&t.count_per_second, &t.min, &t.max, &t.mean, &t.median, &t.stddev, &t.sum,
-                      &t.sum_squares}) {
-      *v = r.F64();
-    }
+    TimerStatistics(r, t);
     const uint32_t percentiles = r.Count(12, "percentile");
     t.percentiles_begin = static_cast<uint32_t>(s->percentiles.size());
     for (uint32_t i = 0; i < percentiles; ++i) {
@@ -242,29 +264,20 @@ std::shared_ptr<const snapshot::FlushSnapshot> DecodeSnapshot(Reader& r) {
     const uint32_t buckets = r.Count(16, "bucket");
     t.buckets_begin = static_cast<uint32_t>(s->buckets.size());
     for (uint32_t i = 0; i < buckets; ++i) {
-      const double le = r.F64();
-      s->buckets.push_back({le, r.U64()});
+      snapshot::BucketPoint& b = s->buckets.emplace_back();
+      r.F64(b.le);
+      r.U64(b.count);
     }
     t.buckets_end = static_cast<uint32_t>(s->buckets.size());
     const uint32_t values = r.Count(8, "timer value");
     t.values_begin = static_cast<uint32_t>(s->timer_values.size());
     for (uint32_t i = 0; i < values; ++i) s->timer_values.push_back(r.F64());
     t.values_end = static_cast<uint32_t>(s->timer_values.size());
-    if (!r.ok()) break;
-  }
-  s->timed_counters.resize(r.Count(kKeyBytes + 24, "timestamped counter"));
-  for (auto& c : s->timed_counters) {
-    c.key = r.Key(MetricType::kCounter);
-    c.value = r.I64();
-    c.per_second = r.F64();
-    c.timestamp = r.I64();
-  }
-  s->timed_gauges.resize(r.Count(kKeyBytes + 16, "timestamped gauge"));
-  for (auto& g : s->timed_gauges) {
-    g.key = r.Key(MetricType::kGauge);
-    g.value = r.F64();
-    g.timestamp = r.I64();
-  }
+  });
+  r.List(s->timed_counters, kTimedCounterBytes, "timestamped counter",
+         [&](auto& c) { TimedCounterFields(r, c); });
+  r.List(s->timed_gauges, kTimedGaugeBytes, "timestamped gauge",
+         [&](auto& g) { TimedGaugeFields(r, g); });
   return s;
 }
 
@@ -274,18 +287,11 @@ std::string Encode(const State& state) {
   std::string body;
   Writer w(body);
   w.I64(state.written_ns);
-  w.Count(state.gauges.size());
-  for (const auto& g : state.gauges) {
-    w.Key(g.key);
-    w.F64(g.value);
-    w.I64(g.last_ns);
-  }
-  w.Count(state.undelivered.size());
-  for (const auto& u : state.undelivered) {
-    w.Count(u.backends.size());
-    for (const auto& b : u.backends) w.Str(b);
+  w.List(state.gauges, 0, "", [&](const auto& g) { GaugeFields(w, g); });
+  w.List(state.undelivered, 0, "", [&](const UndeliveredFlush& u) {
+    w.List(u.backends, 0, "", [&](const std::string& b) { w.Str(b); });
     EncodeSnapshot(*u.snapshot, w);
-  }
+  });
 
   std::string out;
   out.reserve(kHeaderBytes + body.size());
@@ -308,8 +314,8 @@ Result<State> Decode(std::string_view bytes) {
   Reader h(bytes.substr(kMagic.size(), kHeaderBytes - kMagic.size()));
   const uint32_t version = h.U32();
   (void)h.U32();  // reserved
-  const uint64_t length = h.U64();
-  const uint64_t checksum = h.U64();
+  const auto length = h.Get<uint64_t>();
+  const auto checksum = h.Get<uint64_t>();
   if (version != kVersion) {
     return Status::Error("unsupported version " + std::to_string(version) + " (this build reads " +
                          std::to_string(kVersion) + ")");
@@ -326,20 +332,14 @@ Result<State> Decode(std::string_view bytes) {
 
   Reader r(body);
   State state;
-  state.written_ns = r.I64();
-  state.gauges.resize(r.Count(kKeyBytes + 16, "gauge"));
-  for (auto& g : state.gauges) {
-    g.key = r.Key(MetricType::kGauge);
-    g.value = r.F64();
-    g.last_ns = r.I64();
-  }
-  state.undelivered.resize(r.Count(4 + 8 + 8 + 2 + 4 * 7, "undelivered flush"));
-  for (auto& u : state.undelivered) {
-    u.backends.resize(r.Count(4, "backend name"));
-    for (auto& b : u.backends) b = r.Str();
+  r.I64(state.written_ns);
+  r.List(state.gauges, kGaugeBytes, "gauge", [&](auto& g) { GaugeFields(r, g); });
+  // An undelivered flush takes at least its backend count, the flush's time, seconds and two
+  // flags, and its seven list counts.
+  r.List(state.undelivered, 4 + 8 + 8 + 2 + 4 * 7, "undelivered flush", [&](UndeliveredFlush& u) {
+    r.List(u.backends, 4, "backend name", [&](std::string& b) { b = r.Str(); });
     u.snapshot = DecodeSnapshot(r);
-    if (!r.ok()) break;
-  }
+  });
   if (r.ok() && r.left() != 0) r.Fail(std::to_string(r.left()) + " bytes after the body");
   if (!r.ok()) return Status::Error("bad body: " + r.error());
   return state;
