@@ -56,7 +56,9 @@ Flusher::Flusher(const config::Options& options, const pipeline::PipelineOptions
       internal_stats_(options, pipeline),
       collector_(options, parts) {
   // Forwarder mode keeps no gauge and its forwarder retries (docs/state-file.md#forwarder-mode).
-  if (!options.state_file.empty() && options.server_mode != "forwarder") {
+  if (!options.state_file.empty() && options.server_mode == "forwarder") {
+    spdlog::warn("state-file is ignored in forwarder mode: the aggregator tier keeps the gauges");
+  } else if (!options.state_file.empty()) {
     state_file_ = std::make_unique<state::StateFile>(options.state_file);
   }
 }

@@ -14,6 +14,11 @@ from harness import ServerTestCase
 import test_logs_and_graphite as carbon_fake
 
 
+# What graphite receives (mode tags: `;host=...` after the name): value and time.
+COUNT = re.compile(r"^stats\.counters\.state\.test\.count\.count(?:;\S*)? (\S+) (\d+)$")
+GAUGE = re.compile(r"^stats\.gauges\.state\.test\.gauge(?:;\S*)? (\S+) (\d+)$")
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSD_")}
     env.update(extra)
@@ -53,13 +58,26 @@ class StateFileTest(ServerTestCase):
         with carbon.lock:
             return carbon.received.decode().splitlines()
 
-    def wait_lines(self, carbon, predicate, what, server):
+    def points(self, carbon, rx):
+        """(value, timestamp) of every line carbon received that matches rx."""
+        return [(float(m.group(1)), int(m.group(2))) for l in self.lines(carbon)
+                for m in [rx.match(l)] if m]
+
+    def wait_gauges(self, carbon, server, n, value=None):
+        """Waits until carbon received the gauge n times (with `value`, if given)."""
+        ok = lambda: len([v for v, _ in self.points(carbon, GAUGE) if value in (None, v)]) >= n
         deadline = time.monotonic() + harness.DEFAULT_TIMEOUT
-        while time.monotonic() < deadline:
-            if predicate(self.lines(carbon)):
-                return
+        while not ok() and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.fail(f"carbon never received {what}: {self.lines(carbon)[:20]}\n" + server.describe())
+        self.assertTrue(ok(), f"carbon did not receive the gauge {n} times: "
+                              f"{self.lines(carbon)[:20]}\n" + server.describe())
+
+    def assert_counted_once(self, carbon, near=None):
+        """The first process's interval (3 + 4) reached carbon exactly once."""
+        counts = self.points(carbon, COUNT)
+        self.assertEqual([v for v, _ in counts], [7], self.lines(carbon))
+        if near is not None:  # at the first process's flush time, not the restart's
+            self.assertLessEqual(abs(counts[0][1] - near), 2, counts)
 
     def first_run(self, carbon_port):
         """Receives a gauge and 3 + 4 counts, then stops before any timed flush."""
@@ -73,9 +91,9 @@ class StateFileTest(ServerTestCase):
 
     def test_undelivered_flush_arrives_once_after_restart(self):
         s1, before = self.first_run(closed_port())
-        log = "\n".join(s1.lines(stream="stderr"))
-        self.assertRegex(log, r"state file written path=\S+ bytes=\d+ gauges=1 "
-                              r"undelivered_series=[1-9]\d* undelivered_backends=\[graphite\]")
+        self.assertRegex("\n".join(s1.lines(stream="stderr")),
+                         r"state file written path=\S+ bytes=\d+ gauges=1 "
+                         r"undelivered_series=[1-9]\d* undelivered_backends=\[graphite\]")
         self.assertTrue(os.path.exists(self.path))
 
         carbon = self.carbon()
@@ -83,19 +101,11 @@ class StateFileTest(ServerTestCase):
         s2.wait_for(r".*state file restored .* gauges=1 gauges_expired=0 flushes_resent=1.*",
                     stream="stderr")
         self.assertFalse(os.path.exists(self.path), "the file is removed once read")
-        count = re.compile(r"^stats\.counters\.state\.test\.count\.count(?:;\S*)? (\S+) (\d+)$")
-        gauge = re.compile(r"^stats\.gauges\.state\.test\.gauge(?:;\S*)? (\S+) (\d+)$")
-        # The restored gauge at two flushes of the new process: its value kept.
-        self.wait_lines(carbon, lambda ls: sum(bool(gauge.match(l)) for l in ls) >= 3,
-                        "the gauge three times", s2)
+        # The kept flush's gauge, then the restored gauge at two flushes of the new process.
+        self.wait_gauges(carbon, s2, 3)
         self.stop_ok(s2)
-        counts = [m.groups() for l in self.lines(carbon) for m in [count.match(l)] if m]
-        # Exactly once, with the count of the first process's interval and its flush time.
-        self.assertEqual(len(counts), 1, self.lines(carbon))
-        self.assertEqual(float(counts[0][0]), 7)
-        self.assertLessEqual(abs(int(counts[0][1]) - before), 2)
-        gauges = [m.group(1) for l in self.lines(carbon) for m in [gauge.match(l)] if m]
-        self.assertTrue(gauges and all(float(v) == 17.5 for v in gauges), gauges)
+        self.assert_counted_once(carbon, near=before)
+        self.assertEqual({v for v, _ in self.points(carbon, GAUGE)}, {17.5})
         # The second stop delivered its final flush: only the gauge is kept.
         self.assertRegex("\n".join(s2.lines(stream="stderr")),
                          r"state file written .* gauges=1 undelivered_series=0 "
@@ -110,24 +120,18 @@ class StateFileTest(ServerTestCase):
         s2 = self.start_graphite(carbon.port, "200ms")
         s2.wait_for(r".*state file restored .* gauges=1 gauges_expired=0 flushes_resent=0 "
                     r"series_resent=0", stream="stderr")
-        gauge = re.compile(r"^stats\.gauges\.state\.test\.gauge(?:;\S*)? 17\.5\d* \d+$")
-        self.wait_lines(carbon, lambda ls: sum(bool(gauge.match(l)) for l in ls) >= 3,
-                        "the gauge from both processes", s2)
+        self.wait_gauges(carbon, s2, 3, 17.5)  # from both processes
         self.stop_ok(s2)
-        counts = [l for l in self.lines(carbon) if l.startswith("stats.counters.state.test.count.count")]
-        self.assertEqual(len(counts), 1, self.lines(carbon))
-        self.assertRegex(counts[0], r" 7 \d+$")
+        self.assert_counted_once(carbon)
 
     def test_a_gauge_received_after_the_restart_wins(self):
         carbon = self.carbon()
         self.first_run(carbon.port)
         s2 = self.start_graphite(carbon.port, "200ms")
         s2.send("state.test.gauge:2|g")
-        gauge = re.compile(r"^stats\.gauges\.state\.test\.gauge(?:;\S*)? (\S+) \d+$")
-        values = lambda: [float(m.group(1)) for l in self.lines(carbon) for m in [gauge.match(l)] if m]
-        self.wait_lines(carbon, lambda ls: 2.0 in values(), "the new value", s2)
+        self.wait_gauges(carbon, s2, 1, 2.0)
         self.stop_ok(s2)
-        got = values()
+        got = [v for v, _ in self.points(carbon, GAUGE)]
         # The restored 17.5 is older than the 2 received after the restart: 2 wins from then on.
         self.assertEqual(got[got.index(2.0):], [2.0] * (len(got) - got.index(2.0)), got)
 
@@ -138,13 +142,9 @@ class StateFileTest(ServerTestCase):
         self.first_run(closed_port())
         s2.wait_for(r".*state file restored .* gauges=1 gauges_expired=0 flushes_resent=1.*",
                     stream="stderr")
-        gauge = re.compile(r"^stats\.gauges\.state\.test\.gauge(?:;\S*)? 17\.5\d* \d+$")
-        self.wait_lines(carbon, lambda ls: sum(bool(gauge.match(l)) for l in ls) >= 2,
-                        "the gauge", s2)
+        self.wait_gauges(carbon, s2, 2, 17.5)
         self.stop_ok(s2)
-        counts = [l for l in self.lines(carbon) if l.startswith("stats.counters.state.test.count.count")]
-        self.assertEqual(len(counts), 1, self.lines(carbon))
-        self.assertRegex(counts[0], r" 7 \d+$")
+        self.assert_counted_once(carbon)
         restored = [l for l in s2.lines(stream="stderr") if "state file restored" in l]
         self.assertEqual(len(restored), 1, restored)
 
@@ -161,6 +161,19 @@ class StateFileTest(ServerTestCase):
         s.send("state.test.after:1|c")
         s.wait_for(r"stats\.counter\.state\.test\.after\.\S*count 1 \d+")
         self.stop_ok(s)
+
+    def test_forwarder_mode_ignores_it(self):
+        config = os.path.join(self.dir, "forwarder.toml")
+        with open(config, "w") as f:
+            f.write(f'[http-transport]\napi-endpoint = "http://127.0.0.1:{closed_port()}"\n')
+        s = self.start(["--server-mode", "forwarder", "--config-path", config, "--metrics-addr",
+                        "127.0.0.1:0", "--statser-type", "null", "--state-file", self.path,
+                        "--backend-shutdown-timeout", "200ms"], env=clean_env())
+        s.send("state.test.gauge:1|g")
+        time.sleep(0.2)
+        self.stop_ok(s)
+        self.assertIn("state-file is ignored in forwarder mode", "\n".join(s.lines(stream="stderr")))
+        self.assertFalse(os.path.exists(self.path))
 
     def test_unwritable_directory_is_a_configuration_error(self):
         missing = os.path.join(self.dir, "no", "such", "dir", "state")
