@@ -46,8 +46,8 @@ endif()
 # What only the package installs (component `deb`, left out of `make install`, whose prefix is
 # usually /usr/local): absolute paths, kept as they are by CPACK_SET_DESTDIR.
 install(FILES ${CSTATSD_MAN_PAGES} DESTINATION /usr/share/man/man1 COMPONENT deb EXCLUDE_FROM_ALL)
-install(FILES packaging/systemd/cstatsd.service DESTINATION /usr/lib/systemd/system
-        COMPONENT deb EXCLUDE_FROM_ALL)
+install(FILES packaging/systemd/cstatsd.service packaging/systemd/cstatsd@.service
+        DESTINATION /usr/lib/systemd/system COMPONENT deb EXCLUDE_FROM_ALL)
 install(FILES packaging/sysctl/60-cstatsd.conf DESTINATION /usr/lib/sysctl.d
         COMPONENT deb EXCLUDE_FROM_ALL)
 install(FILES packaging/cstatsd.toml DESTINATION /etc/cstatsd COMPONENT deb EXCLUDE_FROM_ALL)

@@ -23,6 +23,8 @@ MIRROR = os.environ.get("CSTATSD_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = os.path.join(BUILD_DIR, "package-test")
 CHROOT_TAR = os.path.join(CACHE_DIR, "bookworm-apt-systemd.tar")
 UNIT = "/usr/lib/systemd/system/cstatsd.service"
+# Instances of it for process hand-overs (docs/restarts.md); not enabled by the package.
+TEMPLATE_UNIT = "/usr/lib/systemd/system/cstatsd@.service"
 SYSCTL = "/usr/lib/sysctl.d/60-cstatsd.conf"
 CONFFILE = "/etc/cstatsd/cstatsd.toml"
 # What the server asks for each metrics socket (src/server/server.cc, docs/limits.md).
@@ -144,6 +146,15 @@ class PackageTest(unittest.TestCase):
             unit = f.read()
         self.assertIn("ExecStart=/usr/bin/cstatsd --config-path " + CONFFILE, unit)
         verify = self.chroot(["systemd-analyze", "verify", UNIT])
+        self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+        # The template unit: an instance of it is what systemd verifies, running as the same
+        # dynamic user as cstatsd.service (a port is shared only within one UID).
+        with open(self.path(TEMPLATE_UNIT)) as f:
+            template = f.read()
+        self.assertIn("ExecStart=/usr/bin/cstatsd --config-path " + CONFFILE, template)
+        self.assertRegex(template, r"(?m)^DynamicUser=yes$")
+        self.assertRegex(template, r"(?m)^User=cstatsd$")
+        verify = self.chroot(["systemd-analyze", "verify", TEMPLATE_UNIT.replace("@", "@a")])
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
         # The postinst enabled it (no systemd runs in the chroot, so nothing was started).
         self.assertTrue(os.path.islink(
