@@ -32,6 +32,8 @@ TESTS=(
   nodejs npm python3-statsd python3-aiodogstatsd
   # `make package` and its test (docs/packaging.md): man pages from --help, a clean Debian 12 chroot
   help2man mmdebstrap
+  # tests/e2e/test_status_page.py renders /status in a real browser (headless, no service)
+  chromium
 )
 # The system services those packages bring, by package.
 declare -A SERVICES=([graphite-carbon]=carbon-cache [influxdb]=influxdb [prometheus]=prometheus)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "server/status_board.h"
 #include "snapshot/timed_fold.h"
 
 namespace cstatsd::server {
@@ -391,6 +392,7 @@ void Flusher::LogTimedDrops() {
 // goes to the forwarder, which encodes and queues it; the POST and its retries happen on the
 // forwarder's thread.
 void Flusher::ForwardFlush() {
+  const auto t0 = std::chrono::steady_clock::now();
   // As gostatsd: internal metrics are produced every (top-level) flush-interval, while the
   // forwarder posts every http-transport.flush-interval; the final flush produces them too.
   const int64_t now = NowNanos();
@@ -408,6 +410,15 @@ void Flusher::ForwardFlush() {
     parts_.forwarder->SendMetrics(merged);
   }
   ReturnFreedMemory();
+  RecordStatus(now, 0, nullptr, MillisSince(t0));
+}
+
+void Flusher::RecordStatus(int64_t now_ns, double flush_seconds,
+                           const snapshot::FlushSnapshot* snapshot, double flush_ms) {
+  if (!parts_.status) return;
+  const StatusTotals totals =
+      ReadStatusTotals(parts_, &aggregator_, timed_dropped_window_ + timed_dropped_full_);
+  parts_.status->Record(now_ns, flush_seconds, totals, snapshot, &aggregator_, flush_ms);
 }
 
 snapshot::SnapshotPtr Flusher::Flush(int64_t now_ns, double flush_seconds) {
@@ -450,6 +461,7 @@ snapshot::SnapshotPtr Flusher::Flush(int64_t now_ns, double flush_seconds) {
   figures_.reset_ms = MillisSince(t2);
   ReturnFreedMemory();
   figures_.total_ms = MillisSince(t0);
+  RecordStatus(now_ns, flush_seconds, snapshot.get(), figures_.total_ms);
   return snapshot;
 }
 

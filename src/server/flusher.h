@@ -134,6 +134,10 @@ class Flusher {
   // it: gauges into the aggregator, an undelivered flush to the backends it names. flush_mu_ held
   // (or before the flusher thread starts).
   void RestoreState(int64_t now_ns);
+  // The status page's record of this flush (docs/status-page.md), when a server enables it.
+  // `flush_seconds` 0: since the previous record.
+  void RecordStatus(int64_t now_ns, double flush_seconds, const snapshot::FlushSnapshot* snapshot,
+                    double flush_ms);
 
   const config::Options& options_;
   Components& parts_;
