@@ -291,6 +291,12 @@ void Loader::Validate() {
       problem_at("state-file", w.message(), origin("state-file"));
     }
   }
+  if (!o.capture.empty()) {
+    // docs/capture.md: the file (and its rotated siblings) is created beside it at start.
+    if (Status w = state::StateFile::CheckWritable(o.capture); !w.ok()) {
+      problem_at("capture", w.message(), origin("capture"));
+    }
+  }
   if (o.metrics_tcp_tls_cert.empty() != o.metrics_tcp_tls_key.empty()) {
     const std::string_view key =
         o.metrics_tcp_tls_cert.empty() ? "metrics-tcp-tls-cert" : "metrics-tcp-tls-key";

@@ -209,12 +209,13 @@ class CaptureReplayTest(ServerTestCase):
             self.assertNotEqual(out.returncode, 0, (flag, value))
             self.assertIn(key, out.stderr + out.stdout, (flag, value))
         missing = os.path.join(self.dir, "no", "such", "dir", "c.pcapng")
-        out = subprocess.run([harness.cstatsd_bin(), "--backends", "stdout", "--metrics-addr",
-                              "127.0.0.1:0", "--capture", missing],
-                             capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(out.returncode, 0)
-        self.assertIn("capture", out.stderr)
-        self.assertIn(missing, out.stderr)
+        for check in (["--check-config"], []):  # checked, and at start
+            out = subprocess.run([harness.cstatsd_bin(), *check, "--backends", "stdout",
+                                  "--metrics-addr", "127.0.0.1:0", "--capture", missing],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(out.returncode, 0, check)
+            self.assertIn("capture", out.stderr, check)
+            self.assertIn(os.path.dirname(missing), out.stderr, check)
 
     def test_replay_refuses_a_file_that_is_not_a_capture(self):
         bad = os.path.join(self.dir, "lines.txt")
