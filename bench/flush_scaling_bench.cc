@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -119,7 +120,7 @@ class Bench {
     const auto t2 = Clock::now();
     agg_.Reset(now_ns);
     const auto t3 = Clock::now();
-    malloc_trim(0);
+    if (trim_) malloc_trim(0);
     const auto t4 = Clock::now();
     t->flush += Ms(t1, t2);
     t->reset += Ms(t2, t3);
@@ -151,6 +152,8 @@ class Bench {
   std::vector<SimWorker> workers_;
   std::vector<std::string> names_;
   std::string member_;
+  // FLUSH_SCALING_NO_TRIM=1: without the flusher's malloc_trim, to see what it costs.
+  bool trim_ = std::getenv("FLUSH_SCALING_NO_TRIM") == nullptr;
 };
 
 void Run(benchmark::State& state, const Setup& setup) {
