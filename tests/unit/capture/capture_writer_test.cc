@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "unit/support/temp_dir.h"
+
 namespace cstatsd::capture {
 namespace {
 
@@ -24,15 +26,9 @@ namespace fs = std::filesystem;
 
 class CaptureWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cstatsd_capture_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = (dir_ / "cap.pcapng").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  test::TempDir tmp_{"cstatsd_capture_test_"};
+  const fs::path dir_ = tmp_.path();
+  const std::string path_ = (dir_ / "cap.pcapng").string();
 
   static sockaddr_in Addr(const char* ip, uint16_t port) {
     sockaddr_in a{};
@@ -58,9 +54,6 @@ class CaptureWriterTest : public ::testing::Test {
     if (error != nullptr) *error = reader.error();
     return out;
   }
-
-  fs::path dir_;
-  std::string path_;
 };
 
 TEST_F(CaptureWriterTest, WritesEveryRingOldestFirstWithSources) {

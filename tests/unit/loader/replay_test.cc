@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 
+#include "unit/support/temp_dir.h"
+
 namespace cstatsd::loader {
 namespace {
 
@@ -20,14 +22,8 @@ namespace fs = std::filesystem;
 
 class ReplayTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cstatsd_replay_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  test::TempDir tmp_{"cstatsd_replay_test_"};
+  const fs::path dir_ = tmp_.path();
 
   // A capture file with one datagram per time.
   std::string Write(const std::string& name, std::initializer_list<int64_t> times) {
@@ -41,8 +37,6 @@ class ReplayTest : public ::testing::Test {
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(ReplayTest, RotatedFilesAreReadOldestFirst) {
