@@ -12,47 +12,12 @@
 #include "aggregate/aggregator.h"
 #include "ingest/socket.h"
 #include "ingest/worker.h"
+#include "udp_loopback_util.h"
 
 namespace cstatsd::ingest {
 namespace {
 
-int64_t CounterTotal(MetricMap& m, std::string_view name) {
-  int64_t total = 0;
-  for (auto& e : m.counters.entries()) {
-    if (e.key->name() == name) total += e.value.value;
-  }
-  return total;
-}
-
-// A worker's UDP socket on loopback and a client socket that sends to it.
-class WorkerHandOverTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto addr = ParseListenAddress("127.0.0.1:0");
-    ASSERT_TRUE(addr.ok()) << addr.error();
-    auto fd = OpenUdpSocket(*addr, false, 4 << 20);
-    ASSERT_TRUE(fd.ok()) << fd.error();
-    fd_ = *fd;
-    client_ = socket(AF_INET, SOCK_DGRAM, 0);
-    ASSERT_GE(client_, 0);
-    to_.sin_family = AF_INET;
-    to_.sin_port = htons(static_cast<uint16_t>(LocalPort(fd_)));
-    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  }
-  void TearDown() override {
-    if (client_ >= 0) close(client_);
-    if (fd_ >= 0) close(fd_);
-  }
-  void Send(const std::string& datagram) {
-    ASSERT_EQ(sendto(client_, datagram.data(), datagram.size(), 0,
-                     reinterpret_cast<sockaddr*>(&to_), sizeof(to_)),
-              static_cast<ssize_t>(datagram.size()));
-  }
-
-  int fd_ = -1;
-  int client_ = -1;
-  sockaddr_in to_{};
-};
+using WorkerHandOverTest = UdpLoopbackTest;
 
 TEST_F(WorkerHandOverTest, TakesTheDatagramsAlreadyQueued) {
   pipeline::PipelineOptions popts;
