@@ -143,12 +143,6 @@ void MergeValue(GaugeAgg& s, const GaugeAgg& d) {
   // The value received last wins (docs/compatibility.md#decision-4).
   if (d.last_ns >= s.last_ns) s = d;
 }
-void MergeValue(TimerAgg& s, const TimerAgg& d) {
-  s.values.insert(s.values.end(), d.values.begin(), d.values.end());
-  s.sampled_count += d.sampled_count;
-  s.kinds |= d.kinds;  // order-free (docs/aggregation.md#timer-kinds)
-  s.last_ns = std::max(s.last_ns, d.last_ns);
-}
 void MergeValue(SetAgg& s, SetAgg& d) {
   if (s.members.empty()) {
     s.members.swap(d.members);
@@ -160,7 +154,7 @@ void MergeValue(SetAgg& s, SetAgg& d) {
 void ResetValue(CounterAgg& d) { d.value = 0; }
 void ResetValue(GaugeAgg&) {}
 void ResetValue(TimerAgg& d) {
-  d.values.clear();
+  std::vector<double>().swap(d.values);  // no capacity kept while the map waits (TimerAgg::extra)
   d.sampled_count = 0;
   d.kinds = 0;
 }
@@ -298,7 +292,36 @@ void Aggregator::MergeInto(GaugeAgg& s, const GaugeAgg& d) {
   MergeValue(s, d);
 }
 
-void Aggregator::MergeInto(TimerAgg& s, const TimerAgg& d) { MergeValue(s, d); }
+// A worker map's timer values are moved, never copied: the state's own vector takes the first
+// map's, each other map's becomes a part chained from the state's entry (TimerAgg::extra), and
+// the flush reads them together (TimerValues). The map's entry keeps only how many it held, so
+// an idle spare map holds no capacity; every value exists once until Reset frees it
+// (docs/performance.md#memory-per-series).
+void Aggregator::MergeInto(TimerAgg& s, TimerAgg& d) {
+  const size_t n = d.values.size();
+  d.extra = static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX));
+  if (n > 0 && s.values.empty()) {
+    s.values.swap(d.values);
+  } else if (n > 0) {
+    timer_parts_.push_back({s.extra, std::move(d.values)});
+    s.extra = static_cast<uint32_t>(timer_parts_.size());
+  }
+  s.sampled_count += d.sampled_count;
+  s.kinds |= d.kinds;  // order-free (docs/aggregation.md#timer-kinds)
+  s.last_ns = std::max(s.last_ns, d.last_ns);
+}
+
+std::vector<double>& Aggregator::TimerValues(TimerAgg& t) {
+  if (t.extra == 0) return t.values;
+  chain_.clear();
+  for (uint32_t i = t.extra; i != 0; i = timer_parts_[i - 1].next) chain_.push_back(i - 1);
+  timer_scratch_.assign(t.values.begin(), t.values.end());
+  for (auto it = chain_.rbegin(); it != chain_.rend(); ++it) {  // in merge order
+    const std::vector<double>& p = timer_parts_[*it].values;
+    timer_scratch_.insert(timer_scratch_.end(), p.begin(), p.end());
+  }
+  return timer_scratch_;
+}
 void Aggregator::MergeInto(SetAgg& s, SetAgg& d) { MergeValue(s, d); }
 
 // The rule of docs/aggregation.md#gauge-deltas: every map of the interval has been merged, so a
@@ -333,6 +356,7 @@ void Aggregator::MergeIndexed(SeriesIndex<V>& index, MetricType type,
   auto insert = [&](const SeriesKeyRef& key) -> Target<V> {
     const uint32_t id = index.Insert(key);
     if (id == kNoSeriesId) return {};
+    ++churn_;
     return {&index.entry(id).value, &index.entry(id).key};
   };
   for (const IdDelta<V>& d : deltas) {
@@ -367,6 +391,7 @@ void Aggregator::MergeTable(SeriesTable<V>& state, MetricType type, SeriesTable<
     return {state.Find(hash, parts), nullptr};
   };
   auto insert = [&](const SeriesKeyRef& key) -> Target<V> {
+    ++churn_;
     V& v = state.Insert(key);
     return {&v, &state.entries().back().key};
   };
@@ -411,6 +436,7 @@ MetricMap Aggregator::TakeState() {
         if (IdleDrains(e.value) >= kForgetAfterDrains) {
           Forget(type, *e.key);
           index.Erase(id);
+          ++churn_;
         }
         return;
       }
@@ -422,6 +448,13 @@ MetricMap Aggregator::TakeState() {
   };
   take(counters_, MetricType::kCounter, out.counters, [](CounterAgg& v) { v.value = 0; });
   take(gauges_, MetricType::kGauge, out.gauges, [](GaugeAgg&) {});
+  for (auto& e : timers_.entries()) {  // the forwarder reads one vector per series
+    if (e.value.extra == 0) continue;
+    std::vector<double> all = std::move(TimerValues(e.value));
+    e.value.values.swap(all);
+    e.value.extra = 0;
+  }
+  timer_parts_.clear();
   out.timers = std::exchange(timers_, SeriesTable<TimerAgg>());
   out.sets = std::exchange(sets_, SeriesTable<SetAgg>());
   for (MetricType type : {MetricType::kTimer, MetricType::kSet}) {  // handed over whole
@@ -438,7 +471,7 @@ void Aggregator::ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush
   TimerPoint p;
   p.key = key;
   p.kind = t.kinds != 0 ? ResolveTimerKind(t.kinds) : t.last_kind;
-  std::vector<double>& v = t.values;
+  std::vector<double>& v = TimerValues(t);
   const size_t n = v.size();
 
   std::string_view spec;
@@ -572,6 +605,7 @@ void Aggregator::Reset(int64_t now_ns) {
     if (Expired(o.expiry_counter, now_ns, e.value.last_ns)) {
       Forget(MetricType::kCounter, *e.key);  // room for a new series from now on
       counters_.Erase(id);
+      ++churn_;
     } else {
       e.value.value = 0;
     }
@@ -581,6 +615,7 @@ void Aggregator::Reset(int64_t now_ns) {
     if (Expired(o.expiry_gauge, now_ns, e.value.last_ns)) {
       Forget(MetricType::kGauge, *e.key);
       gauges_.Erase(id);
+      ++churn_;
     }
   });
   gauges_.EndRound();
@@ -588,6 +623,7 @@ void Aggregator::Reset(int64_t now_ns) {
   sets_.EraseIf([&](auto& e) {
     if (!Expired(o.expiry_set, now_ns, e.value.last_ns)) return false;
     Forget(MetricType::kSet, *e.key);
+    ++churn_;
     return true;
   });
   for (auto& e : sets_.entries()) e.value.members.clear();
@@ -595,20 +631,19 @@ void Aggregator::Reset(int64_t now_ns) {
   timers_.EraseIf([&](auto& e) {
     if (!Expired(o.expiry_timer, now_ns, e.value.last_ns)) return false;
     Forget(MetricType::kTimer, *e.key);
+    ++churn_;
     return true;
   });
   for (auto& e : timers_.entries()) {
     TimerAgg& t = e.value;
-    const size_t used = t.values.size();
-    t.values.clear();
-    if (t.values.capacity() > 64 && t.values.capacity() > 4 * used) {
-      std::vector<double>().swap(t.values);
-      t.values.reserve(used);
-    }
+    // Freed: the next interval's first merge moves a worker map's values in (MergeInto).
+    std::vector<double>().swap(t.values);
+    t.extra = 0;
     t.sampled_count = 0;
     if (t.kinds != 0) t.last_kind = ResolveTimerKind(t.kinds);
     t.kinds = 0;
   }
+  timer_parts_.clear();  // frees the other maps' values
   PublishLimits();
 }
 

@@ -105,6 +105,15 @@ class Aggregator {
     return counters_.size() + gauges_.size() + timers_.size() + sets_.size();
   }
   size_t gauges() const { return gauges_.size(); }
+  // Whether the flush just done freed memory for good, worth handing back to the kernel: series
+  // came or went (at least kChurn) in this round or in the kForgetAfterDrains + 1 before it
+  // (new series' first key copies, expired series, the worker maps forgetting idle ones). In the
+  // steady state a flush only frees what the next interval allocates again (timer values). Call
+  // once per flush, after Reset.
+  bool FreedMemoryForGood() {
+    quiet_rounds_ = std::exchange(churn_, 0) >= kChurn ? 0 : quiet_rounds_ + 1;
+    return quiet_rounds_ <= kForgetAfterDrains + 1;
+  }
   size_t overflow_series() const { return overflow_series_; }
 
   // The limits, for the maps that feed this aggregator (MetricMap::limits): updated after each
@@ -154,7 +163,7 @@ class Aggregator {
   // waits in pending_deltas_ until every map of the interval is merged.
   void MergeInto(CounterAgg& s, const CounterAgg& d);
   void MergeInto(GaugeAgg& s, const GaugeAgg& d);
-  void MergeInto(TimerAgg& s, const TimerAgg& d);
+  void MergeInto(TimerAgg& s, TimerAgg& d);
   void MergeInto(SetAgg& s, SetAgg& d);
   // gauge-deltas: applies the pending deltas (docs/aggregation.md#gauge-deltas); Flush and
   // TakeState call it first.
@@ -176,6 +185,9 @@ class Aggregator {
   void Forget(MetricType type, const SeriesKey& key);  // a series leaves the state
   void PublishLimits();
 
+  // A timer's values in merge order: its own vector, or, when several maps sent values, their
+  // copy into timer_scratch_ (see MergeInto).
+  std::vector<double>& TimerValues(TimerAgg& t);
   void AppendRaw(const std::vector<double>& values, TimerPoint& p, FlushSnapshot& out) const;
   void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);
 
@@ -187,6 +199,15 @@ class Aggregator {
   SeriesTable<TimerAgg> timers_;
   SeriesTable<SetAgg> sets_;
   std::vector<double> prefix_sums_, prefix_squares_;  // scratch for percentiles
+  // Timer values moved from the second and later maps of an interval: chained from the state's
+  // entry (TimerAgg::extra, 1 + index), freed by Reset (or folded into the entry by TakeState).
+  struct TimerPart {
+    uint32_t next;  // 1 + index of the previous part of the same series, 0 if none
+    std::vector<double> values;
+  };
+  std::vector<TimerPart> timer_parts_;
+  std::vector<double> timer_scratch_;
+  std::vector<uint32_t> chain_;  // scratch for TimerValues
 
   std::shared_ptr<SeriesLimits> limits_;
   TypeCounts counts_[4];  // by MetricType - 1
@@ -194,6 +215,9 @@ class Aggregator {
   bool limited_ = true;  // the current Merge applies the limits
   uint64_t series_overflowed_ = 0;
   uint64_t series_dropped_ = 0;
+  static constexpr uint64_t kChurn = 1024;
+  uint64_t churn_ = 0;  // series added and removed this round (FreedMemoryForGood)
+  uint64_t quiet_rounds_ = 0;
   LimitNote note_;
   std::string overflow_key_;          // scratch: name + kOverflowTag
   std::vector<uint64_t> full_names_;  // scratch for PublishLimits

@@ -75,20 +75,28 @@ V& MetricMap::InsertLimited(SeriesTable<V>& table, const KeyParts& parts, uint64
 
 void MetricMap::ReceiveCounter(const KeyParts& parts, uint64_t hash, int64_t delta,
                                int64_t now_ns) {
-  CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
-  CounterAgg& c = found != nullptr ? *found
-                                   : FindOrInsert(counters, parts, hash,
-                                                  ids != nullptr ? &ids->counters : nullptr);
+  if (ids != nullptr) {
+    if (int64_t* count = ids->counters.Find(hash, parts, now_ns)) {
+      CounterColumn::Add(*count, delta);
+      return;
+    }
+  }
+  // A counter folded into an overflow series the index holds goes to this table's entry for it
+  // (no column), which the merge adds by key.
+  CounterAgg& c = FindOrInsert(counters, parts, hash);
   c.value = SaturatingAdd(c.value, delta);
   if (now_ns > c.last_ns) c.last_ns = now_ns;
 }
 
 void MetricMap::ReceiveFloatCounter(const KeyParts& parts, uint64_t hash, double delta,
                                     int64_t now_ns) {
-  CounterAgg* found = ids != nullptr ? ids->counters.Find(hash, parts) : nullptr;
-  CounterAgg& c = found != nullptr ? *found
-                                   : FindOrInsert(counters, parts, hash,
-                                                  ids != nullptr ? &ids->counters : nullptr);
+  if (ids != nullptr) {
+    if (int64_t* count = ids->counters.Find(hash, parts, now_ns)) {
+      CounterColumn::AddFloat(*count, delta);
+      return;
+    }
+  }
+  CounterAgg& c = FindOrInsert(counters, parts, hash);
   c.value = FloatCountBits(FloatCount(c.value) + delta);
   if (now_ns > c.last_ns) c.last_ns = now_ns;
 }
@@ -122,9 +130,20 @@ void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value,
   }
 }
 
+// The merge took the entry's values (and their memory): the first line of an interval reserves
+// what the entry held last time and a little more, once; past that the vector grows by half
+// instead of doubling, so a timer holds at most 1.5 times its values.
+void MetricMap::ReserveTimerValues(TimerAgg& t, size_t n) {
+  const size_t need = t.values.size() + n;
+  size_t want = t.values.capacity() + t.values.capacity() / 2;
+  if (t.values.capacity() == 0) want = t.extra + t.extra / 8;
+  t.values.reserve(std::max(need, want));
+}
+
 void MetricMap::ReceiveTimer(const KeyParts& parts, uint64_t hash, const double* values, size_t n,
                              double sampled, TimerKind kind, int64_t now_ns) {
   TimerAgg& t = FindOrInsert(timers, parts, hash);
+  if (t.values.size() + n > t.values.capacity()) ReserveTimerValues(t, n);
   t.values.insert(t.values.end(), values, values + n);
   t.sampled_count += sampled;
   t.kinds |= TimerKindBit(kind);

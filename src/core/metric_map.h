@@ -59,7 +59,14 @@ struct TimerAgg {
   // Aggregator state: the kind of the last interval that received lines, reported by a timer
   // kept without lines. The two bytes take 8 with alignment: a TimerAgg is 48 bytes (was 40).
   TimerKind last_kind = TimerKind::kMs;
+  // Fits the padding (still 48 bytes). Worker maps: how many values the entry held when it was
+  // last merged; the merge moves the values out (no copy, no capacity left in an idle spare map)
+  // and the first line of the next interval reserves about this many at once. Aggregator state:
+  // 1 + the index of the series' last other part of values (Aggregator::timer_parts_), 0 if none
+  // (docs/performance.md#memory-per-series).
+  uint32_t extra = 0;
 };
+static_assert(sizeof(TimerAgg) == 48);
 
 struct SetAgg {
   SetMembers members;
@@ -173,9 +180,66 @@ class IdColumn {
   size_t last_taken_ = 0;
 };
 
-// A worker's counters and gauges by series id (see IdColumn).
+// A worker's counters by series id: 8 bytes each, half an IdColumn<CounterAgg>'s, since with a
+// million series held by every worker these columns are a quarter of the memory
+// (docs/performance.md#memory-per-series). A value is the count itself (int64, or the bits of a
+// double with float-counters), kUnset when not received into since the last hand-over; instead
+// of each series' last receive time, the column keeps the latest time of any line it took, and
+// the hand-over stamps every delta with it (docs/aggregation.md#reset-and-expiry: a counter's
+// expiry counts from its worker's last line of the interval).
+class CounterColumn {
+ public:
+  // Not received into. An int count that saturates there is kept one above it; a double sum
+  // started from +0.0 is never -0.0, whose bits these are.
+  static constexpr int64_t kUnset = INT64_MIN;
+
+  const SeriesIndex<CounterAgg>* index = nullptr;
+
+  // The count of the series with these parts if the index holds it (the line's time noted).
+  [[gnu::always_inline]] int64_t* Find(uint64_t hash, const KeyParts& parts, int64_t now_ns) {
+    const uint32_t id = index->Find(hash, parts);
+    if (id == kNoSeriesId) return nullptr;
+    if (id >= size_) Grow(id);
+    if (now_ns > latest_ns_) latest_ns_ = now_ns;
+    return &data_[id];
+  }
+  static void Add(int64_t& count, int64_t delta) {
+    const int64_t sum = SaturatingAdd(count == kUnset ? 0 : count, delta);
+    count = sum == kUnset ? kUnset + 1 : sum;
+  }
+  static void AddFloat(int64_t& count, double delta) {
+    count = FloatCountBits(FloatCount(count == kUnset ? 0 : count) + delta);
+  }
+
+  // As IdColumn::TakeReceived, every delta with the latest time.
+  void TakeReceived(std::vector<IdDelta<CounterAgg>>& out) {
+    out.reserve(out.size() + last_taken_);
+    const size_t before = out.size();
+    for (size_t id = 0; id < size_; ++id) {
+      if (data_[id] == kUnset) continue;
+      out.push_back({static_cast<uint32_t>(id), CounterAgg{data_[id], latest_ns_}});
+      data_[id] = kUnset;
+    }
+    last_taken_ = out.size() - before;
+  }
+
+ private:
+  void Grow(uint32_t id) {
+    values_.resize(std::max<size_t>(size_t{id} + 1, values_.size() * 2), kUnset);
+    data_ = values_.data();
+    size_ = values_.size();
+  }
+
+  std::vector<int64_t> values_;
+  int64_t* data_ = nullptr;  // values_.data() and values_.size(), for Find
+  size_t size_ = 0;
+  size_t last_taken_ = 0;
+  int64_t latest_ns_ = kDrainedNs;
+};
+
+// A worker's counters and gauges by series id (see CounterColumn, IdColumn).
 struct IdValues {
-  IdColumn<CounterAgg> counters;
+  CounterColumn counters;
   IdColumn<GaugeAgg> gauges;
 };
 
@@ -286,6 +350,9 @@ class MetricMap {
   template <typename V>
   [[gnu::noinline]] V& InsertLimited(SeriesTable<V>& table, const KeyParts& parts, uint64_t hash,
                                      IdColumn<V>* column);
+  // Room for n more values in a timer (see TimerAgg::extra). Out of line: once per
+  // series and interval in the steady state.
+  [[gnu::noinline]] static void ReserveTimerValues(TimerAgg& t, size_t n);
   // Where a dropped line's values go: emptied for each one, never merged.
   template <typename V>
   V& Sink();

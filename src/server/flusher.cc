@@ -459,7 +459,9 @@ snapshot::SnapshotPtr Flusher::Flush(int64_t now_ns, double flush_seconds) {
   const auto t2 = std::chrono::steady_clock::now();
   aggregator_.Reset(now_ns);
   figures_.reset_ms = MillisSince(t2);
-  ReturnFreedMemory();
+  // Only when series came or went lately: in the steady state a flush frees what the next
+  // interval allocates again (Aggregator::FreedMemoryForGood).
+  if (aggregator_.FreedMemoryForGood()) ReturnFreedMemory();
   figures_.total_ms = MillisSince(t0);
   RecordStatus(now_ns, flush_seconds, snapshot.get(), figures_.total_ms);
   return snapshot;

@@ -400,6 +400,43 @@ TEST_F(AggregatorTest, MergeFromTwoWorkers) {
   EXPECT_EQ(s->sets[0].cardinality, 2u);
 }
 
+TEST_F(AggregatorTest, TimerValuesMovedFromThreeMapsOverTwoIntervals) {
+  // The state takes the first map's values and chains the others'
+  // (docs/performance.md#memory-per-series): every value is in the flush, once, in every
+  // interval; the maps keep no values, only how many they held; the forwarder's TakeState gets
+  // them in merge order.
+  MetricMap second, third;
+  for (int interval = 0; interval < 2; ++interval) {
+    const int64_t t = (100 + interval) * kSecond;
+    Add(MetricType::kTimer, "t", {5, 1}, 1, {}, {}, t);
+    AddTo(second, MetricType::kTimer, "t", {4}, t);
+    AddTo(third, MetricType::kTimer, "t", {3, 2}, t);
+    agg().Merge(map_);
+    agg().Merge(second);
+    agg().Merge(third);
+    EXPECT_EQ(map_.timers.entries()[0].value.values.capacity(), 0u);
+    EXPECT_EQ(third.timers.entries()[0].value.extra, 2u);
+    auto s = agg().Flush(t, 1);
+    ASSERT_EQ(s->timers.size(), 1u);
+    EXPECT_EQ(s->timers[0].count, 3);  // lines, not values
+    EXPECT_EQ(s->timers[0].sum, 15);
+    EXPECT_EQ(s->timers[0].min, 1);
+    EXPECT_EQ(s->timers[0].max, 5);
+    EXPECT_EQ(s->timers[0].median, 3);
+    agg().Reset(t);
+  }
+  Add(MetricType::kTimer, "t", {9}, 1, {}, {}, 102 * kSecond);
+  AddTo(second, MetricType::kTimer, "t", {8, 7}, 102 * kSecond);
+  AddTo(third, MetricType::kTimer, "t", {6}, 102 * kSecond);
+  agg().Merge(map_);
+  agg().Merge(second);
+  agg().Merge(third);
+  MetricMap out = agg().TakeState();
+  ASSERT_EQ(out.timers.size(), 1u);
+  EXPECT_EQ(out.timers.entries()[0].value.values, (std::vector<double>{9, 8, 7, 6}));
+  EXPECT_EQ(out.timers.entries()[0].value.extra, 0u);
+}
+
 TEST_F(AggregatorTest, WorkerMapReusedAcrossFlushesAndForgetsIdleSeries) {
   Add(MetricType::kCounter, "c", {1});
   Add(MetricType::kTimer, "t", {1});

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,6 +175,61 @@ TEST(IdColumnTest, TakeReceivedMovesOnlyWhatWasReceivedAndResets) {
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(column.Receive(3).value, 0);
   EXPECT_FALSE(Received(column.Receive(200)));
+}
+
+// The worker's 8-byte counters (docs/performance.md#memory-per-series): a count of 0 is still
+// "received", the delta carries the latest line's time, and neither an int count saturated at
+// INT64_MIN nor a float sum can be taken for "not received".
+TEST(CounterColumnTest, ZeroIsReceivedAndEveryDeltaHasTheLatestTime) {
+  SeriesIndex<CounterAgg> index;
+  const uint32_t a = index.Insert(Key("a"));
+  const uint32_t b = index.Insert(Key("b"));
+  CounterColumn column;
+  column.index = &index;
+  auto find = [&](const std::string& name, int64_t now_ns) {
+    const KeyParts parts{MetricType::kCounter, name, static_cast<uint32_t>(name.size()), 0};
+    return column.Find(SeriesKey::Hash(parts), parts, now_ns);
+  };
+  EXPECT_EQ(find("c", 1), nullptr);  // not in the index
+  CounterColumn::Add(*find("a", 100), 0);
+  CounterColumn::Add(*find("b", 300), 4);
+  CounterColumn::Add(*find("a", 200), 3);
+  std::vector<IdDelta<CounterAgg>> out;
+  column.TakeReceived(out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].id, a);
+  EXPECT_EQ(out[0].value.value, 3);
+  EXPECT_EQ(out[0].value.last_ns, 300);
+  EXPECT_EQ(out[1].id, b);
+  EXPECT_EQ(out[1].value.value, 4);
+  out.clear();
+  CounterColumn::Add(*find("a", 400), 0);  // a zero line counts as an update
+  column.TakeReceived(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value.value, 0);
+  EXPECT_EQ(out[0].value.last_ns, 400);
+  out.clear();
+  column.TakeReceived(out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(CounterColumnTest, NoSumLooksUnset) {
+  SeriesIndex<CounterAgg> index;
+  index.Insert(Key("a"));
+  CounterColumn column;
+  column.index = &index;
+  const KeyParts parts{MetricType::kCounter, "a", 1, 0};
+  const uint64_t hash = SeriesKey::Hash(parts);
+  std::vector<IdDelta<CounterAgg>> out;
+  CounterColumn::Add(*column.Find(hash, parts, 1), std::numeric_limits<int64_t>::min());
+  column.TakeReceived(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value.value, std::numeric_limits<int64_t>::min() + 1);  // kept one above
+  out.clear();
+  CounterColumn::AddFloat(*column.Find(hash, parts, 2), -0.0);  // +0.0 + -0.0 is +0.0
+  column.TakeReceived(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(FloatCount(out[0].value.value), 0.0);
 }
 
 }  // namespace
