@@ -119,7 +119,7 @@ class StateFileTest(ServerTestCase):
                          r"undelivered_backends=\[\]")
         s2 = self.start_graphite(carbon.port, "200ms")
         s2.wait_for(r".*state file restored .* gauges=1 gauges_expired=0 flushes_resent=0 "
-                    r"series_resent=0", stream="stderr")
+                    r"series_resent=0 .*", stream="stderr")
         self.wait_gauges(carbon, s2, 3, 17.5)  # from both processes
         self.stop_ok(s2)
         self.assert_counted_once(carbon)
