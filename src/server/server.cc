@@ -32,7 +32,14 @@ constexpr auto kIngestCloudWait = std::chrono::milliseconds(5000);
 // after which a flush's large, short-lived arrays (snapshots, hand-over deltas, a new series
 // burst's tables) come from the arenas, in among long-lived keys, and their pages stay in the
 // RSS: 60 bytes per series with a million series (docs/performance.md).
-void KeepLargeAllocationsMapped() { mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
+// And an arena's free top is not handed back at every free above 128 KiB (glibc's default): the
+// timers' values, freed by the flusher at each flush and allocated again by the workers in the
+// next interval, went back to the kernel and were faulted in again every time; the flusher hands
+// memory back after the flushes that freed it for good (docs/performance.md#memory-per-series).
+void KeepLargeAllocationsMapped() {
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
 
 uint64_t DatagramsReceived(const std::vector<std::unique_ptr<ingest::Worker>>& workers) {
   uint64_t n = 0;
