@@ -114,11 +114,21 @@ StatusTotals ReadStatusTotals(const Components& parts, const aggregate::Aggregat
   if (parts.forwarder) {
     t.drops.push_back({"http.forwarder.dropped", parts.forwarder->Totals().dropped});
   }
+  if (parts.http_ingest) {  // series that HTTP ingestion's value rules refused
+    uint64_t refused = 0;
+    for (const auto& h : parts.http_servers) refused += stats::Read(h->counters().metrics_refused);
+    t.drops.push_back({"http.incoming.metrics_refused", refused});
+  }
+  uint64_t checks_dropped = 0;
   for (const auto& r : parts.runners) {
     const backends::BackendStats& st = r->backend().stats();
     t.backends.push_back({std::string(r->backend().Name()), stats::Read(st.sent),
                           stats::Read(st.dropped), stats::Read(st.retried),
                           stats::Read(st.series_sent)});
+    checks_dropped += stats::Read(st.service_checks_dropped);
+  }
+  if (!parts.runners.empty()) {
+    t.drops.push_back({"backend.service_checks.dropped", checks_dropped});
   }
   return t;
 }
