@@ -107,6 +107,19 @@ SCENARIOS = [
 ]
 
 
+def measured_on():
+    """"Measured <date> on <host>: <n> CPUs (<model>), Linux <release>" for a results block."""
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except Exception:
+        pass
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    return (f"Measured {stamp} on {platform.node()}: {os.cpu_count()} CPUs ({cpu}), "
+            f"Linux {platform.release()}")
+
+
 def read_cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -341,15 +354,7 @@ def main():
         print(f"{len(rows)} passed, 0 failed")
         return
     if args.write:
-        cpu = "unknown"
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-        except Exception:
-            pass
-        stamp = datetime.datetime.utcnow().strftime("%Y-%m-%d")
-        block = [f"Measured {stamp} on {platform.node()}: {os.cpu_count()} CPUs ({cpu}), "
-                 f"Linux {platform.release()}; server and loader on the same machine; "
+        block = [f"{measured_on()}; server and loader on the same machine; "
                  f"median of {runs} runs of {duration:g} s each.", "",
                  "Command: `make bench` (`bench/e2e/run_bench.py --write`).", "", table, "",
                  "Loader arguments per scenario (plus `--duration`, `--sockets 8`):", ""]

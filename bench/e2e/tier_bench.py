@@ -18,10 +18,8 @@ names, so every series is sent every second):
 each case once for 1 s over a few series and fails only if the aggregator received nothing.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_bench  # noqa: E402
 import tier_cost  # noqa: E402
 
 COMPRESSIONS = ["zlib", "lz4", "none"]
@@ -124,15 +123,7 @@ def write_doc(a, text):
     if BEGIN not in doc or END not in doc:
         print(f"no {BEGIN} ... {END} in {path}: not written", file=sys.stderr)
         return
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except Exception:
-        pass
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-    block = (f"Measured {stamp} on {platform.node()}: {os.cpu_count()} CPUs ({cpu}), Linux "
-             f"{platform.release()}; loader, forwarder and aggregator on the same machine; "
+    block = (f"{run_bench.measured_on()}; loader, forwarder and aggregator on the same machine; "
              f"{a.line_rate:,} lines/s offered for {a.duration:g} s; "
              f"medians of {a.runs} runs (range in brackets).\n\n"
              f"Command: `make bench` (`bench/e2e/tier_bench.py --write`).\n\n{text}\n")
