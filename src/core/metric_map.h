@@ -131,20 +131,58 @@ struct IdDelta {
   V value;
 };
 
-// A worker's values of one fixed-size type by series id (the aggregator's SeriesIndex ids); a
-// value's last_ns says whether it was received into since the last hand-over (Received()). One
-// per worker, not per map: at the hand-over the worker copies what was received into the
-// outgoing map, so each series costs the worker 16 bytes (ADR 0002).
+// A value of type T by series id (the aggregator's SeriesIndex ids), grown on demand and filled
+// with `unset` (not received into since the last hand-over); the store of IdColumn and
+// CounterColumn. One per worker, not per map: at the hand-over the worker copies what was
+// received into the outgoing map (ADR 0002).
+template <typename T>
+class IdSlots {
+ public:
+  explicit IdSlots(T unset) : unset_(unset) {}
+
+  [[gnu::always_inline]] T& At(uint32_t id) {
+    if (id >= size_) Grow(id);
+    return data_[id];
+  }
+
+  // Appends {id, make(value)} for every value with is_set(value) to `out` and sets it back to
+  // `unset`. A scan of every id (a million in a few ms) once per flush, instead of marking each
+  // line's id in a bitmap.
+  template <typename D, typename IsSet, typename Make>
+  void Take(std::vector<IdDelta<D>>& out, IsSet is_set, Make make) {
+    out.reserve(out.size() + last_taken_);  // as many as last time, usually
+    const size_t before = out.size();
+    for (size_t id = 0; id < size_; ++id) {
+      if (!is_set(data_[id])) continue;
+      out.push_back({static_cast<uint32_t>(id), make(data_[id])});
+      data_[id] = unset_;
+    }
+    last_taken_ = out.size() - before;
+  }
+
+ private:
+  void Grow(uint32_t id) {
+    values_.resize(std::max<size_t>(size_t{id} + 1, values_.size() * 2), unset_);
+    data_ = values_.data();
+    size_ = values_.size();
+  }
+
+  std::vector<T> values_;
+  T* data_ = nullptr;  // values_.data() and values_.size(), for At
+  size_t size_ = 0;
+  size_t last_taken_ = 0;
+  T unset_;
+};
+
+// A worker's values of one fixed-size type by series id; a value's last_ns says whether it was
+// received into since the last hand-over (Received()): 16 bytes a series for a gauge.
 template <typename V>
 class IdColumn {
  public:
   const SeriesIndex<V>* index = nullptr;
 
   // The value by id; the receive rule marks it received (its last_ns, see Received()).
-  [[gnu::always_inline]] V& Receive(uint32_t id) {
-    if (id >= size_) Grow(id);
-    return data_[id];
-  }
+  [[gnu::always_inline]] V& Receive(uint32_t id) { return slots_.At(id); }
 
   // The value of the series with these parts if the index holds it. Inlined: every counter
   // and gauge line of the steady state takes this path.
@@ -153,31 +191,14 @@ class IdColumn {
     return id != kNoSeriesId ? &Receive(id) : nullptr;
   }
 
-  // Appends every value received into since the last call to `out` and resets it. A scan of
-  // every id (16 bytes each, a million in a few ms) once per flush, instead of marking each
-  // line's id in a bitmap.
+  // Appends every value received into since the last call to `out` and resets it.
   void TakeReceived(std::vector<IdDelta<V>>& out) {
-    out.reserve(out.size() + last_taken_);  // as many as last time, usually
-    const size_t before = out.size();
-    for (size_t id = 0; id < size_; ++id) {
-      if (!Received(data_[id])) continue;
-      out.push_back({static_cast<uint32_t>(id), data_[id]});
-      data_[id] = V();
-    }
-    last_taken_ = out.size() - before;
+    slots_.Take(
+        out, [](const V& v) { return Received(v); }, [](const V& v) { return v; });
   }
 
  private:
-  void Grow(uint32_t id) {
-    values_.resize(std::max<size_t>(size_t{id} + 1, values_.size() * 2));
-    data_ = values_.data();
-    size_ = values_.size();
-  }
-
-  std::vector<V> values_;
-  V* data_ = nullptr;  // values_.data() and values_.size(), for Receive
-  size_t size_ = 0;
-  size_t last_taken_ = 0;
+  IdSlots<V> slots_{V()};
 };
 
 // A worker's counters by series id: 8 bytes each, half an IdColumn<CounterAgg>'s, since with a
@@ -199,9 +220,8 @@ class CounterColumn {
   [[gnu::always_inline]] int64_t* Find(uint64_t hash, const KeyParts& parts, int64_t now_ns) {
     const uint32_t id = index->Find(hash, parts);
     if (id == kNoSeriesId) return nullptr;
-    if (id >= size_) Grow(id);
     if (now_ns > latest_ns_) latest_ns_ = now_ns;
-    return &data_[id];
+    return &slots_.At(id);
   }
   static void Add(int64_t& count, int64_t delta) {
     const int64_t sum = SaturatingAdd(count == kUnset ? 0 : count, delta);
@@ -213,27 +233,15 @@ class CounterColumn {
 
   // As IdColumn::TakeReceived, every delta with the latest time.
   void TakeReceived(std::vector<IdDelta<CounterAgg>>& out) {
-    out.reserve(out.size() + last_taken_);
-    const size_t before = out.size();
-    for (size_t id = 0; id < size_; ++id) {
-      if (data_[id] == kUnset) continue;
-      out.push_back({static_cast<uint32_t>(id), CounterAgg{data_[id], latest_ns_}});
-      data_[id] = kUnset;
-    }
-    last_taken_ = out.size() - before;
+    slots_.Take(
+        out, [](int64_t c) { return c != kUnset; },
+        [t = latest_ns_](int64_t c) {
+          return CounterAgg{c, t};
+        });
   }
 
  private:
-  void Grow(uint32_t id) {
-    values_.resize(std::max<size_t>(size_t{id} + 1, values_.size() * 2), kUnset);
-    data_ = values_.data();
-    size_ = values_.size();
-  }
-
-  std::vector<int64_t> values_;
-  int64_t* data_ = nullptr;  // values_.data() and values_.size(), for Find
-  size_t size_ = 0;
-  size_t last_taken_ = 0;
+  IdSlots<int64_t> slots_{kUnset};
   int64_t latest_ns_ = kDrainedNs;
 };
 
