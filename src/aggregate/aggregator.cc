@@ -154,11 +154,18 @@ void MergeValue(SetAgg& s, SetAgg& d) {
 void ResetValue(CounterAgg& d) { d.value = 0; }
 void ResetValue(GaugeAgg&) {}
 void ResetValue(TimerAgg& d) {
-  std::vector<double>().swap(d.values);  // no capacity kept while the map waits (TimerAgg::extra)
-  d.sampled_count = 0;
+  d.sampled_count = 0;  // the values were moved (MergeInto)
   d.kinds = 0;
 }
 void ResetValue(SetAgg& d) { d.members.clear(); }
+
+// A worker map's series that received nothing this interval: a timer's vector, given back at
+// the last Reset, is freed, so an idle series holds no capacity past two intervals.
+template <typename V>
+void ReleaseIdle(V&) {}
+void ReleaseIdle(TimerAgg& d) {
+  if (d.values.capacity() != 0) std::vector<double>().swap(d.values);
+}
 
 // Series a worker map has not seen for kForgetAfterDrains drains leave it.
 template <typename V>
@@ -261,6 +268,7 @@ void Aggregator::DrainTable(SeriesTable<V>& table, Find&& find) {
     auto& e = entries[i];
     if (!Received(e.value)) {
       CountIdleDrain(e.value);
+      ReleaseIdle(e.value);
       continue;
     }
     const Target t = find(e.key);
@@ -292,18 +300,16 @@ void Aggregator::MergeInto(GaugeAgg& s, const GaugeAgg& d) {
   MergeValue(s, d);
 }
 
-// A worker map's timer values are moved, never copied: the state's own vector takes the first
-// map's, each other map's becomes a part chained from the state's entry (TimerAgg::extra), and
-// the flush reads them together (TimerValues). The map's entry keeps only how many it held, so
-// an idle spare map holds no capacity; every value exists once until Reset frees it
-// (docs/performance.md#memory-per-series).
+// A map's timer values are moved, never copied: each map's vector becomes a part chained from
+// the state's entry (TimerAgg::extra), and the flush reads them together (TimerValues). The
+// map's entry keeps how many it held, and gets its vector back, emptied, at Reset if the map was
+// lent (MergeLent), so the next interval appends without allocating; a value exists in the map
+// receiving it and, until Reset, in the state (docs/performance.md#memory-per-series).
 void Aggregator::MergeInto(TimerAgg& s, TimerAgg& d) {
   const size_t n = d.values.size();
   d.extra = static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX));
-  if (n > 0 && s.values.empty()) {
-    s.values.swap(d.values);
-  } else if (n > 0) {
-    timer_parts_.push_back({s.extra, std::move(d.values)});
+  if (n > 0) {
+    timer_parts_.push_back({s.extra, lender_, std::move(d.values)});
     s.extra = static_cast<uint32_t>(timer_parts_.size());
   }
   s.sampled_count += d.sampled_count;
@@ -313,6 +319,8 @@ void Aggregator::MergeInto(TimerAgg& s, TimerAgg& d) {
 
 std::vector<double>& Aggregator::TimerValues(TimerAgg& t) {
   if (t.extra == 0) return t.values;
+  TimerPart& last = timer_parts_[t.extra - 1];
+  if (last.next == 0 && t.values.empty()) return last.values;  // one map sent values
   chain_.clear();
   for (uint32_t i = t.extra; i != 0; i = timer_parts_[i - 1].next) chain_.push_back(i - 1);
   timer_scratch_.assign(t.values.begin(), t.values.end());
@@ -400,6 +408,12 @@ void Aggregator::MergeTable(SeriesTable<V>& state, MetricType type, SeriesTable<
     return NewSeries<V>(type, key, find, insert);
   });
   ForgetIdle(table);
+}
+
+void Aggregator::MergeLent(MetricMap& delta) {
+  lender_ = &delta;
+  Merge(delta);
+  lender_ = nullptr;
 }
 
 void Aggregator::Merge(MetricMap& delta, bool limited) {
@@ -628,6 +642,7 @@ void Aggregator::Reset(int64_t now_ns) {
   });
   for (auto& e : sets_.entries()) e.value.members.clear();
 
+  ReturnTimerValues();
   timers_.EraseIf([&](auto& e) {
     if (!Expired(o.expiry_timer, now_ns, e.value.last_ns)) return false;
     Forget(MetricType::kTimer, *e.key);
@@ -636,15 +651,30 @@ void Aggregator::Reset(int64_t now_ns) {
   });
   for (auto& e : timers_.entries()) {
     TimerAgg& t = e.value;
-    // Freed: the next interval's first merge moves a worker map's values in (MergeInto).
     std::vector<double>().swap(t.values);
     t.extra = 0;
     t.sampled_count = 0;
     if (t.kinds != 0) t.last_kind = ResolveTimerKind(t.kinds);
     t.kinds = 0;
   }
-  timer_parts_.clear();  // frees the other maps' values
+  timer_parts_.clear();  // frees what was not given back
   PublishLimits();
+}
+
+// Each lent map's entry of the series gets its vector back, emptied, unless the entry has one
+// already (a series folded into an overflow series) or the vector is over twice what it held
+// (+64): a series whose rate fell does not keep its peak's capacity.
+void Aggregator::ReturnTimerValues() {
+  for (auto& e : timers_.entries()) {
+    for (uint32_t i = e.value.extra; i != 0; i = timer_parts_[i - 1].next) {
+      TimerPart& p = timer_parts_[i - 1];
+      if (p.lender == nullptr || p.values.capacity() > 2 * p.values.size() + 64) continue;
+      auto* home = p.lender->timers.FindEntry(*e.key);
+      if (home == nullptr || home->value.values.capacity() != 0) continue;
+      p.values.clear();
+      home->value.values.swap(p.values);
+    }
+  }
 }
 
 }  // namespace cstatsd::aggregate

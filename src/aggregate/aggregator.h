@@ -78,6 +78,11 @@ class Aggregator {
   // (SeriesLimits::max_overflow_series); past that a new name's values are dropped (counted in
   // series_dropped). `limited` = false (internal metrics): always added.
   void Merge(MetricMap& delta, bool limited = true);
+  // As Merge, for a map that stays alive and unwritten until Reset returns (a worker's map
+  // between two hand-overs, HTTP ingestion's between two swaps): Reset gives each timer's value
+  // vector back to the map's entry, emptied, so the next interval appends into the capacity it
+  // grew instead of allocating it again (docs/performance.md#memory-per-series).
+  void MergeLent(MetricMap& delta);
 
   // Computes the flush at `now_ns` over `flush_seconds` (docs/aggregation.md#flush).
   SnapshotPtr Flush(int64_t now_ns, double flush_seconds);
@@ -185,8 +190,8 @@ class Aggregator {
   void Forget(MetricType type, const SeriesKey& key);  // a series leaves the state
   void PublishLimits();
 
-  // A timer's values in merge order: its own vector, or, when several maps sent values, their
-  // copy into timer_scratch_ (see MergeInto).
+  // A timer's values in merge order: its own vector, or its one part, or, when several maps
+  // sent values, their copy into timer_scratch_ (see MergeInto).
   std::vector<double>& TimerValues(TimerAgg& t);
   void AppendRaw(const std::vector<double>& values, TimerPoint& p, FlushSnapshot& out) const;
   void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);
@@ -199,12 +204,15 @@ class Aggregator {
   SeriesTable<TimerAgg> timers_;
   SeriesTable<SetAgg> sets_;
   std::vector<double> prefix_sums_, prefix_squares_;  // scratch for percentiles
-  // Timer values moved from the second and later maps of an interval: chained from the state's
-  // entry (TimerAgg::extra, 1 + index), freed by Reset (or folded into the entry by TakeState).
+  // Timer values moved from the maps of an interval, one part per map: chained from the state's
+  // entry (TimerAgg::extra, 1 + index), given back to the lender or freed by Reset (or folded
+  // into the entry by TakeState).
   struct TimerPart {
-    uint32_t next;  // 1 + index of the previous part of the same series, 0 if none
+    uint32_t next;      // 1 + index of the previous part of the same series, 0 if none
+    MetricMap* lender;  // MergeLent's map, nullptr for Merge's
     std::vector<double> values;
   };
+  void ReturnTimerValues();
   std::vector<TimerPart> timer_parts_;
   std::vector<double> timer_scratch_;
   std::vector<uint32_t> chain_;  // scratch for TimerValues
@@ -212,7 +220,8 @@ class Aggregator {
   std::shared_ptr<SeriesLimits> limits_;
   TypeCounts counts_[4];  // by MetricType - 1
   size_t overflow_series_ = 0;
-  bool limited_ = true;  // the current Merge applies the limits
+  bool limited_ = true;          // the current Merge applies the limits
+  MetricMap* lender_ = nullptr;  // the current MergeLent's map
   uint64_t series_overflowed_ = 0;
   uint64_t series_dropped_ = 0;
   static constexpr uint64_t kChurn = 1024;

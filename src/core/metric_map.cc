@@ -130,13 +130,16 @@ void MetricMap::ReceiveGauge(const KeyParts& parts, uint64_t hash, double value,
   }
 }
 
-// The merge took the entry's values (and their memory): the first line of an interval reserves
-// what the entry held last time and a little more, once; past that the vector grows by half
-// instead of doubling, so a timer holds at most 1.5 times its values.
+// The entry's vector is the one the flush gave back (Aggregator::MergeLent), or none: then the
+// first line of an interval reserves what the entry held last time and an eighth more, once.
+// Past its capacity a vector grows by an eighth when the entry has a past interval to go by, by
+// half when it is new, instead of doubling: a timer holds at most 1.5 times its values, and a
+// vector given back stays near what its series sends (docs/performance.md#memory-per-series).
 void MetricMap::ReserveTimerValues(TimerAgg& t, size_t n) {
   const size_t need = t.values.size() + n;
-  size_t want = t.values.capacity() + t.values.capacity() / 2;
-  if (t.values.capacity() == 0) want = t.extra + t.extra / 8;
+  const size_t cap = t.values.capacity();
+  size_t want = cap + cap / (t.extra != 0 ? 8 : 2);
+  if (cap == 0) want = t.extra + t.extra / 8;
   t.values.reserve(std::max(need, want));
 }
 

@@ -60,9 +60,10 @@ struct TimerAgg {
   // kept without lines. The two bytes take 8 with alignment: a TimerAgg is 48 bytes (was 40).
   TimerKind last_kind = TimerKind::kMs;
   // Fits the padding (still 48 bytes). Worker maps: how many values the entry held when it was
-  // last merged; the merge moves the values out (no copy, no capacity left in an idle spare map)
-  // and the first line of the next interval reserves about this many at once. Aggregator state:
-  // 1 + the index of the series' last other part of values (Aggregator::timer_parts_), 0 if none
+  // last merged; the merge moves the values out (no copy) and the flush's Reset gives the vector
+  // back emptied (Aggregator::MergeLent); without it, the first line of the next interval
+  // reserves about this many at once. Aggregator state:
+  // 1 + the index of the series' last part of values (Aggregator::timer_parts_), 0 if none
   // (docs/performance.md#memory-per-series).
   uint32_t extra = 0;
 };

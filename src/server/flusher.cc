@@ -277,7 +277,7 @@ uint64_t Flusher::MergeIngested() {
       for (int i = 0; i < 2; ++i) {
         if (!w->map(i).empty()) ++maps;
         MergeTimed(w->map(i));
-        aggregator_.Merge(w->map(i));
+        aggregator_.MergeLent(w->map(i));
       }
       continue;
     }
@@ -294,7 +294,7 @@ uint64_t Flusher::MergeIngested() {
     ledger_.HandedOver(id, aggregator_.round());
     if (!m->empty()) ++maps;
     MergeTimed(*m);
-    aggregator_.Merge(*m);
+    aggregator_.MergeLent(*m);
   }
   aggregator_.ReleaseRetired(ledger_.safe());
   if (parts_.http_ingest) {
@@ -302,7 +302,7 @@ uint64_t Flusher::MergeIngested() {
     MetricMap& m = parts_.http_ingest->SwapForFlush();
     if (!m.empty()) ++maps;
     MergeTimed(m);
-    aggregator_.Merge(m);
+    aggregator_.MergeLent(m);
     // The flusher's until the next swap, then ingestion's again (under the target's mutex).
     m.limits = aggregator_.limits();
   }

@@ -437,6 +437,57 @@ TEST_F(AggregatorTest, TimerValuesMovedFromThreeMapsOverTwoIntervals) {
   EXPECT_EQ(out.timers.entries()[0].value.extra, 0u);
 }
 
+TEST_F(AggregatorTest, LentMapsGetTheirTimerVectorsBackEmptiedAtReset) {
+  // MergeLent (docs/performance.md#memory-per-series): Reset hands each map's vector back to the
+  // map's entry, emptied, so the next interval appends into it; a plain Merge's are freed; an
+  // entry idle for an interval gives its capacity up.
+  MetricMap second, plain;
+  std::vector<double> many(100);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<double>(i);
+  Add(MetricType::kTimer, "t", many, 1, {}, {}, 100 * kSecond);
+  AddTo(second, MetricType::kTimer, "t", {7, 8}, 100 * kSecond);
+  AddTo(plain, MetricType::kTimer, "t", {9}, 100 * kSecond);
+  const double* first_data = map_.timers.entries()[0].value.values.data();
+  const double* second_data = second.timers.entries()[0].value.values.data();
+  agg().MergeLent(map_);
+  agg().MergeLent(second);
+  agg().Merge(plain);
+  auto s = agg().Flush(100 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 1u);
+  EXPECT_EQ(s->timers[0].count, 3);  // lines
+  EXPECT_EQ(s->timers[0].sum, 4950 + 7 + 8 + 9);
+  EXPECT_EQ(s->timers[0].max, 99);
+  agg().Reset(100 * kSecond);
+  const TimerAgg& a = map_.timers.entries()[0].value;
+  const TimerAgg& b = second.timers.entries()[0].value;
+  EXPECT_EQ(a.values.data(), first_data);  // the same vector, back home
+  EXPECT_TRUE(a.values.empty());
+  EXPECT_GE(a.values.capacity(), 100u);
+  EXPECT_EQ(b.values.data(), second_data);
+  EXPECT_EQ(plain.timers.entries()[0].value.values.capacity(), 0u);
+
+  // The next interval: the first map appends into its vector; the second sends nothing.
+  const std::vector<double> fewer(many.begin(), many.begin() + 30);
+  Add(MetricType::kTimer, "t", fewer, 1, {}, {}, 101 * kSecond);
+  EXPECT_EQ(map_.timers.entries()[0].value.values.data(), first_data);
+  agg().MergeLent(map_);
+  agg().MergeLent(second);
+  s = agg().Flush(101 * kSecond, 1);
+  ASSERT_EQ(s->timers.size(), 1u);
+  EXPECT_EQ(s->timers[0].count, 1);
+  EXPECT_EQ(s->timers[0].sum, 435);
+  EXPECT_EQ(second.timers.entries()[0].value.values.capacity(), 0u);  // idle: freed
+  agg().Reset(101 * kSecond);
+  EXPECT_EQ(map_.timers.entries()[0].value.values.data(), first_data);
+
+  // A vector over twice (+64) what it held this interval is freed, not kept at its peak.
+  Add(MetricType::kTimer, "t", {1}, 1, {}, {}, 102 * kSecond);
+  agg().MergeLent(map_);
+  agg().Flush(102 * kSecond, 1);
+  agg().Reset(102 * kSecond);
+  EXPECT_EQ(map_.timers.entries()[0].value.values.capacity(), 0u);
+}
+
 TEST_F(AggregatorTest, WorkerMapReusedAcrossFlushesAndForgetsIdleSeries) {
   Add(MetricType::kCounter, "c", {1});
   Add(MetricType::kTimer, "t", {1});
