@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +17,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/listen_socket.h"
 #include "core/log_escape.h"
 #include "http/answers.h"
 #include "http/ingest_pool.h"
@@ -495,50 +495,22 @@ Status HttpServer::Bind() {
     return Status::Error("http." + options_.name + ".address: cannot listen on " +
                          options_.address + " (" + what + std::strerror(err) + ")");
   };
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* ai = nullptr;
-  const std::string port = std::to_string(options_.port);
-  if (int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &ai); rc != 0) {
+  // SO_REUSEADDR only, as Go's listeners: SO_REUSEPORT would let a second server bind the same
+  // port and silently take half of the connections; unless metrics-reuse-port asks for it, for
+  // a process hand-over (docs/restarts.md).
+  Result<TcpListener> listener =
+      ListenTcp(options_.host, options_.port, TcpListenOptions{.reuse_port = options_.reuse_port});
+  if (!listener.ok()) {
     return Status::Error("http." + options_.name + ".address: cannot listen on " +
-                         options_.address + " (" + gai_strerror(rc) + ")");
+                         options_.address + " (" + listener.error() + ")");
   }
-  int err = 0;
-  for (addrinfo* p = ai; p != nullptr; p = p->ai_next) {
-    const int fd = ::socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    // SO_REUSEADDR only, as Go's listeners: SO_REUSEPORT would let a second server bind the
-    // same port and silently take half of the connections; unless metrics-reuse-port asks for
-    // it, for a process hand-over (docs/restarts.md).
-    const int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (options_.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
-    // The backlog: a burst of connections (forwarders reconnecting after a restart) must not
-    // be met with dropped SYNs and 1 s retransmissions.
-    if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
-      listen_fd_ = fd;
-      break;
-    }
-    err = errno;
-    ::close(fd);
-  }
-  freeaddrinfo(ai);
-  if (listen_fd_ < 0) return fail("", err);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  listen_fd_ = listener->fd;
+  port_ = listener->port;
 
   const auto o = options_;
   Loop* l = loop_.get();
   const unsigned flags =
-      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (listener->family == AF_INET6 ? MHD_USE_IPv6 : 0);
   l->daemon = MHD_start_daemon(
       flags, 0, &Loop::OnAccept, l, &Loop::OnRequest, l, MHD_OPTION_LISTEN_SOCKET,
       static_cast<MHD_socket>(listen_fd_),

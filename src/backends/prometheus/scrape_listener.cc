@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/listen_socket.h"
 #include "prometheus/process_metrics.h"
 
 namespace cstatsd::backends::prometheus {
@@ -220,52 +220,12 @@ Result<std::unique_ptr<ScrapeListener>> ScrapeListener::Start(ScrapeListenerOpti
   auto fail = [&](std::string_view why) {
     return Status::Error(o.key + ": cannot listen on " + where + " (" + std::string(why) + ")");
   };
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* ai = nullptr;
-  const std::string port = std::to_string(o.port);
-  if (int rc = getaddrinfo(o.host.empty() ? nullptr : o.host.c_str(), port.c_str(), &hints, &ai);
-      rc != 0) {
-    return fail(gai_strerror(rc));
-  }
-  // With no host, prefer the IPv6 wildcard (dual stack) as Go's listeners do.
-  std::vector<addrinfo*> order;
-  for (addrinfo* p = ai; p != nullptr; p = p->ai_next) order.push_back(p);
-  std::stable_sort(order.begin(), order.end(), [](const addrinfo* a, const addrinfo* b) {
-    return a->ai_family == AF_INET6 && b->ai_family != AF_INET6;
-  });
-  int fd = -1;
-  int err = 0;
-  int family = AF_INET;
-  for (addrinfo* p : order) {
-    fd = ::socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    const int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (p->ai_family == AF_INET6) {
-      const int no = 0;
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
-    }
-    if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
-      family = p->ai_family;
-      break;
-    }
-    err = errno;
-    ::close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(ai);
-  if (fd < 0) return fail(std::strerror(err));
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  l->port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  // With no host, the IPv6 wildcard first (dual stack), as Go's listeners do.
+  Result<TcpListener> listener = ListenTcp(o.host, o.port, TcpListenOptions{.dual_stack = true});
+  if (!listener.ok()) return fail(listener.error());
+  const int fd = listener->fd;
+  const int family = listener->family;
+  l->port_ = listener->port;
 
   const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
   l->daemon_ = MHD_start_daemon(
