@@ -353,8 +353,7 @@ MetricMap Aggregator::TakeState() {
   take(gauges_, MetricType::kGauge, out.gauges, [](GaugeAgg&) {});
   for (auto& e : timers_.entries()) {  // the forwarder reads one vector per series
     if (e.value.extra == 0) continue;
-    std::vector<double> all = std::move(TimerValues(e.value));
-    e.value.values.swap(all);
+    e.value.values = std::move(TimerValues(e.value));
     e.value.extra = 0;
   }
   timer_parts_.clear();
@@ -447,8 +446,7 @@ void Aggregator::Reset(int64_t now_ns) {
   });
   for (auto& e : timers_.entries()) {
     TimerAgg& t = e.value;
-    std::vector<double>().swap(t.values);
-    t.extra = 0;
+    t.extra = 0;  // its parts: given back or freed below
     t.sampled_count = 0;
     if (t.kinds != 0) t.last_kind = ResolveTimerKind(t.kinds);
     t.kinds = 0;

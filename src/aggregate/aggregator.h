@@ -190,8 +190,8 @@ class Aggregator {
   void Forget(MetricType type, const SeriesKey& key);  // a series leaves the state
   void PublishLimits();
 
-  // A timer's values in merge order: its own vector, or its one part, or, when several maps
-  // sent values, their copy into timer_scratch_ (see MergeInto).
+  // A timer's values in merge order: its one part, or, when several maps sent values, their
+  // copy into timer_scratch_ (see MergeInto); an empty vector when none did.
   std::vector<double>& TimerValues(TimerAgg& t);
   void AppendRaw(const std::vector<double>& values, TimerPoint& p, FlushSnapshot& out) const;
   void ComputeTimer(TimerAgg& t, const SeriesKeyRef& key, double flush_seconds, FlushSnapshot& out);

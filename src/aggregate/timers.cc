@@ -108,13 +108,14 @@ void Aggregator::MergeInto(TimerAgg& s, TimerAgg& d) {
   s.last_ns = std::max(s.last_ns, d.last_ns);
 }
 
+// The state's own vector stays empty: every value is in a part until TakeState folds them.
 std::vector<double>& Aggregator::TimerValues(TimerAgg& t) {
-  if (t.extra == 0) return t.values;
+  if (t.extra == 0) return t.values;  // no values this interval
   TimerPart& last = timer_parts_[t.extra - 1];
-  if (last.next == 0 && t.values.empty()) return last.values;  // one map sent values
+  if (last.next == 0) return last.values;  // one map sent values
   chain_.clear();
   for (uint32_t i = t.extra; i != 0; i = timer_parts_[i - 1].next) chain_.push_back(i - 1);
-  timer_scratch_.assign(t.values.begin(), t.values.end());
+  timer_scratch_.clear();
   for (auto it = chain_.rbegin(); it != chain_.rend(); ++it) {  // in merge order
     const std::vector<double>& p = timer_parts_[*it].values;
     timer_scratch_.insert(timer_scratch_.end(), p.begin(), p.end());
