@@ -4,6 +4,7 @@
 // documented value and comparing the options with the ones loaded without it.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -76,7 +77,10 @@ std::vector<Row> ReadRows(const std::filesystem::path& path) {
 
 // Loads a config file with `file_text` and the environment `env`.
 config::Config LoadConfig(const std::string& file_text, const config::Environment& env) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / "cstatsd-limits-doc";
+  // One directory per process: ctest runs this file's tests side by side, and a file another
+  // test is writing may be read empty (its options then have no server: out of bounds below).
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cstatsd-limits-doc-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::filesystem::path file = dir / "c.toml";
   std::ofstream(file) << file_text;
@@ -114,6 +118,7 @@ TEST(LimitsDoc, EveryDocumentedDefaultIsTheRealOne) {
             LoadConfig(file, {{EnvName("http.t." + row.key), row.default_text}}), warnings);
         ASSERT_TRUE(plain.ok() && set.ok()) << (set.ok() ? "" : set.error());
         ASSERT_EQ(plain->size(), 1u);
+        ASSERT_EQ(set->size(), 1u);
         EXPECT_TRUE((*plain)[0] == (*set)[0]) << "the documented default is not the default";
         break;
       }
@@ -141,6 +146,8 @@ TEST(LimitsDoc, AWrongDefaultIsNoticed) {
   auto set = http::LoadHttpServerOptions(
       LoadConfig(file, {{EnvName("http.t.max-connections"), "1023"}}), warnings);
   ASSERT_TRUE(plain.ok() && set.ok());
+  ASSERT_EQ(plain->size(), 1u);
+  ASSERT_EQ(set->size(), 1u);
   EXPECT_FALSE((*plain)[0] == (*set)[0]);
 }
 
