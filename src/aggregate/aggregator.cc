@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/key_arena.h"
+
 namespace cstatsd::aggregate {
 namespace {
 
@@ -32,6 +34,12 @@ Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
       names_(std::make_shared<std::vector<std::string>>()),
       limits_(std::make_shared<SeriesLimits>(options_.max_series, options_.max_series_per_metric)) {
+  if (options_.max_series_per_metric != 0) {
+    for (TypeCounts& tc : counts_) {
+      tc.names.set_limit(
+          static_cast<uint32_t>(std::min<uint64_t>(options_.max_series_per_metric, UINT32_MAX)));
+    }
+  }
   for (double p : options_.percent_thresholds) {
     bool dup = false;
     for (const Threshold& t : thresholds_) dup |= t.p == p;
@@ -92,19 +100,43 @@ void ForgetIdle(SeriesTable<V>& table) {
   table.EraseIf([](auto& e) { return IdleDrains(e.value) >= Aggregator::kForgetAfterDrains; });
 }
 
-// The state's own copy of a key first seen in a worker map. Made on the flusher's thread, so
-// the worker's copy is freed once its map forgets the series and no worker's malloc arena keeps
-// a page for each new series: malloc_trim (Server::ReturnFreedMemory) gives them back.
+// The state's key for a series first seen in a worker map: the worker's own, when it is in the
+// KeyArena (core/key_arena.h); otherwise a copy made here, so that no worker's malloc arena keeps
+// a page for each new series once the worker's map forgets it.
 SeriesKeyRef StateKey(const SeriesKeyRef& key) {
+  if (KeyArena::Get().Owns(key.get())) return key;
   return SeriesKeyRef::Adopt(SeriesKey::Copy(*key));
 }
 
 }  // namespace
 
-void Aggregator::CountName(TypeCounts& tc, uint64_t name_hash, bool add) {
+template <typename Fn>
+void Aggregator::ForEachNameHash(MetricType type, Fn&& fn) {
+  auto each = [&](const SeriesKeyRef& key) {
+    if (!IsOverflowKey(*key)) fn(MetricNameHash(type, key->name()));
+  };
+  switch (type) {
+    case MetricType::kCounter:
+      counters_.ForEach([&](uint32_t, auto& e) { each(e.key); });
+      break;
+    case MetricType::kGauge:
+      gauges_.ForEach([&](uint32_t, auto& e) { each(e.key); });
+      break;
+    case MetricType::kTimer:
+      for (const auto& e : timers_.entries()) each(e.key);
+      break;
+    case MetricType::kSet:
+      for (const auto& e : sets_.entries()) each(e.key);
+      break;
+  }
+}
+
+void Aggregator::CountName(MetricType type, uint64_t name_hash, bool add) {
   const uint64_t limit = limits_->max_series_per_metric();
-  const uint32_t n = add ? tc.names.Add(name_hash) : tc.names.Sub(name_hash);
   if (limit == 0) return;
+  TypeCounts& tc = counts(type);
+  auto scan = [&](auto&& fn) { ForEachNameHash(type, fn); };
+  const uint32_t n = add ? tc.names.Add(name_hash, scan) : tc.names.Sub(name_hash);
   if (add && n == limit) tc.full.push_back(name_hash);
   if (!add && n + 1 == limit) {
     auto it = std::find(tc.full.begin(), tc.full.end(), name_hash);
@@ -122,7 +154,7 @@ void Aggregator::Forget(MetricType type, const SeriesKey& key) {
     --tc.overflow;
     --overflow_series_;
   } else {
-    CountName(tc, MetricNameHash(type, key.name()), false);
+    CountName(type, MetricNameHash(type, key.name()), false);
   }
 }
 
@@ -140,7 +172,7 @@ Aggregator::Target<V> Aggregator::NewSeries(MetricType type, const SeriesKeyRef&
         l.max_series_per_metric() != 0 && tc.names.Get(name_hash) >= l.max_series_per_metric();
     if (!limited_ || (!all_full && !name_full)) {
       Target<V> t = insert(StateKey(key));
-      if (t.value != nullptr) CountName(tc, name_hash, true);
+      if (t.value != nullptr) CountName(type, name_hash, true);
       return t;
     }
     if (note_.name.empty()) {
@@ -362,7 +394,9 @@ MetricMap Aggregator::TakeState() {
   for (MetricType type : {MetricType::kTimer, MetricType::kSet}) {  // handed over whole
     TypeCounts& tc = counts(type);
     overflow_series_ -= tc.overflow;
-    tc = TypeCounts{};
+    tc.names.Clear();
+    tc.full.clear();
+    tc.overflow = 0;
   }
   PublishLimits();
   return out;

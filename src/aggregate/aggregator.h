@@ -186,7 +186,10 @@ class Aggregator {
   template <typename V, typename Find, typename Insert>
   Target<V> NewSeries(MetricType type, const SeriesKeyRef& key, Find&& find, Insert&& insert);
   TypeCounts& counts(MetricType type) { return counts_[static_cast<int>(type) - 1]; }
-  void CountName(TypeCounts& tc, uint64_t name_hash, bool add);
+  void CountName(MetricType type, uint64_t name_hash, bool add);
+  // Calls fn(MetricNameHash) for every series of the type that CountName counts (NameCounts).
+  template <typename Fn>
+  void ForEachNameHash(MetricType type, Fn&& fn);
   void Forget(MetricType type, const SeriesKey& key);  // a series leaves the state
   void PublishLimits();
 

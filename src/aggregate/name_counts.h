@@ -1,6 +1,16 @@
 // NameCounts: how many series the aggregator holds per metric name (a MetricNameHash, never 0),
-// for max-series-per-metric. An open-addressing table of 12-byte slots with backward-shift
-// deletion, so a name whose last series expires leaves no tombstone. Flusher thread only.
+// for max-series-per-metric. Flusher thread only.
+//
+// A slot for every name cost 25 bytes a series when every series has a name of its own
+// (docs/performance.md#memory-per-series), and the count matters only for a name that can reach
+// the limit. So the names fall into kBuckets buckets by hash, each with the total of its names'
+// series, and only the names of a bucket whose total reached the limit ("exact" buckets) are
+// counted one by one, in ExactNameCounts: below the limit, no name of the bucket can be at it.
+// Making a bucket exact needs its names' counts, which only the owner knows: Add takes a scan that
+// calls back with the name hash of every counted series the owner holds (the one being added
+// included). After kMaxExactBuckets exact buckets, one more scan makes every bucket exact, so a
+// low limit costs at most kMaxExactBuckets + 1 scans. An exact bucket whose total falls below half
+// the limit is summed again.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +18,9 @@
 
 namespace cstatsd::aggregate {
 
-class NameCounts {
+// Every name counted: an open-addressing table of 12-byte slots with backward-shift deletion, so
+// a name whose last series leaves leaves no tombstone.
+class ExactNameCounts {
  public:
   uint32_t Get(uint64_t hash) const {
     if (slots_.empty()) return 0;
@@ -59,6 +71,20 @@ class NameCounts {
     return 0;
   }
 
+  // Removes every name for which pred(hash) is true.
+  template <typename Pred>
+  void RemoveIf(Pred&& pred) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    Clear();
+    for (const Slot& s : old) {
+      if (s.hash() == 0 || pred(s.hash())) continue;
+      if ((used_ + 1) * 4 > slots_.size() * 3) Grow();
+      Place(s);
+      ++used_;
+    }
+  }
+
   size_t size() const { return used_; }
   void Clear() {
     std::vector<Slot>().swap(slots_);
@@ -88,16 +114,113 @@ class NameCounts {
     slots_.resize(old.empty() ? 16 : old.size() * 2);
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
-      if (s.hash() == 0) continue;
-      size_t pos = s.hash() & mask_;
-      while (slots_[pos].hash() != 0) pos = (pos + 1) & mask_;
-      slots_[pos] = s;
+      if (s.hash() != 0) Place(s);
     }
+  }
+
+  void Place(const Slot& s) {
+    size_t pos = s.hash() & mask_;
+    while (slots_[pos].hash() != 0) pos = (pos + 1) & mask_;
+    slots_[pos] = s;
   }
 
   std::vector<Slot> slots_;
   size_t used_ = 0;
   size_t mask_ = 0;
+};
+
+class NameCounts {
+ public:
+  static constexpr size_t kBuckets = 4096;
+  static constexpr size_t kMaxExactBuckets = 8;
+
+  // limit: max-series-per-metric (> 0).
+  void set_limit(uint32_t limit) { limit_ = limit; }
+
+  // The name's count when it may be at the limit; below it, a bound under the limit.
+  uint32_t Get(uint64_t hash) const {
+    if (buckets_.empty()) return 0;
+    const Bucket& b = buckets_[BucketOf(hash)];
+    return b.exact ? exact_.Get(hash) : b.total;
+  }
+
+  // Adds one series of the name (which the owner already holds); returns Get's new answer.
+  // scan(fn) calls fn(name_hash) for every series the owner counts.
+  template <typename Scan>
+  uint32_t Add(uint64_t hash, Scan&& scan) {
+    if (buckets_.empty()) buckets_.resize(kBuckets);
+    Bucket& b = buckets_[BucketOf(hash)];
+    ++b.total;
+    if (b.exact) return exact_.Add(hash);
+    if (b.total < limit_) return b.total;
+    if (exact_buckets_ == kMaxExactBuckets) {  // the last scan: every bucket exact
+      MakeExact(scan, [](const Bucket& c) { return !c.exact; });
+    } else {
+      MakeExact(scan, [&b](const Bucket& c) { return &c == &b; });
+    }
+    return exact_.Get(hash);
+  }
+
+  // Removes one series of the name (counted); returns Get's new answer.
+  uint32_t Sub(uint64_t hash) {
+    if (buckets_.empty()) return 0;
+    Bucket& b = buckets_[BucketOf(hash)];
+    if (b.total == 0) return 0;  // not counted: nothing to do
+    --b.total;
+    if (!b.exact) return b.total;
+    const uint32_t n = exact_.Sub(hash);
+    if (exact_buckets_ <= kMaxExactBuckets && b.total < limit_ / 2) {
+      b.exact = false;
+      --exact_buckets_;
+      const size_t index = static_cast<size_t>(&b - buckets_.data());
+      exact_.RemoveIf([index](uint64_t h) { return BucketOf(h) == index; });
+    }
+    return n;
+  }
+
+  void Clear() {
+    std::vector<Bucket>().swap(buckets_);
+    exact_.Clear();
+    exact_buckets_ = 0;
+  }
+
+  size_t exact_names() const { return exact_.size(); }  // names counted one by one
+  size_t exact_buckets() const { return exact_buckets_; }
+
+ private:
+  // The hash's top bits: ExactNameCounts places by the low ones, so one bucket's names spread.
+  static size_t BucketOf(uint64_t hash) { return static_cast<size_t>(hash >> 52); }
+  static_assert(kBuckets == size_t{1} << 12);
+
+  struct Bucket {
+    uint32_t total = 0;  // series of the bucket's names
+    bool exact = false;
+  };
+
+  // Counts the names of the buckets that pick(bucket) chooses and makes them exact.
+  template <typename Scan, typename Pick>
+  void MakeExact(Scan& scan, Pick&& pick) {
+    std::vector<bool> picked(kBuckets);
+    for (size_t i = 0; i < kBuckets; ++i) {
+      picked[i] = pick(buckets_[i]);
+      if (picked[i]) buckets_[i].total = 0;
+    }
+    scan([&](uint64_t h) {
+      if (!picked[BucketOf(h)]) return;
+      ++buckets_[BucketOf(h)].total;
+      exact_.Add(h);
+    });
+    for (size_t i = 0; i < kBuckets; ++i) {
+      if (!picked[i]) continue;
+      buckets_[i].exact = true;
+      ++exact_buckets_;
+    }
+  }
+
+  std::vector<Bucket> buckets_;  // kBuckets once a name is added
+  ExactNameCounts exact_;
+  size_t exact_buckets_ = 0;  // > kMaxExactBuckets: all of them, for good
+  uint32_t limit_ = 1;
 };
 
 }  // namespace cstatsd::aggregate

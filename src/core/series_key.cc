@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/key_arena.h"
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -41,37 +43,55 @@ SeriesKey* SeriesKey::Create(MetricType type, std::string_view name, std::string
       hash);
 }
 
-SeriesKey* SeriesKey::Create(const KeyParts& k, uint64_t hash) {
-  void* mem = ::operator new(sizeof(SeriesKey) + k.bytes.size());
+SeriesKey* SeriesKey::New(uint32_t name_len, uint32_t tags_len, uint32_t source_len,
+                          uint64_t hash) {
+  uint32_t lens = kLong;
+  if (name_len <= kMaxName && tags_len <= kMaxTags && source_len <= kMaxSource) {
+    lens = name_len | (tags_len << 11) | (source_len << 23);
+  }
+  const size_t bytes = AllocSize(lens, size_t{name_len} + tags_len + source_len);
+  void* mem = KeyArena::Get().Allocate(bytes);
+  if (mem == nullptr) mem = ::operator new(bytes);
   auto* key = new (mem) SeriesKey();
   key->hash_ = hash;
-  key->name_len_ = k.name_len;
-  key->tags_len_ = k.tags_len;
-  key->source_len_ = static_cast<uint32_t>(k.bytes.size() - k.name_len - k.tags_len);
-  if (!k.bytes.empty())
-    std::memcpy(reinterpret_cast<char*>(key + 1), k.bytes.data(), k.bytes.size());
+  key->lens_ = lens;
+  if ((lens & kLong) != 0) {
+    auto* long_lens = reinterpret_cast<uint32_t*>(key + 1);
+    long_lens[0] = name_len;
+    long_lens[1] = tags_len;
+    long_lens[2] = source_len;
+  }
+  return key;
+}
+
+SeriesKey* SeriesKey::Create(const KeyParts& k, uint64_t hash) {
+  SeriesKey* key = New(k.name_len, k.tags_len,
+                       static_cast<uint32_t>(k.bytes.size() - k.name_len - k.tags_len), hash);
+  if (!k.bytes.empty()) std::memcpy(const_cast<char*>(key->data()), k.bytes.data(), k.bytes.size());
   return key;
 }
 
 SeriesKey* SeriesKey::Copy(const SeriesKey& key) {
-  void* mem = ::operator new(sizeof(SeriesKey) + key.size());
-  auto* copy = new (mem) SeriesKey();
-  copy->hash_ = key.hash_;
-  copy->name_len_ = key.name_len_;
-  copy->tags_len_ = key.tags_len_;
-  copy->source_len_ = key.source_len_;
-  if (key.size() != 0) std::memcpy(reinterpret_cast<char*>(copy + 1), key.data(), key.size());
+  SeriesKey* copy = New(key.name_len(), key.tags_len(), key.source_len(), key.hash_);
+  if (key.size() != 0) std::memcpy(const_cast<char*>(copy->data()), key.data(), key.size());
   return copy;
 }
 
 void SeriesKey::Destroy(const SeriesKey* key) {
+  auto* p = const_cast<SeriesKey*>(key);
+  const size_t bytes = AllocSize(key->lens_, key->size());
   key->~SeriesKey();
-  ::operator delete(const_cast<SeriesKey*>(key));
+  KeyArena& arena = KeyArena::Get();
+  if (arena.Owns(p)) {
+    arena.Free(p, bytes);
+  } else {
+    ::operator delete(p);
+  }
 }
 
 std::string SeriesKey::TagsKey() const {
   std::string out(tags());
-  if (source_len_ > 0) {
+  if (source_len() > 0) {
     out += ",s:";
     out += source();
   }

@@ -1,9 +1,11 @@
 // SeriesKey: the immutable identity of a series — (type, name, sorted tags, source) — hashed
-// once. The type seeds the hash but is not stored: a key lives only in tables of its own type,
-// so the header is 24 bytes and a typical key (name + source) fits a 64-byte malloc chunk. Created
-// by the thread that first sees the series, then shared (reference-counted) by the worker maps, the
-// aggregator state and every flush snapshot that mentions it, so a key's bytes exist once however
-// many maps hold the series. Any thread may hold a SeriesKeyRef.
+// once. The type seeds the hash but is not stored: a key lives only in tables of its own type.
+// The header is 16 bytes: the hash, the reference count and the three part lengths packed in 32
+// bits (12 more bytes after it for a key whose parts do not fit). Created by the thread that first
+// sees the series, then shared (reference-counted) by the worker maps, the aggregator state and
+// every flush snapshot that mentions it, so a key's bytes exist once however many maps hold the
+// series; the aggregator state's own copies live in the KeyArena (core/key_arena.h). Any thread
+// may hold a SeriesKeyRef.
 #pragma once
 
 #include <atomic>
@@ -43,23 +45,24 @@ class SeriesKey {
   static SeriesKey* Create(const KeyParts& parts, uint64_t hash);
   static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
                            std::string_view source, uint64_t hash);
-  // A copy allocated by the calling thread (see Aggregator::Merge).
+  // A copy in the KeyArena (or from malloc when the arena has no room): the aggregator state's
+  // own keys (Aggregator::Merge).
   static SeriesKey* Copy(const SeriesKey& key);
 
   uint64_t hash() const { return hash_; }
-  std::string_view name() const { return {data(), name_len_}; }
-  std::string_view tags() const { return {data() + name_len_, tags_len_}; }  // "a:b,c"
-  std::string_view source() const { return {data() + name_len_ + tags_len_, source_len_}; }
+  std::string_view name() const { return {data(), name_len()}; }
+  std::string_view tags() const { return {data() + name_len(), tags_len()}; }  // "a:b,c"
+  std::string_view source() const { return {data() + name_len() + tags_len(), source_len()}; }
 
   // Same bytes and part lengths; the type is the table's to match (see above).
   bool Equals(const KeyParts& k) const {
-    return k.name_len == name_len_ && k.tags_len == tags_len_ && k.bytes.size() == size() &&
+    return k.name_len == name_len() && k.tags_len == tags_len() && k.bytes.size() == size() &&
            std::memcmp(data(), k.bytes.data(), k.bytes.size()) == 0;
   }
   bool Equals(const SeriesKey& o) const {
-    return this == &o ||
-           (o.hash_ == hash_ && o.name_len_ == name_len_ && o.tags_len_ == tags_len_ &&
-            o.source_len_ == source_len_ && std::memcmp(data(), o.data(), size()) == 0);
+    return this == &o || (o.hash_ == hash_ && o.lens_ == lens_ && o.name_len() == name_len() &&
+                          o.tags_len() == tags_len() && o.source_len() == source_len() &&
+                          std::memcmp(data(), o.data(), size()) == 0);
   }
 
   // Calls fn(std::string_view tag) for each tag in sorted order.
@@ -87,18 +90,37 @@ class SeriesKey {
   SeriesKey& operator=(const SeriesKey&) = delete;
 
  private:
+  // Packed part lengths: name (11 bits), tags (12), source (8); or kLong, and the three as
+  // uint32_t after the header.
+  static constexpr uint32_t kLong = uint32_t{1} << 31;
+  static constexpr uint32_t kMaxName = (1u << 11) - 1, kMaxTags = (1u << 12) - 1,
+                            kMaxSource = (1u << 8) - 1;
+
   SeriesKey() = default;
+  static SeriesKey* New(uint32_t name_len, uint32_t tags_len, uint32_t source_len, uint64_t hash);
+  static size_t AllocSize(uint32_t lens, size_t bytes) {
+    return sizeof(SeriesKey) + ((lens & kLong) != 0 ? 3 * sizeof(uint32_t) : 0) + bytes;
+  }
   static void Destroy(const SeriesKey* key);
-  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-  size_t size() const { return size_t{name_len_} + tags_len_ + source_len_; }
+
+  const uint32_t* long_lens() const { return reinterpret_cast<const uint32_t*>(this + 1); }
+  uint32_t name_len() const { return (lens_ & kLong) != 0 ? long_lens()[0] : lens_ & kMaxName; }
+  uint32_t tags_len() const {
+    return (lens_ & kLong) != 0 ? long_lens()[1] : (lens_ >> 11) & kMaxTags;
+  }
+  uint32_t source_len() const {
+    return (lens_ & kLong) != 0 ? long_lens()[2] : (lens_ >> 23) & kMaxSource;
+  }
+  const char* data() const {
+    return reinterpret_cast<const char*>(this + 1) + ((lens_ & kLong) != 0 ? 12 : 0);
+  }
+  size_t size() const { return size_t{name_len()} + tags_len() + source_len(); }
 
   uint64_t hash_ = 0;
   mutable std::atomic<uint32_t> refs_{1};
-  uint32_t name_len_ = 0;
-  uint32_t tags_len_ = 0;
-  uint32_t source_len_ = 0;
+  uint32_t lens_ = 0;
 };
-static_assert(sizeof(SeriesKey) == 24);
+static_assert(sizeof(SeriesKey) == 16);
 
 // An owning reference to a SeriesKey (intrusive count).
 class SeriesKeyRef {

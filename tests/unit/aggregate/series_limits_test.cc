@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -341,7 +342,7 @@ TEST_P(SeriesLimitsTest, ForwarderMergeAppliesTheLimitsPerInterval) {
 }
 
 TEST(NameCountsTest, CountsAndForgetsWithCollidingSlots) {
-  NameCounts n;
+  ExactNameCounts n;
   // Hashes with equal low bits collide in a small table: removal must keep the others found.
   std::vector<uint64_t> hashes;
   for (uint64_t i = 1; i <= 40; ++i) hashes.push_back(i << 20 | 7);
@@ -359,6 +360,104 @@ TEST(NameCountsTest, CountsAndForgetsWithCollidingSlots) {
     EXPECT_EQ(n.Get(hashes[i]), i % 2 == 0 ? 0u : 2u) << i;
   }
   EXPECT_EQ(n.Sub(12345), 0u);  // not held
+}
+
+// The owner of NameCounts: the series it holds, by name hash, and the scan NameCounts asks for.
+struct NameOwner {
+  NameCounts counts;
+  std::map<uint64_t, uint32_t> held;  // the truth
+  uint32_t limit;
+
+  explicit NameOwner(uint32_t l) : limit(l) { counts.set_limit(l); }
+  uint32_t Add(uint64_t h) {
+    ++held[h];
+    return counts.Add(h, [this](auto&& fn) {
+      for (const auto& [name, n] : held) {
+        for (uint32_t i = 0; i < n; ++i) fn(name);
+      }
+    });
+  }
+  uint32_t Sub(uint64_t h) {
+    if (--held[h] == 0) held.erase(h);
+    return counts.Sub(h);
+  }
+};
+
+// A name hash in the given bucket (the hash's top 12 bits).
+uint64_t InBucket(uint64_t bucket, uint64_t name) { return bucket << 52 | name << 8 | 1; }
+
+TEST(NameCountsTest, NamesAreCountedOneByOneOnlyInABucketAtTheLimit) {
+  NameOwner o(5);
+  const uint64_t a = InBucket(7, 1), b = InBucket(7, 2), c = InBucket(9, 1);
+  EXPECT_LT(o.Add(a), 5u);
+  EXPECT_LT(o.Add(a), 5u);
+  EXPECT_LT(o.Add(b), 5u);
+  EXPECT_LT(o.Add(c), 5u);
+  EXPECT_LT(o.Add(b), 5u);
+  EXPECT_EQ(o.counts.exact_names(), 0u);  // bucket 7 holds 4 series: no name can be at 5
+  EXPECT_EQ(o.Add(a), 3u);                // bucket 7 at 5: its names counted by the scan
+  EXPECT_EQ(o.counts.exact_buckets(), 1u);
+  EXPECT_EQ(o.counts.exact_names(), 2u);  // a and b, not c
+  EXPECT_EQ(o.counts.Get(b), 2u);
+  EXPECT_EQ(o.Add(a), 4u);
+  EXPECT_EQ(o.Add(a), 5u);  // the caller's "at the limit"
+  EXPECT_EQ(o.counts.Get(a), 5u);
+  EXPECT_LT(o.counts.Get(c), 5u);
+  // Below half the limit (2) again: summed, not counted by name.
+  EXPECT_EQ(o.Sub(a), 4u);
+  EXPECT_EQ(o.Sub(a), 3u);
+  EXPECT_EQ(o.Sub(a), 2u);
+  EXPECT_EQ(o.Sub(b), 1u);
+  EXPECT_EQ(o.Sub(b), 0u);  // bucket 7 holds 2 series (a's): not below half the limit yet
+  EXPECT_EQ(o.counts.exact_buckets(), 1u);
+  EXPECT_EQ(o.Sub(a), 1u);  // 1 series left in bucket 7: below 2
+  EXPECT_EQ(o.counts.exact_buckets(), 0u);
+  EXPECT_EQ(o.counts.exact_names(), 0u);
+  EXPECT_EQ(o.counts.Get(a), 1u);
+}
+
+TEST(NameCountsTest, PastEightBucketsAtTheLimitEveryBucketIsCounted) {
+  NameOwner o(2);
+  for (uint64_t bucket = 0; bucket < NameCounts::kMaxExactBuckets; ++bucket) {
+    o.Add(InBucket(bucket, 1));
+    EXPECT_EQ(o.Add(InBucket(bucket, 1)), 2u);
+  }
+  EXPECT_EQ(o.counts.exact_buckets(), NameCounts::kMaxExactBuckets);
+  for (uint64_t bucket = 100; bucket < 110; ++bucket) o.Add(InBucket(bucket, 5));
+  o.Add(InBucket(200, 1));
+  EXPECT_EQ(o.Add(InBucket(200, 1)), 2u);  // the ninth: every bucket from now on
+  EXPECT_EQ(o.counts.exact_buckets(), NameCounts::kBuckets);
+  EXPECT_EQ(o.counts.exact_names(), NameCounts::kMaxExactBuckets + 10 + 1);
+  for (uint64_t bucket = 100; bucket < 110; ++bucket) EXPECT_EQ(o.Sub(InBucket(bucket, 5)), 0u);
+  EXPECT_EQ(o.counts.exact_buckets(), NameCounts::kBuckets);  // for good
+}
+
+// The contract max-series-per-metric needs, over random adds and removes: a name is at or over
+// the limit exactly when it holds that many series, and Add returns the limit exactly when the
+// name reaches it.
+TEST(NameCountsTest, AtTheLimitExactlyWhenTheNameIs) {
+  for (uint32_t limit : {1u, 3u, 10u}) {
+    NameOwner o(limit);
+    std::mt19937_64 rng(limit);
+    std::vector<uint64_t> names;
+    for (uint64_t i = 0; i < 60; ++i) names.push_back(InBucket(rng() % 6, i));
+    for (int step = 0; step < 20000; ++step) {
+      const uint64_t h = names[rng() % names.size()];
+      const bool add = o.held.count(h) == 0 || rng() % 3 != 0;
+      const uint32_t before = o.held.count(h) != 0 ? o.held[h] : 0;
+      if (add) {
+        const uint32_t n = o.Add(h);
+        ASSERT_EQ(n == limit, before + 1 == limit) << limit << " step " << step;
+      } else {
+        const uint32_t n = o.Sub(h);
+        ASSERT_EQ(n + 1 == limit, before == limit) << limit << " step " << step;
+      }
+      for (uint64_t name : names) {
+        const uint32_t truth = o.held.count(name) != 0 ? o.held[name] : 0;
+        ASSERT_EQ(o.counts.Get(name) >= limit, truth >= limit) << limit << " step " << step;
+      }
+    }
+  }
 }
 
 TEST(SeriesLimitsPublishTest, NamesAndEverythingFull) {

@@ -33,6 +33,41 @@ TEST(SeriesKeyTest, HashSeparatesParts) {
             SeriesKey::Hash(MetricType::kGauge, "a", "", ""));
 }
 
+// Parts too long for the packed lengths (name > 2047, tags > 4095, source > 255 bytes) take the
+// long header; a copy (the aggregator state's, in the KeyArena) equals its original.
+TEST(SeriesKeyTest, LongPartsAndCopiesKeepTheirBytes) {
+  const std::string long_name(3000, 'n'), long_tags(5000, 't'), long_source(300, 's');
+  const std::string cases[][3] = {
+      {"foo", "a:b", "h"},
+      {long_name, "a:b", "h"},
+      {"foo", long_tags, "h"},
+      {"foo", "a:b", long_source},
+      {std::string(2047, 'n'), std::string(4095, 't'), std::string(255, 's')},
+      {"", "", ""}};
+  for (const auto& c : cases) {
+    auto k = Key(MetricType::kCounter, c[0], c[1], c[2]);
+    EXPECT_EQ(k->name(), c[0]);
+    EXPECT_EQ(k->tags(), c[1]);
+    EXPECT_EQ(k->source(), c[2]);
+    auto copy = SeriesKeyRef::Adopt(SeriesKey::Copy(*k));
+    EXPECT_TRUE(copy->Equals(*k));
+    EXPECT_TRUE(k->Equals(*copy));
+    EXPECT_EQ(copy->hash(), k->hash());
+    EXPECT_EQ(copy->source(), c[2]);
+    const std::string bytes = c[0] + c[1] + c[2];
+    EXPECT_TRUE(
+        copy->Equals(KeyParts{MetricType::kCounter, bytes, static_cast<uint32_t>(c[0].size()),
+                              static_cast<uint32_t>(c[1].size())}));
+    EXPECT_FALSE(
+        copy->Equals(KeyParts{MetricType::kCounter, bytes, static_cast<uint32_t>(c[0].size() + 1),
+                              static_cast<uint32_t>(c[1].size())}));
+  }
+  // Same bytes, parts split differently: not equal, whichever header each has.
+  auto a = Key(MetricType::kCounter, long_name + "x", "", "");
+  auto b = Key(MetricType::kCounter, long_name, "x", "");
+  EXPECT_FALSE(a->Equals(*b));
+}
+
 TEST(SeriesTableTest, InsertFindGrowEraseIf) {
   SeriesTable<int> t;
   for (int i = 0; i < 1000; ++i) {
