@@ -12,13 +12,14 @@ constexpr size_t kProcessReserve = size_t{16} << 30;
 }  // namespace
 
 KeyArena& KeyArena::Get() {
+  // Never destroyed: a key may be released by another static object's destructor at exit.
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer checks a key's lifetime only in memory malloc gave.
-  static KeyArena arena(0);
+  static KeyArena* const arena = new KeyArena(0);
 #else
-  static KeyArena arena(kProcessReserve);
+  static KeyArena* const arena = new KeyArena(kProcessReserve);
 #endif
-  return arena;
+  return *arena;
 }
 
 KeyArena::KeyArena(size_t reserve_bytes) {
