@@ -34,12 +34,6 @@ Aggregator::Aggregator(AggregatorOptions options)
     : options_(std::move(options)),
       names_(std::make_shared<std::vector<std::string>>()),
       limits_(std::make_shared<SeriesLimits>(options_.max_series, options_.max_series_per_metric)) {
-  if (options_.max_series_per_metric != 0) {
-    for (TypeCounts& tc : counts_) {
-      tc.names.set_limit(
-          static_cast<uint32_t>(std::min<uint64_t>(options_.max_series_per_metric, UINT32_MAX)));
-    }
-  }
   for (double p : options_.percent_thresholds) {
     bool dup = false;
     for (const Threshold& t : thresholds_) dup |= t.p == p;
@@ -136,7 +130,7 @@ void Aggregator::CountName(MetricType type, uint64_t name_hash, bool add) {
   if (limit == 0) return;
   TypeCounts& tc = counts(type);
   auto scan = [&](auto&& fn) { ForEachNameHash(type, fn); };
-  const uint32_t n = add ? tc.names.Add(name_hash, scan) : tc.names.Sub(name_hash);
+  const uint32_t n = add ? tc.names.Add(name_hash, limit, scan) : tc.names.Sub(name_hash, limit);
   if (add && n == limit) tc.full.push_back(name_hash);
   if (!add && n + 1 == limit) {
     auto it = std::find(tc.full.begin(), tc.full.end(), name_hash);

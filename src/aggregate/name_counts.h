@@ -134,9 +134,6 @@ class NameCounts {
   static constexpr size_t kBuckets = 4096;
   static constexpr size_t kMaxExactBuckets = 8;
 
-  // limit: max-series-per-metric (> 0).
-  void set_limit(uint32_t limit) { limit_ = limit; }
-
   // The name's count when it may be at the limit; below it, a bound under the limit.
   uint32_t Get(uint64_t hash) const {
     if (buckets_.empty()) return 0;
@@ -145,14 +142,15 @@ class NameCounts {
   }
 
   // Adds one series of the name (which the owner already holds); returns Get's new answer.
-  // scan(fn) calls fn(name_hash) for every series the owner counts.
+  // limit: max-series-per-metric (> 0); scan(fn) calls fn(name_hash) for every series the owner
+  // counts.
   template <typename Scan>
-  uint32_t Add(uint64_t hash, Scan&& scan) {
+  uint32_t Add(uint64_t hash, uint64_t limit, Scan&& scan) {
     if (buckets_.empty()) buckets_.resize(kBuckets);
     Bucket& b = buckets_[BucketOf(hash)];
     ++b.total;
     if (b.exact) return exact_.Add(hash);
-    if (b.total < limit_) return b.total;
+    if (b.total < limit) return b.total;
     if (exact_buckets_ == kMaxExactBuckets) {  // the last scan: every bucket exact
       MakeExact(scan, [](const Bucket& c) { return !c.exact; });
     } else {
@@ -162,14 +160,14 @@ class NameCounts {
   }
 
   // Removes one series of the name (counted); returns Get's new answer.
-  uint32_t Sub(uint64_t hash) {
+  uint32_t Sub(uint64_t hash, uint64_t limit) {
     if (buckets_.empty()) return 0;
     Bucket& b = buckets_[BucketOf(hash)];
     if (b.total == 0) return 0;  // not counted: nothing to do
     --b.total;
     if (!b.exact) return b.total;
     const uint32_t n = exact_.Sub(hash);
-    if (exact_buckets_ <= kMaxExactBuckets && b.total < limit_ / 2) {
+    if (exact_buckets_ <= kMaxExactBuckets && b.total < limit / 2) {
       b.exact = false;
       --exact_buckets_;
       const size_t index = static_cast<size_t>(&b - buckets_.data());
@@ -220,7 +218,6 @@ class NameCounts {
   std::vector<Bucket> buckets_;  // kBuckets once a name is added
   ExactNameCounts exact_;
   size_t exact_buckets_ = 0;  // > kMaxExactBuckets: all of them, for good
-  uint32_t limit_ = 1;
 };
 
 }  // namespace cstatsd::aggregate

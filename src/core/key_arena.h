@@ -1,5 +1,5 @@
-// KeyArena: the memory of the aggregator state's series keys (SeriesKey::Copy), without malloc's
-// 8-byte chunk header and 16-byte rounding: a key takes its size rounded up to 8 bytes, 48 for a
+// KeyArena: the memory of every series key up to kMaxSize (SeriesKey), without malloc's 8-byte
+// chunk header and 16-byte rounding: a key takes its size rounded up to 8 bytes, 48 for a
 // typical one where malloc takes 64 (docs/adr/0004-series-keys-in-an-arena.md).
 //
 // One range of address space is reserved at the first allocation and made usable 2 MiB at a

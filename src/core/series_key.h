@@ -4,7 +4,7 @@
 // bits (12 more bytes after it for a key whose parts do not fit). Created by the thread that first
 // sees the series, then shared (reference-counted) by the worker maps, the aggregator state and
 // every flush snapshot that mentions it, so a key's bytes exist once however many maps hold the
-// series; the aggregator state's own copies live in the KeyArena (core/key_arena.h). Any thread
+// series. Keys live in the KeyArena (core/key_arena.h) unless they are too long for it. Any thread
 // may hold a SeriesKeyRef.
 #pragma once
 
@@ -45,8 +45,7 @@ class SeriesKey {
   static SeriesKey* Create(const KeyParts& parts, uint64_t hash);
   static SeriesKey* Create(MetricType type, std::string_view name, std::string_view tags,
                            std::string_view source, uint64_t hash);
-  // A copy in the KeyArena (or from malloc when the arena has no room): the aggregator state's
-  // own keys (Aggregator::Merge).
+  // A copy, for the aggregator state, of a key that is not in the KeyArena (Aggregator::Merge).
   static SeriesKey* Copy(const SeriesKey& key);
 
   uint64_t hash() const { return hash_; }

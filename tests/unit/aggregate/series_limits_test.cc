@@ -368,10 +368,10 @@ struct NameOwner {
   std::map<uint64_t, uint32_t> held;  // the truth
   uint32_t limit;
 
-  explicit NameOwner(uint32_t l) : limit(l) { counts.set_limit(l); }
+  explicit NameOwner(uint32_t l) : limit(l) {}
   uint32_t Add(uint64_t h) {
     ++held[h];
-    return counts.Add(h, [this](auto&& fn) {
+    return counts.Add(h, limit, [this](auto&& fn) {
       for (const auto& [name, n] : held) {
         for (uint32_t i = 0; i < n; ++i) fn(name);
       }
@@ -379,7 +379,7 @@ struct NameOwner {
   }
   uint32_t Sub(uint64_t h) {
     if (--held[h] == 0) held.erase(h);
-    return counts.Sub(h);
+    return counts.Sub(h, limit);
   }
 };
 
